@@ -1,0 +1,99 @@
+"""Every error voiceguide raises on purpose.
+
+::
+
+    VoiceguideError                 base; the CLI prints ``str(error)`` on one line
+    ├── InputError                  bad input from the user: exit code 2
+    │   ├── RoutineError            a routine or narration file is wrong (file, exercise, field)
+    │   └── SettingsError           a command-line or config value is wrong
+    └── RuntimeFailure              the input was fine but something outside failed: exit code 1
+        ├── DependencyMissing       espeak-ng, ffmpeg, a sound device ... is not there
+        ├── SynthesisError          the speech engine failed or hung on one phrase
+        ├── ExportError             writing the output failed (disk full, read-only, ...)
+        └── PlaybackError           the sound device failed during playback
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DependencyMissing",
+    "ExportError",
+    "InputError",
+    "PlaybackError",
+    "RoutineError",
+    "RuntimeFailure",
+    "SettingsError",
+    "SynthesisError",
+    "VoiceguideError",
+]
+
+
+class VoiceguideError(Exception):
+    """Base class. ``exit_code`` is what the command line exits with."""
+
+    exit_code = 1
+
+
+class InputError(VoiceguideError):
+    """The user's input is wrong; nothing was written."""
+
+    exit_code = 2
+
+
+class RoutineError(InputError):
+    """A routine or narration file is wrong.
+
+    The message always names the file, and the exercise and field when they are known:
+    ``scripts/seated-twist.yaml: exercise 'seated-twist', field 'hold_s': must be > 0, got -5``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        exercise: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.exercise = exercise
+        self.field = field
+        self.line = line
+        self.reason = message
+        where: list[str] = []
+        if self.path is not None:
+            where.append(self.path if line is None else f"{self.path}:{line}")
+        if exercise is not None:
+            where.append(f"exercise '{exercise}'")
+        if field is not None:
+            where.append(f"field '{field}'")
+        super().__init__(", ".join(where) + ": " + message if where else message)
+
+
+class SettingsError(InputError):
+    """A setting (command-line option or config value) is wrong."""
+
+
+class RuntimeFailure(VoiceguideError):
+    """Something outside voiceguide failed."""
+
+    exit_code = 1
+
+
+class DependencyMissing(RuntimeFailure):
+    """A program or library voiceguide needs is not installed."""
+
+
+class SynthesisError(RuntimeFailure):
+    """The speech engine failed on a phrase."""
+
+
+class ExportError(RuntimeFailure):
+    """Writing an export failed; the previous export is left as it was."""
+
+
+class PlaybackError(RuntimeFailure):
+    """Live playback failed."""

@@ -1,0 +1,394 @@
+"""Load routines and narration scripts from plain YAML files, checking every field.
+
+A routine file (``NAME.routine.yaml``) orders exercises and holds the introduction, the
+safety note and the closing; each exercise is a narration script (``ID.yaml``) in the
+same folder. Every problem is a :class:`~voiceguide.errors.RoutineError` naming the file,
+the exercise and the field (and the line, when the YAML says where).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voiceguide import templates
+from voiceguide.errors import RoutineError
+from voiceguide.model import LIMITS, ROUTINE_LIMITS, SIDES, Limit, Exercise, ExerciseKind, Routine, Side
+
+__all__ = [
+    "DEFAULT_ROUTINE",
+    "ROUTINE_SUFFIX",
+    "bundled_dir",
+    "bundled_routines",
+    "load_exercise",
+    "load_routine",
+    "resolve_routine",
+]
+
+DEFAULT_ROUTINE = "outer-hip"
+ROUTINE_SUFFIX = ".routine.yaml"
+_MAX_FILE_BYTES = 256 * 1024
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+_EXERCISE_TEXT = (
+    "title", "intro", "caution", "setup", "side_setup", "side_again", "round_intro",
+    "hold_cue", "during", "after", "rest_cue", "set_intro", "rep_cue", "set_end", "closing",
+)  # fmt: skip
+_EXERCISE_NUMBERS = tuple(LIMITS)
+_EXERCISE_KEYS = frozenset({"id", "kind", "sides", *_EXERCISE_TEXT, *_EXERCISE_NUMBERS})
+_ROUTINE_KEYS = frozenset(
+    {"title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s"}
+)
+_ROUTINE_ENTRY_KEYS = frozenset({"id", *_EXERCISE_NUMBERS})
+
+
+def bundled_dir() -> Path:
+    """The folder holding the bundled routines (package data in a wheel, ``scripts/`` in git)."""
+    try:
+        packaged = Path(str(resources.files("voiceguide.scripts")))
+    except ModuleNotFoundError:
+        packaged = None
+    if packaged is not None and any(packaged.glob("*" + ROUTINE_SUFFIX)):
+        return packaged
+    return Path(__file__).resolve().parent.parent / "scripts"
+
+
+def bundled_routines() -> list[str]:
+    """Names of the bundled routines, sorted."""
+    return sorted(p.name.removesuffix(ROUTINE_SUFFIX) for p in bundled_dir().glob("*" + ROUTINE_SUFFIX))
+
+
+def resolve_routine(name_or_path: str | None) -> Path:
+    """A bundled routine's name, or a path to a routine file, to the file's path."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_ROUTINE
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file() or "/" in name_or_path:
+        if not candidate.is_file():
+            raise RoutineError("no such routine file", path=candidate)
+        return candidate
+    bundled = bundled_dir() / (name_or_path + ROUTINE_SUFFIX)
+    if bundled.is_file():
+        return bundled
+    names = bundled_routines()
+    hint = _did_you_mean(name_or_path, names)
+    raise RoutineError(
+        f"no bundled routine named '{name_or_path}'{hint}; bundled: {', '.join(names) or 'none'}"
+    )
+
+
+def load_routine(path: Path) -> Routine:
+    """Load and check a routine file and every narration script it names."""
+    data, text = _read_mapping(path)
+    _reject_unknown(data, _ROUTINE_KEYS, path, text, exercise=None)
+    entries = data.get("exercises")
+    if not isinstance(entries, list) or not entries:
+        raise RoutineError(
+            "must be a non-empty list of exercise ids",
+            path=path, field="exercises", line=_line_of(text, "exercises"),
+        )  # fmt: skip
+    exercises: list[Exercise] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries, start=1):
+        exercise_id, overrides = _routine_entry(entry, index, path, text)
+        if exercise_id in seen:
+            raise RoutineError(
+                f"exercise '{exercise_id}' is listed twice",
+                path=path, field="exercises", line=_line_of(text, "exercises"),
+            )  # fmt: skip
+        seen.add(exercise_id)
+        script = path.parent / f"{exercise_id}.yaml"
+        if not script.is_file():
+            raise RoutineError(
+                f"no narration script {script.name} next to the routine",
+                path=path, exercise=exercise_id, field="exercises",
+                line=_line_of(text, "exercises"),
+            )  # fmt: skip
+        exercise = load_exercise(script, expected_id=exercise_id)
+        if overrides:
+            exercise = _apply_numbers(exercise, overrides, path, text)
+        exercises.append(exercise)
+    name = path.name.removesuffix(ROUTINE_SUFFIX).removesuffix(".yaml").removesuffix(".yml")
+    fields: dict[str, Any] = {
+        key: _text(data, key, path, text, exercise=None, required=(key == "title"))
+        for key in ("title", "author", "intro", "safety", "closing")
+    }
+    if not fields["author"]:
+        fields["author"] = "voiceguide"
+    gap = data.get("chapter_gap_s", 2.0)
+    gap_s = _number(gap, ROUTINE_LIMITS["chapter_gap_s"], path, text, None, "chapter_gap_s")
+    return Routine(
+        name=name, source=path, exercises=tuple(exercises), chapter_gap_s=gap_s, **fields
+    )
+
+
+def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
+    """Load and check one narration script."""
+    data, text = _read_mapping(path)
+    exercise_id = data.get("id", path.stem)
+    if not isinstance(exercise_id, str) or not _ID_PATTERN.match(exercise_id):
+        raise RoutineError(
+            "must be lower-case letters, digits and dashes (at most 64), "
+            f"got {exercise_id!r}",
+            path=path, field="id", line=_line_of(text, "id"),
+        )  # fmt: skip
+    if expected_id is not None and exercise_id != expected_id:
+        raise RoutineError(
+            f"is '{exercise_id}' but the routine and the file name say '{expected_id}'",
+            path=path, field="id", line=_line_of(text, "id"),
+        )  # fmt: skip
+    _reject_unknown(data, _EXERCISE_KEYS, path, text, exercise=exercise_id)
+
+    kind_value = data.get("kind", "hold")
+    try:
+        kind = ExerciseKind(kind_value)
+    except ValueError:
+        raise RoutineError(
+            f"must be 'hold' or 'reps', got {kind_value!r}",
+            path=path, exercise=exercise_id, field="kind", line=_line_of(text, "kind"),
+        ) from None  # fmt: skip
+
+    sides = _sides(data.get("sides", []), path, text, exercise_id)
+    kwargs: dict[str, Any] = {}
+    for key in _EXERCISE_TEXT:
+        if key in data or key == "title":
+            kwargs[key] = _text(data, key, path, text, exercise=exercise_id, required=True)
+    exercise = Exercise(id=exercise_id, kind=kind, source=path, sides=sides, **kwargs)
+    numbers = {key: data[key] for key in _EXERCISE_NUMBERS if key in data}
+    exercise = _apply_numbers(exercise, numbers, path, text)
+    _check_templates(exercise, path, text)
+    _check_coherent(exercise, data, path, text)
+    return exercise
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise RoutineError("no such file", path=path) from None
+    except OSError as error:
+        raise RoutineError(f"cannot read: {error.strerror}", path=path) from None
+    if len(raw) > _MAX_FILE_BYTES:
+        raise RoutineError(f"is {len(raw)} bytes; a narration file may be at most 256 KiB", path=path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise RoutineError(
+            f"is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+            "save it as UTF-8",
+            path=path, line=line,
+        ) from None  # fmt: skip
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = error.problem or error.context or "malformed YAML"
+        raise RoutineError(f"malformed YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as error:
+        raise RoutineError(f"malformed YAML: {error}", path=path) from None
+    except RecursionError:
+        raise RoutineError("malformed YAML: nested too deeply", path=path) from None
+    if not isinstance(data, dict):
+        raise RoutineError(
+            f"must be a YAML mapping of fields, got {type(data).__name__}", path=path
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise RoutineError(f"field names must be text, got {key!r}", path=path)
+    return data, text
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line of a top-level key, for error messages (None when it cannot be found)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if getattr(key_node, "value", None) == key:
+            return int(value_node.start_mark.line) + 1
+    return None
+
+
+def _did_you_mean(word: str, choices: list[str] | frozenset[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _reject_unknown(
+    data: dict[str, Any], known: frozenset[str], path: Path, text: str, exercise: str | None
+) -> None:
+    for key in data:
+        if key not in known:
+            raise RoutineError(
+                f"unknown field{_did_you_mean(key, known)}",
+                path=path, exercise=exercise, field=key, line=_line_of(text, key),
+            )  # fmt: skip
+
+
+def _clean_text(value: str) -> str:
+    """Fold white space inside paragraphs; keep blank lines between paragraphs."""
+    paragraphs = re.split(r"\n\s*\n", value.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def _text(
+    data: dict[str, Any], key: str, path: Path, text: str, exercise: str | None, required: bool
+) -> str:
+    value = data.get(key, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise RoutineError(
+            f"must be text, got {type(value).__name__}",
+            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    if any(ord(ch) < 32 and ch not in "\n\t\r" for ch in value):
+        raise RoutineError(
+            "contains control characters",
+            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    cleaned = _clean_text(value)
+    if required and key in data and not cleaned:
+        raise RoutineError(
+            "is empty; write the text to speak, or leave the field out",
+            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    if key == "title" and not cleaned:
+        raise RoutineError(
+            "is missing", path=path, exercise=exercise, field="title", line=None
+        )
+    return cleaned
+
+
+def _number(
+    value: Any, limit: Limit, path: Path, text: str, exercise: str | None, key: str
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RoutineError(
+            f"must be a number, got {value!r}",
+            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    if limit.integer and not float(value).is_integer():
+        raise RoutineError(
+            f"must be a whole number, got {value!r}",
+            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    if not limit.low <= value <= limit.high:
+        unit = " s" if key.endswith("_s") else ""
+        raise RoutineError(
+            f"must be between {templates.format_number(limit.low)}{unit} and "
+            f"{templates.format_number(limit.high)}{unit}, got {value!r}",
+            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    return int(value) if limit.integer else float(value)
+
+
+def _apply_numbers(
+    exercise: Exercise, numbers: dict[str, Any], path: Path, text: str
+) -> Exercise:
+    checked = {
+        key: _number(value, LIMITS[key], path, text, exercise.id, key)
+        for key, value in numbers.items()
+    }
+    return dataclasses.replace(exercise, **checked)
+
+
+def _sides(value: Any, path: Path, text: str, exercise: str) -> tuple[Side, ...]:
+    line = _line_of(text, "sides")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise RoutineError(
+            "must be a list such as [left, right], or [] for no sides",
+            path=path, exercise=exercise, field="sides", line=line,
+        )  # fmt: skip
+    sides: list[Side] = []
+    for side in value:
+        if side not in SIDES:
+            raise RoutineError(
+                f"must hold only 'left' and 'right', got {side!r}",
+                path=path, exercise=exercise, field="sides", line=line,
+            )  # fmt: skip
+        if side in sides:
+            raise RoutineError(
+                f"names '{side}' twice", path=path, exercise=exercise, field="sides", line=line
+            )
+        sides.append(side)  # type: ignore[arg-type]
+    return tuple(sides)
+
+
+def _routine_entry(entry: Any, index: int, path: Path, text: str) -> tuple[str, dict[str, Any]]:
+    line = _line_of(text, "exercises")
+    if isinstance(entry, str):
+        entry = {"id": entry}
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise RoutineError(
+            f"entry {index} must be an exercise id, or a mapping with 'id' and numbers "
+            "such as hold_s",
+            path=path, field="exercises", line=line,
+        )  # fmt: skip
+    exercise_id = entry["id"]
+    if not _ID_PATTERN.match(exercise_id):
+        raise RoutineError(
+            f"entry {index}: {exercise_id!r} is not an exercise id "
+            "(lower-case letters, digits and dashes)",
+            path=path, field="exercises", line=line,
+        )  # fmt: skip
+    for key in entry:
+        if key not in _ROUTINE_ENTRY_KEYS:
+            raise RoutineError(
+                f"unknown field{_did_you_mean(str(key), _ROUTINE_ENTRY_KEYS)}",
+                path=path, exercise=exercise_id, field=str(key), line=line,
+            )  # fmt: skip
+    return exercise_id, {k: v for k, v in entry.items() if k != "id"}
+
+
+def _text_fields(exercise: Exercise) -> Iterator[tuple[str, str]]:
+    for key in _EXERCISE_TEXT:
+        if key != "title":
+            yield key, getattr(exercise, key)
+
+
+def _check_templates(exercise: Exercise, path: Path, text: str) -> None:
+    for key, value in _text_fields(exercise):
+        problem = templates.check(value, templates.ALLOWED[key])
+        if problem is not None:
+            raise RoutineError(
+                problem, path=path, exercise=exercise.id, field=key, line=_line_of(text, key)
+            )
+
+
+def _check_coherent(exercise: Exercise, data: dict[str, Any], path: Path, text: str) -> None:
+    """Fields that make no sense for the exercise's kind are mistakes, not silently ignored."""
+    if exercise.kind is ExerciseKind.HOLD:
+        wrong = {"reps", "sets", "work_s", "release_s", "set_intro", "rep_cue", "set_end"}
+    else:
+        wrong = {
+            "hold_s", "rounds", "sides", "side_setup", "side_again", "round_intro",
+            "during", "hold_cue", "after", "switch_s",
+        }  # fmt: skip
+    for key in sorted(wrong & data.keys()):
+        raise RoutineError(
+            f"does not apply to a '{exercise.kind.value}' exercise",
+            path=path, exercise=exercise.id, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    if exercise.kind is ExerciseKind.HOLD and exercise.side_setup and not exercise.sides:
+        raise RoutineError(
+            "is given but the exercise has no sides; add 'sides: [left, right]'",
+            path=path, exercise=exercise.id, field="side_setup", line=_line_of(text, "side_setup"),
+        )  # fmt: skip

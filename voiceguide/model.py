@@ -1,0 +1,119 @@
+"""The routine model: what a routine says, independent of timing and audio.
+
+Everything here is a frozen dataclass; a change returns a new object
+(:func:`dataclasses.replace`). Durations carry their unit in the name (``hold_s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "LIMITS",
+    "ROUTINE_LIMITS",
+    "Exercise",
+    "ExerciseKind",
+    "Limit",
+    "Routine",
+    "Side",
+]
+
+Side = Literal["left", "right"]
+SIDES: tuple[Side, ...] = ("left", "right")
+
+
+class ExerciseKind(str, Enum):
+    """How an exercise is timed."""
+
+    HOLD = "hold"  # hold a position for hold_s, per side, for a number of rounds
+    REPS = "reps"  # repeat a movement reps times at a tempo, for a number of sets
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The allowed range of one numeric field (inclusive)."""
+
+    low: float
+    high: float
+    integer: bool = False
+
+
+# The allowed range of every numeric field, shared by the loader and the settings.
+LIMITS: dict[str, Limit] = {
+    "hold_s": Limit(5, 600),
+    "rounds": Limit(1, 20, integer=True),
+    "reps": Limit(1, 100, integer=True),
+    "sets": Limit(1, 20, integer=True),
+    "rest_s": Limit(0, 600),
+    "work_s": Limit(1, 30),
+    "release_s": Limit(0.5, 30),
+    "settle_s": Limit(0, 120),
+    "switch_s": Limit(0, 120),
+}
+ROUTINE_LIMITS: dict[str, Limit] = {"chapter_gap_s": Limit(0, 30)}
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise, as its narration script describes it.
+
+    Text fields are spoken; they may use the template variables listed in
+    :data:`voiceguide.templates.VARIABLES` (``{side}``, ``{hold_s}``, ...).
+    """
+
+    id: str
+    title: str
+    kind: ExerciseKind
+    source: Path
+    intro: str = ""  # why the exercise helps; spoken at the start of its chapter
+    caution: str = ""  # a safety note from the source, spoken before the set-up
+    setup: str = ""  # how to get into position; spoken once
+    sides: tuple[Side, ...] = ()  # () for an exercise done once, not per side
+    side_setup: str = ""  # spoken before each side in the first round
+    side_again: str = "{Side} side."  # spoken before each side in later rounds
+    round_intro: str = "Round {round} of {rounds}."  # spoken before each round (hold, rounds > 1)
+    hold_cue: str = "Hold for {hold_s} seconds."  # spoken just before a hold starts
+    during: str = ""  # spoken right after a hold starts, in the first round
+    after: str = "Release."  # spoken right after a hold ends
+    set_intro: str = "Set {set} of {sets}."  # spoken before each set (reps)
+    rep_cue: str = "{rep}"  # spoken at the start of each rep (reps)
+    set_end: str = "End of set {set} of {sets}."  # spoken after each set (reps)
+    rest_cue: str = "Rest for {rest_s} seconds."  # spoken before a rest
+    closing: str = ""  # spoken at the end of the exercise
+    hold_s: float = 30.0
+    rounds: int = 1
+    reps: int = 10
+    sets: int = 1
+    work_s: float = 3.0  # reps: the effort part of a rep (e.g. squeeze)
+    release_s: float = 2.0  # reps: the release part of a rep
+    rest_s: float = 10.0  # quiet rest between rounds (hold) or sets (reps)
+    settle_s: float = 8.0  # quiet time to get into position after the set-up
+    switch_s: float = 8.0  # quiet time to change sides
+
+    @property
+    def has_sides(self) -> bool:
+        return bool(self.sides)
+
+
+@dataclass(frozen=True)
+class Routine:
+    """An ordered list of exercises with an introduction, a safety note and a closing."""
+
+    name: str
+    title: str
+    source: Path
+    exercises: tuple[Exercise, ...]
+    intro: str = ""
+    safety: str = ""
+    closing: str = ""
+    author: str = "voiceguide"
+    chapter_gap_s: float = 2.0  # quiet time between chapters
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.id == exercise_id:
+                return exercise
+        raise KeyError(exercise_id)

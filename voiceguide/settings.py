@@ -1,0 +1,152 @@
+"""Settings: what the user changes before rendering (hold lengths, reps, sets, rests, voice).
+
+Overrides apply on top of the routine's own numbers: ``--hold 45`` sets every hold,
+``--hold supine-hip-stretch=60`` one exercise; the per-exercise value wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from voiceguide import templates
+from voiceguide.errors import SettingsError
+from voiceguide.model import LIMITS, Exercise, ExerciseKind, Routine
+
+__all__ = [
+    "DEFAULT_RATE_WPM",
+    "DEFAULT_VOICE",
+    "OPTION_FIELDS",
+    "Override",
+    "Settings",
+    "apply_settings",
+    "parse_override",
+]
+
+DEFAULT_VOICE = "gmw/en-us"
+DEFAULT_RATE_WPM = 160
+
+# Command-line option -> the exercise field it sets, and the exercise kinds it applies to.
+OPTION_FIELDS: dict[str, tuple[str, frozenset[ExerciseKind]]] = {
+    "hold": ("hold_s", frozenset({ExerciseKind.HOLD})),
+    "rounds": ("rounds", frozenset({ExerciseKind.HOLD})),
+    "reps": ("reps", frozenset({ExerciseKind.REPS})),
+    "sets": ("sets", frozenset({ExerciseKind.REPS})),
+    "rest": ("rest_s", frozenset({ExerciseKind.HOLD, ExerciseKind.REPS})),
+}
+
+
+@dataclass(frozen=True)
+class Override:
+    """One setting: ``field`` = ``value`` for one exercise, or for all (exercise None)."""
+
+    option: str  # the command-line option's name, e.g. "hold"
+    value: float
+    exercise: str | None = None
+
+    @property
+    def field(self) -> str:
+        return OPTION_FIELDS[self.option][0]
+
+    def describe(self) -> str:
+        target = f"{self.exercise}=" if self.exercise else ""
+        return f"--{self.option} {target}{templates.format_number(self.value)}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes the rendered audio besides the routine itself."""
+
+    overrides: tuple[Override, ...] = ()
+    voice: str = DEFAULT_VOICE
+    rate_wpm: int = DEFAULT_RATE_WPM
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "overrides": [o.describe() for o in self.overrides],
+            "voice": self.voice,
+            "rate_wpm": self.rate_wpm,
+        }
+
+    def label(self) -> str:
+        """A short human label of the overrides, e.g. "45 s holds, 3 sets" ("" for none)."""
+        parts = []
+        for o in self.overrides:
+            value = templates.format_number(o.value)
+            unit = {"hold": f"{value} s holds", "rest": f"{value} s rests"}.get(
+                o.option, f"{value} {o.option}"
+            )
+            parts.append(f"{o.exercise} {unit}" if o.exercise else unit)
+        return ", ".join(parts)
+
+
+def parse_override(option: str, raw: str) -> Override:
+    """Parse ``"45"`` or ``"exercise-id=45"`` given to ``--<option>``."""
+    field_name = OPTION_FIELDS[option][0]
+    exercise: str | None = None
+    text = raw.strip()
+    if "=" in text:
+        exercise, _, text = (part.strip() for part in text.partition("="))
+        if not exercise:
+            raise SettingsError(f"--{option} {raw!r}: the exercise id before '=' is empty")
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(
+            f"--{option} {raw!r}: {text!r} is not a number "
+            f"(give N, or EXERCISE=N for one exercise)"
+        ) from None
+    limit = LIMITS[field_name]
+    unit = " s" if field_name.endswith("_s") else ""
+    if value != value or not limit.low <= value <= limit.high:  # NaN, or out of range
+        raise SettingsError(
+            f"--{option} {raw!r}: must be between {templates.format_number(limit.low)}{unit} "
+            f"and {templates.format_number(limit.high)}{unit}"
+        )
+    if limit.integer and not value.is_integer():
+        raise SettingsError(f"--{option} {raw!r}: must be a whole number")
+    return Override(option=option, value=value, exercise=exercise)
+
+
+def apply_settings(routine: Routine, settings: Settings) -> Routine:
+    """The routine with the settings' overrides applied (global first, then per exercise)."""
+    ids = [e.id for e in routine.exercises]
+    for o in settings.overrides:
+        kinds = OPTION_FIELDS[o.option][1]
+        if o.exercise is None:
+            if not any(e.kind in kinds for e in routine.exercises):
+                raise SettingsError(
+                    f"{o.describe()}: routine '{routine.name}' has no exercise with {o.field}"
+                )
+            continue
+        if o.exercise not in ids:
+            close = difflib.get_close_matches(o.exercise, ids, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise SettingsError(
+                f"{o.describe()}: no exercise '{o.exercise}' in routine '{routine.name}'{hint}; "
+                f"exercises: {', '.join(ids)}"
+            )
+        kind = routine.exercise(o.exercise).kind
+        if kind not in kinds:
+            raise SettingsError(
+                f"{o.describe()}: exercise '{o.exercise}' is a '{kind.value}' exercise, "
+                f"which has no {o.field}"
+            )
+    ordered = sorted(settings.overrides, key=lambda o: o.exercise is not None)
+    exercises = []
+    for exercise in routine.exercises:
+        changes: dict[str, Any] = {}
+        for o in ordered:
+            applies = o.exercise == exercise.id or (
+                o.exercise is None and exercise.kind in OPTION_FIELDS[o.option][1]
+            )
+            if applies:
+                changes[o.field] = int(o.value) if LIMITS[o.field].integer else o.value
+        exercises.append(_replace(exercise, changes))
+    return dataclasses.replace(routine, exercises=tuple(exercises))
+
+
+def _replace(exercise: Exercise, changes: dict[str, Any]) -> Exercise:
+    return dataclasses.replace(exercise, **changes) if changes else exercise

@@ -1,0 +1,133 @@
+"""The timeline: every sound of a routine with its exact place in milliseconds.
+
+It is the one thing rendering, live playback and export consume. Events are contiguous
+(each starts where the previous ended), chapters and sections partition the timeline, and
+holds and sets point into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from voiceguide.cues import Cue
+from voiceguide.model import Side
+
+__all__ = ["Chapter", "Event", "Hold", "RepSet", "Section", "Silence", "Speech", "Timeline", "Tone"]
+
+
+@dataclass(frozen=True)
+class Speech:
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Tone:
+    start_ms: int
+    end_ms: int
+    cue: Cue
+
+
+@dataclass(frozen=True)
+class Silence:
+    start_ms: int
+    end_ms: int
+
+
+Event = Speech | Tone | Silence
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """The introduction, one exercise, or the closing: one exported track each."""
+
+    index: int  # 1-based, the track number
+    title: str
+    exercise: str | None  # the exercise id, None for the introduction and the closing
+    start_ms: int
+    end_ms: int
+    first_event: int  # events[first_event:end_event] belong to the chapter
+    end_event: int
+
+
+@dataclass(frozen=True)
+class Section:
+    """A finer division for chapter marks and skipping: a chapter's opening, or one side."""
+
+    title: str
+    chapter: int  # the Chapter.index it belongs to
+    start_ms: int
+    end_ms: int
+    side: Side | None = None
+
+
+@dataclass(frozen=True)
+class Hold:
+    exercise: str
+    side: Side | None
+    round: int
+    start_ms: int  # the onset of the start cue
+    end_ms: int  # the onset of the end cue
+
+
+@dataclass(frozen=True)
+class RepSet:
+    exercise: str
+    set: int
+    reps: int
+    start_ms: int  # the start of the first rep
+    end_ms: int  # the end of the last release
+
+
+@dataclass(frozen=True)
+class Timeline:
+    title: str
+    events: tuple[Event, ...]
+    chapters: tuple[Chapter, ...]
+    sections: tuple[Section, ...]
+    holds: tuple[Hold, ...] = ()
+    sets: tuple[RepSet, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def total_ms(self) -> int:
+        return self.events[-1].end_ms if self.events else 0
+
+    def phrases(self) -> list[str]:
+        """Every distinct spoken text, in order of first use."""
+        return list(dict.fromkeys(e.text for e in self.events if isinstance(e, Speech)))
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as plain data (``voiceguide plan --json``)."""
+
+        def s(ms: int) -> float:
+            return round(ms / 1000, 3)
+
+        return {
+            "title": self.title,
+            "total_s": s(self.total_ms),
+            "settings": self.settings,
+            "chapters": [
+                {"index": c.index, "title": c.title, "exercise": c.exercise,
+                 "start_s": s(c.start_ms), "end_s": s(c.end_ms)}
+                for c in self.chapters
+            ],
+            "sections": [
+                {"title": x.title, "chapter": x.chapter, "side": x.side,
+                 "start_s": s(x.start_ms), "end_s": s(x.end_ms)}
+                for x in self.sections
+            ],
+            "holds": [
+                {"exercise": h.exercise, "side": h.side, "round": h.round,
+                 "start_s": s(h.start_ms), "end_s": s(h.end_ms)}
+                for h in self.holds
+            ],
+            "sets": [
+                {"exercise": r.exercise, "set": r.set, "reps": r.reps,
+                 "start_s": s(r.start_ms), "end_s": s(r.end_ms)}
+                for r in self.sets
+            ],
+            "events": len(self.events),
+        }  # fmt: skip
