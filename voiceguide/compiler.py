@@ -51,6 +51,10 @@ HALFWAY_MIN_MS = 12_000  # shorter holds get no halfway bell
 COUNTDOWN_S = 3  # ticks at 3, 2, 1 s before the end of a hold
 SET_READY_MS = 1_500  # quiet between "Set 2 of 3." and the first rep
 END_TAIL_MS = 1_500  # quiet after the final cue
+_REFERENCE_NUMBER = 77  # "seventy-seven": as long to say as any number up to 99
+_NUMERIC = frozenset(
+    {"hold_s", "rounds", "reps", "sets", "rest_s", "work_s", "release_s", "round", "set", "rep"}
+)
 
 
 def paragraphs(text: str) -> list[str]:
@@ -121,7 +125,7 @@ def _opening(b: _Builder, exercise: Exercise) -> None:
     v = _values(exercise)
     b.say(exercise.title + ".")
     for text in (exercise.intro, exercise.caution, exercise.setup):
-        b.say(templates.fill(text, v))
+        b.say_template(text, v)
 
 
 def _hold_exercise(b: _Builder, exercise: Exercise) -> None:
@@ -130,7 +134,7 @@ def _hold_exercise(b: _Builder, exercise: Exercise) -> None:
     first = True
     for round_number in range(1, exercise.rounds + 1):
         if round_number > 1 and exercise.rest_s > 0:
-            b.say(templates.fill(exercise.rest_cue, _values(exercise)))
+            b.say_template(exercise.rest_cue, _values(exercise))
             b.pause(_ms(exercise.rest_s))
         for side in sides:
             v = _values(exercise, side=side, round=round_number)
@@ -139,21 +143,21 @@ def _hold_exercise(b: _Builder, exercise: Exercise) -> None:
             if not first and side is not None:
                 b.tone(Cue.SWITCH)
             if round_number > 1 and side == sides[0] and exercise.rounds > 1:
-                b.say(templates.fill(exercise.round_intro, v))
+                b.say_template(exercise.round_intro, v)
             if side is not None:
                 text = exercise.side_setup if round_number == 1 else exercise.side_again
-                b.say(templates.fill(text or exercise.side_again, v))
+                b.say_template(text or exercise.side_again, v)
             b.pause(_ms(exercise.settle_s if first else exercise.switch_s))
             during = templates.fill(exercise.during, v) if round_number == 1 else ""
-            _hold(b, exercise, side, round_number, templates.fill(exercise.hold_cue, v), during)
-            b.say(templates.fill(exercise.after, v))
+            _hold(b, exercise, side, round_number, v, during)
+            b.say_template(exercise.after, v)
             first = False
-    b.say(templates.fill(exercise.closing, _values(exercise)))
+    b.say_template(exercise.closing, _values(exercise))
 
 
 def _hold(
-    b: _Builder, exercise: Exercise, side: Side | None, round_number: int, cue_text: str,
-    during: str,
+    b: _Builder, exercise: Exercise, side: Side | None, round_number: int,
+    values: dict[str, Any], during: str,
 ) -> None:  # fmt: skip
     hold_ms = _ms(exercise.hold_s)
     fixed: list[tuple[int, Cue]] = []
@@ -164,7 +168,7 @@ def _hold(
     # if it cannot all fit, it is all spoken before the hold instead.
     lengths = [b.measure(p) for p in paragraphs(during)]
     placement = _place_inside(lengths, fixed)
-    b.say(cue_text)
+    b.say_template(exercise.hold_cue, values)
     if placement is None:
         b.say(during)
     b.pause(CUE_LEAD_MS)
@@ -217,7 +221,7 @@ def _reps_exercise(b: _Builder, exercise: Exercise) -> None:
         v = _values(exercise, set=set_number)
         if exercise.sets > 1:
             b.open_section(f"{exercise.title} - set {set_number}", None, set_number)
-            b.say(templates.fill(exercise.set_intro, v))
+            b.say_template(exercise.set_intro, v)
             b.pause(SET_READY_MS)
         start = b.t
         for rep in range(1, exercise.reps + 1):
@@ -237,11 +241,11 @@ def _reps_exercise(b: _Builder, exercise: Exercise) -> None:
             b.pause_until(rep_start + work_ms + release_ms)
         b.sets.append(RepSet(exercise.id, set_number, exercise.reps, start, b.t))
         b.tone(Cue.SET_END)
-        b.say(templates.fill(exercise.set_end, v))
+        b.say_template(exercise.set_end, v)
         if set_number < exercise.sets and exercise.rest_s > 0:
-            b.say(templates.fill(exercise.rest_cue, v))
+            b.say_template(exercise.rest_cue, v)
             b.pause(_ms(exercise.rest_s))
-    b.say(templates.fill(exercise.closing, _values(exercise)))
+    b.say_template(exercise.closing, _values(exercise))
 
 
 def _ms(seconds: float) -> int:
@@ -272,6 +276,27 @@ class _Builder:
             if length <= 0:
                 raise ValueError(f"measure() gave {length} ms for {phrase!r}")
             self._add(Speech(self.t, self.t + length, phrase))
+
+    def say_template(self, template: str, values: dict[str, Any]) -> None:
+        """Say a filled template in slots that do not depend on the numbers in it.
+
+        A phrase with a number ("Hold for 45 seconds.") gets the longer of its own length
+        and that of the same phrase with every number at a long-to-say reference value, so
+        changing a hold by N seconds moves the rest of the timeline by exactly N seconds.
+        """
+        text = templates.fill(template, values)
+        reference = templates.fill(template, {
+            k: (_REFERENCE_NUMBER if k in _NUMERIC and isinstance(v, int | float) else v)
+            for k, v in values.items()
+        })  # fmt: skip
+        if reference == text:
+            self.say(text)
+            return
+        for phrase, ref_phrase in zip(paragraphs(text), paragraphs(reference), strict=True):
+            self.say(phrase)
+            spare = self.measure(ref_phrase) - self.measure(phrase)
+            if spare > 0:
+                self.pause(spare)
 
     def tone(self, cue: Cue) -> None:
         self._add(Tone(self.t, self.t + CUE_MS[cue], cue))

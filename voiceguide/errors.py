@@ -6,6 +6,7 @@
     ├── InputError                  bad input from the user: exit code 2
     │   ├── RoutineError            a routine or narration file is wrong (file, exercise, field)
     │   └── SettingsError           a command-line or config value is wrong
+    ├── Interrupted                 Ctrl-C: exit code 130
     └── RuntimeFailure              the input was fine but something outside failed: exit code 1
         ├── DependencyMissing       espeak-ng, ffmpeg, a sound device ... is not there
         ├── SynthesisError          the speech engine failed or hung on one phrase
@@ -21,6 +22,7 @@ __all__ = [
     "DependencyMissing",
     "ExportError",
     "InputError",
+    "Interrupted",
     "PlaybackError",
     "RoutineError",
     "RuntimeFailure",
@@ -75,6 +77,15 @@ class RoutineError(InputError):
 
 class SettingsError(InputError):
     """A setting (command-line option or config value) is wrong."""
+
+
+class Interrupted(VoiceguideError):
+    """The user pressed Ctrl-C; temporary files are removed on the way out."""
+
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
 
 
 class RuntimeFailure(VoiceguideError):

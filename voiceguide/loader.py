@@ -12,7 +12,6 @@ import dataclasses
 import difflib
 import re
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +49,16 @@ _ROUTINE_ENTRY_KEYS = frozenset({"id", *_EXERCISE_NUMBERS})
 
 
 def bundled_dir() -> Path:
-    """The folder holding the bundled routines (package data in a wheel, ``scripts/`` in git)."""
-    try:
-        packaged = Path(str(resources.files("voiceguide.scripts")))
-    except ModuleNotFoundError:
-        packaged = None
-    if packaged is not None and any(packaged.glob("*" + ROUTINE_SUFFIX)):
+    """The folder holding the bundled routines.
+
+    In an installed wheel the top-level ``scripts/`` folder is package data at
+    ``voiceguide/scripts``; in a git checkout (or an editable install) it is ``scripts/``.
+    """
+    here = Path(__file__).resolve().parent
+    packaged = here / "scripts"
+    if any(packaged.glob("*" + ROUTINE_SUFFIX)):
         return packaged
-    return Path(__file__).resolve().parent.parent / "scripts"
+    return here.parent / "scripts"
 
 
 def bundled_routines() -> list[str]:

@@ -1,0 +1,172 @@
+"""The command line. The only module that knows typer; each command parses, calls one
+library function, and prints. Errors become one line and an exit code in :func:`main`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from voiceguide.errors import Interrupted, VoiceguideError
+
+if TYPE_CHECKING:
+    from voiceguide.settings import Settings
+
+app = typer.Typer(
+    name="voiceguide",
+    help="Turn a stretching routine into spoken, timed audio: plan it, export it, play it.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"verbose": False}
+
+RoutineArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A bundled routine's name (see 'voiceguide list') or a path to a routine file.",
+        show_default="outer-hip",
+    ),
+]
+HoldOpt = Annotated[
+    list[str] | None,
+    typer.Option("--hold", metavar="[ID=]SECONDS",
+                 help="Hold length in seconds: for every hold, or ID=N for one exercise."),
+]  # fmt: skip
+RoundsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rounds", metavar="[ID=]N", help="Rounds of a hold exercise (all sides)."),
+]
+RepsOpt = Annotated[
+    list[str] | None, typer.Option("--reps", metavar="[ID=]N", help="Reps per set.")
+]
+SetsOpt = Annotated[list[str] | None, typer.Option("--sets", metavar="[ID=]N", help="Sets.")]
+RestOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rest", metavar="[ID=]SECONDS", help="Rest between rounds or sets."),
+]
+VoiceOpt = Annotated[
+    str | None, typer.Option("--voice", help="espeak-ng voice id (default gmw/en-us).")
+]
+RateOpt = Annotated[
+    int | None, typer.Option("--rate", help="Speaking rate in words per minute (default 160).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _settings(
+    hold: list[str] | None, rounds: list[str] | None, reps: list[str] | None,
+    sets: list[str] | None, rest: list[str] | None, voice: str | None, rate: int | None,
+) -> Settings:  # fmt: skip
+    from voiceguide.pipeline import parse_settings
+
+    pairs = [
+        (option, raw)
+        for option, values in (("hold", hold), ("rounds", rounds), ("reps", reps),
+                               ("sets", sets), ("rest", rest))  # fmt: skip
+        for raw in values or []
+    ]
+    return parse_settings(pairs, voice=voice, rate_wpm=rate)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show a traceback when something fails.")
+    ] = False,
+) -> None:
+    _state["verbose"] = verbose
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the bundled routines."""
+    from voiceguide.loader import bundled_routines
+    from voiceguide.pipeline import load
+
+    for name in bundled_routines():
+        routine = load(name)
+        ids = ", ".join(e.id for e in routine.exercises)
+        typer.echo(f"{name}\t{routine.title}\t({ids})")
+
+
+@app.command("plan")
+def plan_command(
+    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
+    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
+    voice: VoiceOpt = None, rate: RateOpt = None, as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Show the timeline (every hold and set, with times) and the total, before rendering."""
+    from voiceguide import pipeline
+    from voiceguide.show import plan_table
+
+    settings = _settings(hold, rounds, reps, sets, rest, voice, rate)
+    loaded = pipeline.load(routine)
+    timeline = pipeline.plan(loaded, settings, pipeline.make_cache(settings))
+    if as_json:
+        typer.echo(json.dumps(timeline.to_json(), indent=2))
+    else:
+        plan_table(timeline)
+
+
+@app.command("export")
+def export_command(
+    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
+    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
+    voice: VoiceOpt = None, rate: RateOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("audio"),
+    bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bitrate.")] = "96k",
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Render the routine to MP3s: one per chapter and one of the whole routine."""
+    from voiceguide import pipeline
+    from voiceguide.show import export_progress, export_summary
+
+    settings = _settings(hold, rounds, reps, sets, rest, voice, rate)
+    loaded = pipeline.load(routine)
+    started = time.perf_counter()
+    with export_progress(enabled=not as_json) as progress:
+        timeline, result = pipeline.export(
+            loaded, settings, pipeline.make_cache(settings), out, bitrate,
+            progress=progress,
+        )
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        export_summary(timeline, result, time.perf_counter() - started)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted()
+
+
+def main() -> None:
+    """The console script: runs the app and turns every error into one line and an exit code.
+
+    Usage errors (unknown option, wrong type) are typer's: they print usage and exit 2.
+    """
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        app()
+    except VoiceguideError as error:
+        if _state["verbose"]:
+            raise
+        typer.echo(f"voiceguide: error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except Exception as error:  # a bug: still one line unless --verbose
+        if _state["verbose"]:
+            raise
+        typer.echo(f"voiceguide: internal error: {type(error).__name__}: {error} "
+                   "(run with --verbose for the traceback)", err=True)  # fmt: skip
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

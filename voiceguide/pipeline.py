@@ -1,0 +1,71 @@
+"""The library functions behind the commands: load, plan, export.
+
+Each takes plain values and returns plain values; the CLI only parses and prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+
+from voiceguide.compiler import compile_routine
+from voiceguide.export import ExportOptions, ExportResult, Progress, export_timeline
+from voiceguide.loader import load_routine, resolve_routine
+from voiceguide.model import Routine
+from voiceguide.settings import Settings
+from voiceguide.timeline import Timeline
+from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, Synthesizer
+
+__all__ = ["export", "load", "make_cache", "parse_settings", "plan"]
+
+
+def load(routine: str | None) -> Routine:
+    """A bundled routine by name, or a routine file by path (None: the default routine)."""
+    return load_routine(resolve_routine(routine))
+
+
+def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,
+               cache_dir: Path | None = None) -> PhraseCache:  # fmt: skip
+    synth = synthesizer or Pyttsx3Synthesizer(settings.voice, settings.rate_wpm)
+    return PhraseCache(synth, cache_dir)
+
+
+def plan(routine: Routine, settings: Settings, cache: PhraseCache) -> Timeline:
+    """The timeline; phrases are synthesized into the cache (once) to know their lengths."""
+    return compile_routine(routine, settings, cache.measure)
+
+
+def export(
+    routine: Routine, settings: Settings, cache: PhraseCache, out_dir: Path,
+    bitrate: str, progress: Progress | None = None,
+) -> tuple[Timeline, ExportResult]:  # fmt: skip
+    timeline = plan(routine, settings, cache)
+    options = ExportOptions(
+        out_dir=out_dir,
+        bitrate=bitrate,
+        album_label=settings.label(),
+        artist=routine.author,
+        comment=_comment(settings),
+    )
+    return timeline, export_timeline(timeline, cache.pcm, options, progress)
+
+
+def parse_settings(overrides: Iterable[tuple[str, str]], voice: str | None = None,
+                   rate_wpm: int | None = None) -> Settings:  # fmt: skip
+    """Settings from ("hold", "45")-style pairs as the command line gives them."""
+    from voiceguide.settings import parse_override
+
+    parsed = tuple(parse_override(option, raw) for option, raw in overrides)
+    settings = Settings(overrides=parsed)
+    if voice is not None:
+        settings = dataclasses.replace(settings, voice=voice)
+    if rate_wpm is not None:
+        settings = dataclasses.replace(settings, rate_wpm=rate_wpm)
+    return settings
+
+
+def _comment(settings: Settings) -> str:
+    parts = [*settings.describe()["overrides"], f"voice {settings.voice}",
+             f"rate {settings.rate_wpm} wpm"]  # fmt: skip
+    return "voiceguide settings: " + (", ".join(parts))

@@ -1,0 +1,52 @@
+"""Rendering: timeline events -> raw PCM, streamed in chunks.
+
+Each event fills exactly the frames its ``start_ms``/``end_ms`` give it (speech is padded
+with silence up to its slot, which the compiler made at least as long), so the audio and
+the plan never drift apart, and nothing longer than one phrase is ever held in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from voiceguide.audio import FORMAT, AudioFormat
+from voiceguide.cues import cue_audio
+from voiceguide.timeline import Event, Silence, Speech, Timeline, Tone
+
+__all__ = ["PhraseSource", "render", "render_events"]
+
+PhraseSource = Callable[[str], bytes]
+"""Returns a phrase's PCM in the render format (``PhraseCache.pcm``)."""
+
+_SILENCE_CHUNK_MS = 1000
+
+
+def render_events(
+    events: Iterable[Event], phrases: PhraseSource, fmt: AudioFormat = FORMAT
+) -> Iterator[bytes]:
+    """PCM for ``events`` (contiguous), in chunks of at most about a second of silence."""
+    zeros = bytes(fmt.frames(_SILENCE_CHUNK_MS) * fmt.frame_bytes)
+    for event in events:
+        length = (fmt.frames(event.end_ms) - fmt.frames(event.start_ms)) * fmt.frame_bytes
+        if isinstance(event, Silence):
+            while length > 0:
+                piece = min(length, len(zeros))
+                yield zeros if piece == len(zeros) else zeros[:piece]
+                length -= piece
+            continue
+        if isinstance(event, Speech):
+            data = phrases(event.text)
+        elif isinstance(event, Tone):
+            data = cue_audio(event.cue, fmt).raw_data
+        else:  # pragma: no cover - Event is a closed union
+            raise TypeError(event)
+        if len(data) >= length:
+            yield data[:length]
+        else:
+            yield data
+            yield bytes(length - len(data))
+
+
+def render(timeline: Timeline, phrases: PhraseSource, fmt: AudioFormat = FORMAT) -> bytes:
+    """The whole timeline as one PCM buffer (for tests and short routines)."""
+    return b"".join(render_events(timeline.events, phrases, fmt))

@@ -1,0 +1,78 @@
+"""How results look in a terminal (rich). Progress and tables go to stderr/stdout."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from voiceguide.export import ExportResult
+from voiceguide.export import Progress as ProgressCallback
+from voiceguide.timeline import Timeline
+
+__all__ = ["clock", "export_progress", "export_summary", "plan_table"]
+
+
+def clock(ms: int) -> str:
+    """Milliseconds as m:ss (or h:mm:ss)."""
+    seconds = round(ms / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _seconds(ms: int) -> str:
+    value = ms / 1000
+    return f"{value:g} s" if value == int(value) else f"{value:.1f} s"
+
+
+def plan_table(timeline: Timeline, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=timeline.title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("start", justify="right")
+    table.add_column("what")
+    table.add_column("side")
+    table.add_column("length", justify="right")
+    for chapter in timeline.chapters:
+        table.add_row(clock(chapter.start_ms), f"[bold]{chapter.index}. {chapter.title}[/]", "",
+                      clock(chapter.end_ms - chapter.start_ms))  # fmt: skip
+        for hold in (h for h in timeline.holds if h.exercise == chapter.exercise):
+            table.add_row(clock(hold.start_ms), f"   hold, round {hold.round}", hold.side or "",
+                          _seconds(hold.end_ms - hold.start_ms))  # fmt: skip
+        for rep_set in (s for s in timeline.sets if s.exercise == chapter.exercise):
+            table.add_row(clock(rep_set.start_ms), f"   set {rep_set.set}: {rep_set.reps} reps",
+                          "", _seconds(rep_set.end_ms - rep_set.start_ms))  # fmt: skip
+    console.print(table)
+    overrides = timeline.settings.get("overrides") or ["routine defaults"]
+    console.print(f"\n[bold]Total {clock(timeline.total_ms)}[/] "
+                  f"({timeline.total_ms / 1000:.1f} s) - {', '.join(overrides)}")  # fmt: skip
+
+
+@contextlib.contextmanager
+def export_progress(enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    """A progress bar on stderr while rendering (only on a terminal)."""
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("rendering"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(), console=console, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("render", total=1)
+
+        def update(done_ms: int, total_ms: int) -> None:
+            bar.update(task, completed=done_ms, total=total_ms)
+
+        yield update
+
+
+def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -> None:
+    console = Console()
+    for track in (*result.tracks, result.full):
+        console.print(f"{clock(round(track.duration_s * 1000)):>8}  {track.path}")
+    console.print(f"Exported {len(result.tracks) + 1} tracks ({clock(timeline.total_ms)} in all) "
+                  f"in {elapsed_s:.1f} s.")  # fmt: skip
