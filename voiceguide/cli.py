@@ -69,8 +69,13 @@ def _settings(
 
     pairs = [
         (option, raw)
-        for option, values in (("hold", hold), ("rounds", rounds), ("reps", reps),
-                               ("sets", sets), ("rest", rest))  # fmt: skip
+        for option, values in (
+            ("hold", hold),
+            ("rounds", rounds),
+            ("reps", reps),
+            ("sets", sets),
+            ("rest", rest),
+        )
         for raw in values or []
     ]
     return parse_settings(pairs, voice=voice, rate_wpm=rate)
@@ -134,7 +139,11 @@ def export_command(
     started = time.perf_counter()
     with export_progress(enabled=not as_json) as progress:
         timeline, result = pipeline.export(
-            loaded, settings, pipeline.make_cache(settings), out, bitrate,
+            loaded,
+            settings,
+            pipeline.make_cache(settings),
+            out,
+            bitrate,
             progress=progress,
         )
     if as_json:

@@ -140,10 +140,10 @@ def _hold_exercise(b: _Builder, exercise: Exercise) -> None:
             v = _values(exercise, side=side, round=round_number)
             if side is not None:
                 b.open_section(f"{exercise.title} - {side} side", side, round_number)
+            if round_number > 1 and side == sides[0]:
+                b.say_template(exercise.round_intro, v)
             if not first and side is not None:
                 b.tone(Cue.SWITCH)
-            if round_number > 1 and side == sides[0] and exercise.rounds > 1:
-                b.say_template(exercise.round_intro, v)
             if side is not None:
                 text = exercise.side_setup if round_number == 1 else exercise.side_again
                 b.say_template(text or exercise.side_again, v)
@@ -186,9 +186,7 @@ def _hold(
     b.tone(Cue.END)
 
 
-def _place_inside(
-    lengths: list[int], fixed: list[tuple[int, Cue]]
-) -> list[int] | None:
+def _place_inside(lengths: list[int], fixed: list[tuple[int, Cue]]) -> list[int] | None:
     """For each phrase, the index of the cue it is spoken before; None if they do not fit."""
     if not lengths:
         return []

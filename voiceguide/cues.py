@@ -22,7 +22,7 @@ The durations are fixed here so the compiler can place cues without touching aud
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["CUE_MS", "Cue", "cue_audio"]
 
 
-class Cue(str, Enum):
+class Cue(StrEnum):
     START = "start"
     HALFWAY = "halfway"
     TICK = "tick"
@@ -82,8 +82,8 @@ def _cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
         upper = Sine(2 * freq, sample_rate=fmt.sample_rate, bit_depth=8 * fmt.sample_width)
         tone = note.to_audio_segment(duration=length, volume=_LEVEL_DBFS)
         tone = tone.overlay(upper.to_audio_segment(duration=length, volume=_LEVEL_DBFS - 12))
-        tone = tone.set_channels(fmt.channels).fade_in(min(8, length // 4)).fade_out(
-            length * 3 // 4
+        tone = (
+            tone.set_channels(fmt.channels).fade_in(min(8, length // 4)).fade_out(length * 3 // 4)
         )
         out = out.overlay(tone, position=onset)
     return out

@@ -148,7 +148,9 @@ def _plan_tracks(timeline: Timeline) -> list[tuple[int, str, str, tuple[int, int
     width = max(2, len(str(count)))
     for chapter in timeline.chapters:
         name = f"{chapter.index:0{width}d} {safe_filename(chapter.title)}.mp3"
-        planned.append((chapter.index, chapter.title, name, (chapter.first_event, chapter.end_event)))
+        planned.append(
+            (chapter.index, chapter.title, name, (chapter.first_event, chapter.end_event))
+        )
     full_title = f"{timeline.title} - full routine"
     planned.append((count, full_title, f"{count:0{width}d} {safe_filename(full_title)}.mp3", None))
     return planned
@@ -159,7 +161,7 @@ class _Encoder:
 
     def __init__(self, ffmpeg: str, path: Path, bitrate: str, fmt: AudioFormat) -> None:
         self.path = path
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         args = [
             ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y",
             *fmt.ffmpeg_input, "-i", "pipe:0",
@@ -242,7 +244,10 @@ def _chunks_with_progress(
 def _mp3_length_s(path: Path) -> float:
     from mutagen.mp3 import MP3
 
-    return float(MP3(str(path)).info.length)
+    info = MP3(str(path)).info
+    if info is None:
+        raise ExportError(f"ffmpeg wrote an unreadable MP3: {path.name}")
+    return float(info.length)
 
 
 def _tag(

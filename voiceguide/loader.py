@@ -19,7 +19,16 @@ import yaml
 
 from voiceguide import templates
 from voiceguide.errors import RoutineError
-from voiceguide.model import LIMITS, ROUTINE_LIMITS, SIDES, Limit, Exercise, ExerciseKind, Routine, Side
+from voiceguide.model import (
+    LIMITS,
+    ROUTINE_LIMITS,
+    SIDES,
+    Exercise,
+    ExerciseKind,
+    Limit,
+    Routine,
+    Side,
+)
 
 __all__ = [
     "DEFAULT_ROUTINE",
@@ -63,7 +72,9 @@ def bundled_dir() -> Path:
 
 def bundled_routines() -> list[str]:
     """Names of the bundled routines, sorted."""
-    return sorted(p.name.removesuffix(ROUTINE_SUFFIX) for p in bundled_dir().glob("*" + ROUTINE_SUFFIX))
+    return sorted(
+        p.name.removesuffix(ROUTINE_SUFFIX) for p in bundled_dir().glob("*" + ROUTINE_SUFFIX)
+    )
 
 
 def resolve_routine(name_or_path: str | None) -> Path:
@@ -180,7 +191,9 @@ def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
     except OSError as error:
         raise RoutineError(f"cannot read: {error.strerror}", path=path) from None
     if len(raw) > _MAX_FILE_BYTES:
-        raise RoutineError(f"is {len(raw)} bytes; a narration file may be at most 256 KiB", path=path)
+        raise RoutineError(
+            f"is {len(raw)} bytes; a narration file may be at most 256 KiB", path=path
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -194,9 +207,9 @@ def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
+        where = mark.line + 1 if mark is not None else None
         problem = error.problem or error.context or "malformed YAML"
-        raise RoutineError(f"malformed YAML: {problem}", path=path, line=line) from None
+        raise RoutineError(f"malformed YAML: {problem}", path=path, line=where) from None
     except yaml.YAMLError as error:
         raise RoutineError(f"malformed YAML: {error}", path=path) from None
     except RecursionError:
@@ -270,9 +283,7 @@ def _text(
             path=path, exercise=exercise, field=key, line=_line_of(text, key),
         )  # fmt: skip
     if key == "title" and not cleaned:
-        raise RoutineError(
-            "is missing", path=path, exercise=exercise, field="title", line=None
-        )
+        raise RoutineError("is missing", path=path, exercise=exercise, field="title", line=None)
     return cleaned
 
 
@@ -299,10 +310,8 @@ def _number(
     return int(value) if limit.integer else float(value)
 
 
-def _apply_numbers(
-    exercise: Exercise, numbers: dict[str, Any], path: Path, text: str
-) -> Exercise:
-    checked = {
+def _apply_numbers(exercise: Exercise, numbers: dict[str, Any], path: Path, text: str) -> Exercise:
+    checked: dict[str, Any] = {
         key: _number(value, LIMITS[key], path, text, exercise.id, key)
         for key, value in numbers.items()
     }
@@ -329,7 +338,7 @@ def _sides(value: Any, path: Path, text: str, exercise: str) -> tuple[Side, ...]
             raise RoutineError(
                 f"names '{side}' twice", path=path, exercise=exercise, field="sides", line=line
             )
-        sides.append(side)  # type: ignore[arg-type]
+        sides.append(side)
     return tuple(sides)
 
 

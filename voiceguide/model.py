@@ -7,7 +7,7 @@ Everything here is a frozen dataclass; a change returns a new object
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +25,7 @@ Side = Literal["left", "right"]
 SIDES: tuple[Side, ...] = ("left", "right")
 
 
-class ExerciseKind(str, Enum):
+class ExerciseKind(StrEnum):
     """How an exercise is timed."""
 
     HOLD = "hold"  # hold a position for hold_s, per side, for a number of rounds

@@ -32,7 +32,20 @@ def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,
 
 
 def plan(routine: Routine, settings: Settings, cache: PhraseCache) -> Timeline:
-    """The timeline; phrases are synthesized into the cache (once) to know their lengths."""
+    """The timeline; phrases are synthesized into the cache (once) to know their lengths.
+
+    A first pass with a stand-in ``measure`` collects every phrase the compiler will ask
+    about (which phrases it asks about never depends on their lengths), so the missing ones
+    are synthesized together, in parallel, before the real pass.
+    """
+    asked: list[str] = []
+
+    def record(text: str) -> int:
+        asked.append(text)
+        return 1
+
+    compile_routine(routine, settings, record)
+    cache.ensure(asked)
     return compile_routine(routine, settings, cache.measure)
 
 

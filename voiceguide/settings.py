@@ -95,8 +95,7 @@ def parse_override(option: str, raw: str) -> Override:
         value = float(text)
     except ValueError:
         raise SettingsError(
-            f"--{option} {raw!r}: {text!r} is not a number "
-            f"(give N, or EXERCISE=N for one exercise)"
+            f"--{option} {raw!r}: {text!r} is not a number (give N, or EXERCISE=N for one exercise)"
         ) from None
     limit = LIMITS[field_name]
     unit = " s" if field_name.endswith("_s") else ""

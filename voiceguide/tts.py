@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
+import multiprocessing
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,19 +34,21 @@ __all__ = [
 
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
 PROCESSING_VERSION = 1
-_SYNTH_TIMEOUT_S = 30.0
+_SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
+_ATTEMPTS = 3
+_FILE_WAIT_S = 2.0  # after the engine says it is done
 
 
 class Synthesizer(Protocol):
-    """Turns one phrase into a WAV file."""
+    """Turns phrases into WAV files."""
 
     @property
     def identity(self) -> str:
         """Everything that changes the sound: engine, voice, rate (part of the cache key)."""
         ...
 
-    def synthesize(self, text: str, wav_path: Path) -> None:
-        """Write ``text`` spoken to ``wav_path`` (any rate; mono or stereo; 16-bit)."""
+    def synthesize(self, jobs: Sequence[tuple[str, Path]]) -> None:
+        """Write each text, spoken, to its path (a WAV at any rate; mono or stereo; 16-bit)."""
         ...
 
 
@@ -59,77 +62,142 @@ def speakable(text: str) -> str:
 
 
 class Pyttsx3Synthesizer:
-    """pyttsx3 on espeak-ng, in this process (pyttsx3's engine is a per-process singleton)."""
+    """pyttsx3 on espeak-ng, in worker processes.
 
-    def __init__(self, voice: str, rate_wpm: int) -> None:
+    pyttsx3's engine is a per-process singleton whose rate only takes effect when set before
+    the first phrase, so each voice/rate gets fresh processes; running several at once
+    also uses every core, and a phrase on which the engine hangs is stopped by a timeout.
+    """
+
+    def __init__(self, voice: str, rate_wpm: int, timeout_s: float = _SYNTH_TIMEOUT_S,
+                 workers: int | None = None) -> None:  # fmt: skip
         self.voice = voice
         self.rate_wpm = rate_wpm
-        self._engine: Any = None
-        self._done = threading.Event()
-        self._errors: list[BaseException] = []
+        self.timeout_s = timeout_s
+        self.workers = workers or min(4, os.cpu_count() or 1)
 
     @property
     def identity(self) -> str:
         return f"pyttsx3-espeak|{self.voice}|{self.rate_wpm}"
 
-    def _init(self) -> Any:
-        if self._engine is not None:
-            return self._engine
+    def synthesize(self, jobs: Sequence[tuple[str, Path]]) -> None:
+        if not jobs:
+            return
+        context = multiprocessing.get_context("spawn")
+        workers = min(self.workers, len(jobs))
+        pool = context.Pool(
+            workers, initializer=_worker_start, initargs=(self.voice, self.rate_wpm)
+        )
         try:
-            import pyttsx3
-        except ImportError as error:  # pragma: no cover - a broken install
-            raise DependencyMissing(f"pyttsx3 is not installed ({error}); pip install pyttsx3") from None
-        try:
-            engine = pyttsx3.init("espeak")
-        except (OSError, RuntimeError, ImportError) as error:
-            raise DependencyMissing(
-                f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
-            ) from None
-        voices = {v.id for v in engine.getProperty("voices")}
-        if self.voice not in voices:
-            raise SynthesisError(
-                f"voice '{self.voice}' is not installed; run 'voiceguide voices' to list them"
-            )
-        engine.setProperty("voice", self.voice)
-        engine.setProperty("rate", self.rate_wpm)  # once, before the first phrase
-        engine.connect("finished-utterance", self._finished)
-        engine.connect("error", self._error)
-        self._engine = engine
-        return engine
+            pending = [(text, pool.apply_async(_worker_synthesize, (text, str(path))))
+                       for text, path in jobs]  # fmt: skip
+            for text, result in pending:
+                try:
+                    result.get(timeout=self.timeout_s)
+                except multiprocessing.TimeoutError:
+                    raise SynthesisError(
+                        f"espeak-ng hung on the phrase {_short(text)} "
+                        f"(no audio after {self.timeout_s:g} s)"
+                    ) from None
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
 
-    def _finished(self, name: str | None = None, completed: bool = True) -> None:
-        self._done.set()
 
-    def _error(self, name: str | None = None, exception: BaseException | None = None) -> None:
-        if exception is not None:
-            self._errors.append(exception)
-        self._done.set()
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
-    def synthesize(self, text: str, wav_path: Path) -> None:
-        spoken = speakable(text)
-        if not spoken:
-            raise SynthesisError(f"nothing to speak in {text!r}")
-        engine = self._init()
-        self._done.clear()
-        self._errors.clear()
-        # One save_to_file per runAndWait; pyttsx3 prints "Audio saved to ..." on stdout.
-        with contextlib.redirect_stdout(io.StringIO()):
-            engine.save_to_file(spoken, str(wav_path))
-            engine.runAndWait()
-        # runAndWait() can return before the file is written (pyttsx3 issue #219).
-        deadline = time.monotonic() + _SYNTH_TIMEOUT_S
-        while not (self._done.is_set() and _wav_complete(wav_path)):
-            if self._errors:
-                raise SynthesisError(f"espeak-ng failed on {text!r}: {self._errors[0]}")
-            if time.monotonic() > deadline:
-                raise SynthesisError(f"espeak-ng produced no audio for {text!r} in time")
+
+# ---- inside a worker process
+
+_worker_engine: Any = None
+_worker_voice: tuple[str, int] = ("", 0)
+_worker_done = threading.Event()
+_worker_errors: list[BaseException] = []
+
+
+def _worker_start(voice: str, rate_wpm: int) -> None:
+    global _worker_voice
+    _worker_voice = (voice, rate_wpm)
+    # pyttsx3 prints "Audio saved to ..." (sometimes from its own thread, after runAndWait
+    # returned): a worker's stdout must never reach the user's terminal or a --json pipe.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
+def _worker_engine_ready() -> Any:
+    global _worker_engine
+    if _worker_engine is not None:
+        return _worker_engine
+    voice, rate_wpm = _worker_voice
+    try:
+        import pyttsx3
+    except ImportError as error:  # pragma: no cover - a broken install
+        raise DependencyMissing(
+            f"pyttsx3 is not installed ({error}); pip install pyttsx3"
+        ) from None
+    try:
+        engine = pyttsx3.init("espeak")
+    except Exception as error:
+        raise DependencyMissing(
+            f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
+        ) from None
+    if voice not in {v.id for v in engine.getProperty("voices")}:
+        raise SynthesisError(f"voice '{voice}' is not installed; 'voiceguide voices' lists them")
+    engine.setProperty("voice", voice)
+    engine.setProperty("rate", rate_wpm)  # once, before the first phrase
+    engine.connect("finished-utterance", lambda name=None, completed=True: _worker_done.set())
+    engine.connect("error", _worker_error)
+    _worker_engine = engine
+    return engine
+
+
+def _worker_error(name: str | None = None, exception: BaseException | None = None) -> None:
+    if exception is not None:
+        _worker_errors.append(exception)
+    _worker_done.set()
+
+
+def _worker_synthesize(text: str, wav_path: str) -> None:
+    spoken = speakable(text)
+    if not spoken:
+        raise SynthesisError(f"nothing to speak in the phrase {_short(text)}")
+    engine = _worker_engine_ready()
+    # pyttsx3's espeak driver now and then finishes an utterance with no audio at all (an
+    # empty WAV; 2 phrases in 2,960 measured here): such a phrase is simply spoken again.
+    for _attempt in range(_ATTEMPTS):
+        path = Path(wav_path)
+        path.unlink(missing_ok=True)
+        _worker_done.clear()
+        _worker_errors.clear()
+        engine.save_to_file(spoken, wav_path)  # one save_to_file per runAndWait
+        engine.runAndWait()
+        # runAndWait() can return before the file is written (pyttsx3 issue #219): wait
+        # for the finished-utterance callback, then for the file (the parent's timeout
+        # bounds the whole wait).
+        while not _worker_done.is_set():
             time.sleep(0.005)
+        if _worker_errors:
+            raise SynthesisError(
+                f"espeak-ng failed on the phrase {_short(text)}: {_worker_errors[0]}"
+            )
+        deadline = time.monotonic() + _FILE_WAIT_S
+        while time.monotonic() < deadline:
+            if _wav_complete(path):
+                return
+            time.sleep(0.005)
+    raise SynthesisError(f"espeak-ng produced no audio for the phrase {_short(text)}")
 
 
 def _wav_complete(path: Path) -> bool:
+    """True once the WAV holds every frame its header announces (it may still be growing)."""
     try:
         with wave.open(str(path), "rb") as w:
-            return w.getnframes() > 0
+            expected = w.getnframes() * w.getsampwidth() * w.getnchannels()
+            return expected > 0 and len(w.readframes(w.getnframes())) == expected
     except (OSError, EOFError, wave.Error):
         return False
 
@@ -163,21 +231,24 @@ class PhraseCache:
         return self.directory / digest[:2] / f"{digest}.wav"
 
     def ensure(self, texts: Iterable[str]) -> None:
-        """Make sure every phrase is in the cache, synthesizing what is missing."""
+        """Make sure every phrase is ready, synthesizing the missing ones together."""
+        missing = []
         for text in dict.fromkeys(texts):
-            self.pcm(text)
+            if text in self._pcm:
+                continue
+            data = self._read(self.path_for(text))
+            if data is None:
+                missing.append(text)
+            else:
+                self._pcm[text] = data
+        if missing:
+            self._synthesize(missing)
 
     def pcm(self, text: str) -> bytes:
         """The phrase as raw PCM in ``fmt``."""
-        cached = self._pcm.get(text)
-        if cached is not None:
-            return cached
-        path = self.path_for(text)
-        data = self._read(path)
-        if data is None:
-            data = self._synthesize(text, path)
-        self._pcm[text] = data
-        return data
+        if text not in self._pcm:
+            self.ensure([text])
+        return self._pcm[text]
 
     def measure(self, text: str) -> int:
         """How long the phrase lasts in whole ms (the compiler's ``measure``)."""
@@ -198,25 +269,32 @@ class PhraseCache:
             return None
         return data
 
-    def _synthesize(self, text: str, path: Path) -> bytes:
+    def _synthesize(self, texts: list[str]) -> None:
         from pydub import AudioSegment
 
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
-            raw_path = Path(tmp) / "phrase.wav"
-            self.synthesizer.synthesize(text, raw_path)
-            try:
-                segment = AudioSegment.from_wav(str(raw_path))
-            except Exception as error:
-                raise SynthesisError(f"the speech engine wrote an unreadable file for {text!r}: {error}") from None
-        segment = (
-            segment.set_sample_width(self.fmt.sample_width)
-            .set_channels(self.fmt.channels)
-            .set_frame_rate(self.fmt.sample_rate)
-        )
-        data: bytes = segment.raw_data
-        self._write(path, data)
-        self.synthesized += 1
-        return data
+            jobs = [(text, Path(tmp) / f"{i}.wav") for i, text in enumerate(texts)]
+            self.synthesizer.synthesize(jobs)
+            for text, raw_path in jobs:
+                try:
+                    with wave.open(str(raw_path), "rb") as w:
+                        segment = AudioSegment(
+                            data=w.readframes(w.getnframes()), sample_width=w.getsampwidth(),
+                            frame_rate=w.getframerate(), channels=w.getnchannels(),
+                        )  # fmt: skip
+                except (OSError, EOFError, wave.Error) as error:
+                    raise SynthesisError(
+                        f"the speech engine wrote an unreadable file for {_short(text)}: {error}"
+                    ) from None
+                segment = (
+                    segment.set_sample_width(self.fmt.sample_width)
+                    .set_channels(self.fmt.channels)
+                    .set_frame_rate(self.fmt.sample_rate)
+                )
+                data: bytes = segment.raw_data
+                self._write(self.path_for(text), data)
+                self._pcm[text] = data
+                self.synthesized += 1
 
     def _write(self, path: Path, data: bytes) -> None:
         """Write atomically: a reader sees the old entry, no entry, or the whole new one."""

@@ -1,0 +1,106 @@
+"""Shared fixtures.
+
+Tests that need a real backend are marked (``espeak``, ``ffmpeg``, ``sound``). Outside CI a
+missing backend skips them; in CI (``CI=true``) it fails them, so a broken install step can
+never pass silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import struct
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from voiceguide.loader import load_routine, resolve_routine
+from voiceguide.model import Routine
+from voiceguide.tts import PhraseCache
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def require(what: str, available: bool, hint: str) -> None:
+    """Skip (locally) or fail (in CI) when a real dependency is missing."""
+    if available:
+        return
+    message = f"{what} is not available: {hint}"
+    if IN_CI:
+        pytest.fail(message + " (CI must install it: ./dev.sh setup)")
+    pytest.skip(message)
+
+
+def _espeak_available() -> bool:
+    try:
+        import pyttsx3
+
+        pyttsx3.init("espeak")
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _real_backends(request: pytest.FixtureRequest) -> None:
+    """Marked tests need their real backend: skip locally, fail in CI when it is missing."""
+    node = request.node
+    if node.get_closest_marker("ffmpeg"):
+        require("ffmpeg", bool(shutil.which("ffmpeg") and shutil.which("ffprobe")),
+                "apt-get install ffmpeg")  # fmt: skip
+    if node.get_closest_marker("espeak"):
+        require("espeak-ng (through pyttsx3)", _espeak_available(), "apt-get install espeak-ng")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets a cache folder of its own session: never the user's real cache."""
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+class FakeSynthesizer:
+    """A fast stand-in for espeak-ng: 40 ms of a text-specific tone per character, at
+    22.05 kHz like espeak-ng, so the cache's format conversion is exercised too."""
+
+    identity = "fake|1"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def synthesize(self, jobs: list[tuple[str, Path]]) -> None:
+        for text, wav_path in jobs:
+            self._one(text, wav_path)
+
+    def _one(self, text: str, wav_path: Path) -> None:
+        self.calls.append(text)
+        rate = 22_050
+        frames = max(1, len(text)) * rate * 40 // 1000
+        freq = 200 + int(hashlib.sha256(text.encode()).hexdigest()[:4], 16) % 600
+        samples = (int(12_000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(frames))
+        with wave.open(str(wav_path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+
+
+def fake_measure(text: str) -> int:
+    """A deterministic stand-in for phrase lengths: 40 ms per character."""
+    return 40 * max(1, len(text))
+
+
+@pytest.fixture
+def routine() -> Routine:
+    return load_routine(resolve_routine(None))
+
+
+@pytest.fixture
+def fake_cache(tmp_path: Path) -> Iterator[PhraseCache]:
+    yield PhraseCache(FakeSynthesizer(), tmp_path / "fake-cache")

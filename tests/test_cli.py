@@ -1,0 +1,109 @@
+"""The command line, run as a user runs it: a real process, real exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", *args],
+        capture_output=True, text=True, cwd=cwd or REPO, env={**os.environ, **(env or {})},
+        timeout=300,
+    )  # fmt: skip
+
+
+def test_help_and_list() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("plan", "export", "list"):
+        assert command in result.stdout
+    listed = run("list")
+    assert listed.returncode == 0 and listed.stdout.startswith("outer-hip\t")
+
+
+@pytest.mark.espeak
+def test_plan_json_has_the_documented_shape_and_hold_45_adds_exactly_the_difference() -> None:
+    base = run("plan", "--json")
+    assert base.returncode == 0, base.stderr
+    plan = json.loads(base.stdout)
+    assert isinstance(plan["total_s"], float)
+    assert {"title", "start_s", "end_s"} <= set(plan["chapters"][0])
+    assert {"exercise", "side", "start_s", "end_s"} <= set(plan["holds"][0])
+    assert {h["side"] for h in plan["holds"]} == {"left", "right"}
+    longer = json.loads(run("plan", "--hold", "45", "--json").stdout)
+    assert longer["total_s"] - plan["total_s"] == pytest.approx(15 * len(plan["holds"]), abs=0.01)
+
+
+@pytest.mark.espeak
+def test_plan_table_shows_holds_and_the_total() -> None:
+    result = run("plan", "--hold", "supine-hip-stretch=40")
+    assert result.returncode == 0, result.stderr
+    assert "Supine hip stretch" in result.stdout and "40 s" in result.stdout
+    assert "Total" in result.stdout and "--hold supine-hip-stretch=40" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan", "--hold", "abc"], "--hold 'abc': 'abc' is not a number"),
+        (["plan", "--hold", "0"], "must be between 5 s and 600 s"),
+        (["plan", "--rest", "-1"], "--rest '-1': must be between 0 s and 600 s"),
+        (["plan", "--hold", "x=5"], "no exercise 'x' in routine 'outer-hip'"),
+        (["plan", "no-such-routine"], "no bundled routine named 'no-such-routine'"),
+        (["export", "--sets", "supine-hip-stretch=2"], "is a 'hold' exercise, which has no sets"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_bad_script_names_file_exercise_and_field(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(REPO / "scripts", tmp_path / "r")
+    script = tmp_path / "r" / "seated-twist-hip-release.yaml"
+    script.write_text(script.read_text().replace("hold_s: 30", "hold_s: -5"))
+    result = run("plan", str(tmp_path / "r" / "outer-hip.routine.yaml"))
+    assert result.returncode == 2
+    assert "seated-twist-hip-release.yaml:" in result.stderr
+    assert "exercise 'seated-twist-hip-release', field 'hold_s': must be between" in result.stderr
+    verbose = run("--verbose", "plan", str(tmp_path / "r" / "outer-hip.routine.yaml"))
+    assert "Traceback" in verbose.stderr and "RoutineError" in verbose.stderr
+
+
+@pytest.mark.ffmpeg
+def test_missing_ffmpeg_exits_1_saying_what_to_install(tmp_path: Path) -> None:
+    # a PATH that has python's folder but no ffmpeg
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    result = run("export", "--out", str(tmp_path / "out"), env={"PATH": str(bin_dir)})
+    assert result.returncode == 1
+    assert "ffmpeg is not installed" in result.stderr and "apt-get install ffmpeg" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.espeak
+@pytest.mark.ffmpeg
+def test_export_json_reports_tracks_and_the_full_length_matches_the_plan(tmp_path: Path) -> None:
+    plan = json.loads(run("plan", "--hold", "45", "--json").stdout)
+    result = run("export", "--hold", "45", "--out", str(tmp_path / "audio"), "--json")
+    assert result.returncode == 0, result.stderr
+    exported = json.loads(result.stdout)
+    assert len(exported["tracks"]) == len(plan["chapters"])
+    assert exported["full"]["duration_s"] == pytest.approx(plan["total_s"], abs=0.15)
+    for track in exported["tracks"]:
+        assert Path(track["path"]).is_file()

@@ -1,0 +1,126 @@
+"""Real MP3 export read back: durations, tags, names, and the replace-cleanly guarantee."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FakeSynthesizer
+from voiceguide import pipeline
+from voiceguide.export import safe_filename
+from voiceguide.model import Routine
+from voiceguide.settings import Settings
+from voiceguide.tts import PhraseCache
+
+pytestmark = pytest.mark.ffmpeg
+
+
+def _probe_duration_s(path: Path) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return float(json.loads(out)["format"]["duration"])
+
+
+def _decode_errors(path: Path) -> str:
+    result = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return result.stderr.strip()
+
+
+def test_export_writes_tagged_tracks_whose_lengths_match_the_plan(
+    routine: Routine, fake_cache: PhraseCache, tmp_path: Path
+) -> None:
+    from mutagen.id3 import ID3
+
+    out = tmp_path / "audio"
+    timeline, result = pipeline.export(routine, Settings(), fake_cache, out, "96k")
+    assert [t.title for t in result.tracks] == [c.title for c in timeline.chapters]
+    files = sorted(p.name for p in out.glob("*.mp3"))
+    assert files == [
+        "01 Introduction.mp3", "02 Supine hip stretch.mp3", "03 Seated twist hip release.mp3",
+        "04 Adductor ball squeeze.mp3", "05 Closing.mp3",
+        "06 Outer hip release for low back pain - full routine.mp3",
+    ]  # fmt: skip
+    total_s = timeline.total_ms / 1000
+    # the full track is the plan's length, within 0.1 s plus the encoder's padding
+    assert abs(result.full.duration_s - total_s) < 0.15
+    assert abs(_probe_duration_s(result.full.path) - total_s) < 0.15
+    for track, chapter in zip(result.tracks, timeline.chapters, strict=True):
+        assert abs(track.duration_s - (chapter.end_ms - chapter.start_ms) / 1000) < 0.15
+    for number, track in enumerate((*result.tracks, result.full), start=1):
+        tags = ID3(track.path)
+        assert tags.version[:2] == (2, 3)
+        assert str(tags["TIT2"]) == track.title
+        assert str(tags["TALB"]) == routine.title
+        assert str(tags["TPE1"]) == "voiceguide"
+        assert str(tags["TRCK"]) == f"{number}/6"
+        assert _decode_errors(track.path) == ""
+
+
+def test_re_export_with_other_settings_replaces_the_previous_export_cleanly(
+    routine: Routine, fake_cache: PhraseCache, tmp_path: Path
+) -> None:
+    from mutagen.id3 import ID3
+
+    out = tmp_path / "audio"
+    out.mkdir()
+    (out / "my notes.txt").write_text("not ours", encoding="utf-8")
+    _, first = pipeline.export(routine, Settings(), fake_cache, out, "96k")
+    shorter = type(routine)(**{**routine.__dict__, "exercises": routine.exercises[:1]})
+    settings = pipeline.parse_settings([("hold", "45")])
+    _, second = pipeline.export(shorter, settings, fake_cache, out, "96k")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([".voiceguide-export.json", "my notes.txt",
+                            *(t.path.name for t in (*second.tracks, second.full))])  # fmt: skip
+    assert str(ID3(second.full.path)["TALB"]) == f"{routine.title} (45 s holds)"
+    assert len(first.tracks) == 5 and len(second.tracks) == 3
+
+
+def test_the_same_cache_serves_plan_and_export_without_new_synthesis(
+    routine: Routine, tmp_path: Path
+) -> None:
+    synth = FakeSynthesizer()
+    cache = PhraseCache(synth, tmp_path / "cache")
+    pipeline.plan(routine, Settings(), cache)
+    calls = len(synth.calls)
+    rerun = PhraseCache(synth, tmp_path / "cache")
+    pipeline.export(
+        routine, pipeline.parse_settings([("hold", "45")]), rerun, tmp_path / "a", "64k"
+    )
+    # changing only hold lengths synthesizes nothing but the reference-length phrases' new numbers
+    new = synth.calls[calls:]
+    assert all("45" in text for text in new), new
+
+
+@pytest.mark.espeak
+def test_real_speech_export_of_the_default_routine(routine: Routine, tmp_path: Path) -> None:
+    cache = pipeline.make_cache(Settings(), cache_dir=tmp_path / "cache")
+    timeline, result = pipeline.export(routine, Settings(), cache, tmp_path / "audio", "96k")
+    assert abs(result.full.duration_s - timeline.total_ms / 1000) < 0.15
+    assert 600 < timeline.total_ms / 1000 < 1500
+    assert _decode_errors(result.full.path) == ""
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Supine hip stretch", "Supine hip stretch"),
+        ('a/b\\c:d*e?f"g<h>i|j', "a b c d e f g h i j"),
+        ("../../etc/passwd", "etc passwd"),
+        ("trailing dots...  ", "trailing dots"),
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("\x00\x1f", "track"),
+        ("x" * 300, "x" * 80),
+        ("Hüfte 🧘", "Hüfte 🧘"),
+    ],
+)
+def test_file_names_are_safe_on_a_phone(title: str, expected: str) -> None:
+    assert safe_filename(title) == expected

@@ -1,0 +1,43 @@
+"""A wheel built from the repo finds its bundled narration scripts from any folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(REPO)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("voiceguide-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "voiceguide/scripts/outer-hip.routine.yaml" in names
+    assert "voiceguide/scripts/supine-hip-stretch.yaml" in names
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = (
+        "import voiceguide, voiceguide.loader as l; "
+        "print(voiceguide.__file__); print(l.bundled_dir()); print(l.bundled_routines())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env={"PYTHONPATH": str(target)},
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.splitlines()  # fmt: skip
+    assert out[0].startswith(str(target))
+    assert out[1] == str(target / "voiceguide" / "scripts")
+    assert out[2] == "['outer-hip']"

@@ -1,0 +1,76 @@
+"""Speech synthesis: the real pyttsx3/espeak-ng backend and the phrase cache."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FakeSynthesizer
+from voiceguide.audio import FORMAT
+from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, speakable
+
+
+def _rms(pcm: bytes) -> float:
+    import numpy as np
+
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(samples**2)))
+
+
+@pytest.mark.espeak
+def test_espeak_speaks_a_long_phrase_completely_into_the_cache(tmp_path: Path) -> None:
+    cache = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160), tmp_path)
+    long_text = ("Use the outstretched arm to press the knee away from the center of your body, "
+                 "thereby accentuating the spinal rotation and the concurrent stretch at the hip.")  # fmt: skip
+    short_ms = cache.measure("Release.")
+    long_ms = cache.measure(long_text)
+    # about 27 words at 160 words a minute: roughly 10 s; "Release." well under 1.5 s
+    assert 300 < short_ms < 1500
+    assert 7_000 < long_ms < 14_000
+    pcm = cache.pcm(long_text)
+    assert _rms(pcm) > 300  # real speech, not silence
+    tail = pcm[-FORMAT.frames(2000) * FORMAT.frame_bytes :]
+    assert _rms(tail) > 50  # the end of the phrase is there too (not cut off early)
+    with wave.open(str(cache.path_for(long_text)), "rb") as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (44_100, 1, 2)
+
+
+@pytest.mark.espeak
+def test_rate_and_voice_change_the_audio(tmp_path: Path) -> None:
+    text = "Lie on your back with your knees bent and your feet flat on the floor."
+    slow = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 120), tmp_path).measure(text)
+    fast = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 220), tmp_path).measure(text)
+    assert slow > fast * 1.4
+
+
+def test_the_cache_synthesizes_each_phrase_once_across_runs(tmp_path: Path) -> None:
+    synth = FakeSynthesizer()
+    first = PhraseCache(synth, tmp_path)
+    first.ensure(["One.", "Two.", "One."])
+    assert synth.calls == ["One.", "Two."]
+    second = PhraseCache(synth, tmp_path)  # a new run, same cache folder
+    assert second.pcm("One.") == first.pcm("One.")
+    assert synth.calls == ["One.", "Two."]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_a_damaged_cache_entry_is_detected_and_synthesized_again(
+    tmp_path: Path, damage: str
+) -> None:
+    synth = FakeSynthesizer()
+    good = PhraseCache(synth, tmp_path).pcm("Hold.")
+    path = PhraseCache(synth, tmp_path).path_for("Hold.")
+    data = path.read_bytes()
+    damaged = {"truncate": data[: len(data) // 2], "garbage": b"\x13\x37" * 500, "empty": b""}
+    path.write_bytes(damaged[damage])
+    again = PhraseCache(synth, tmp_path)
+    assert again.pcm("Hold.") == good
+    assert synth.calls == ["Hold.", "Hold."]
+
+
+def test_markup_reaches_the_engine_as_plain_text() -> None:
+    assert speakable('<speak>Hold <break time="10s"/> still</speak>') == "Hold still"
+    assert speakable("Say [[h@'loU]] now") == "Say h@'loU now"
+    assert speakable("<<>>") == ""

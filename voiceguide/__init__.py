@@ -1,0 +1,28 @@
+"""voiceguide: turn a stretching routine into spoken, timed audio.
+
+The pipeline, one way: narration scripts -> :func:`load` -> Routine; Routine + Settings ->
+:func:`compile_routine` -> Timeline; Timeline -> render -> PCM -> export (MP3s) or play.
+"""
+
+from voiceguide.compiler import compile_routine
+from voiceguide.errors import InputError, RuntimeFailure, VoiceguideError
+from voiceguide.model import Exercise, ExerciseKind, Routine
+from voiceguide.pipeline import export, load, plan
+from voiceguide.settings import Settings
+from voiceguide.timeline import Timeline
+
+__all__ = [
+    "Exercise",
+    "ExerciseKind",
+    "InputError",
+    "Routine",
+    "RuntimeFailure",
+    "Settings",
+    "Timeline",
+    "VoiceguideError",
+    "compile_routine",
+    "export",
+    "load",
+    "plan",
+]
+__version__ = "0.1.0"
