@@ -66,7 +66,8 @@ DESCRIPTIONS: dict[Cue, str] = {
     Cue.SET_END: "two low knocks: the set is done",
     Cue.FINISH: "a rising four-note arpeggio: the routine is done",
 }
-_LEVEL_DBFS = -9.0
+_LEVEL_DBFS = -9.0  # before loudness normalization
+_CUE_OFFSET_LU = -1.0  # cues sit this much below the speech
 
 
 @cache
@@ -86,7 +87,22 @@ def _cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
             tone.set_channels(fmt.channels).fade_in(min(8, length // 4)).fade_out(length * 3 // 4)
         )
         out = out.overlay(tone, position=onset)
-    return out
+    return _at_cue_loudness(out, fmt)
+
+
+def _at_cue_loudness(segment: AudioSegment, fmt: AudioFormat) -> AudioSegment:
+    """Cues a little below the speech's loudness, peaks limited like speech (mono, 16-bit)."""
+    import numpy as np
+    from pydub import AudioSegment
+
+    from voiceguide import loudness
+
+    samples = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float64) / 32768.0
+    level = loudness.normalize(
+        samples, fmt.sample_rate, loudness.TARGET_LUFS + loudness.PIECE_OFFSET_LU + _CUE_OFFSET_LU
+    )
+    pcm = np.clip(np.round(level * 32767.0), -32768, 32767).astype("<i2")
+    return AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=fmt.sample_rate, channels=1)
 
 
 def cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from voiceguide.audio import FORMAT, AudioFormat
 from voiceguide.errors import DependencyMissing, SynthesisError
+from voiceguide.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 
 __all__ = [
     "PhraseCache",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
-PROCESSING_VERSION = 1
+PROCESSING_VERSION = 2
 _SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
 _ATTEMPTS = 3
 _FILE_WAIT_S = 2.0  # after the engine says it is done
@@ -225,7 +226,7 @@ class PhraseCache:
     def path_for(self, text: str) -> Path:
         key = "\0".join([
             self.synthesizer.identity, str(self.fmt.sample_rate), str(self.fmt.channels),
-            str(self.fmt.sample_width), str(PROCESSING_VERSION), text,
+            str(self.fmt.sample_width), f"{PROCESSING_VERSION}@{TARGET_LUFS}{PIECE_OFFSET_LU:+}", text,
         ])  # fmt: skip
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         return self.directory / digest[:2] / f"{digest}.wav"
@@ -270,31 +271,39 @@ class PhraseCache:
         return data
 
     def _synthesize(self, texts: list[str]) -> None:
-        from pydub import AudioSegment
-
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
             jobs = [(text, Path(tmp) / f"{i}.wav") for i, text in enumerate(texts)]
             self.synthesizer.synthesize(jobs)
             for text, raw_path in jobs:
-                try:
-                    with wave.open(str(raw_path), "rb") as w:
-                        segment = AudioSegment(
-                            data=w.readframes(w.getnframes()), sample_width=w.getsampwidth(),
-                            frame_rate=w.getframerate(), channels=w.getnchannels(),
-                        )  # fmt: skip
-                except (OSError, EOFError, wave.Error) as error:
-                    raise SynthesisError(
-                        f"the speech engine wrote an unreadable file for {_short(text)}: {error}"
-                    ) from None
-                segment = (
-                    segment.set_sample_width(self.fmt.sample_width)
-                    .set_channels(self.fmt.channels)
-                    .set_frame_rate(self.fmt.sample_rate)
-                )
-                data: bytes = segment.raw_data
+                data = self._process(text, raw_path)
                 self._write(self.path_for(text), data)
                 self._pcm[text] = data
                 self.synthesized += 1
+
+    def _process(self, text: str, raw_path: Path) -> bytes:
+        """The engine's WAV -> the one format, at the target loudness, peaks limited."""
+        import numpy as np
+
+        from voiceguide import loudness
+
+        try:
+            with wave.open(str(raw_path), "rb") as w:
+                width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+                raw = w.readframes(w.getnframes())
+        except (OSError, EOFError, wave.Error) as error:
+            raise SynthesisError(
+                f"the speech engine wrote an unreadable file for {_short(text)}: {error}"
+            ) from None
+        if width != 2 or not raw:
+            raise SynthesisError(f"the speech engine wrote no 16-bit audio for {_short(text)}")
+        samples = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+        samples = samples.reshape(-1, channels).mean(axis=1)  # mono
+        samples = loudness.resample(samples, rate, self.fmt.sample_rate)
+        samples = loudness.normalize(samples, self.fmt.sample_rate)
+        pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+        if self.fmt.channels > 1:
+            pcm = np.repeat(pcm, self.fmt.channels)
+        return pcm.tobytes()
 
     def _write(self, path: Path, data: bytes) -> None:
         """Write atomically: a reader sees the old entry, no entry, or the whole new one."""
