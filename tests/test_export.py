@@ -77,8 +77,10 @@ def test_re_export_with_other_settings_replaces_the_previous_export_cleanly(
     settings = pipeline.parse_settings([("hold", "45")])
     _, second = pipeline.export(shorter, settings, fake_cache, out, "96k")
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([".voiceguide-export.json", "my notes.txt",
-                            *(t.path.name for t in (*second.tracks, second.full))])  # fmt: skip
+    mp3s = [t.path.name for t in (*second.tracks, second.full)]
+    lrcs = [name.removesuffix(".mp3") + ".lrc" for name in mp3s]
+    expected = [".voiceguide-export.json", "my notes.txt", *mp3s, *lrcs, second.playlist.name]
+    assert names == sorted(expected)
     assert str(ID3(second.full.path)["TALB"]) == f"{routine.title} (45 s holds)"
     assert len(first.tracks) == 5 and len(second.tracks) == 3
 

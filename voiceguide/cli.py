@@ -127,7 +127,12 @@ def export_command(
     reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
     voice: VoiceOpt = None, rate: RateOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("audio"),
-    bitrate: Annotated[str, typer.Option("--bitrate", help="MP3 bitrate.")] = "96k",
+    bitrate: Annotated[
+        str, typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).")
+    ] = "96k",
+    as_zip: Annotated[
+        bool, typer.Option("--zip", help="Write one zip file holding the whole export.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Render the routine to MP3s: one per chapter and one of the whole routine."""
@@ -145,6 +150,7 @@ def export_command(
             out,
             bitrate,
             progress=progress,
+            as_zip=as_zip,
         )
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))

@@ -10,22 +10,25 @@ half-written file under a final name, and the previous export stays intact until
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from voiceguide.audio import FORMAT, AudioFormat
-from voiceguide.errors import DependencyMissing, ExportError
+from voiceguide.cover import cover_png
+from voiceguide.cues import Cue
+from voiceguide.errors import DependencyMissing, ExportError, SettingsError
 from voiceguide.render import PhraseSource, render_events
-from voiceguide.timeline import Timeline
+from voiceguide.tags import Mark, TrackTags, write_tags
+from voiceguide.timeline import Speech, Timeline, Tone
 
 __all__ = [
     "DEFAULT_BITRATE",
@@ -34,6 +37,7 @@ __all__ = [
     "Track",
     "export_timeline",
     "find_program",
+    "parse_bitrate",
     "safe_filename",
 ]
 
@@ -56,6 +60,7 @@ class ExportOptions:
     album_label: str = ""  # e.g. "45 s holds": appended to the album so variants sit apart
     artist: str = "voiceguide"
     comment: str = ""
+    as_zip: bool = False  # one zip file holding the whole export, for transfer
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,13 @@ class Track:
 class ExportResult:
     tracks: tuple[Track, ...]
     full: Track
+    playlist: Path
+    zip_path: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "playlist": str(self.playlist),
+            "zip": str(self.zip_path) if self.zip_path else None,
             "tracks": [
                 {"path": str(t.path), "title": t.title, "duration_s": round(t.duration_s, 3)}
                 for t in self.tracks
@@ -80,6 +89,18 @@ class ExportResult:
             "full": {"path": str(self.full.path), "title": self.full.title,
                      "duration_s": round(self.full.duration_s, 3)},
         }  # fmt: skip
+
+
+_MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+def parse_bitrate(raw: str) -> str:
+    """ "96k" or "96" -> "96k"; only bitrates MP3 has at 44.1 kHz."""
+    text = raw.strip().lower().removesuffix("k")
+    if not text.isdigit() or int(text) not in _MP3_BITRATES_KBPS:
+        allowed = ", ".join(f"{b}k" for b in _MP3_BITRATES_KBPS)
+        raise SettingsError(f"--bitrate {raw!r}: MP3 bitrates are {allowed}")
+    return f"{int(text)}k"
 
 
 def find_program(name: str) -> str:
@@ -124,10 +145,30 @@ def export_timeline(
             Track(out_dir / name, title, number, _mp3_length_s(staging / name))
             for number, title, name, _ in planned
         )
-        total = len(planned)
-        for track in tracks:
-            _tag(staging / track.path.name, track.title, track.number, total, timeline, options)
-        _publish(staging, out_dir, [t.path.name for t in tracks])
+        album = timeline.title + (f" ({options.album_label})" if options.album_label else "")
+        cover = cover_png(timeline.title, options.album_label)
+        names = [t.path.name for t in tracks]
+        for track, (_n, _t, _name, span) in zip(tracks, planned, strict=True):
+            chapters, lyrics = _marks(timeline, span)
+            tags = TrackTags(
+                title=track.title, album=album, artist=options.artist, number=track.number,
+                total=len(tracks), comment=options.comment, cover_png=cover,
+                chapters=chapters if len(chapters) > 1 else (), lyrics=lyrics,
+            )  # fmt: skip
+            write_tags(staging / track.path.name, tags)
+            lrc_name = track.path.with_suffix(".lrc").name
+            _write_text(staging / lrc_name, _lrc(tags, track.duration_s))
+            names.append(lrc_name)
+        playlist = f"{safe_filename(album)}.m3u8"
+        _write_text(staging / playlist, _m3u8(tracks[:-1], options.artist))
+        names.append(playlist)
+        zip_path = None
+        if options.as_zip:
+            zip_name = f"{safe_filename(album)}.zip"
+            _zip(staging, names, staging / zip_name, folder=safe_filename(album))
+            names = [zip_name]
+            zip_path = out_dir / zip_name
+        _publish(staging, out_dir, names)
     except OSError as error:
         raise ExportError(
             f"writing the export to {out_dir} failed: {error.strerror or error}; "
@@ -135,7 +176,9 @@ def export_timeline(
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ExportResult(tracks=tracks[:-1], full=tracks[-1])
+    return ExportResult(
+        tracks=tracks[:-1], full=tracks[-1], playlist=out_dir / playlist, zip_path=zip_path
+    )
 
 
 # ---------------------------------------------------------------- planning and encoding
@@ -250,23 +293,78 @@ def _mp3_length_s(path: Path) -> float:
     return float(info.length)
 
 
-def _tag(
-    path: Path, title: str, number: int, total: int, timeline: Timeline, options: ExportOptions
-) -> None:
-    from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1, TPE2, TRCK, TYER
+_CUE_LYRICS = {
+    Cue.START: "[hold]",
+    Cue.HALFWAY: "[halfway]",
+    Cue.END: "[release]",
+    Cue.SWITCH: "[switch sides]",
+    Cue.SET_END: "[set done]",
+    Cue.FINISH: "[done]",
+}
 
-    album = timeline.title + (f" ({options.album_label})" if options.album_label else "")
-    tags = ID3()
-    tags.add(TIT2(encoding=3, text=title))
-    tags.add(TALB(encoding=3, text=album))
-    tags.add(TPE1(encoding=3, text=options.artist))
-    tags.add(TPE2(encoding=3, text=options.artist))
-    tags.add(TRCK(encoding=3, text=f"{number}/{total}"))
-    tags.add(TCON(encoding=3, text="Fitness"))
-    tags.add(TYER(encoding=3, text=str(dt.date.today().year)))
-    if options.comment:
-        tags.add(COMM(encoding=3, lang="eng", desc="", text=options.comment))
-    tags.save(str(path), v2_version=3)
+
+def _marks(
+    timeline: Timeline, span: tuple[int, int] | None
+) -> tuple[tuple[Mark, ...], tuple[Mark, ...]]:
+    """The chapter marks and lyric lines of one track, in ms from the track's start."""
+    if span is None:
+        first, end = 0, len(timeline.events)
+    else:
+        first, end = span
+    origin = timeline.events[first].start_ms
+    stop = timeline.events[end - 1].end_ms
+    chapters = tuple(
+        Mark(x.start_ms - origin, x.end_ms - origin, x.title)
+        for x in timeline.sections
+        if origin <= x.start_ms < stop
+    )
+    hold_ends = {h.end_ms for h in timeline.holds}
+    lyrics: list[Mark] = []
+    for event in timeline.events[first:end]:
+        if isinstance(event, Speech):
+            text = event.text
+        elif isinstance(event, Tone) and event.cue is Cue.TICK:
+            text = next((str(k) for k in (3, 2, 1) if event.start_ms + k * 1000 in hold_ends), "")
+        elif isinstance(event, Tone):
+            text = _CUE_LYRICS.get(event.cue, "")
+        else:
+            continue
+        if text:
+            lyrics.append(Mark(event.start_ms - origin, event.end_ms - origin, text))
+    return chapters, tuple(lyrics)
+
+
+def _lrc_time(ms: int) -> str:
+    minutes, rest = divmod(ms, 60_000)
+    return f"{minutes:02d}:{rest // 1000:02d}.{rest % 1000 // 10:02d}"
+
+
+def _lrc(tags: TrackTags, duration_s: float) -> str:
+    """A timed lyrics file (LRC) with every spoken phrase and cue."""
+    lines = [f"[ti:{tags.title}]", f"[ar:{tags.artist}]", f"[al:{tags.album}]",
+             f"[length:{_lrc_time(round(duration_s * 1000))[:5]}]"]  # fmt: skip
+    lines += [f"[{_lrc_time(m.start_ms)}]{m.text}" for m in tags.lyrics]
+    return "\n".join(lines) + "\n"
+
+
+def _m3u8(tracks: tuple[Track, ...], artist: str) -> str:
+    """An extended M3U playlist (UTF-8) of the chapter tracks, with relative paths."""
+    lines = ["#EXTM3U"]
+    for track in tracks:
+        lines += [f"#EXTINF:{round(track.duration_s)},{artist} - {track.title}", track.path.name]
+    return "\n".join(lines) + "\n"
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def _zip(staging: Path, names: list[str], target: Path, folder: str) -> None:
+    """MP3s are stored (they do not compress); text files are deflated."""
+    with zipfile.ZipFile(target, "w") as archive:
+        for name in names:
+            kind = zipfile.ZIP_STORED if name.endswith(".mp3") else zipfile.ZIP_DEFLATED
+            archive.write(staging / name, f"{folder}/{name}", compress_type=kind)
 
 
 # ---------------------------------------------------------------- publishing

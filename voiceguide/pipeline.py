@@ -10,7 +10,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from voiceguide.compiler import compile_routine
-from voiceguide.export import ExportOptions, ExportResult, Progress, export_timeline
+from voiceguide.export import (
+    DEFAULT_BITRATE,
+    ExportOptions,
+    ExportResult,
+    Progress,
+    export_timeline,
+    parse_bitrate,
+)
 from voiceguide.loader import load_routine, resolve_routine
 from voiceguide.model import Routine
 from voiceguide.settings import Settings
@@ -51,16 +58,18 @@ def plan(routine: Routine, settings: Settings, cache: PhraseCache) -> Timeline:
 
 def export(
     routine: Routine, settings: Settings, cache: PhraseCache, out_dir: Path,
-    bitrate: str, progress: Progress | None = None,
+    bitrate: str = DEFAULT_BITRATE, progress: Progress | None = None, as_zip: bool = False,
 ) -> tuple[Timeline, ExportResult]:  # fmt: skip
-    timeline = plan(routine, settings, cache)
+    """Plan, then render and encode the tracks, playlist and lyrics into ``out_dir``."""
     options = ExportOptions(
         out_dir=out_dir,
-        bitrate=bitrate,
+        bitrate=parse_bitrate(bitrate),
+        as_zip=as_zip,
         album_label=settings.label(),
         artist=routine.author,
         comment=_comment(settings),
     )
+    timeline = plan(routine, settings, cache)
     return timeline, export_timeline(timeline, cache.pcm, options, progress)
 
 

@@ -72,7 +72,11 @@ def export_progress(enabled: bool = True) -> Iterator[ProgressCallback | None]:
 
 def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -> None:
     console = Console()
-    for track in (*result.tracks, result.full):
-        console.print(f"{clock(round(track.duration_s * 1000)):>8}  {track.path}")
+    if result.zip_path is not None:
+        console.print(f"{result.zip_path}")
+    else:
+        for track in (*result.tracks, result.full):
+            console.print(f"{clock(round(track.duration_s * 1000)):>8}  {track.path}")
+        console.print(f"{'playlist':>8}  {result.playlist}")
     console.print(f"Exported {len(result.tracks) + 1} tracks ({clock(timeline.total_ms)} in all) "
                   f"in {elapsed_s:.1f} s.")  # fmt: skip
