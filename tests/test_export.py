@@ -96,9 +96,8 @@ def test_the_same_cache_serves_plan_and_export_without_new_synthesis(
     pipeline.export(
         routine, pipeline.parse_settings([("hold", "45")]), rerun, tmp_path / "a", "64k"
     )
-    # changing only hold lengths synthesizes nothing but the reference-length phrases' new numbers
-    new = synth.calls[calls:]
-    assert all("45" in text for text in new), new
+    # changing only hold lengths synthesizes nothing
+    assert synth.calls[calls:] == []
 
 
 @pytest.mark.espeak

@@ -118,7 +118,7 @@ def _edit(path: Path, old: str, new: str) -> None:
          r"field 'sides': must hold only 'left' and 'right'"),
         ("supine-hip-stretch.yaml", "after: Release your {side} leg.",
          "after: Release your {sied} leg.", r"field 'after': unknown template variable \{sied\}"),
-        ("supine-hip-stretch.yaml", "hold_cue: Stay in the stretch for {hold_s} seconds.",
+        ("supine-hip-stretch.yaml", "hold_cue: Stay in the stretch.",
          "hold_cue: '   '",
          r"field 'hold_cue': is empty"),
         ("adductor-ball-squeeze.yaml", "reps: 12 ", "reps: 0 ", r"field 'reps': must be between 1"),

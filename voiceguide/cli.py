@@ -4,6 +4,7 @@ library function, and prints. Errors become one line and an exit code in :func:`
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -162,25 +163,54 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted()
 
 
-def main() -> None:
-    """The console script: runs the app and turns every error into one line and an exit code.
+def _one_line(message: str) -> str:
+    """A message as one terminal line: control characters (from a file name, a field name or
+    a value) are shown escaped, never interpreted by the terminal."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in message
+    )
 
-    Usage errors (unknown option, wrong type) are typer's: they print usage and exit 2.
-    """
+
+def _usage_message(error: Exception) -> str | None:
+    """A typer (click) usage error's message: an unknown option, a value of the wrong type..."""
+    if not any(cls.__name__ == "UsageError" for cls in type(error).__mro__):
+        return None
+    message = str(error.format_message())  # type: ignore[attr-defined]
+    context = getattr(error, "ctx", None)
+    return message + (f" (see '{context.command_path} --help')" if context is not None else "")
+
+
+def _fail(message: str, exit_code: int, error: BaseException) -> None:
+    if _state["verbose"]:
+        raise error
+    typer.echo(f"voiceguide: {_one_line(message)}", err=True)
+    sys.exit(exit_code)
+
+
+def main() -> None:
+    """The console script: runs the app and turns every error into one line and an exit code:
+    2 for bad input (a file, an option or its value), 1 when something outside failed, 130
+    for Ctrl-C. ``--verbose`` shows the traceback instead."""
     signal.signal(signal.SIGINT, _interrupt)
     try:
-        app()
+        code = app(standalone_mode=False)
     except VoiceguideError as error:
-        if _state["verbose"]:
-            raise
-        typer.echo(f"voiceguide: error: {error}", err=True)
-        sys.exit(error.exit_code)
-    except Exception as error:  # a bug: still one line unless --verbose
-        if _state["verbose"]:
-            raise
-        typer.echo(f"voiceguide: internal error: {type(error).__name__}: {error} "
-                   "(run with --verbose for the traceback)", err=True)  # fmt: skip
+        _fail(f"error: {error}", error.exit_code, error)
+    except BrokenPipeError:  # the reader went away: `voiceguide plan --json | head -3`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    except Exception as error:
+        usage = _usage_message(error)
+        if usage is None:  # a bug: still one line unless --verbose
+            _fail(f"internal error: {type(error).__name__}: {error} "
+                  "(run with --verbose for the traceback)", 1, error)  # fmt: skip
+        elif type(error).__name__ == "NoArgsIsHelpError":  # no command: the help
+            error.show()  # type: ignore[attr-defined]
+            sys.exit(2)
+        else:
+            _fail(f"error: {usage}", 2, error)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,8 +22,13 @@ The durations are fixed here so the compiler can place cues without touching aud
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import tempfile
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 
     from voiceguide.audio import AudioFormat
 
-__all__ = ["CUE_MS", "Cue", "cue_audio"]
+__all__ = ["CUE_MS", "Cue", "CueCache", "cue_audio"]
 
 
 class Cue(StrEnum):
@@ -108,3 +113,47 @@ def _at_cue_loudness(segment: AudioSegment, fmt: AudioFormat) -> AudioSegment:
 def cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
     """The cue's sound in ``fmt``, exactly ``CUE_MS[cue]`` long."""
     return _cue_audio(cue, fmt)
+
+
+# Bumped whenever the cue sounds or their processing change.
+_CUE_VERSION = 1
+
+
+class CueCache:
+    """Cue PCM kept on disk beside the phrase cache: making a cue (and its loudness
+    normalization, which loads scipy) costs a second; reading it back, a millisecond."""
+
+    def __init__(self, directory: Path, fmt: AudioFormat) -> None:
+        self.directory = directory / "cues"
+        self.fmt = fmt
+        self._pcm: dict[Cue, bytes] = {}
+
+    def __call__(self, cue: Cue) -> bytes:
+        if cue in self._pcm:
+            return self._pcm[cue]
+        from voiceguide.loudness import PIECE_OFFSET_LU, TARGET_LUFS
+
+        key = f"{_CUE_VERSION}|{cue.value}|{self.fmt}|{TARGET_LUFS}|{PIECE_OFFSET_LU}"
+        path = self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pcm")
+        expected = self.fmt.frames(CUE_MS[cue]) * self.fmt.frame_bytes
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""
+        if len(data) != expected:
+            data = cue_audio(cue, self.fmt).raw_data[:expected]
+            data += bytes(expected - len(data))
+            self._write(path, data)
+        self._pcm[cue] = data
+        return data
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)

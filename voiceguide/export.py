@@ -26,7 +26,7 @@ from voiceguide.audio import FORMAT, AudioFormat
 from voiceguide.cover import cover_png
 from voiceguide.cues import Cue
 from voiceguide.errors import DependencyMissing, ExportError, SettingsError
-from voiceguide.render import PhraseSource, render_events
+from voiceguide.render import CueSource, PhraseSource, render_events
 from voiceguide.tags import Mark, TrackTags, write_tags
 from voiceguide.timeline import Speech, Timeline, Tone
 
@@ -127,7 +127,7 @@ def safe_filename(title: str, max_length: int = _MAX_NAME) -> str:
 
 def export_timeline(
     timeline: Timeline, phrases: PhraseSource, options: ExportOptions,
-    progress: Progress | None = None, fmt: AudioFormat = FORMAT,
+    progress: Progress | None = None, fmt: AudioFormat = FORMAT, cues: CueSource | None = None,
 ) -> ExportResult:  # fmt: skip
     """Render and encode every track, then move them into ``options.out_dir`` together."""
     ffmpeg = find_program("ffmpeg")
@@ -140,7 +140,7 @@ def export_timeline(
         raise ExportError(f"cannot write to {out_dir}: {error.strerror or error}") from None
     try:
         planned = _plan_tracks(timeline)
-        _encode_all(timeline, phrases, planned, staging, ffmpeg, options, progress, fmt)
+        _encode_all(timeline, phrases, cues, planned, staging, ffmpeg, options, progress, fmt)
         tracks = tuple(
             Track(out_dir / name, title, number, _mp3_length_s(staging / name))
             for number, title, name, _ in planned
@@ -250,7 +250,7 @@ class _Encoder:
 
 
 def _encode_all(
-    timeline: Timeline, phrases: PhraseSource,
+    timeline: Timeline, phrases: PhraseSource, cues: CueSource | None,
     planned: list[tuple[int, str, str, tuple[int, int] | None]],
     staging: Path, ffmpeg: str, options: ExportOptions, progress: Progress | None,
     fmt: AudioFormat,
@@ -262,7 +262,7 @@ def _encode_all(
             assert span is not None
             chapter = _Encoder(ffmpeg, staging / name, options.bitrate, fmt)
             encoders.append(chapter)
-            for chunk in _chunks_with_progress(timeline, span, phrases, progress, fmt):
+            for chunk in _chunks_with_progress(timeline, span, phrases, cues, progress, fmt):
                 full.write(chunk)
                 chapter.write(chunk)
             chapter.close()
@@ -274,12 +274,12 @@ def _encode_all(
 
 
 def _chunks_with_progress(
-    timeline: Timeline, span: tuple[int, int], phrases: PhraseSource,
+    timeline: Timeline, span: tuple[int, int], phrases: PhraseSource, cues: CueSource | None,
     progress: Progress | None, fmt: AudioFormat,
 ) -> Iterator[bytes]:  # fmt: skip
     events = timeline.events[span[0] : span[1]]
     for event in events:
-        yield from render_events((event,), phrases, fmt)
+        yield from render_events((event,), phrases, fmt, cues)
         if progress is not None:
             progress(event.end_ms, timeline.total_ms)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import reprlib
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from voiceguide.model import (
     Routine,
     Side,
 )
+from voiceguide.tts import speakable
 
 __all__ = [
     "DEFAULT_ROUTINE",
@@ -43,6 +46,7 @@ __all__ = [
 DEFAULT_ROUTINE = "outer-hip"
 ROUTINE_SUFFIX = ".routine.yaml"
 _MAX_FILE_BYTES = 256 * 1024
+_MAX_PHRASE_CHARS = 1000  # one paragraph: about a minute of speech
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 _EXERCISE_TEXT = (
@@ -125,7 +129,12 @@ def load_routine(path: Path) -> Routine:
             )  # fmt: skip
         exercise = load_exercise(script, expected_id=exercise_id)
         if overrides:
-            exercise = _apply_numbers(exercise, overrides, path, text)
+            for key in sorted(_not_applicable(exercise.kind) & overrides.keys()):
+                raise RoutineError(
+                    f"does not apply to '{exercise_id}', a '{exercise.kind.value}' exercise",
+                    path=path, exercise=exercise_id, field=key, line=_line_of(text, "exercises"),
+                )  # fmt: skip
+            exercise = _apply_numbers(exercise, overrides, path, text, "exercises")
         exercises.append(exercise)
     name = path.name.removesuffix(ROUTINE_SUFFIX).removesuffix(".yaml").removesuffix(".yml")
     fields: dict[str, Any] = {
@@ -134,6 +143,8 @@ def load_routine(path: Path) -> Routine:
     }
     if not fields["author"]:
         fields["author"] = "voiceguide"
+    for key in ("title", "intro", "safety", "closing"):
+        _check_spoken(fields[key], path, text, None, key, template=False)
     gap = data.get("chapter_gap_s", 2.0)
     gap_s = _number(gap, ROUTINE_LIMITS["chapter_gap_s"], path, text, None, "chapter_gap_s")
     return Routine(
@@ -148,7 +159,7 @@ def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
     if not isinstance(exercise_id, str) or not _ID_PATTERN.match(exercise_id):
         raise RoutineError(
             "must be lower-case letters, digits and dashes (at most 64), "
-            f"got {exercise_id!r}",
+            f"got {_shown(exercise_id)}",
             path=path, field="id", line=_line_of(text, "id"),
         )  # fmt: skip
     if expected_id is not None and exercise_id != expected_id:
@@ -163,7 +174,7 @@ def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
         kind = ExerciseKind(kind_value)
     except ValueError:
         raise RoutineError(
-            f"must be 'hold' or 'reps', got {kind_value!r}",
+            f"must be 'hold' or 'reps', got {_shown(kind_value)}",
             path=path, exercise=exercise_id, field="kind", line=_line_of(text, "kind"),
         ) from None  # fmt: skip
 
@@ -176,6 +187,9 @@ def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
     numbers = {key: data[key] for key in _EXERCISE_NUMBERS if key in data}
     exercise = _apply_numbers(exercise, numbers, path, text)
     _check_templates(exercise, path, text)
+    _check_spoken(exercise.title, path, text, exercise_id, "title", template=False)
+    for key, value in _text_fields(exercise):
+        _check_spoken(value, path, text, exercise_id, key, template=True)
     _check_coherent(exercise, data, path, text)
     return exercise
 
@@ -185,15 +199,14 @@ def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
 
 def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_FILE_BYTES + 1)  # never more, whatever the file's size
     except FileNotFoundError:
         raise RoutineError("no such file", path=path) from None
     except OSError as error:
         raise RoutineError(f"cannot read: {error.strerror}", path=path) from None
     if len(raw) > _MAX_FILE_BYTES:
-        raise RoutineError(
-            f"is {len(raw)} bytes; a narration file may be at most 256 KiB", path=path
-        )
+        raise RoutineError("is larger than 256 KiB, the most a narration file may be", path=path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -210,18 +223,77 @@ def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
         where = mark.line + 1 if mark is not None else None
         problem = error.problem or error.context or "malformed YAML"
         raise RoutineError(f"malformed YAML: {problem}", path=path, line=where) from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (NUL, ...)
+        where = text[: error.position].count("\n") + 1
+        character = error.character if isinstance(error.character, int) else 0
+        raise RoutineError(
+            f"malformed YAML: character U+{character:04X} is not allowed in YAML text",
+            path=path, line=where,
+        ) from None  # fmt: skip
     except yaml.YAMLError as error:
-        raise RoutineError(f"malformed YAML: {error}", path=path) from None
+        raise RoutineError(f"malformed YAML: {' '.join(str(error).split())}", path=path) from None
     except RecursionError:
         raise RoutineError("malformed YAML: nested too deeply", path=path) from None
+    if data is None:
+        raise RoutineError("is empty; it must be a YAML mapping of fields", path=path)
     if not isinstance(data, dict):
         raise RoutineError(
             f"must be a YAML mapping of fields, got {type(data).__name__}", path=path
         )
     for key in data:
         if not isinstance(key, str):
-            raise RoutineError(f"field names must be text, got {key!r}", path=path)
+            raise RoutineError(f"field names must be text, got {_shown(key)}", path=path)
+    duplicate = _duplicate_key(text)
+    if duplicate is not None:
+        raise RoutineError(
+            "is given twice", path=path, field=_field_name(duplicate[0]), line=duplicate[1]
+        )
     return data, text
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+_REPR.maxlevel = 2
+
+
+def _shown(value: Any) -> str:
+    """A short, one-line repr of a value from a file, whatever its size or depth."""
+    return _REPR.repr(value)
+
+
+def _field_name(key: str) -> str:
+    """A field name as an error message shows it: odd ones (control characters, very long)
+    as a short repr, so a message stays one readable line."""
+    if key.isprintable() and len(key) <= 64:
+        return key
+    escaped = key.encode("unicode_escape").decode("ascii")
+    return escaped if len(escaped) <= 64 else escaped[:61] + "..."
+
+
+def _duplicate_key(text: str) -> tuple[str, int] | None:
+    """The first mapping key given twice (PyYAML silently keeps the last), with its line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    stack, visited = [root], set()
+    while stack:  # iterative, visiting shared (aliased) nodes once
+        node = stack.pop()
+        if node is None or id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                    if key_node.value in keys:
+                        return str(key_node.value), int(key_node.start_mark.line) + 1
+                    keys.add(key_node.value)
+                stack.extend((key_node, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -250,7 +322,7 @@ def _reject_unknown(
         if key not in known:
             raise RoutineError(
                 f"unknown field{_did_you_mean(key, known)}",
-                path=path, exercise=exercise, field=key, line=_line_of(text, key),
+                path=path, exercise=exercise, field=_field_name(key), line=_line_of(text, key),
             )  # fmt: skip
 
 
@@ -271,9 +343,9 @@ def _text(
             f"must be text, got {type(value).__name__}",
             path=path, exercise=exercise, field=key, line=_line_of(text, key),
         )  # fmt: skip
-    if any(ord(ch) < 32 and ch not in "\n\t\r" for ch in value):
+    if any((ord(ch) < 32 and ch not in "\n\t\r") or 0xD800 <= ord(ch) < 0xE000 for ch in value):
         raise RoutineError(
-            "contains control characters",
+            "contains control characters or an unpaired surrogate",
             path=path, exercise=exercise, field=key, line=_line_of(text, key),
         )  # fmt: skip
     cleaned = _clean_text(value)
@@ -288,31 +360,36 @@ def _text(
 
 
 def _number(
-    value: Any, limit: Limit, path: Path, text: str, exercise: str | None, key: str
-) -> float:
+    value: Any, limit: Limit, path: Path, text: str, exercise: str | None, key: str,
+    line_key: str | None = None,
+) -> float:  # fmt: skip
+    """The checked value of a number field (``line_key``: the field whose line to report)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RoutineError(
-            f"must be a number, got {value!r}",
-            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+            f"must be a number, got {_shown(value)}",
+            path=path, exercise=exercise, field=key, line=_line_of(text, line_key or key),
         )  # fmt: skip
-    if limit.integer and not float(value).is_integer():
+    if limit.integer and isinstance(value, float) and not value.is_integer():
         raise RoutineError(
-            f"must be a whole number, got {value!r}",
-            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+            f"must be a whole number, got {_shown(value)}",
+            path=path, exercise=exercise, field=key, line=_line_of(text, line_key or key),
         )  # fmt: skip
     if not limit.low <= value <= limit.high:
         unit = " s" if key.endswith("_s") else ""
         raise RoutineError(
             f"must be between {templates.format_number(limit.low)}{unit} and "
-            f"{templates.format_number(limit.high)}{unit}, got {value!r}",
-            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+            f"{templates.format_number(limit.high)}{unit}, got {_shown(value)}",
+            path=path, exercise=exercise, field=key, line=_line_of(text, line_key or key),
         )  # fmt: skip
     return int(value) if limit.integer else float(value)
 
 
-def _apply_numbers(exercise: Exercise, numbers: dict[str, Any], path: Path, text: str) -> Exercise:
+def _apply_numbers(
+    exercise: Exercise, numbers: dict[str, Any], path: Path, text: str,
+    line_key: str | None = None,
+) -> Exercise:  # fmt: skip
     checked: dict[str, Any] = {
-        key: _number(value, LIMITS[key], path, text, exercise.id, key)
+        key: _number(value, LIMITS[key], path, text, exercise.id, key, line_key)
         for key, value in numbers.items()
     }
     return dataclasses.replace(exercise, **checked)
@@ -331,7 +408,7 @@ def _sides(value: Any, path: Path, text: str, exercise: str) -> tuple[Side, ...]
     for side in value:
         if side not in SIDES:
             raise RoutineError(
-                f"must hold only 'left' and 'right', got {side!r}",
+                f"must hold only 'left' and 'right', got {_shown(side)}",
                 path=path, exercise=exercise, field="sides", line=line,
             )  # fmt: skip
         if side in sides:
@@ -355,7 +432,7 @@ def _routine_entry(entry: Any, index: int, path: Path, text: str) -> tuple[str, 
     exercise_id = entry["id"]
     if not _ID_PATTERN.match(exercise_id):
         raise RoutineError(
-            f"entry {index}: {exercise_id!r} is not an exercise id "
+            f"entry {index}: {_shown(exercise_id)} is not an exercise id "
             "(lower-case letters, digits and dashes)",
             path=path, field="exercises", line=line,
         )  # fmt: skip
@@ -363,7 +440,7 @@ def _routine_entry(entry: Any, index: int, path: Path, text: str) -> tuple[str, 
         if key not in _ROUTINE_ENTRY_KEYS:
             raise RoutineError(
                 f"unknown field{_did_you_mean(str(key), _ROUTINE_ENTRY_KEYS)}",
-                path=path, exercise=exercise_id, field=str(key), line=line,
+                path=path, exercise=exercise_id, field=_field_name(str(key)), line=line,
             )  # fmt: skip
     return exercise_id, {k: v for k, v in entry.items() if k != "id"}
 
@@ -383,15 +460,45 @@ def _check_templates(exercise: Exercise, path: Path, text: str) -> None:
             )
 
 
+def _check_spoken(
+    value: str, path: Path, text: str, exercise: str | None, key: str, template: bool
+) -> None:
+    """Every phrase of a spoken text has words in it (not only symbols or markup, which the
+    speech engine is never given) and is short enough to synthesize in one go."""
+    for number, phrase in enumerate(value.split("\n\n") if value else [], start=1):
+        where = f"paragraph {number}" if "\n\n" in value else "the text"
+        if len(phrase) > _MAX_PHRASE_CHARS:
+            raise RoutineError(
+                f"{where} is {len(phrase)} characters long; split it with blank lines into "
+                f"paragraphs of at most {_MAX_PHRASE_CHARS}",
+                path=path, exercise=exercise, field=key, line=_line_of(text, key),
+            )  # fmt: skip
+        literal = phrase
+        if template:  # the variables' values are words or numbers; only the rest is checked
+            literal = " ".join(
+                f"{part} x" if name is not None else part
+                for part, name, _spec, _conv in string.Formatter().parse(phrase)
+            )
+        if not speakable(literal):
+            raise RoutineError(
+                f"{where} has nothing to speak (no letters or digits once markup is removed)",
+                path=path, exercise=exercise, field=key, line=_line_of(text, key),
+            )  # fmt: skip
+
+
+def _not_applicable(kind: ExerciseKind) -> set[str]:
+    """The fields that make no sense for an exercise of this kind."""
+    if kind is ExerciseKind.HOLD:
+        return {"reps", "sets", "work_s", "release_s", "set_intro", "rep_cue", "set_end"}
+    return {
+        "hold_s", "rounds", "sides", "side_setup", "side_again", "round_intro",
+        "during", "hold_cue", "after", "switch_s",
+    }  # fmt: skip
+
+
 def _check_coherent(exercise: Exercise, data: dict[str, Any], path: Path, text: str) -> None:
     """Fields that make no sense for the exercise's kind are mistakes, not silently ignored."""
-    if exercise.kind is ExerciseKind.HOLD:
-        wrong = {"reps", "sets", "work_s", "release_s", "set_intro", "rep_cue", "set_end"}
-    else:
-        wrong = {
-            "hold_s", "rounds", "sides", "side_setup", "side_again", "round_intro",
-            "during", "hold_cue", "after", "switch_s",
-        }  # fmt: skip
+    wrong = _not_applicable(exercise.kind)
     for key in sorted(wrong & data.keys()):
         raise RoutineError(
             f"does not apply to a '{exercise.kind.value}' exercise",

@@ -75,7 +75,7 @@ class Exercise:
     side_setup: str = ""  # spoken before each side in the first round
     side_again: str = "{Side} side."  # spoken before each side in later rounds
     round_intro: str = "Round {round} of {rounds}."  # spoken before each round (hold, rounds > 1)
-    hold_cue: str = "Hold for {hold_s} seconds."  # spoken just before a hold starts
+    hold_cue: str = "Hold."  # spoken just before a hold starts
     during: str = ""  # spoken right after a hold starts, in the first round
     after: str = "Release."  # spoken right after a hold ends
     set_intro: str = "Set {set} of {sets}."  # spoken before each set (reps)

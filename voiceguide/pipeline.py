@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from voiceguide.compiler import compile_routine
+from voiceguide.cues import CueCache
 from voiceguide.export import (
     DEFAULT_BITRATE,
     ExportOptions,
@@ -70,7 +71,8 @@ def export(
         comment=_comment(settings),
     )
     timeline = plan(routine, settings, cache)
-    return timeline, export_timeline(timeline, cache.pcm, options, progress)
+    cues = CueCache(cache.directory.parent, cache.fmt)
+    return timeline, export_timeline(timeline, cache.pcm, options, progress, cues=cues)
 
 
 def parse_settings(overrides: Iterable[tuple[str, str]], voice: str | None = None,

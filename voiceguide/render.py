@@ -10,20 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from voiceguide.audio import FORMAT, AudioFormat
-from voiceguide.cues import cue_audio
+from voiceguide.cues import Cue, cue_audio
 from voiceguide.timeline import Event, Silence, Speech, Timeline, Tone
 
-__all__ = ["PhraseSource", "render", "render_events"]
+__all__ = ["CueSource", "PhraseSource", "render", "render_events"]
 
 PhraseSource = Callable[[str], bytes]
 """Returns a phrase's PCM in the render format (``PhraseCache.pcm``)."""
+CueSource = Callable[[Cue], bytes]
+"""Returns a cue's PCM in the render format (``CueCache``)."""
 
 _SILENCE_CHUNK_MS = 1000
 
 
 def render_events(
-    events: Iterable[Event], phrases: PhraseSource, fmt: AudioFormat = FORMAT
-) -> Iterator[bytes]:
+    events: Iterable[Event], phrases: PhraseSource, fmt: AudioFormat = FORMAT,
+    cues: CueSource | None = None,
+) -> Iterator[bytes]:  # fmt: skip
     """PCM for ``events`` (contiguous), in chunks of at most about a second of silence."""
     zeros = bytes(fmt.frames(_SILENCE_CHUNK_MS) * fmt.frame_bytes)
     for event in events:
@@ -37,7 +40,7 @@ def render_events(
         if isinstance(event, Speech):
             data = phrases(event.text)
         elif isinstance(event, Tone):
-            data = cue_audio(event.cue, fmt).raw_data
+            data = cues(event.cue) if cues is not None else cue_audio(event.cue, fmt).raw_data
         else:  # pragma: no cover - Event is a closed union
             raise TypeError(event)
         if len(data) >= length:
@@ -47,6 +50,9 @@ def render_events(
             yield bytes(length - len(data))
 
 
-def render(timeline: Timeline, phrases: PhraseSource, fmt: AudioFormat = FORMAT) -> bytes:
+def render(
+    timeline: Timeline, phrases: PhraseSource, fmt: AudioFormat = FORMAT,
+    cues: CueSource | None = None,
+) -> bytes:  # fmt: skip
     """The whole timeline as one PCM buffer (for tests and short routines)."""
-    return b"".join(render_events(timeline.events, phrases, fmt))
+    return b"".join(render_events(timeline.events, phrases, fmt, cues))

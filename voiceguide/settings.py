@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_RATE_WPM",
     "DEFAULT_VOICE",
     "OPTION_FIELDS",
+    "RATE_LIMITS_WPM",
     "Override",
     "Settings",
     "apply_settings",
@@ -27,6 +28,7 @@ __all__ = [
 
 DEFAULT_VOICE = "gmw/en-us"
 DEFAULT_RATE_WPM = 160
+RATE_LIMITS_WPM = (80, 450)  # what espeak-ng can speak
 
 # Command-line option -> the exercise field it sets, and the exercise kinds it applies to.
 OPTION_FIELDS: dict[str, tuple[str, frozenset[ExerciseKind]]] = {
@@ -62,6 +64,17 @@ class Settings:
     overrides: tuple[Override, ...] = ()
     voice: str = DEFAULT_VOICE
     rate_wpm: int = DEFAULT_RATE_WPM
+
+    def __post_init__(self) -> None:
+        low, high = RATE_LIMITS_WPM
+        if isinstance(self.rate_wpm, bool) or not low <= self.rate_wpm <= high:
+            raise SettingsError(
+                f"--rate {self.rate_wpm}: must be between {low} and {high} words per minute"
+            )
+        if not self.voice or not self.voice.isprintable() or len(self.voice) > 64:
+            raise SettingsError(
+                f"--voice {self.voice!r}: not an espeak-ng voice id (such as {DEFAULT_VOICE})"
+            )
 
     def describe(self) -> dict[str, Any]:
         return {

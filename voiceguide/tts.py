@@ -8,10 +8,14 @@ nothing. pyttsx3 is imported only inside :class:`Pyttsx3Synthesizer`.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
+import io
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from voiceguide.audio import FORMAT, AudioFormat
-from voiceguide.errors import DependencyMissing, SynthesisError
+from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
 from voiceguide.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 
 __all__ = [
@@ -38,6 +42,7 @@ PROCESSING_VERSION = 2
 _SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
 _ATTEMPTS = 3
 _FILE_WAIT_S = 2.0  # after the engine says it is done
+_CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its audio
 
 
 class Synthesizer(Protocol):
@@ -121,12 +126,24 @@ _worker_errors: list[BaseException] = []
 def _worker_start(voice: str, rate_wpm: int) -> None:
     global _worker_voice
     _worker_voice = (voice, rate_wpm)
+    # Ctrl-C reaches the whole process group: the parent handles it and stops the workers
+    # (a worker's own KeyboardInterrupt would only print a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL) cannot stop its workers: they stop themselves.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     # pyttsx3 prints "Audio saved to ..." (sometimes from its own thread, after runAndWait
     # returned): a worker's stdout must never reach the user's terminal or a --json pipe.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
 
 
 def _worker_engine_ready() -> Any:
@@ -146,8 +163,14 @@ def _worker_engine_ready() -> Any:
         raise DependencyMissing(
             f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
         ) from None
-    if voice not in {v.id for v in engine.getProperty("voices")}:
-        raise SynthesisError(f"voice '{voice}' is not installed; 'voiceguide voices' lists them")
+    voices = sorted(v.id for v in engine.getProperty("voices"))
+    if voice not in voices:
+        close = difflib.get_close_matches(voice, voices, n=3)
+        raise SettingsError(
+            f"--voice {voice!r}: espeak-ng has no such voice"
+            + (f" (did you mean {', '.join(close)}?)" if close else "")
+            + "; 'espeak-ng --voices' lists them"
+        )
     engine.setProperty("voice", voice)
     engine.setProperty("rate", rate_wpm)  # once, before the first phrase
     engine.connect("finished-utterance", lambda name=None, completed=True: _worker_done.set())
@@ -226,7 +249,8 @@ class PhraseCache:
     def path_for(self, text: str) -> Path:
         key = "\0".join([
             self.synthesizer.identity, str(self.fmt.sample_rate), str(self.fmt.channels),
-            str(self.fmt.sample_width), f"{PROCESSING_VERSION}@{TARGET_LUFS}{PIECE_OFFSET_LU:+}", text,
+            str(self.fmt.sample_width), f"{PROCESSING_VERSION}@{TARGET_LUFS}{PIECE_OFFSET_LU:+}",
+            text,
         ])  # fmt: skip
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         return self.directory / digest[:2] / f"{digest}.wav"
@@ -256,9 +280,11 @@ class PhraseCache:
         return self.fmt.ms(len(self.pcm(text)) // self.fmt.frame_bytes)
 
     def _read(self, path: Path) -> bytes | None:
-        """A valid cache entry's PCM, or None (missing, truncated or garbage: re-synthesize)."""
+        """A valid cache entry's PCM, or None (missing, truncated, damaged or garbage: the
+        phrase is synthesized again). The entry's last chunk is the SHA-256 of its audio."""
         try:
-            with wave.open(str(path), "rb") as w:
+            raw = path.read_bytes()
+            with wave.open(io.BytesIO(raw), "rb") as w:
                 ok = (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (
                     self.fmt.sample_rate, self.fmt.channels, self.fmt.sample_width,
                 )  # fmt: skip
@@ -267,6 +293,10 @@ class PhraseCache:
         except (OSError, EOFError, wave.Error):
             return None
         if not ok or frames == 0 or len(data) != frames * self.fmt.frame_bytes:
+            return None
+        if raw[-40:-32] != _CHECK_CHUNK + (32).to_bytes(4, "little"):
+            return None
+        if raw[-32:] != hashlib.sha256(data).digest():
             return None
         return data
 
@@ -311,11 +341,8 @@ class PhraseCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".wav")
             try:
-                with os.fdopen(fd, "wb") as handle, wave.open(handle, "wb") as w:
-                    w.setframerate(self.fmt.sample_rate)
-                    w.setnchannels(self.fmt.channels)
-                    w.setsampwidth(self.fmt.sample_width)
-                    w.writeframes(data)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(self._entry(data))
                 os.replace(tmp_name, path)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -324,3 +351,19 @@ class PhraseCache:
         except OSError:
             # A cache that cannot be written only costs speed; the audio is still right.
             return
+
+    def _entry(self, data: bytes) -> bytes:
+        """A WAV of the PCM, ending with a chunk holding the audio's SHA-256 (which WAV readers
+        skip), so any damage to an entry is noticed when it is read."""
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as w:
+            w.setframerate(self.fmt.sample_rate)
+            w.setnchannels(self.fmt.channels)
+            w.setsampwidth(self.fmt.sample_width)
+            w.writeframes(data)
+        wav = bytearray(buffer.getvalue())
+        if len(wav) % 2:  # RIFF chunks start on even offsets
+            wav += b"\0"
+        wav += _CHECK_CHUNK + (32).to_bytes(4, "little") + hashlib.sha256(data).digest()
+        wav[4:8] = (len(wav) - 8).to_bytes(4, "little")
+        return bytes(wav)

@@ -1,0 +1,393 @@
+"""Bad input, tried for real: broken routine files and command-line values.
+
+Every case must end in exit code 2 and one line naming the file, the exercise and the field
+(or the option), never a traceback; nothing is rendered. ``tests/test_loader.py`` and
+``tests/test_cli.py`` hold the first, simpler cases; these are the hostile ones.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from voiceguide import cli
+from voiceguide.errors import RoutineError
+from voiceguide.loader import bundled_dir, load_routine
+
+ROUTINE = "outer-hip.routine.yaml"
+SUPINE = "supine-hip-stretch.yaml"
+SQUEEZE = "adductor-ball-squeeze.yaml"
+
+
+def run_main(*args: str) -> tuple[int, str, str]:
+    """The real console entry point, in this process (fast enough for many cases)."""
+    return _run_main(list(args))
+
+
+def _run_main(args: list[str]) -> tuple[int, str, str]:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["voiceguide", *args]
+    cli._state["verbose"] = False
+    try:
+        with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as caught:
+            cli.main()
+    finally:
+        sys.argv = argv
+    code = caught.value.code
+    return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
+
+
+def assert_one_clean_line(stderr: str) -> str:
+    """One line, no traceback, no raw control characters (escape sequences, NUL...)."""
+    assert stderr.endswith("\n") and stderr.count("\n") == 1, repr(stderr)
+    assert "Traceback" not in stderr
+    line = stderr.rstrip("\n")
+    assert line.isprintable(), repr(line)
+    assert line.startswith("voiceguide: error: "), line
+    assert len(line) < 600, f"{len(line)} characters: {line[:200]}..."
+    return line
+
+
+# ---------------------------------------------------------------- routine and script files
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One broken file: ``edit`` turns the bundled file's bytes into the broken ones."""
+
+    file: str
+    edit: Callable[[bytes], bytes]
+    message: str  # a regular expression the error must match
+    exercise: str | None = None
+    field: str | None = None
+    line: bool = True  # the message gives the line
+
+
+def sub(old: str | bytes, new: str | bytes) -> Callable[[bytes], bytes]:
+    old_b = old.encode() if isinstance(old, str) else old
+    new_b = new.encode() if isinstance(new, str) else new
+
+    def edit(data: bytes) -> bytes:
+        assert old_b in data, old_b
+        return data.replace(old_b, new_b, 1)
+
+    return edit
+
+
+def whole(content: str | bytes) -> Callable[[bytes], bytes]:
+    data = content.encode() if isinstance(content, str) else content
+    return lambda _old: data
+
+
+def _alias_bomb() -> str:
+    """A "billion laughs" value: 10^7 strings if expanded; YAML shares them instead."""
+    levels = ["&a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"&a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 7)]
+    return "[" + ", ".join(levels) + "]"
+
+
+SUP, SQU = "supine-hip-stretch", "adductor-ball-squeeze"
+HOLD_30 = "hold_s: 30"
+
+BAD_FILES: dict[str, Bad] = {
+    # malformed YAML: the line is reported
+    "tab indentation": Bad(SUPINE, sub(HOLD_30, "\thold_s: 30"), r"malformed YAML"),
+    "TOML instead of YAML": Bad(SUPINE, sub(HOLD_30, "hold_s = 30"), r"malformed YAML"),
+    "unterminated quote": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine hip'),
+                              r"malformed YAML"),
+    "bad indentation": Bad(ROUTINE, sub("author: voiceguide", "  author: voiceguide"),
+                           r":7: malformed YAML: mapping values are not allowed here"),
+    "NUL byte": Bad(SUPINE, sub(b"title: Supine", b"title: Sup\x00ine"),
+                    r":4: malformed YAML: character U\+0000 is not allowed"),
+    "escape character": Bad(SUPINE, sub(b"title: Supine", b"title: Sup\x1bine"),
+                            r"malformed YAML: character U\+001B"),
+    "a list, not a mapping": Bad(ROUTINE, whole("- title: x\n- exercises: []\n"),
+                                 r"must be a YAML mapping of fields, got list", line=False),
+    "a bare string": Bad(SUPINE, whole("just some words\n"),
+                         r"must be a YAML mapping of fields, got str", line=False),
+    "empty file": Bad(SUPINE, whole(b""), r"is empty; it must be a YAML mapping", line=False),
+    "only comments": Bad(ROUTINE, whole("# nothing here\n"), r"is empty", line=False),
+    "key given twice": Bad(SUPINE, sub(HOLD_30, "hold_s: 30\nhold_s: 45"), r":8, field 'hold_s': is given twice",
+                           field="hold_s"),
+    # wrong types
+    "hold as a list": Bad(SUPINE, sub(HOLD_30, "hold_s: [30]"), r"must be a number, got \[30\]", SUP, "hold_s"),
+    "hold as yes": Bad(SUPINE, sub(HOLD_30, "hold_s: yes"), r"must be a number, got True", SUP, "hold_s"),
+    "hold as a quoted number": Bad(SUPINE, sub(HOLD_30, 'hold_s: "30"'), r"must be a number, got '30'", SUP, "hold_s"),
+    "title as a date": Bad(SUPINE, sub("title: Supine hip stretch", "title: 2024-05-01"),
+                           r"must be text, got date", SUP, "title"),
+    "title as binary": Bad(SUPINE, sub("title: Supine hip stretch", "title: !!binary aGVsbG8="),
+                           r"must be text, got bytes", SUP, "title"),
+    "sides as text": Bad(SUPINE, sub("sides: [left, right]", "sides: left"), r"must be a list", SUP, "sides"),
+    "side named twice": Bad(SUPINE, sub("sides: [left, right]", "sides: [left, left]"),
+                            r"names 'left' twice", SUP, "sides"),
+    "kind as a list": Bad(SUPINE, sub("kind: hold", "kind: [hold]"), r"must be 'hold' or 'reps'", SUP, "kind"),
+    "id as a number": Bad(SUPINE, sub("id: supine-hip-stretch", "id: 42"), r"must be lower-case letters", field="id"),
+    "id with a path in it": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - ../../etc/passwd"),
+                                r"'../../etc/passwd' is not an exercise id", field="exercises"),
+    "id with upper case": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - Supine"),
+                              r"is not an exercise id", field="exercises"),
+    "exercises as a mapping": Bad(ROUTINE, sub("exercises:\n", "exercises: {a: 1}\nx_exercises:\n"),
+                                  r"unknown field", field="x_exercises"),
+    "exercises empty": Bad(ROUTINE, sub("  - supine-hip-stretch\n  - seated-twist-hip-release\n  - adductor-ball-squeeze\n", "  []\n"),
+                           r"must be a non-empty list", field="exercises"),
+    "entry is a number": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - 7"),
+                             r"entry 1 must be an exercise id", field="exercises"),
+    "entry without id": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - {hold_s: 40}"),
+                            r"entry 1 must be an exercise id", field="exercises"),
+    "author as a list": Bad(ROUTINE, sub("author: voiceguide", "author: [a, b]"), r"must be text, got list", field="author"),
+    "gap as text": Bad(ROUTINE, sub("author: voiceguide", "author: voiceguide\nchapter_gap_s: two"),
+                       r"must be a number, got 'two'", field="chapter_gap_s"),
+    # missing required fields
+    "script without a title": Bad(SUPINE, sub("title: Supine hip stretch\n", ""), r"is missing", SUP, "title", line=False),
+    "routine without a title": Bad(ROUTINE, sub("title: Outer hip release for low back pain\n", ""),
+                                   r"is missing", field="title", line=False),
+    "routine without exercises": Bad(ROUTINE, sub("exercises:\n  - supine-hip-stretch\n  - seated-twist-hip-release\n  - adductor-ball-squeeze\n", ""),
+                                     r"must be a non-empty list", field="exercises", line=False),
+    # unknown keys, with a "did you mean"
+    "unknown script field": Bad(SUPINE, sub("rest_s: 5", "rest: 5"), r"unknown field \(did you mean 'rest_s'\?\)", SUP, "rest"),
+    "unknown routine field": Bad(ROUTINE, sub("closing:", "closng:"), r"unknown field \(did you mean 'closing'\?\)", field="closng"),
+    "unknown entry field": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - {id: supine-hip-stretch, hold_sec: 40}"),
+                               r"unknown field \(did you mean 'hold_s'\?\)", SUP, "hold_sec"),
+    "a newline in a field name": Bad(SUPINE, sub(HOLD_30, '"hold\\ns": 30'), r"unknown field", SUP, r"hold\ns"),
+    "an escape sequence as a field name": Bad(SUPINE, sub(HOLD_30, '"\\e[2J": 30'), r"unknown field", SUP, r"\x1b[2J"),
+    "an entry number for the other kind": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - {id: adductor-ball-squeeze, hold_s: 40}"),
+                                              r"does not apply to 'adductor-ball-squeeze', a 'reps' exercise", SQU, "hold_s"),
+    # durations: negative, zero, absurd
+    "zero hold": Bad(SUPINE, sub(HOLD_30, "hold_s: 0"), r"must be between 5 s and 600 s, got 0", SUP, "hold_s"),
+    "a hold over an hour": Bad(SUPINE, sub(HOLD_30, "hold_s: 3601"), r"between 5 s and 600 s, got 3601", SUP, "hold_s"),
+    "a hold of 10^400 s": Bad(SUPINE, sub(HOLD_30, "hold_s: " + "9" * 400), r"between 5 s and 600 s, got 9+\.\.\.9+$", SUP, "hold_s"),
+    "an infinite hold": Bad(SUPINE, sub(HOLD_30, "hold_s: .inf"), r"got inf", SUP, "hold_s"),
+    "a NaN hold": Bad(SUPINE, sub(HOLD_30, "hold_s: .nan"), r"got nan", SUP, "hold_s"),
+    "negative rest": Bad(SUPINE, sub("rest_s: 5", "rest_s: -1"), r"between 0 s and 600 s, got -1", SUP, "rest_s"),
+    "a settle of a billion s": Bad(SUPINE, sub("settle_s: 10", "settle_s: 1e9"), r"got '1e9'", SUP, "settle_s"),
+    "zero work": Bad(SQUEEZE, sub("work_s: 3", "work_s: 0"), r"between 1 s and 30 s", SQU, "work_s"),
+    "a tiny release": Bad(SQUEEZE, sub("release_s: 2", "release_s: 0.1"), r"between 0.5 s and 30 s", SQU, "release_s"),
+    "negative chapter gap": Bad(ROUTINE, sub("author: voiceguide", "author: voiceguide\nchapter_gap_s: -1"),
+                               r"between 0 s and 30 s", field="chapter_gap_s"),
+    # reps, sets and rounds out of range
+    "101 reps": Bad(SQUEEZE, sub("reps: 12", "reps: 101"), r"between 1 and 100, got 101", SQU, "reps"),
+    "negative reps": Bad(SQUEEZE, sub("reps: 12", "reps: -3"), r"between 1 and 100", SQU, "reps"),
+    "zero sets": Bad(SQUEEZE, sub("sets: 2", "sets: 0"), r"between 1 and 20, got 0", SQU, "sets"),
+    "21 sets": Bad(SQUEEZE, sub("sets: 2", "sets: 21"), r"between 1 and 20", SQU, "sets"),
+    "zero rounds": Bad(SUPINE, sub("rounds: 3", "rounds: 0"), r"between 1 and 20", SUP, "rounds"),
+    "10^400 rounds": Bad(SUPINE, sub("rounds: 3", "rounds: 1" + "0" * 400), r"between 1 and 20", SUP, "rounds"),
+    "sets in a routine entry": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - {id: adductor-ball-squeeze, sets: 50}"),
+                                   r"between 1 and 20, got 50", SQU, "sets"),
+    # empty, whitespace-only or wordless narration
+    "empty setup": Bad(SUPINE, sub("setup: |", 'setup: ""\nx_setup: |'), r"unknown field|is empty", SUP),
+    "whitespace-only text": Bad(SUPINE, sub("after: Release your {side} leg.", "after: '   \t  '"), r"is empty", SUP, "after"),
+    "blank lines only": Bad(SUPINE, sub("after: Release your {side} leg.", 'after: "\\n\\n\\n"'), r"is empty", SUP, "after"),
+    "punctuation only": Bad(SUPINE, sub("after: Release your {side} leg.", "after: '...'"), r"nothing to speak", SUP, "after"),
+    "markup only": Bad(SUPINE, sub("after: Release your {side} leg.", "after: '<break time=\"10s\"/>'"),
+                       r"nothing to speak", SUP, "after"),
+    "emoji-only title": Bad(SUPINE, sub("title: Supine hip stretch", "title: \U0001f9d8\U0001f9d8"), r"nothing to speak", SUP, "title"),
+    "a wordless paragraph": Bad(ROUTINE, sub("closing: |\n", "closing: |\n  ***\n\n"), r"paragraph 1 has nothing to speak", field="closing"),
+    "a bell character in text": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine \\a hip"'), r"control characters", SUP, "title"),
+    "an unpaired surrogate": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine \\ud800 hip"'),
+                                 r"unpaired surrogate", SUP, "title"),
+    # the routine names scripts that are not there
+    "a missing script": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - neck-roll"),
+                            r"no narration script neck-roll.yaml next to the routine", "neck-roll", "exercises"),
+    "an exercise listed twice": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - {id: adductor-ball-squeeze, sets: 3}"),
+                                    r"exercise 'adductor-ball-squeeze' is listed twice", field="exercises"),
+    "a script whose id differs": Bad(SQUEEZE, sub("id: adductor-ball-squeeze", "id: supine-hip-stretch"),
+                                     r"is 'supine-hip-stretch' but the routine and the file name say", field="id"),
+    # encodings and sizes
+    "UTF-16": Bad(SUPINE, lambda data: data.decode().encode("utf-16"), r"is not UTF-8 text \(byte 0xff at offset 0\)"),
+    "Latin-1 accents": Bad(SUPINE, lambda data: data.replace(b"Supine hip stretch", "Étirement".encode("latin-1")),
+                           r"is not UTF-8 text \(byte 0xc9"),
+    "a 1 MB line": Bad(SUPINE, sub("after: Release your {side} leg.", "after: " + "w" * 1_000_000),
+                       r"is larger than 256 KiB", line=False),
+    "a 200 kB paragraph": Bad(SUPINE, sub("after: Release your {side} leg.", "after: " + "word " * 40_000),
+                              r"the text is 199999 characters long; split it", SUP, "after"),
+    "5,000 nested lists": Bad(SUPINE, sub(HOLD_30, "hold_s: " + "[" * 5000 + "]" * 5000),
+                              r"malformed YAML: nested too deeply", line=False),
+    "5,000 nested mappings": Bad(SUPINE, sub(HOLD_30, "hold_s: " + "{a: " * 5000 + "1" + "}" * 5000),
+                                 r"nested too deeply", line=False),
+    "a billion laughs": Bad(SUPINE, sub(HOLD_30, "hold_s: " + _alias_bomb()), r"must be a number, got \[\[", SUP, "hold_s"),
+    # templates that would reach into Python
+    "attribute access in a template": Bad(SUPINE, sub("Release your {side} leg.", "Release {side.__class__}"),
+                                          r"unknown template variable \{side.__class__\}", SUP, "after"),
+    "indexing in a template": Bad(SUPINE, sub("Release your {side} leg.", "Release {side[0]}"),
+                                  r"unknown template variable", SUP, "after"),
+    "a conversion in a template": Bad(SUPINE, sub("Release your {side} leg.", "Release {side!r}"),
+                                      r"may not carry a format spec or conversion", SUP, "after"),
+    "a positional field": Bad(SUPINE, sub("Release your {side} leg.", "Release {0} {}"), r"unknown template variable", SUP, "after"),
+    "an unclosed brace": Bad(SUPINE, sub("Release your {side} leg.", "Release {side"), r"bad template", SUP, "after"),
+    # unsafe YAML is refused, never run
+    "python object tag": Bad(ROUTINE, sub("author: voiceguide", "author: !!python/object/apply:os.system ['touch PWNED']"),
+                             r"malformed YAML"),
+    "python name tag": Bad(ROUTINE, sub("author: voiceguide", "author: !!python/name:os.system"), r"malformed YAML"),
+}  # fmt: skip
+
+
+def _broken_copy(tmp_path: Path, bad: Bad) -> Path:
+    folder = tmp_path / "routine"
+    shutil.copytree(bundled_dir(), folder)
+    target = folder / bad.file
+    target.write_bytes(bad.edit(target.read_bytes()))
+    return folder / ROUTINE
+
+
+def _check_message(message: str, bad: Bad, folder: Path) -> None:
+    assert re.search(bad.message, message), message
+    assert message.startswith(str(folder / bad.file) + (":" if bad.line else "")), message
+    if bad.line:
+        assert re.match(re.escape(str(folder / bad.file)) + r":\d+[:,]", message), message
+    if bad.exercise is not None:
+        assert f"exercise '{bad.exercise}'" in message, message
+    if bad.field is not None:
+        assert f"field '{bad.field}'" in message, message
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_a_bad_file_is_one_line_naming_file_exercise_and_field(tmp_path: Path, case: str) -> None:
+    bad = BAD_FILES[case]
+    routine_path = _broken_copy(tmp_path, bad)
+    with pytest.raises(RoutineError) as caught:
+        load_routine(routine_path)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 500, message[:300]
+    _check_message(message, bad, routine_path.parent)
+    # the command line: exit 2, one line, no traceback; nothing escapes (no file is created)
+    code, stdout, stderr = run_main("plan", str(routine_path))
+    assert code == 2, stderr
+    line = assert_one_clean_line(stderr)
+    assert stdout == ""
+    assert str(routine_path.parent / bad.file) in line.encode("ascii", "backslashreplace").decode()
+    assert not (REPO / "PWNED").exists() and not Path("PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["NUL byte", "a 1 MB line", "5,000 nested lists", "a billion laughs", "emoji-only title"],
+)
+def test_the_worst_files_through_a_real_process(tmp_path: Path, case: str) -> None:
+    from tests.test_cli import run
+
+    routine_path = _broken_copy(tmp_path, BAD_FILES[case])
+    result = run("plan", str(routine_path))
+    assert result.returncode == 2
+    assert_one_clean_line(result.stderr)
+
+
+def test_accented_text_and_emoji_are_spoken_and_named(tmp_path: Path) -> None:
+    from tests.conftest import fake_measure
+    from voiceguide.compiler import compile_routine
+    from voiceguide.settings import Settings
+    from voiceguide.timeline import Speech
+
+    folder = tmp_path / "routine"
+    shutil.copytree(bundled_dir(), folder)
+    script = folder / SUPINE
+    text = script.read_text(encoding="utf-8")
+    text = text.replace("title: Supine hip stretch", "title: Étirement de la hanche 🧘‍♀️")
+    text = text.replace("after: Release your {side} leg.", "after: Relâchez, {side} — ça va ? 👍")
+    script.write_text(text, encoding="utf-8")
+    routine = load_routine(folder / ROUTINE)
+    assert routine.exercises[0].title == "Étirement de la hanche 🧘‍♀️"
+    timeline = compile_routine(routine, Settings(), fake_measure)
+    spoken = [e.text for e in timeline.events if isinstance(e, Speech)]
+    assert "Étirement de la hanche 🧘‍♀️." in spoken
+    assert "Relâchez, left — ça va ? 👍" in spoken
+
+
+# ---------------------------------------------------------------- command-line values
+
+BAD_OPTIONS: dict[str, tuple[list[str], str]] = {
+    "empty hold": (["--hold", ""], r"--hold '': '' is not a number"),
+    "only '='": (["--hold", "="], r"the exercise id before '=' is empty"),
+    "no value after '='": (["--hold", "supine-hip-stretch="], r"'' is not a number"),
+    "hold nan": (["--hold", "nan"], r"must be between 5 s and 600 s"),
+    "hold inf": (["--hold", "inf"], r"must be between 5 s and 600 s"),
+    "hold 1e999": (["--hold", "1e999"], r"must be between 5 s and 600 s"),
+    "hold of an hour": (["--hold", "3600"], r"must be between 5 s and 600 s"),
+    "hold negative": (["--hold", "-30"], r"must be between 5 s and 600 s"),
+    "a newline in a value": (["--hold", "4\n5"], r"is not a number"),
+    "an escape sequence": (["--hold", "\x1b[2J"], r"is not a number"),
+    "misspelt exercise": (["--hold", "supine-hip-strech=40"], r"did you mean 'supine-hip-stretch'"),
+    "hold of a reps exercise": (
+        ["--hold", "adductor-ball-squeeze=40"],
+        r"'reps' exercise, which has no hold_s",
+    ),
+    "rounds 0": (["--rounds", "0"], r"--rounds '0': must be between 1 and 20"),
+    "rounds 2.5": (["--rounds", "2.5"], r"must be a whole number"),
+    "reps 101": (["--reps", "101"], r"--reps '101': must be between 1 and 100"),
+    "sets 21": (["--sets", "21"], r"--sets '21': must be between 1 and 20"),
+    "rest 601": (["--rest", "601"], r"--rest '601': must be between 0 s and 600 s"),
+    "rest of an unknown exercise": (["--rest", "x=5"], r"no exercise 'x' in routine 'outer-hip'"),
+    "rate abc": (["--rate", "abc"], r"Invalid value for '--rate'.*\(see '.*plan --help'\)"),
+    "rate 0": (["--rate", "0"], r"--rate 0: must be between 80 and 450 words per minute"),
+    "rate 100000": (["--rate", "100000"], r"--rate 100000: must be between 80 and 450"),
+    "empty voice": (["--voice", ""], r"--voice '': not an espeak-ng voice id"),
+    "voice with a newline": (
+        ["--voice", "en\nus"],
+        r"--voice 'en\\nus': not an espeak-ng voice id",
+    ),
+    "unknown option": (["--hodl", "40"], r"No such option: --hodl"),
+    "an extra argument": (["outer-hip", "extra"], r"unexpected extra argument"),
+    "a routine that is not there": (
+        ["no/such/file.routine.yaml"],
+        r"no/such/file.routine.yaml: no such routine file",
+    ),
+    "a device as the routine": (["/dev/zero"], r"/dev/zero: no such routine file"),
+    "a folder as the routine": (["scripts/"], r"scripts: no such routine file"),
+    "a misspelt routine": (["outer-hips"], r"did you mean 'outer-hip'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_OPTIONS))
+def test_a_bad_command_line_value_is_one_line_and_exit_2(case: str) -> None:
+    args, message = BAD_OPTIONS[case]
+    code, stdout, stderr = run_main("plan", *args)
+    assert code == 2, stderr
+    line = assert_one_clean_line(stderr)
+    assert re.search(message, line), line
+    assert stdout == ""
+
+
+def test_export_options_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for args in (["--bitrate", "abc"], ["--hold", "0"], ["--rate", "5"]):
+        code, _, stderr = run_main("export", "--out", str(out), *args)
+        assert code == 2, stderr
+        assert_one_clean_line(stderr)
+    assert not out.exists()
+
+
+@pytest.mark.espeak
+def test_an_unknown_voice_is_bad_input_with_suggestions() -> None:
+    code, _, stderr = run_main("plan", "--voice", "gmw/en-uz")
+    assert code == 2, stderr
+    line = assert_one_clean_line(stderr)
+    assert "--voice 'gmw/en-uz': espeak-ng has no such voice (did you mean gmw/en-us" in line
+
+
+def test_help_is_not_an_error_and_a_closed_pipe_is_quiet() -> None:
+    import os
+    import subprocess
+
+    assert run_main("--help")[0] == 0
+    # `voiceguide list | head -0`: the reader is gone before anything is written
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceguide", "list"], stdout=write_end,
+            stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""
