@@ -84,7 +84,7 @@ def test_tags_cover_and_lyrics_are_embedded(real_export: tuple[Timeline, ExportR
     from mutagen.mp3 import MP3
     from PIL import Image
 
-    timeline, result = real_export
+    _, result = real_export
     for track in (*result.tracks, result.full):
         tags = ID3(track.path)
         assert tags.version[:2] == (2, 3)
