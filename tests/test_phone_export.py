@@ -172,7 +172,7 @@ def test_names_are_safe_for_phone_file_systems(real_export: tuple[Timeline, Expo
 def test_zip_holds_the_same_export(
     routine: Routine, fake_cache: PhraseCache, tmp_path: Path
 ) -> None:
-    _, loose = pipeline.export(routine, Settings(), fake_cache, tmp_path / "loose")
+    _, _loose = pipeline.export(routine, Settings(), fake_cache, tmp_path / "loose")
     _, zipped = pipeline.export(routine, Settings(), fake_cache, tmp_path / "zip", as_zip=True)
     assert zipped.zip_path is not None
     assert sorted(p.name for p in (tmp_path / "zip").iterdir()) == [

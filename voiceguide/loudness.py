@@ -81,7 +81,6 @@ def _peak_envelope(samples: Samples) -> Samples:
 
 
 def true_peak_dbtp(samples: Samples) -> float:
-    import numpy as np
 
     peak = float(_peak_envelope(samples).max()) if len(samples) else 0.0
     return 20 * math.log10(peak) if peak > 0 else -math.inf

@@ -37,7 +37,19 @@ class TrackTags:
 
 def write_tags(path: Path, tags: TrackTags) -> None:
     from mutagen.id3 import (
-        APIC, COMM, ID3, SYLT, TALB, TCON, TIT2, TPE1, TPE2, TRCK, TYER, USLT, PictureType,
+        APIC,
+        COMM,
+        ID3,
+        SYLT,
+        TALB,
+        TCON,
+        TIT2,
+        TPE1,
+        TPE2,
+        TRCK,
+        TYER,
+        USLT,
+        PictureType,
     )  # fmt: skip
 
     id3 = ID3()
@@ -82,7 +94,10 @@ def _chapter_frames(chapters: Sequence[Mark]) -> list[object]:
     base_ids = [f"chp{i:03d}" for i in range(len(chapters))]
     sizes = [_frame_size(chap(eid, m)) for eid, m in zip(base_ids, chapters, strict=True)]
     largest = max(sizes)
-    ids = [eid + "_" * (largest + i - size) for i, (eid, size) in enumerate(zip(base_ids, sizes, strict=True))]  # fmt: skip
+    ids = [
+        eid + "_" * (largest + i - size)
+        for i, (eid, size) in enumerate(zip(base_ids, sizes, strict=True))
+    ]
     frames: list[object] = [
         CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
              child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])])
