@@ -196,6 +196,9 @@ BAD_FILES: dict[str, Bad] = {
     "a bell character in text": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine \\a hip"'), r"control characters", SUP, "title"),
     "an unpaired surrogate": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine \\ud800 hip"'),
                                  r"unpaired surrogate", SUP, "title"),
+    "a side named in an exercise without sides": Bad(SUPINE, lambda data: re.sub(
+        rb"(?ms)^(sides|side_setup|side_again):.*?(?=^\w)", b"", data),
+        r"unknown template variable \{side\}", SUP, "during"),
     # the routine names scripts that are not there
     "a missing script": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - neck-roll"),
                             r"no narration script neck-roll.yaml next to the routine", "neck-roll", "exercises"),

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ _FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
              *(f"LPT{i}" for i in range(1, 10))}  # fmt: skip
 _MAX_NAME = 80
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes: room for the number and the extension
 
 Progress = Callable[[int, int], None]
 """Called with (ms rendered so far, total ms)."""
@@ -114,15 +116,24 @@ def find_program(name: str) -> str:
 
 
 def safe_filename(title: str, max_length: int = _MAX_NAME) -> str:
-    """A file name (without extension) safe on FAT/exFAT phones and any desktop."""
+    """A file name (without extension) safe on FAT/exFAT phones and any desktop: no path
+    separators or reserved names, nothing invisible (control, format, unassigned or
+    surrogate characters; an emoji's zero-width joiner stays), and short enough in bytes."""
     name = _FAT_FORBIDDEN.sub(" ", title)
+    name = "".join(" " if _invisible(ch) else ch for ch in name)
     name = " ".join(name.split()).strip(" .")
     name = name[:max_length].rstrip(" .")
+    while len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+        name = name[:-1].rstrip(" .")
     if not name or set(name) <= {"."}:
         name = "track"
     if name.split(".")[0].upper() in _RESERVED:
         name = "_" + name
     return name
+
+
+def _invisible(ch: str) -> bool:
+    return ch != "\u200d" and unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 
 
 def export_timeline(

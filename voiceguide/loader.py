@@ -453,7 +453,10 @@ def _text_fields(exercise: Exercise) -> Iterator[tuple[str, str]]:
 
 def _check_templates(exercise: Exercise, path: Path, text: str) -> None:
     for key, value in _text_fields(exercise):
-        problem = templates.check(value, templates.ALLOWED[key])
+        allowed = templates.ALLOWED[key]
+        if not exercise.sides and key not in ("side_setup", "side_again"):
+            allowed -= {"side", "Side", "other_side"}  # there is no side to name
+        problem = templates.check(value, allowed)
         if problem is not None:
             raise RoutineError(
                 problem, path=path, exercise=exercise.id, field=key, line=_line_of(text, key)
