@@ -15,6 +15,7 @@ import struct
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,9 +75,11 @@ class FakeSynthesizer:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def synthesize(self, jobs: list[tuple[str, Path]]) -> None:
+    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None) -> None:
         for text, wav_path in jobs:
             self._one(text, wav_path)
+            if finish is not None:
+                finish(text, wav_path)
 
     def _one(self, text: str, wav_path: Path) -> None:
         self.calls.append(text)

@@ -86,33 +86,42 @@ def true_peak_dbtp(samples: Samples) -> float:
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
-def _limit(samples: Samples, rate: int, ceiling: float) -> Samples:
-    """A look-ahead brick-wall limiter: a minimum filter then a moving average of the same
-    width never lets the gain exceed what any peak within reach needs, and ramps smoothly."""
+def _limiter_gain(envelope: Samples, gain: float, rate: int, ceiling: float) -> Samples:
+    """The per-sample gain of a look-ahead brick-wall limiter after a fixed ``gain``: a
+    minimum filter then a moving average of the same width never lets the gain exceed what
+    any peak within reach needs, and ramps smoothly."""
     import numpy as np
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    envelope = _peak_envelope(samples)
-    needed = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-12))
-    if needed.min() >= 1.0:
-        return samples
+    needed = np.minimum(gain, ceiling / np.maximum(envelope, 1e-12))
+    if needed.min() >= gain:
+        return np.full_like(envelope, gain)
     width = 2 * int(_LIMITER_WINDOW_S * rate) + 1
-    gain = uniform_filter1d(minimum_filter1d(needed, width, mode="nearest"), width, mode="nearest")
-    limited: Samples = samples * np.minimum(gain, needed)
-    return limited
+    smooth = uniform_filter1d(
+        minimum_filter1d(needed, width, mode="nearest"), width, mode="nearest"
+    )
+    result: Samples = np.minimum(smooth, needed)
+    return result
 
 
 def normalize(samples: Samples, rate: int, target_lufs: float = TARGET_LUFS + PIECE_OFFSET_LU,
               ceiling_dbtp: float = CEILING_DBTP) -> Samples:  # fmt: skip
-    """``samples`` (floats in [-1, 1]) at ``target_lufs``, true peaks at most ``ceiling_dbtp``."""
+    """``samples`` (floats in [-1, 1]) at ``target_lufs``, true peaks at most ``ceiling_dbtp``.
+
+    The true-peak envelope is computed once; since limiting lowers the loudness a little,
+    the gain before the limiter is corrected from a new measurement (twice at most).
+    """
     ceiling = 10 ** (ceiling_dbtp / 20)
+    measured = loudness_lufs(samples, rate, pad_s=_IN_TRACK_PAD_S)
+    if not math.isfinite(measured):
+        return samples
+    envelope = _peak_envelope(samples)
+    gain_db = target_lufs - measured
     out = samples
-    for _ in range(3):  # limiting lowers loudness a little: measure, gain, limit again
-        measured = loudness_lufs(out, rate, pad_s=_IN_TRACK_PAD_S)
-        if not math.isfinite(measured):
-            return samples
-        gain_db = target_lufs - measured
-        if abs(gain_db) < 0.1 and out is not samples:
+    for _ in range(3):
+        out = samples * _limiter_gain(envelope, 10 ** (gain_db / 20), rate, ceiling)
+        error_db = target_lufs - loudness_lufs(out, rate, pad_s=_IN_TRACK_PAD_S)
+        if abs(error_db) < 0.1:
             break
-        out = _limit(out * 10 ** (gain_db / 20), rate, ceiling)
+        gain_db += error_db
     return out

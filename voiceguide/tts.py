@@ -21,7 +21,8 @@ import tempfile
 import threading
 import time
 import wave
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,8 +54,9 @@ class Synthesizer(Protocol):
         """Everything that changes the sound: engine, voice, rate (part of the cache key)."""
         ...
 
-    def synthesize(self, jobs: Sequence[tuple[str, Path]]) -> None:
-        """Write each text, spoken, to its path (a WAV at any rate; mono or stereo; 16-bit)."""
+    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None) -> None:
+        """Write each text, spoken, to its path (a WAV at any rate; mono or stereo; 16-bit),
+        then call ``finish(text, path)`` on it (in the same worker, when there are workers)."""
         ...
 
 
@@ -86,7 +88,7 @@ class Pyttsx3Synthesizer:
     def identity(self) -> str:
         return f"pyttsx3-espeak|{self.voice}|{self.rate_wpm}"
 
-    def synthesize(self, jobs: Sequence[tuple[str, Path]]) -> None:
+    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None) -> None:
         if not jobs:
             return
         context = multiprocessing.get_context("spawn")
@@ -95,7 +97,7 @@ class Pyttsx3Synthesizer:
             workers, initializer=_worker_start, initargs=(self.voice, self.rate_wpm)
         )
         try:
-            pending = [(text, pool.apply_async(_worker_synthesize, (text, str(path))))
+            pending = [(text, pool.apply_async(_worker_job, (text, str(path), finish)))
                        for text, path in jobs]  # fmt: skip
             for text, result in pending:
                 try:
@@ -185,6 +187,12 @@ def _worker_error(name: str | None = None, exception: BaseException | None = Non
     _worker_done.set()
 
 
+def _worker_job(text: str, wav_path: str, finish: Finisher | None) -> None:
+    _worker_synthesize(text, wav_path)
+    if finish is not None:
+        finish(text, Path(wav_path))
+
+
 def _worker_synthesize(text: str, wav_path: str) -> None:
     spoken = speakable(text)
     if not spoken:
@@ -233,6 +241,45 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("voiceguide", appauthor=False))
+
+
+@dataclass(frozen=True)
+class PhraseFinisher:
+    """Turns the engine's WAV into the one format, at the target loudness with its peaks
+    limited, in place. Runs in the synthesis workers, so phrases are processed in parallel."""
+
+    fmt: AudioFormat
+
+    def __call__(self, text: str, path: Path) -> None:
+        import numpy as np
+
+        from voiceguide import loudness
+
+        try:
+            with wave.open(str(path), "rb") as w:
+                width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+                raw = w.readframes(w.getnframes())
+        except (OSError, EOFError, wave.Error) as error:
+            raise SynthesisError(
+                f"the speech engine wrote an unreadable file for {_short(text)}: {error}"
+            ) from None
+        if width != 2 or not raw:
+            raise SynthesisError(f"the speech engine wrote no 16-bit audio for {_short(text)}")
+        samples = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+        samples = samples.reshape(-1, channels).mean(axis=1)  # mono
+        samples = loudness.resample(samples, rate, self.fmt.sample_rate)
+        samples = loudness.normalize(samples, self.fmt.sample_rate)
+        pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+        if self.fmt.channels > 1:
+            pcm = np.repeat(pcm, self.fmt.channels)
+        with wave.open(str(path), "wb") as w:
+            w.setframerate(self.fmt.sample_rate)
+            w.setnchannels(self.fmt.channels)
+            w.setsampwidth(self.fmt.sample_width)
+            w.writeframes(pcm.tobytes())
+
+
+Finisher = Callable[[str, Path], None]
 
 
 class PhraseCache:
@@ -284,6 +331,20 @@ class PhraseCache:
         phrase is synthesized again). The entry's last chunk is the SHA-256 of its audio."""
         try:
             raw = path.read_bytes()
+        except OSError:
+            return None
+        data = self._pcm_of_wav(raw)
+        if data is None:
+            return None
+        if raw[-40:-32] != _CHECK_CHUNK + (32).to_bytes(4, "little"):
+            return None
+        if raw[-32:] != hashlib.sha256(data).digest():
+            return None
+        return data
+
+    def _pcm_of_wav(self, raw: bytes) -> bytes | None:
+        """The PCM of a complete WAV in this cache's format, or None."""
+        try:
             with wave.open(io.BytesIO(raw), "rb") as w:
                 ok = (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (
                     self.fmt.sample_rate, self.fmt.channels, self.fmt.sample_width,
@@ -294,46 +355,19 @@ class PhraseCache:
             return None
         if not ok or frames == 0 or len(data) != frames * self.fmt.frame_bytes:
             return None
-        if raw[-40:-32] != _CHECK_CHUNK + (32).to_bytes(4, "little"):
-            return None
-        if raw[-32:] != hashlib.sha256(data).digest():
-            return None
         return data
 
     def _synthesize(self, texts: list[str]) -> None:
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
             jobs = [(text, Path(tmp) / f"{i}.wav") for i, text in enumerate(texts)]
-            self.synthesizer.synthesize(jobs)
-            for text, raw_path in jobs:
-                data = self._process(text, raw_path)
+            self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt))
+            for text, path in jobs:
+                data = self._pcm_of_wav(path.read_bytes()) if path.exists() else None
+                if data is None:
+                    raise SynthesisError(f"the speech engine wrote no audio for {_short(text)}")
                 self._write(self.path_for(text), data)
                 self._pcm[text] = data
                 self.synthesized += 1
-
-    def _process(self, text: str, raw_path: Path) -> bytes:
-        """The engine's WAV -> the one format, at the target loudness, peaks limited."""
-        import numpy as np
-
-        from voiceguide import loudness
-
-        try:
-            with wave.open(str(raw_path), "rb") as w:
-                width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
-                raw = w.readframes(w.getnframes())
-        except (OSError, EOFError, wave.Error) as error:
-            raise SynthesisError(
-                f"the speech engine wrote an unreadable file for {_short(text)}: {error}"
-            ) from None
-        if width != 2 or not raw:
-            raise SynthesisError(f"the speech engine wrote no 16-bit audio for {_short(text)}")
-        samples = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
-        samples = samples.reshape(-1, channels).mean(axis=1)  # mono
-        samples = loudness.resample(samples, rate, self.fmt.sample_rate)
-        samples = loudness.normalize(samples, self.fmt.sample_rate)
-        pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
-        if self.fmt.channels > 1:
-            pcm = np.repeat(pcm, self.fmt.channels)
-        return pcm.tobytes()
 
     def _write(self, path: Path, data: bytes) -> None:
         """Write atomically: a reader sees the old entry, no entry, or the whole new one."""

@@ -1,0 +1,227 @@
+"""The benchmark: ``python -m voiceguide.bench``.
+
+Measures voiceguide side by side with the floor it is compared with, in one run on this
+machine, and prints each figure as a ratio to its floor (goal in brackets):
+
+1. cold export (empty phrase cache) of the default routine, vs the naive floor: the
+   ``espeak-ng`` program speaking the same phrases one by one, plus ``ffmpeg`` encoding a
+   WAV of the same length                                                     [<= 1.0]
+2. warm re-export after changing only hold lengths, vs ``ffmpeg`` alone encoding the same
+   audio from a WAV                                                           [<= 1.2]
+3. scaling: the routine at 1x, 4x and 16x its rounds and sets: seconds per audio minute at
+   16x vs 1x [<= 17/16], and the peak memory (RSS) of a 2-hour export       [<= 250 MB]
+4. ``voiceguide --help`` wall time                                            [<= 0.3 s]
+5. live play, when a sound device is there: time to first sound (warm and cold) and the
+   CPU share while holding                                                    [<= 5 %]
+
+Timings are the median of ``--repeat`` runs (default 3). Nothing here asserts: the numbers
+are printed, and the README quotes them with this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _run(
+    args: Sequence[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), check=True, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+
+
+def _vg(*args: str) -> list[str]:
+    """The voiceguide command line, as a user runs it."""
+    return [sys.executable, "-m", "voiceguide", *args]
+
+
+def _timed(
+    action: Callable[[], object], repeat: int, before: Callable[[], object] | None = None
+) -> float:
+    times = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _row(name: str, ours_s: float, floor_s: float, goal: float, unit: str = "s") -> str:
+    ratio = ours_s / floor_s if floor_s > 0 else float("inf")
+    verdict = "ok" if ratio <= goal else "MISSED"
+    return (f"{name:<46} {ours_s:8.2f} {unit} vs {floor_s:8.2f} {unit}  "
+            f"ratio {ratio:5.2f} (goal <= {goal:g})  {verdict}")  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m voiceguide.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the 2-hour export")
+    parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.memory_child is not None:
+        _memory_child(options.memory_child)
+        return 0
+    repeat = max(1, options.repeat)
+    for program in ("espeak-ng", "ffmpeg"):
+        if shutil.which(program) is None:
+            print(
+                f"bench: {program} is not installed (./dev.sh setup installs it)", file=sys.stderr
+            )
+            return 1
+
+    work = Path(tempfile.mkdtemp(prefix="voiceguide-bench-"))
+    try:
+        print(f"voiceguide benchmark: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+              f"median of {repeat}\n")  # fmt: skip
+        _cold_and_warm(work, repeat)
+        _scaling(work, skip_memory=options.skip_memory)
+        _help(repeat)
+        _live(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _cold_and_warm(work: Path, repeat: int) -> None:
+    cache = work / "cache"
+    env = {"VOICEGUIDE_CACHE_DIR": str(cache)}
+    out = work / "audio"
+
+    def clear_cache() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    cold = _timed(lambda: _run(_vg("export", "--out", str(out)), env), repeat, before=clear_cache)
+    plan = json.loads(_run(_vg("plan", "--json"), env).stdout)
+    exported = json.loads(_run(_vg("export", "--out", str(out), "--json"), env).stdout)
+    wav = work / "full.wav"
+    _run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            exported["full"]["path"],
+            "-ac",
+            "1",
+            "-ar",
+            "44100",
+            str(wav),
+        ]
+    )
+
+    # the naive floor: espeak-ng, one process per phrase, then one ffmpeg encode
+    from voiceguide import pipeline
+    from voiceguide.settings import Settings
+
+    routine = pipeline.load(None)
+    timeline = pipeline.plan(routine, Settings(), pipeline.make_cache(Settings(), cache_dir=cache))
+    phrases = timeline.phrases()
+    speak_dir = work / "espeak"
+    speak_dir.mkdir()
+
+    def naive_speech() -> None:
+        for i, text in enumerate(phrases):
+            _run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(speak_dir / f"{i}.wav"), text])
+
+    def encode() -> None:
+        _run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "96k",
+              str(work / "floor.mp3")])  # fmt: skip
+
+    floor_speech = _timed(naive_speech, repeat)
+    floor_encode = _timed(encode, repeat)
+    print(f"default routine: {plan['total_s'] / 60:.1f} min of audio, {len(phrases)} phrases")
+    print(
+        _row(
+            "1. cold export (all tracks) vs espeak-ng+ffmpeg",
+            cold,
+            floor_speech + floor_encode,
+            1.0,
+        )
+    )
+
+    holds = iter(range(31, 31 + repeat + 1))
+    warm = _timed(lambda: _run(_vg("export", "--out", str(out), "--hold", str(next(holds))), env),
+                  repeat)  # fmt: skip
+    print(_row("2. warm re-export (new holds) vs ffmpeg alone", warm, floor_encode, 1.2))
+
+
+def _scaling(work: Path, skip_memory: bool) -> None:
+    cache = work / "cache"
+    env = {"VOICEGUIDE_CACHE_DIR": str(cache)}
+    results = []
+    for factor in (1, 4, 16):
+        args = ["--rounds", str(factor), "--sets", str(min(factor, 20))]
+        plan = json.loads(_run(_vg("plan", *args, "--json"), env).stdout)
+        started = time.perf_counter()
+        _run(_vg("export", *args, "--out", str(work / "scale")), env)
+        seconds = time.perf_counter() - started
+        results.append((factor, plan["total_s"] / 60, seconds))
+    for factor, minutes, seconds in results:
+        print(f"   {factor:>2}x: {minutes:6.1f} min of audio exported in {seconds:6.2f} s "
+              f"({seconds / minutes:.3f} s per audio minute)")  # fmt: skip
+    per_minute_1 = results[0][2] / results[0][1]
+    per_minute_16 = results[2][2] / results[2][1]
+    print(
+        _row(
+            "3. scaling: s per audio minute, 16x vs 1x",
+            per_minute_16,
+            per_minute_1,
+            17 / 16,
+            "s/min",
+        )
+    )
+    if skip_memory:
+        return
+    child = [sys.executable, "-m", "voiceguide.bench", "--memory-child", str(work / "long")]
+    hours, rss_mb = json.loads(_run(child, env).stdout)
+    print(_row(f"   peak RSS of a {hours:.1f}-hour export vs 250 MB", rss_mb, 250, 1.0, "MB"))
+
+
+def _memory_child(out: Path) -> None:
+    """Export about 2 hours (10 rounds of 3-minute holds) and print (hours, peak RSS in MB)."""
+    import resource
+
+    from voiceguide import pipeline
+
+    settings = pipeline.parse_settings([("hold", "180"), ("rounds", "10"), ("sets", "3")])
+    routine = pipeline.load(None)
+    timeline, _ = pipeline.export(routine, settings, pipeline.make_cache(settings), out)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps([timeline.total_ms / 3_600_000, peak_mb]))
+
+
+def _help(repeat: int) -> None:
+    seconds = _timed(lambda: _run(_vg("--help")), max(5, repeat))
+    print(_row("4. voiceguide --help vs 0.3 s", seconds, 0.3, 1.0))
+
+
+def _live(work: Path) -> None:
+    try:
+        from voiceguide import player_bench  # type: ignore[attr-defined]
+    except ImportError:
+        print("5. live play: not measured (no player benchmark in this build)")
+        return
+    player_bench.run(work)  # pragma: no cover
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
