@@ -56,6 +56,17 @@ RestOpt = Annotated[
 VoiceOpt = Annotated[
     str | None, typer.Option("--voice", help="espeak-ng voice id (default gmw/en-us).")
 ]
+VerbosityOpt = Annotated[
+    str,
+    typer.Option("--verbosity", metavar="minimal|standard|coach",
+                 help="minimal: tones and names; standard: every instruction once; "
+                      "coach: also form reminders and breathing prompts in holds."),
+]  # fmt: skip
+BreathOpt = Annotated[
+    str | None,
+    typer.Option("--breath", metavar="IN-OUT",
+                 help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out)."),
+]  # fmt: skip
 RateOpt = Annotated[
     int | None, typer.Option("--rate", help="Speaking rate in words per minute (default 160).")
 ]
@@ -65,6 +76,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def _settings(
     hold: list[str] | None, rounds: list[str] | None, reps: list[str] | None,
     sets: list[str] | None, rest: list[str] | None, voice: str | None, rate: int | None,
+    verbosity: str = "standard", breath: str | None = None,
 ) -> Settings:  # fmt: skip
     from voiceguide.pipeline import parse_settings
 
@@ -79,7 +91,7 @@ def _settings(
         )
         for raw in values or []
     ]
-    return parse_settings(pairs, voice=voice, rate_wpm=rate)
+    return parse_settings(pairs, voice=voice, rate_wpm=rate, verbosity=verbosity, breath=breath)
 
 
 @app.callback()
@@ -107,13 +119,14 @@ def list_command() -> None:
 def plan_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
     reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, as_json: JsonOpt = False,
+    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = "standard",
+    breath: BreathOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Show the timeline (every hold and set, with times) and the total, before rendering."""
     from voiceguide import pipeline
     from voiceguide.show import plan_table
 
-    settings = _settings(hold, rounds, reps, sets, rest, voice, rate)
+    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath)
     loaded = pipeline.load(routine)
     timeline = pipeline.plan(loaded, settings, pipeline.make_cache(settings))
     if as_json:
@@ -126,7 +139,8 @@ def plan_command(
 def export_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
     reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None,
+    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = "standard",
+    breath: BreathOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("audio"),
     bitrate: Annotated[
         str, typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).")
@@ -140,7 +154,7 @@ def export_command(
     from voiceguide import pipeline
     from voiceguide.show import export_progress, export_summary
 
-    settings = _settings(hold, rounds, reps, sets, rest, voice, rate)
+    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath)
     loaded = pipeline.load(routine)
     started = time.perf_counter()
     with export_progress(enabled=not as_json) as progress:

@@ -27,7 +27,7 @@ from voiceguide import templates
 from voiceguide.cues import CUE_MS, Cue
 from voiceguide.errors import RoutineError
 from voiceguide.model import Exercise, ExerciseKind, Routine, Side
-from voiceguide.settings import Settings, apply_settings
+from voiceguide.settings import Settings, Verbosity, apply_settings
 from voiceguide.timeline import (
     Chapter,
     Event,
@@ -40,7 +40,7 @@ from voiceguide.timeline import (
     Tone,
 )
 
-__all__ = ["Measure", "compile_routine", "compile_timeline", "paragraphs"]
+__all__ = ["Coaching", "Measure", "Verbosity", "compile_routine", "compile_timeline", "paragraphs"]
 
 Measure = Callable[[str], int]
 """Returns how long a phrase lasts when spoken, in whole milliseconds."""
@@ -51,6 +51,7 @@ HALFWAY_MIN_MS = 12_000  # shorter holds get no halfway bell
 COUNTDOWN_S = 3  # ticks at 3, 2, 1 s before the end of a hold
 SET_READY_MS = 1_500  # quiet between "Set 2 of 3." and the first rep
 END_TAIL_MS = 1_500  # quiet after the final cue
+_BREATH_MARGIN_MS = 250  # quiet kept around a breath tone
 _REFERENCE_NUMBER = 77  # "seventy-seven": as long to say as any number up to 99
 _NUMERIC = frozenset(
     {"hold_s", "rounds", "reps", "sets", "rest_s", "work_s", "release_s", "round", "set", "rep"}
@@ -62,9 +63,22 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in text.split("\n\n") if p.strip()]
 
 
+@dataclass(frozen=True)
+class Coaching:
+    """How much is said, and whether breathing is paced (``Settings`` carries these)."""
+
+    verbosity: Verbosity = "standard"
+    breath_ms: tuple[int, int] | None = None  # (inhale, exhale) tones during holds
+
+
 def compile_routine(routine: Routine, settings: Settings, measure: Measure) -> Timeline:
     """Apply the settings' overrides, then compile."""
-    timeline = compile_timeline(apply_settings(routine, settings), measure)
+    breath = settings.breath_s
+    coaching = Coaching(
+        verbosity=settings.verbosity,
+        breath_ms=(_ms(breath[0]), _ms(breath[1])) if breath else None,
+    )
+    timeline = compile_timeline(apply_settings(routine, settings), measure, coaching)
     return Timeline(
         title=timeline.title,
         events=timeline.events,
@@ -76,23 +90,29 @@ def compile_routine(routine: Routine, settings: Settings, measure: Measure) -> T
     )
 
 
-def compile_timeline(routine: Routine, measure: Measure) -> Timeline:
+def compile_timeline(
+    routine: Routine, measure: Measure, coaching: Coaching | None = None
+) -> Timeline:
     """Compile a routine whose numbers are final."""
-    b = _Builder(measure)
+    b = _Builder(measure, coaching or Coaching())
     b.open_chapter("Introduction", None)
     b.say(routine.title + ".")
-    b.say(routine.intro)
-    b.say(routine.safety)
+    if b.talks:
+        b.say(routine.intro)
+        b.say(routine.safety)
     b.close_chapter(routine.chapter_gap_s)
-    for exercise in routine.exercises:
+    titles = [e.title for e in routine.exercises]
+    for index, exercise in enumerate(routine.exercises):
+        b.next_title = titles[index + 1] if index + 1 < len(titles) else "the closing"
         b.open_chapter(exercise.title, exercise.id)
         if exercise.kind is ExerciseKind.HOLD:
-            _hold_exercise(b, exercise)
+            _hold_exercise(b, exercise, routine.breathing)
         else:
             _reps_exercise(b, exercise)
         b.close_chapter(routine.chapter_gap_s)
     b.open_chapter("Closing", None)
-    b.say(routine.closing)
+    if b.talks:
+        b.say(routine.closing)
     b.tone(Cue.FINISH)
     b.pause(END_TAIL_MS)
     b.close_chapter(0)
@@ -102,9 +122,10 @@ def compile_timeline(routine: Routine, measure: Measure) -> Timeline:
 # ------------------------------------------------------------------ exercises
 
 
-def _values(exercise: Exercise, **extra: Any) -> dict[str, Any]:
+def _values(exercise: Exercise, b: _Builder, **extra: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "title": exercise.title,
+        "next": b.next_title,
         "hold_s": exercise.hold_s,
         "rounds": exercise.rounds,
         "reps": exercise.reps,
@@ -122,93 +143,164 @@ def _values(exercise: Exercise, **extra: Any) -> dict[str, Any]:
 
 
 def _opening(b: _Builder, exercise: Exercise) -> None:
-    v = _values(exercise)
+    v = _values(exercise, b)
     b.say(exercise.title + ".")
-    for text in (exercise.intro, exercise.caution, exercise.setup):
-        b.say_template(text, v)
+    if b.talks:
+        for text in (exercise.intro, exercise.caution, exercise.setup):
+            b.say_template(text, v)
 
 
-def _hold_exercise(b: _Builder, exercise: Exercise) -> None:
+def _hold_exercise(b: _Builder, exercise: Exercise, breathing: tuple[str, ...]) -> None:
     _opening(b, exercise)
     sides: tuple[Side | None, ...] = exercise.sides or (None,)
     first = True
     for round_number in range(1, exercise.rounds + 1):
         if round_number > 1 and exercise.rest_s > 0:
-            b.say_template(exercise.rest_cue, _values(exercise))
+            if b.talks:
+                b.say_template(exercise.rest_cue, _values(exercise, b))
             b.pause(_ms(exercise.rest_s))
         for side in sides:
-            v = _values(exercise, side=side, round=round_number)
+            v = _values(exercise, b, side=side, round=round_number)
             if side is not None:
                 b.open_section(f"{exercise.title} - {side} side", side, round_number)
-            if round_number > 1 and side == sides[0]:
+            if round_number > 1 and side == sides[0] and b.talks:
                 b.say_template(exercise.round_intro, v)
             if not first and side is not None:
                 b.tone(Cue.SWITCH)
             if side is not None:
-                text = exercise.side_setup if round_number == 1 else exercise.side_again
-                b.say_template(text or exercise.side_again, v)
+                if not b.talks:
+                    b.say(f"{side.capitalize()}.")
+                else:
+                    text = exercise.side_setup if round_number == 1 else exercise.side_again
+                    b.say_template(text or exercise.side_again, v)
             b.pause(_ms(exercise.settle_s if first else exercise.switch_s))
-            during = templates.fill(exercise.during, v) if round_number == 1 else ""
-            _hold(b, exercise, side, round_number, v, during)
-            b.say_template(exercise.after, v)
+            inside = _HoldWords(
+                cue=templates.fill(exercise.hold_cue, v) if b.talks else "",
+                during=templates.fill(exercise.during, v) if round_number == 1 and b.talks else "",
+                extras=_coach_words(b, exercise, v, breathing),
+            )
+            _hold(b, exercise, side, round_number, inside)
+            if b.talks:
+                b.say_template(exercise.after, v)
             first = False
-    b.say_template(exercise.closing, _values(exercise))
+    if b.talks:
+        b.say_template(exercise.closing, _values(exercise, b))
+
+
+def _coach_words(
+    b: _Builder, exercise: Exercise, values: dict[str, Any], breathing: tuple[str, ...]
+) -> list[str]:
+    """Coach level: the script's form reminders, then a breathing prompt, during each hold."""
+    if b.coaching.verbosity != "coach":
+        return []
+    words = [templates.fill(text, values) for text in exercise.reminders]
+    return words + [templates.fill(text, values) for text in breathing[:1]]
+
+
+@dataclass(frozen=True)
+class _HoldWords:
+    cue: str  # said just before the hold
+    during: str  # must be heard: inside the hold if it fits, else just before it
+    extras: list[str]  # said inside the hold where they fit, else left out
 
 
 def _hold(
-    b: _Builder, exercise: Exercise, side: Side | None, round_number: int,
-    values: dict[str, Any], during: str,
-) -> None:  # fmt: skip
+    b: _Builder, exercise: Exercise, side: Side | None, round_number: int, words: _HoldWords
+) -> None:
     hold_ms = _ms(exercise.hold_s)
     fixed: list[tuple[int, Cue]] = []
     if hold_ms >= HALFWAY_MIN_MS:
         fixed.append((hold_ms // 2, Cue.HALFWAY))
     fixed.extend((hold_ms - k * 1000, Cue.TICK) for k in range(COUNTDOWN_S, 0, -1))
-    # Place the text meant for the hold in the quiet gaps between its cues, in order;
-    # if it cannot all fit, it is all spoken before the hold instead.
-    lengths = [b.measure(p) for p in paragraphs(during)]
-    placement = _place_inside(lengths, fixed)
-    b.say_template(exercise.hold_cue, values)
-    if placement is None:
-        b.say(during)
+    # The words meant for the hold go in the quiet gaps between its cues, in order; if
+    # they cannot all fit, they are all spoken before the hold instead.
+    during = paragraphs(words.during)
+    gaps = _Gaps(fixed)
+    inner = gaps.place_all([(p, b.measure(p)) for p in during])
+    b.say(words.cue)
+    if inner is None:
+        b.say(words.during)
+        inner = []
+    for phrase in words.extras:
+        placed = gaps.place(phrase, b.measure(phrase))
+        if placed is not None:
+            inner.append(placed)
     b.pause(CUE_LEAD_MS)
     start = b.t
-    b.tone(Cue.START)
-    phrases = paragraphs(during) if placement is not None else []
-    for index, (offset, cue) in enumerate(fixed):
-        for phrase, gap_index in zip(phrases, placement or [], strict=True):
-            if gap_index == index:
-                b.say(phrase)
+    items: list[tuple[int, str | Cue]] = [(0, Cue.START), *fixed, *inner]
+    if b.coaching.breath_ms is not None:
+        items += _breath_cues(items, hold_ms, b.coaching.breath_ms, b.measure)
+    for offset, item in sorted(items, key=lambda pair: pair[0]):
         b.pause_until(start + offset)
-        b.tone(cue)
+        if isinstance(item, Cue):
+            b.tone(item)
+        else:
+            b.say(item, gap=False)
     b.pause_until(start + hold_ms)
     b.holds.append(Hold(exercise.id, side, round_number, start, start + hold_ms))
     b.tone(Cue.END)
 
 
-def _place_inside(lengths: list[int], fixed: list[tuple[int, Cue]]) -> list[int] | None:
-    """For each phrase, the index of the cue it is spoken before; None if they do not fit."""
-    if not lengths:
-        return []
-    gaps: list[tuple[int, int]] = []  # (free from, free until) in ms from the hold start
-    free_from = CUE_MS[Cue.START]
-    for offset, cue in fixed:
-        gaps.append((free_from, offset))
-        free_from = offset + CUE_MS[cue]
-    placement: list[int] = []
-    gap_index, cursor = 0, gaps[0][0]
-    for length in lengths:
-        while gap_index < len(gaps):
-            if cursor + PHRASE_GAP_MS + length + PHRASE_GAP_MS <= gaps[gap_index][1]:
-                placement.append(gap_index)
-                cursor += PHRASE_GAP_MS + length
-                break
-            gap_index += 1
-            if gap_index < len(gaps):
-                cursor = gaps[gap_index][0]
-        else:
-            return None
-    return placement
+def _breath_cues(
+    items: list[tuple[int, str | Cue]], hold_ms: int, breath_ms: tuple[int, int], measure: Measure
+) -> list[tuple[int, str | Cue]]:
+    """Soft inhale and exhale tones at the breathing pace, wherever the hold is quiet."""
+    busy = [
+        (offset, offset + (CUE_MS[item] if isinstance(item, Cue) else measure(item)))
+        for offset, item in items
+    ]
+    inhale_ms, exhale_ms = breath_ms
+    cues: list[tuple[int, str | Cue]] = []
+    t = CUE_MS[Cue.START] + PHRASE_GAP_MS
+    while t < hold_ms:
+        for cue, offset in ((Cue.INHALE, t), (Cue.EXHALE, t + inhale_ms)):
+            end = offset + CUE_MS[cue]
+            quiet = all(
+                end + _BREATH_MARGIN_MS <= a or offset >= z + _BREATH_MARGIN_MS for a, z in busy
+            )
+            if quiet and end <= hold_ms - _BREATH_MARGIN_MS:
+                cues.append((offset, cue))
+                busy.append((offset, end))
+        t += inhale_ms + exhale_ms
+    return cues
+
+
+class _Gaps:
+    """The quiet gaps of a hold between its fixed cues, filled in order."""
+
+    def __init__(self, fixed: list[tuple[int, Cue]]) -> None:
+        self.gaps: list[tuple[int, int]] = []  # (free from, free until), ms from the start
+        free_from = CUE_MS[Cue.START]
+        for offset, cue in fixed:
+            self.gaps.append((free_from, offset))
+            free_from = offset + CUE_MS[cue]
+        self.index = 0
+        self.cursor = self.gaps[0][0] if self.gaps else 0
+
+    def place(self, phrase: str, length: int) -> tuple[int, str] | None:
+        """Where the phrase is said (ms from the hold's start), or None when it fits nowhere
+        at or after the last placed phrase."""
+        while self.index < len(self.gaps):
+            if self.cursor + PHRASE_GAP_MS + length + PHRASE_GAP_MS <= self.gaps[self.index][1]:
+                offset = self.cursor + PHRASE_GAP_MS
+                self.cursor = offset + length
+                return offset, phrase
+            self.index += 1
+            if self.index < len(self.gaps):
+                self.cursor = self.gaps[self.index][0]
+        return None
+
+    def place_all(self, phrases: list[tuple[str, int]]) -> list[tuple[int, str | Cue]] | None:
+        """Place every phrase, or none (and leave the gaps as they were)."""
+        saved = (self.index, self.cursor)
+        placed: list[tuple[int, str | Cue]] = []
+        for phrase, length in phrases:
+            spot = self.place(phrase, length)
+            if spot is None:
+                self.index, self.cursor = saved
+                return None
+            placed.append(spot)
+        return placed
 
 
 def _reps_exercise(b: _Builder, exercise: Exercise) -> None:
@@ -216,15 +308,24 @@ def _reps_exercise(b: _Builder, exercise: Exercise) -> None:
     b.pause(_ms(exercise.settle_s))
     work_ms, release_ms = _ms(exercise.work_s), _ms(exercise.release_s)
     for set_number in range(1, exercise.sets + 1):
-        v = _values(exercise, set=set_number)
+        v = _values(exercise, b, set=set_number)
         if exercise.sets > 1:
             b.open_section(f"{exercise.title} - set {set_number}", None, set_number)
-            b.say_template(exercise.set_intro, v)
+            if b.talks:
+                b.say_template(exercise.set_intro, v)
+            else:
+                b.say(f"Set {set_number}.")
             b.pause(SET_READY_MS)
         start = b.t
         for rep in range(1, exercise.reps + 1):
             rep_start = b.t
-            count = templates.fill(exercise.rep_cue, _values(exercise, set=set_number, rep=rep))
+            if not b.talks:  # minimal: a start tone instead of the spoken count
+                b.tone(Cue.START)
+                b.pause_until(rep_start + work_ms)
+                b.tone(Cue.END)
+                b.pause_until(rep_start + work_ms + release_ms)
+                continue
+            count = templates.fill(exercise.rep_cue, _values(exercise, b, set=set_number, rep=rep))
             spoken_ms = sum(b.measure(p) for p in paragraphs(count))
             if spoken_ms > work_ms - PHRASE_GAP_MS // 3:
                 raise RoutineError(
@@ -239,11 +340,14 @@ def _reps_exercise(b: _Builder, exercise: Exercise) -> None:
             b.pause_until(rep_start + work_ms + release_ms)
         b.sets.append(RepSet(exercise.id, set_number, exercise.reps, start, b.t))
         b.tone(Cue.SET_END)
-        b.say_template(exercise.set_end, v)
+        if b.talks:
+            b.say_template(exercise.set_end, v)
         if set_number < exercise.sets and exercise.rest_s > 0:
-            b.say_template(exercise.rest_cue, v)
+            if b.talks:
+                b.say_template(exercise.rest_cue, v)
             b.pause(_ms(exercise.rest_s))
-    b.say_template(exercise.closing, _values(exercise))
+    if b.talks:
+        b.say_template(exercise.closing, _values(exercise, b))
 
 
 def _ms(seconds: float) -> int:
@@ -258,6 +362,8 @@ class _Builder:
     """Appends contiguous events at a cursor ``t`` and records the structure around them."""
 
     measure: Measure
+    coaching: Coaching = field(default_factory=lambda: Coaching())
+    next_title: str = ""  # the title of the exercise after the current one ({next})
     t: int = 0
     events: list[Event] = field(default_factory=list)
     chapters: list[Chapter] = field(default_factory=list)
@@ -265,6 +371,11 @@ class _Builder:
     holds: list[Hold] = field(default_factory=list)
     sets: list[RepSet] = field(default_factory=list)
     _chapter: tuple[str, str | None, int, int] | None = None  # title, exercise, start, first event
+
+    @property
+    def talks(self) -> bool:
+        """False at minimal verbosity: tones and names only."""
+        return self.coaching.verbosity != "minimal"
 
     def say(self, text: str, gap: bool = True) -> None:
         for phrase in paragraphs(text):

@@ -47,6 +47,8 @@ class Cue(StrEnum):
     SWITCH = "switch"
     SET_END = "set_end"
     FINISH = "finish"
+    INHALE = "inhale"
+    EXHALE = "exhale"
 
 
 # (frequency Hz, onset ms, length ms) notes of each cue, and the cue's total length.
@@ -58,6 +60,8 @@ _NOTES: dict[Cue, tuple[tuple[float, int, int], ...]] = {
     Cue.SWITCH: ((587.33, 0, 140), (783.99, 150, 140), (587.33, 300, 150)),
     Cue.SET_END: ((261.63, 0, 200), (261.63, 250, 200)),
     Cue.FINISH: ((523.25, 0, 400), (659.25, 200, 400), (783.99, 400, 400), (1046.5, 600, 600)),
+    Cue.INHALE: ((196.0, 0, 350), (220.0, 150, 350)),
+    Cue.EXHALE: ((220.0, 0, 350), (196.0, 150, 350)),
 }
 CUE_MS: dict[Cue, int] = {
     cue: max(onset + length for _f, onset, length in notes) for cue, notes in _NOTES.items()
@@ -70,9 +74,12 @@ DESCRIPTIONS: dict[Cue, str] = {
     Cue.SWITCH: "three quick notes: switch sides",
     Cue.SET_END: "two low knocks: the set is done",
     Cue.FINISH: "a rising four-note arpeggio: the routine is done",
+    Cue.INHALE: "a soft low rise: breathe in (with --breath)",
+    Cue.EXHALE: "a soft low fall: breathe out (with --breath)",
 }
 _LEVEL_DBFS = -9.0  # before loudness normalization
 _CUE_OFFSET_LU = -1.0  # cues sit this much below the speech
+_BREATH_OFFSET_LU = -7.0  # and breathing tones further below: they pace, they do not call
 
 
 @cache
@@ -92,10 +99,10 @@ def _cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
             tone.set_channels(fmt.channels).fade_in(min(8, length // 4)).fade_out(length * 3 // 4)
         )
         out = out.overlay(tone, position=onset)
-    return _at_cue_loudness(out, fmt)
+    return _at_cue_loudness(out, fmt, cue)
 
 
-def _at_cue_loudness(segment: AudioSegment, fmt: AudioFormat) -> AudioSegment:
+def _at_cue_loudness(segment: AudioSegment, fmt: AudioFormat, cue: Cue) -> AudioSegment:
     """Cues a little below the speech's loudness, peaks limited like speech (mono, 16-bit)."""
     import numpy as np
     from pydub import AudioSegment
@@ -103,8 +110,9 @@ def _at_cue_loudness(segment: AudioSegment, fmt: AudioFormat) -> AudioSegment:
     from voiceguide import loudness
 
     samples = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float64) / 32768.0
+    offset = _CUE_OFFSET_LU + (_BREATH_OFFSET_LU if cue in (Cue.INHALE, Cue.EXHALE) else 0.0)
     level = loudness.normalize(
-        samples, fmt.sample_rate, loudness.TARGET_LUFS + loudness.PIECE_OFFSET_LU + _CUE_OFFSET_LU
+        samples, fmt.sample_rate, loudness.TARGET_LUFS + loudness.PIECE_OFFSET_LU + offset
     )
     pcm = np.clip(np.round(level * 32767.0), -32768, 32767).astype("<i2")
     return AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=fmt.sample_rate, channels=1)
@@ -116,7 +124,7 @@ def cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
 
 
 # Bumped whenever the cue sounds or their processing change.
-_CUE_VERSION = 1
+_CUE_VERSION = 2
 
 
 class CueCache:

@@ -54,9 +54,11 @@ _EXERCISE_TEXT = (
     "hold_cue", "during", "after", "rest_cue", "set_intro", "rep_cue", "set_end", "closing",
 )  # fmt: skip
 _EXERCISE_NUMBERS = tuple(LIMITS)
-_EXERCISE_KEYS = frozenset({"id", "kind", "sides", *_EXERCISE_TEXT, *_EXERCISE_NUMBERS})
+_EXERCISE_KEYS = frozenset(
+    {"id", "kind", "sides", "reminders", *_EXERCISE_TEXT, *_EXERCISE_NUMBERS}
+)
 _ROUTINE_KEYS = frozenset(
-    {"title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s"}
+    {"title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s", "breathing"}
 )
 _ROUTINE_ENTRY_KEYS = frozenset({"id", *_EXERCISE_NUMBERS})
 
@@ -145,6 +147,15 @@ def load_routine(path: Path) -> Routine:
         fields["author"] = "voiceguide"
     for key in ("title", "intro", "safety", "closing"):
         _check_spoken(fields[key], path, text, None, key, template=False)
+    if "breathing" in data:
+        fields["breathing"] = _text_list(data, "breathing", path, text, None)
+        for value in fields["breathing"]:
+            problem = templates.check(value, templates.ALLOWED["breathing"])
+            if problem is not None:
+                raise RoutineError(
+                    problem, path=path, field="breathing", line=_line_of(text, "breathing")
+                )
+            _check_spoken(value, path, text, None, "breathing", template=True)
     gap = data.get("chapter_gap_s", 2.0)
     gap_s = _number(gap, ROUTINE_LIMITS["chapter_gap_s"], path, text, None, "chapter_gap_s")
     return Routine(
@@ -183,6 +194,8 @@ def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
     for key in _EXERCISE_TEXT:
         if key in data or key == "title":
             kwargs[key] = _text(data, key, path, text, exercise=exercise_id, required=True)
+    if "reminders" in data:
+        kwargs["reminders"] = _text_list(data, "reminders", path, text, exercise_id)
     exercise = Exercise(id=exercise_id, kind=kind, source=path, sides=sides, **kwargs)
     numbers = {key: data[key] for key in _EXERCISE_NUMBERS if key in data}
     exercise = _apply_numbers(exercise, numbers, path, text)
@@ -190,6 +203,8 @@ def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
     _check_spoken(exercise.title, path, text, exercise_id, "title", template=False)
     for key, value in _text_fields(exercise):
         _check_spoken(value, path, text, exercise_id, key, template=True)
+    for value in exercise.reminders:
+        _check_spoken(value, path, text, exercise_id, "reminders", template=True)
     _check_coherent(exercise, data, path, text)
     return exercise
 
@@ -449,6 +464,26 @@ def _text_fields(exercise: Exercise) -> Iterator[tuple[str, str]]:
     for key in _EXERCISE_TEXT:
         if key != "title":
             yield key, getattr(exercise, key)
+    for value in exercise.reminders:
+        yield "reminders", value
+
+
+def _text_list(
+    data: dict[str, Any], key: str, path: Path, text: str, exercise: str | None
+) -> tuple[str, ...]:
+    """A list of texts (one text alone is a list of one)."""
+    value = data.get(key)
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise RoutineError(
+            "must be a list of texts",
+            path=path, exercise=exercise, field=key, line=_line_of(text, key),
+        )  # fmt: skip
+    cleaned = []
+    for item in items:
+        one = _text({key: item}, key, path, text, exercise=exercise, required=True)
+        cleaned.append(one)
+    return tuple(cleaned)
 
 
 def _check_templates(exercise: Exercise, path: Path, text: str) -> None:
@@ -495,7 +530,7 @@ def _not_applicable(kind: ExerciseKind) -> set[str]:
         return {"reps", "sets", "work_s", "release_s", "set_intro", "rep_cue", "set_end"}
     return {
         "hold_s", "rounds", "sides", "side_setup", "side_again", "round_intro",
-        "during", "hold_cue", "after", "switch_s",
+        "during", "hold_cue", "after", "switch_s", "reminders",
     }  # fmt: skip
 
 

@@ -77,6 +77,7 @@ class Exercise:
     round_intro: str = "Round {round} of {rounds}."  # spoken before each round (hold, rounds > 1)
     hold_cue: str = "Hold."  # spoken just before a hold starts
     during: str = ""  # spoken right after a hold starts, in the first round
+    reminders: tuple[str, ...] = ()  # coach level: form reminders during every hold
     after: str = "Release."  # spoken right after a hold ends
     set_intro: str = "Set {set} of {sets}."  # spoken before each set (reps)
     rep_cue: str = "{rep}"  # spoken at the start of each rep (reps)
@@ -110,6 +111,7 @@ class Routine:
     safety: str = ""
     closing: str = ""
     author: str = "voiceguide"
+    breathing: tuple[str, ...] = ("Keep breathing, slow and easy.",)  # coach level, in holds
     chapter_gap_s: float = 2.0  # quiet time between chapters
 
     def exercise(self, exercise_id: str) -> Exercise:

@@ -75,13 +75,20 @@ def export(
     return timeline, export_timeline(timeline, cache.pcm, options, progress, cues=cues)
 
 
-def parse_settings(overrides: Iterable[tuple[str, str]], voice: str | None = None,
-                   rate_wpm: int | None = None) -> Settings:  # fmt: skip
-    """Settings from ("hold", "45")-style pairs as the command line gives them."""
-    from voiceguide.settings import parse_override
+def parse_settings(
+    overrides: Iterable[tuple[str, str]], voice: str | None = None, rate_wpm: int | None = None,
+    verbosity: str = "standard", breath: str | None = None,
+) -> Settings:  # fmt: skip
+    """Settings from ("hold", "45")-style pairs and option values as the command line gives
+    them."""
+    from voiceguide.settings import parse_breath, parse_override
 
     parsed = tuple(parse_override(option, raw) for option, raw in overrides)
-    settings = Settings(overrides=parsed)
+    settings = Settings(
+        overrides=parsed,
+        verbosity=verbosity,  # type: ignore[arg-type]  # checked by Settings
+        breath_s=parse_breath(breath) if breath is not None else None,
+    )
     if voice is not None:
         settings = dataclasses.replace(settings, voice=voice)
     if rate_wpm is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from voiceguide import templates
 from voiceguide.errors import SettingsError
@@ -20,12 +20,17 @@ __all__ = [
     "DEFAULT_VOICE",
     "OPTION_FIELDS",
     "RATE_LIMITS_WPM",
+    "VERBOSITIES",
     "Override",
     "Settings",
+    "Verbosity",
     "apply_settings",
+    "parse_breath",
     "parse_override",
 ]
 
+Verbosity = Literal["minimal", "standard", "coach"]
+VERBOSITIES: tuple[Verbosity, ...] = ("minimal", "standard", "coach")
 DEFAULT_VOICE = "gmw/en-us"
 DEFAULT_RATE_WPM = 160
 RATE_LIMITS_WPM = (80, 450)  # what espeak-ng can speak
@@ -64,8 +69,14 @@ class Settings:
     overrides: tuple[Override, ...] = ()
     voice: str = DEFAULT_VOICE
     rate_wpm: int = DEFAULT_RATE_WPM
+    verbosity: Verbosity = "standard"
+    breath_s: tuple[float, float] | None = None  # (inhale, exhale) pacing tones in holds
 
     def __post_init__(self) -> None:
+        if self.verbosity not in VERBOSITIES:
+            raise SettingsError(
+                f"--verbosity {self.verbosity!r}: must be one of {', '.join(VERBOSITIES)}"
+            )
         low, high = RATE_LIMITS_WPM
         if isinstance(self.rate_wpm, bool) or not low <= self.rate_wpm <= high:
             raise SettingsError(
@@ -81,6 +92,8 @@ class Settings:
             "overrides": [o.describe() for o in self.overrides],
             "voice": self.voice,
             "rate_wpm": self.rate_wpm,
+            "verbosity": self.verbosity,
+            "breath_s": list(self.breath_s) if self.breath_s else None,
         }
 
     def label(self) -> str:
@@ -92,7 +105,25 @@ class Settings:
                 o.option, f"{value} {o.option}"
             )
             parts.append(f"{o.exercise} {unit}" if o.exercise else unit)
+        if self.verbosity != "standard":
+            parts.append(self.verbosity)
+        if self.breath_s:
+            parts.append("breathing " + "-".join(templates.format_number(s) for s in self.breath_s))
         return ", ".join(parts)
+
+
+def parse_breath(raw: str) -> tuple[float, float]:
+    """``"4-6"`` -> (4.0, 6.0): inhale and exhale seconds, each 2-15 s."""
+    inhale, sep, exhale = raw.strip().partition("-")
+    try:
+        pace = (float(inhale), float(exhale)) if sep else None
+    except ValueError:
+        pace = None
+    if pace is None or not all(2 <= s <= 15 for s in pace):
+        raise SettingsError(
+            f"--breath {raw!r}: give inhale-exhale seconds, such as 4-6 (each 2 to 15 s)"
+        )
+    return pace
 
 
 def parse_override(option: str, raw: str) -> Override:

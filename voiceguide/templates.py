@@ -14,6 +14,7 @@ __all__ = ["ALLOWED", "VARIABLES", "check", "fill", "format_number"]
 # Every variable, with what it means (documented in the README).
 VARIABLES: dict[str, str] = {
     "title": "the exercise's title",
+    "next": "the next exercise's title (or: the closing)",
     "hold_s": "the hold length in seconds",
     "rounds": "how many rounds (hold exercises)",
     "reps": "how many reps per set",
@@ -30,7 +31,7 @@ VARIABLES: dict[str, str] = {
 }
 
 _EXERCISE_WIDE = frozenset(
-    {"title", "hold_s", "rounds", "reps", "sets", "rest_s", "work_s", "release_s"}
+    {"title", "next", "hold_s", "rounds", "reps", "sets", "rest_s", "work_s", "release_s"}
 )
 _PER_SIDE = _EXERCISE_WIDE | {"side", "Side", "other_side", "round"}
 
@@ -46,6 +47,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "rest_cue": _EXERCISE_WIDE,
     "hold_cue": _PER_SIDE,
     "during": _PER_SIDE,
+    "reminders": _PER_SIDE,
+    "breathing": _PER_SIDE,
     "after": _PER_SIDE,
     "set_intro": _EXERCISE_WIDE | {"set"},
     "rep_cue": _EXERCISE_WIDE | {"set", "rep"},

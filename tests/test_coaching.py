@@ -1,0 +1,121 @@
+"""Coaching depth: verbosity levels, form reminders, breathing tones, {next}."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import fake_measure
+from tests.test_compiler import check_invariants
+from voiceguide.compiler import compile_routine
+from voiceguide.cues import Cue
+from voiceguide.errors import SettingsError
+from voiceguide.model import Routine
+from voiceguide.settings import Settings, parse_breath
+from voiceguide.timeline import Speech, Timeline, Tone
+
+
+def plan(routine: Routine, **settings: object) -> Timeline:
+    return compile_routine(routine, Settings(**settings), fake_measure)  # type: ignore[arg-type]
+
+
+def spoken(timeline: Timeline) -> list[str]:
+    return [e.text for e in timeline.events if isinstance(e, Speech)]
+
+
+def inside_holds(timeline: Timeline) -> list[list[Speech | Tone]]:
+    result = []
+    for hold in timeline.holds:
+        result.append([e for e in timeline.events
+                       if isinstance(e, Speech | Tone) and hold.start_ms <= e.start_ms < hold.end_ms])  # fmt: skip
+    return result
+
+
+@pytest.mark.parametrize("verbosity", ["minimal", "standard", "coach"])
+def test_every_level_keeps_the_holds_and_reps_exact(routine: Routine, verbosity: str) -> None:
+    timeline = plan(routine, verbosity=verbosity)
+    check_invariants(timeline)
+    assert [h.end_ms - h.start_ms for h in timeline.holds] == [30_000] * 8
+    assert [(s.end_ms - s.start_ms) for s in timeline.sets] == [12 * 5000] * 2
+    ticks = [e for e in timeline.events if isinstance(e, Tone) and e.cue is Cue.TICK]
+    assert len(ticks) == 3 * 8
+
+
+def test_minimal_says_only_names_and_sides(routine: Routine) -> None:
+    words = spoken(plan(routine, verbosity="minimal"))
+    assert "Supine hip stretch." in words and "Left." in words and "Right." in words
+    assert "Set 1." in words
+    assert not any("ankle" in w or "physical therapist" in w or "1, squeeze" in w for w in words)
+    standard = spoken(plan(routine))
+    assert any("physical therapist" in w for w in standard)
+
+
+def test_coach_adds_form_reminders_and_breathing_prompts_inside_every_hold(
+    routine: Routine,
+) -> None:
+    coach = plan(routine, verbosity="coach")
+    standard = plan(routine)
+    assert coach.total_ms == standard.total_ms  # said inside the holds: nothing moves
+    for hold, inside in zip(coach.holds, inside_holds(coach), strict=True):
+        words = [e.text for e in inside if isinstance(e, Speech)]
+        if hold.exercise == "supine-hip-stretch":
+            assert f"Keep your {hold.side} knee pointing outward, without forcing it." in words
+        else:
+            assert f"Press your {hold.side} knee away from the center of your body." in words
+    assert any("Keep breathing" in w for w in spoken(coach))
+    assert not any("Keep breathing" in w for w in spoken(standard))
+
+
+def test_breathing_tones_pace_the_holds_without_touching_other_sounds(routine: Routine) -> None:
+    timeline = plan(routine, breath_s=(4.0, 6.0))
+    check_invariants(timeline)
+    plain = plan(routine)
+    assert timeline.total_ms == plain.total_ms
+    breaths = [
+        e for e in timeline.events if isinstance(e, Tone) and e.cue in (Cue.INHALE, Cue.EXHALE)
+    ]
+    assert len(breaths) >= 8  # at least one per hold
+    for tone in breaths:
+        assert any(h.start_ms < tone.start_ms and tone.end_ms < h.end_ms for h in timeline.holds)
+    inhales = [e.start_ms for e in breaths if e.cue is Cue.INHALE]
+    hold = timeline.holds[-1]  # quiet hold (round 1 of the twist has words, this one too)
+    ours = [t - hold.start_ms for t in inhales if hold.start_ms <= t < hold.end_ms]
+    assert all((t - ours[0]) % 10_000 == 0 for t in ours)  # a 4 + 6 s cycle
+    assert not any(isinstance(e, Tone) and e.cue in (Cue.INHALE, Cue.EXHALE) for e in plain.events)
+
+
+@pytest.mark.parametrize("raw", ["4", "a-b", "1-6", "4-20", "-"])
+def test_bad_breath_values_are_refused(raw: str) -> None:
+    with pytest.raises(SettingsError, match="--breath"):
+        parse_breath(raw)
+
+
+def test_verbosity_must_be_known() -> None:
+    with pytest.raises(SettingsError, match="must be one of minimal, standard, coach"):
+        Settings(verbosity="loud")  # type: ignore[arg-type]
+
+
+def test_next_names_the_following_exercise(routine: Routine) -> None:
+    first = routine.exercises[0]
+    changed = dataclasses.replace(first, closing="Next comes {next}.")
+    timeline = plan(dataclasses.replace(routine, exercises=(changed, *routine.exercises[1:])))
+    assert "Next comes Seated twist hip release." in spoken(timeline)
+
+
+def test_reminders_and_breathing_are_loaded_and_checked(tmp_path: Path) -> None:
+    import shutil
+
+    from voiceguide.errors import RoutineError
+    from voiceguide.loader import bundled_dir, load_routine
+
+    shutil.copytree(bundled_dir(), tmp_path / "r")
+    routine = load_routine(tmp_path / "r" / "outer-hip.routine.yaml")
+    assert routine.exercise("supine-hip-stretch").reminders
+    script = tmp_path / "r" / "supine-hip-stretch.yaml"
+    script.write_text(
+        script.read_text().replace("  - Keep your {side} knee", "  - Keep your {sid} knee")
+    )
+    with pytest.raises(RoutineError, match=r"field 'reminders': unknown template variable \{sid\}"):
+        load_routine(tmp_path / "r" / "outer-hip.routine.yaml")
