@@ -119,3 +119,67 @@ def test_reminders_and_breathing_are_loaded_and_checked(tmp_path: Path) -> None:
     )
     with pytest.raises(RoutineError, match=r"field 'reminders': unknown template variable \{sid\}"):
         load_routine(tmp_path / "r" / "outer-hip.routine.yaml")
+
+
+# ---------------------------------------------------------------- --fit
+
+
+def _fitted(routine: Routine, target: str, *overrides: tuple[str, str]) -> Timeline:
+    from voiceguide.pipeline import parse_settings, plan
+    from voiceguide.tts import PhraseCache
+
+    class Measured(PhraseCache):
+        def measure(self, text: str) -> int:
+            return fake_measure(text)
+
+        def ensure(self, texts: object) -> None:
+            return None
+
+    settings = parse_settings(list(overrides), fit_to=target)
+    return plan(routine, settings, Measured(None, Path("/nonexistent")))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("target", ["11m", "12m", "13m", "15m", "16m30s"])
+def test_fit_makes_the_plan_last_the_target_within_a_second(routine: Routine, target: str) -> None:
+    from voiceguide.settings import parse_duration
+
+    timeline = _fitted(routine, target)
+    check_invariants(timeline)
+    assert abs(timeline.total_ms / 1000 - parse_duration(target)) <= 1.0
+    assert timeline.settings["fit_changes"]
+    # both sides of an exercise still get the same time
+    for exercise in ("supine-hip-stretch", "seated-twist-hip-release"):
+        lengths = {h.end_ms - h.start_ms for h in timeline.holds if h.exercise == exercise}
+        assert len(lengths) == 1
+
+
+def test_fit_moves_everything_the_same_way_and_stays_in_the_ranges(routine: Routine) -> None:
+    longer = _fitted(routine, "16m")  # (the fake speech makes the routine 12:20 by default)
+    shorter = _fitted(routine, "12m")
+    long_holds = {h.exercise: h.end_ms - h.start_ms for h in longer.holds}
+    short_holds = {h.exercise: h.end_ms - h.start_ms for h in shorter.holds}
+    assert (
+        long_holds["supine-hip-stretch"] > 30_000
+        and long_holds["seated-twist-hip-release"] > 30_000
+    )
+    assert 20_000 <= short_holds["supine-hip-stretch"] < 30_000
+    assert short_holds["seated-twist-hip-release"] == 30_000  # its shortest allowed is 30 s
+
+
+def test_fit_leaves_numbers_set_on_the_command_line_alone(routine: Routine) -> None:
+    timeline = _fitted(routine, "13m", ("hold", "supine-hip-stretch=25"))
+    assert {
+        h.end_ms - h.start_ms for h in timeline.holds if h.exercise == "supine-hip-stretch"
+    } == {25_000}
+    assert abs(timeline.total_ms / 1000 - 780) <= 1.0
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("5m", r"--fit 5:00: routine 'outer-hip' lasts from 1\d:\d\d to 1\d:\d\d"),
+    ("3h", r"--fit 3:00:00|lasts from"),
+    ("soon", "give a duration such as 15m"),
+    ("10s", "between 1 minute and 4 hours"),
+])  # fmt: skip
+def test_fit_refuses_clearly_when_impossible(routine: Routine, target: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        _fitted(routine, target)

@@ -67,6 +67,12 @@ BreathOpt = Annotated[
     typer.Option("--breath", metavar="IN-OUT",
                  help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out)."),
 ]  # fmt: skip
+FitOpt = Annotated[
+    str | None,
+    typer.Option("--fit", metavar="DURATION",
+                 help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
+                      "within their allowed ranges."),
+]  # fmt: skip
 RateOpt = Annotated[
     int | None, typer.Option("--rate", help="Speaking rate in words per minute (default 160).")
 ]
@@ -76,7 +82,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def _settings(
     hold: list[str] | None, rounds: list[str] | None, reps: list[str] | None,
     sets: list[str] | None, rest: list[str] | None, voice: str | None, rate: int | None,
-    verbosity: str = "standard", breath: str | None = None,
+    verbosity: str = "standard", breath: str | None = None, fit_to: str | None = None,
 ) -> Settings:  # fmt: skip
     from voiceguide.pipeline import parse_settings
 
@@ -91,7 +97,9 @@ def _settings(
         )
         for raw in values or []
     ]
-    return parse_settings(pairs, voice=voice, rate_wpm=rate, verbosity=verbosity, breath=breath)
+    return parse_settings(
+        pairs, voice=voice, rate_wpm=rate, verbosity=verbosity, breath=breath, fit_to=fit_to
+    )
 
 
 @app.callback()
@@ -120,13 +128,13 @@ def plan_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
     reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
     voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = "standard",
-    breath: BreathOpt = None, as_json: JsonOpt = False,
+    breath: BreathOpt = None, fit_to: FitOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Show the timeline (every hold and set, with times) and the total, before rendering."""
     from voiceguide import pipeline
     from voiceguide.show import plan_table
 
-    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath)
+    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath, fit_to)
     loaded = pipeline.load(routine)
     timeline = pipeline.plan(loaded, settings, pipeline.make_cache(settings))
     if as_json:
@@ -140,7 +148,7 @@ def export_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
     reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
     voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = "standard",
-    breath: BreathOpt = None,
+    breath: BreathOpt = None, fit_to: FitOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("audio"),
     bitrate: Annotated[
         str, typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).")
@@ -154,7 +162,7 @@ def export_command(
     from voiceguide import pipeline
     from voiceguide.show import export_progress, export_summary
 
-    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath)
+    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath, fit_to)
     loaded = pipeline.load(routine)
     started = time.perf_counter()
     with export_progress(enabled=not as_json) as progress:

@@ -55,8 +55,9 @@ _EXERCISE_TEXT = (
 )  # fmt: skip
 _EXERCISE_NUMBERS = tuple(LIMITS)
 _EXERCISE_KEYS = frozenset(
-    {"id", "kind", "sides", "reminders", *_EXERCISE_TEXT, *_EXERCISE_NUMBERS}
+    {"id", "kind", "sides", "reminders", "fit", *_EXERCISE_TEXT, *_EXERCISE_NUMBERS}
 )
+_FIT_FIELDS = ("hold_s", "rest_s")
 _ROUTINE_KEYS = frozenset(
     {"title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s", "breathing"}
 )
@@ -196,6 +197,8 @@ def load_exercise(path: Path, expected_id: str | None = None) -> Exercise:
             kwargs[key] = _text(data, key, path, text, exercise=exercise_id, required=True)
     if "reminders" in data:
         kwargs["reminders"] = _text_list(data, "reminders", path, text, exercise_id)
+    if "fit" in data:
+        kwargs["fit_ranges"] = _fit_ranges(data["fit"], kind, path, text, exercise_id)
     exercise = Exercise(id=exercise_id, kind=kind, source=path, sides=sides, **kwargs)
     numbers = {key: data[key] for key in _EXERCISE_NUMBERS if key in data}
     exercise = _apply_numbers(exercise, numbers, path, text)
@@ -466,6 +469,46 @@ def _text_fields(exercise: Exercise) -> Iterator[tuple[str, str]]:
             yield key, getattr(exercise, key)
     for value in exercise.reminders:
         yield "reminders", value
+
+
+def _fit_ranges(
+    value: Any, kind: ExerciseKind, path: Path, text: str, exercise: str
+) -> tuple[tuple[str, float, float], ...]:
+    """``fit: {hold_s: [20, 45], rest_s: [0, 20]}``: how far --fit may move each number."""
+    line = _line_of(text, "fit")
+    if not isinstance(value, dict):
+        raise RoutineError(
+            "must map hold_s and/or rest_s to [shortest, longest], e.g. {hold_s: [20, 45]}",
+            path=path, exercise=exercise, field="fit", line=line,
+        )  # fmt: skip
+    ranges = []
+    for key, pair in value.items():
+        where = f"fit.{key}"
+        if key not in _FIT_FIELDS:
+            raise RoutineError(
+                f"unknown field{_did_you_mean(str(key), frozenset(_FIT_FIELDS))}",
+                path=path, exercise=exercise, field=_field_name(where), line=line,
+            )  # fmt: skip
+        if key in _not_applicable(kind):
+            raise RoutineError(
+                f"does not apply to a '{kind.value}' exercise",
+                path=path, exercise=exercise, field=where, line=line,
+            )  # fmt: skip
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise RoutineError(
+                f"must be [shortest, longest], got {_shown(pair)}",
+                path=path, exercise=exercise, field=where, line=line,
+            )  # fmt: skip
+        low, high = (
+            _number(v, LIMITS[key], path, text, exercise, where, line_key="fit") for v in pair
+        )
+        if low > high:
+            raise RoutineError(
+                f"the shortest ({low:g}) is longer than the longest ({high:g})",
+                path=path, exercise=exercise, field=where, line=line,
+            )  # fmt: skip
+        ranges.append((key, float(low), float(high)))
+    return tuple(ranges)
 
 
 def _text_list(

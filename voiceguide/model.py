@@ -78,6 +78,7 @@ class Exercise:
     hold_cue: str = "Hold."  # spoken just before a hold starts
     during: str = ""  # spoken right after a hold starts, in the first round
     reminders: tuple[str, ...] = ()  # coach level: form reminders during every hold
+    fit_ranges: tuple[tuple[str, float, float], ...] = ()  # (field, low, high) for --fit
     after: str = "Release."  # spoken right after a hold ends
     set_intro: str = "Set {set} of {sets}."  # spoken before each set (reps)
     rep_cue: str = "{rep}"  # spoken at the start of each rep (reps)

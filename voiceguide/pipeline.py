@@ -19,6 +19,7 @@ from voiceguide.export import (
     export_timeline,
     parse_bitrate,
 )
+from voiceguide.fit import fit
 from voiceguide.loader import load_routine, resolve_routine
 from voiceguide.model import Routine
 from voiceguide.settings import Settings
@@ -52,9 +53,14 @@ def plan(routine: Routine, settings: Settings, cache: PhraseCache) -> Timeline:
         asked.append(text)
         return 1
 
-    compile_routine(routine, settings, record)
+    compile_routine(routine, dataclasses.replace(settings, fit_s=None), record)
     cache.ensure(asked)
-    return compile_routine(routine, settings, cache.measure)
+    if settings.fit_s is None:
+        return compile_routine(routine, settings, cache.measure)
+    fitted = fit(routine, settings, cache.measure)
+    timeline = compile_routine(routine, fitted.settings, cache.measure)
+    described = {**settings.describe(), "fit_changes": list(fitted.changes)}
+    return dataclasses.replace(timeline, settings=described)
 
 
 def export(
@@ -77,17 +83,18 @@ def export(
 
 def parse_settings(
     overrides: Iterable[tuple[str, str]], voice: str | None = None, rate_wpm: int | None = None,
-    verbosity: str = "standard", breath: str | None = None,
+    verbosity: str = "standard", breath: str | None = None, fit_to: str | None = None,
 ) -> Settings:  # fmt: skip
     """Settings from ("hold", "45")-style pairs and option values as the command line gives
     them."""
-    from voiceguide.settings import parse_breath, parse_override
+    from voiceguide.settings import parse_breath, parse_duration, parse_override
 
     parsed = tuple(parse_override(option, raw) for option, raw in overrides)
     settings = Settings(
         overrides=parsed,
         verbosity=verbosity,  # type: ignore[arg-type]  # checked by Settings
         breath_s=parse_breath(breath) if breath is not None else None,
+        fit_s=parse_duration(fit_to) if fit_to is not None else None,
     )
     if voice is not None:
         settings = dataclasses.replace(settings, voice=voice)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ __all__ = [
     "Verbosity",
     "apply_settings",
     "parse_breath",
+    "parse_duration",
     "parse_override",
 ]
 
@@ -71,6 +73,7 @@ class Settings:
     rate_wpm: int = DEFAULT_RATE_WPM
     verbosity: Verbosity = "standard"
     breath_s: tuple[float, float] | None = None  # (inhale, exhale) pacing tones in holds
+    fit_s: float | None = None  # fit the whole routine into this many seconds (--fit)
 
     def __post_init__(self) -> None:
         if self.verbosity not in VERBOSITIES:
@@ -94,6 +97,7 @@ class Settings:
             "rate_wpm": self.rate_wpm,
             "verbosity": self.verbosity,
             "breath_s": list(self.breath_s) if self.breath_s else None,
+            "fit_s": self.fit_s,
         }
 
     def label(self) -> str:
@@ -109,7 +113,26 @@ class Settings:
             parts.append(self.verbosity)
         if self.breath_s:
             parts.append("breathing " + "-".join(templates.format_number(s) for s in self.breath_s))
+        if self.fit_s:
+            minutes, seconds = divmod(round(self.fit_s), 60)
+            parts.append(f"fit to {minutes}:{seconds:02d}")
         return ", ".join(parts)
+
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def parse_duration(raw: str, option: str = "--fit") -> float:
+    """``"15m"``, ``"14m30s"``, ``"1h"``, ``"900"`` or ``"900s"`` -> seconds (1 minute-4 hours)."""
+    text = raw.strip().lower().replace(" ", "")
+    match = _DURATION.match(text)
+    if not text or match is None or not any(match.groups()):
+        raise SettingsError(f"{option} {raw!r}: give a duration such as 15m, 14m30s or 900s")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if not 60 <= total <= 4 * 3600:
+        raise SettingsError(f"{option} {raw!r}: must be between 1 minute and 4 hours")
+    return total
 
 
 def parse_breath(raw: str) -> tuple[float, float]:

@@ -46,9 +46,19 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
             table.add_row(clock(rep_set.start_ms), f"   set {rep_set.set}: {rep_set.reps} reps",
                           "", _seconds(rep_set.end_ms - rep_set.start_ms))  # fmt: skip
     console.print(table)
-    overrides = timeline.settings.get("overrides") or ["routine defaults"]
-    console.print(f"\n[bold]Total {clock(timeline.total_ms)}[/] "
-                  f"({timeline.total_ms / 1000:.1f} s) - {', '.join(overrides)}")  # fmt: skip
+    settings = timeline.settings
+    chosen = list(settings.get("overrides") or [])
+    if settings.get("verbosity", "standard") != "standard":
+        chosen.append(f"--verbosity {settings['verbosity']}")
+    if settings.get("breath_s"):
+        chosen.append("--breath " + "-".join(f"{s:g}" for s in settings["breath_s"]))
+    if settings.get("fit_s"):
+        chosen.append(f"--fit {clock(round(settings['fit_s'] * 1000))}")
+    summary = ", ".join(chosen) or "routine defaults"
+    total = f"Total {clock(timeline.total_ms)}"
+    console.print(f"\n[bold]{total}[/] ({timeline.total_ms / 1000:.1f} s) - {summary}")
+    for change in settings.get("fit_changes") or []:
+        console.print(f"  fitted: {change}")
 
 
 @contextlib.contextmanager
