@@ -87,7 +87,7 @@ def test_exported_mp3_decodes_to_the_reference_encoded_the_same_way(
     encoded = tmp_path / "reference.mp3"
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", *FORMAT.ffmpeg_input, "-i", str(raw),
-         "-c:a", "libmp3lame", "-b:a", "96k", "-f", "mp3", str(encoded)],
+         "-c:a", "libmp3lame", "-b:a", "96k", "-reservoir", "0", "-f", "mp3", str(encoded)],
         check=True,
     )  # fmt: skip
 
@@ -98,3 +98,53 @@ def test_exported_mp3_decodes_to_the_reference_encoded_the_same_way(
         ).stdout  # fmt: skip
 
     assert decoded(result.full.path) == decoded(encoded)
+
+
+@pytest.mark.ffmpeg
+def test_chapter_tracks_are_the_full_track_cut_between_frames(
+    routine: Routine, fake_cache: PhraseCache, tmp_path: Path
+) -> None:
+    """Each chapter track holds the same audio as the full track from just before its chapter,
+    so nothing is encoded twice and nothing is lost at a cut."""
+    import numpy as np
+    from mutagen.id3 import ID3
+
+    timeline, result = pipeline.export(
+        routine, pipeline.parse_settings(SHORT), fake_cache, tmp_path
+    )
+
+    def decoded(path: Path) -> np.ndarray:
+        out = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
+            check=True, capture_output=True,
+        ).stdout  # fmt: skip
+        return np.frombuffer(out, dtype="<i2").astype(np.int32)
+
+    full = decoded(result.full.path)
+    frame = 1152
+    for track, chapter in zip(result.tracks, timeline.chapters, strict=True):
+        audio = decoded(track.path)
+        # the cut is at most 40 ms + one frame before the chapter, never after it
+        lead_ms = track.duration_s * 1000 - (chapter.end_ms - chapter.start_ms)
+        assert -30 <= lead_ms <= 80, (track.title, lead_ms)
+        # where the track sits in the full track: the shift that makes them identical (a
+        # track may start with the encoder's 25 ms of priming silence: padded for that)
+        pad = 4 * frame
+        padded = np.concatenate([np.zeros(pad, dtype=np.int32), full])
+        expected = pad + FORMAT.frames(max(0, chapter.start_ms - 40))
+        probe = audio[frame : frame + FORMAT.sample_rate * 3]
+        offsets = range(expected - 3 * frame, expected + 2 * frame)
+        errors = [
+            np.abs(padded[o + frame : o + frame + len(probe)] - probe).mean() for o in offsets
+        ]
+        offset = offsets[int(np.argmin(errors))]
+        end = min(len(audio), len(padded) - offset) - frame
+        assert np.max(np.abs(audio[frame:end] - padded[offset + frame : offset + end])) <= 1, (
+            track.title
+        )
+        assert offset - pad <= FORMAT.frames(chapter.start_ms)  # nothing of the chapter is lost
+        first_sound = int(np.argmax(np.abs(audio) > 200))
+        # lyric times point at the spoken words of this track
+        sylt = ID3(track.path).getall("SYLT")[0].text
+        first_text_ms = sylt[0][1]
+        assert abs(first_text_ms - first_sound * 1000 / FORMAT.sample_rate) <= 30

@@ -10,6 +10,7 @@ half-written file under a final name, and the previous export stays intact until
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from mutagen import MutagenError
 
 from voiceguide.audio import FORMAT, AudioFormat
 from voiceguide.cover import cover_png
@@ -49,6 +52,7 @@ _FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
              *(f"LPT{i}" for i in range(1, 10))}  # fmt: skip
 _MAX_NAME = 80
+_CUT_LEAD_MS = 40  # chapter tracks are cut this much before their chapter, in its quiet lead-in
 _MAX_NAME_BYTES = 200  # file systems allow 255 bytes: room for the number and the extension
 
 Progress = Callable[[int, int], None]
@@ -151,7 +155,10 @@ def export_timeline(
         raise ExportError(f"cannot write to {out_dir}: {error.strerror or error}") from None
     try:
         planned = _plan_tracks(timeline)
-        _encode_all(timeline, phrases, cues, planned, staging, ffmpeg, options, progress, fmt)
+        starts = _encode_all(
+            timeline, phrases, cues, planned, staging, ffmpeg, options, progress, fmt
+        )
+        starts.append(0)  # the full track
         tracks = tuple(
             Track(out_dir / name, title, number, _mp3_length_s(staging / name))
             for number, title, name, _ in planned
@@ -159,8 +166,8 @@ def export_timeline(
         album = timeline.title + (f" ({options.album_label})" if options.album_label else "")
         cover = cover_png(timeline.title, options.album_label)
         names = [t.path.name for t in tracks]
-        for track, (_n, _t, _name, span) in zip(tracks, planned, strict=True):
-            chapters, lyrics = _marks(timeline, span)
+        for track, (_n, _t, _name, span), start_ms in zip(tracks, planned, starts, strict=True):
+            chapters, lyrics = _marks(timeline, span, start_ms)
             tags = TrackTags(
                 title=track.title, album=album, artist=options.artist, number=track.number,
                 total=len(tracks), comment=options.comment, cover_png=cover,
@@ -180,9 +187,10 @@ def export_timeline(
             names = [zip_name]
             zip_path = out_dir / zip_name
         _publish(staging, out_dir, names)
-    except OSError as error:
+    except (OSError, MutagenError) as error:  # mutagen wraps a full disk's OSError
+        cause = error.args[0] if isinstance(error, MutagenError) and error.args else error
         raise ExportError(
-            f"writing the export to {out_dir} failed: {error.strerror or error}; "
+            f"writing the export to {out_dir} failed: {getattr(cause, 'strerror', None) or cause}; "
             "the previous export there is unchanged"
         ) from None
     finally:
@@ -220,11 +228,14 @@ class _Encoder:
             ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y",
             *fmt.ffmpeg_input, "-i", "pipe:0",
             "-c:a", "libmp3lame", "-b:a", bitrate, "-ar", str(fmt.sample_rate),
-            "-write_xing", "1", "-id3v2_version", "3", "-f", "mp3", str(path),
+            "-reservoir", "0", "-write_xing", "1", "-id3v2_version", "3", "-f", "mp3", str(path),
         ]  # fmt: skip
+        # Its own process group: Ctrl-C reaches voiceguide alone, which stops the encoders
+        # (an encoder stopping first would turn the interruption into an ffmpeg error).
         self._process = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr
-        )
+            args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr,
+            process_group=0,
+        )  # fmt: skip
         assert self._process.stdin is not None
         self._stdin = self._process.stdin
 
@@ -265,31 +276,61 @@ def _encode_all(
     planned: list[tuple[int, str, str, tuple[int, int] | None]],
     staging: Path, ffmpeg: str, options: ExportOptions, progress: Progress | None,
     fmt: AudioFormat,
-) -> None:  # fmt: skip
-    full = _Encoder(ffmpeg, staging / planned[-1][2], options.bitrate, fmt)
-    encoders = [full]
+) -> list[int]:  # fmt: skip
+    """Encode the whole routine once, then cut the chapter tracks out of it.
+
+    Returns where each chapter track starts in the full track (ms). The encoder keeps no
+    bit reservoir, so every MP3 frame decodes on its own and a cut between frames is clean;
+    each cut is made a little before its chapter, in the quiet that ends the chapter before,
+    and lands on the next frame boundary (frames are 26 ms).
+    """
+    full_path = staging / planned[-1][2]
+    full = _Encoder(ffmpeg, full_path, options.bitrate, fmt)
     try:
-        for _number, _title, name, span in planned[:-1]:
-            assert span is not None
-            chapter = _Encoder(ffmpeg, staging / name, options.bitrate, fmt)
-            encoders.append(chapter)
-            for chunk in _chunks_with_progress(timeline, span, phrases, cues, progress, fmt):
-                full.write(chunk)
-                chapter.write(chunk)
-            chapter.close()
+        for chunk in _chunks_with_progress(timeline, phrases, cues, progress, fmt):
+            full.write(chunk)
         full.close()
     except BaseException:
-        for encoder in encoders:
-            encoder.kill()
+        full.kill()
         raise
+    return _split(ffmpeg, full_path, [name for _n, _t, name, _s in planned[:-1]], timeline)
+
+
+def _split(ffmpeg: str, full_path: Path, names: list[str], timeline: Timeline) -> list[int]:
+    """Cut the full track into the chapter tracks (no re-encoding); their starts in ms."""
+    staging = full_path.parent
+    cuts = [max(0, c.start_ms - _CUT_LEAD_MS) / 1000 for c in timeline.chapters[1:]]
+    listing = staging / ".segments.csv"
+    args = [
+        ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y", "-i", str(full_path),
+        "-map", "0:a", "-c", "copy", "-f", "segment", "-reset_timestamps", "1",
+        "-segment_format_options", "write_xing=0",
+        "-segment_times", ",".join(f"{t:.3f}" for t in cuts),
+        "-segment_list", str(listing), "-segment_list_type", "csv",
+        str(staging / ".segment-%03d.mp3"),
+    ]  # fmt: skip
+    result = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+        if "No space left" in detail:
+            raise OSError(28, "No space left on device")
+        raise ExportError(f"ffmpeg failed cutting the chapter tracks: {detail}")
+    rows = [line.split(",") for line in listing.read_text(encoding="utf-8").splitlines() if line]
+    if len(rows) != len(names):
+        raise ExportError(f"ffmpeg cut {len(rows)} chapter tracks, not {len(names)}")
+    starts = []
+    for (segment, start_s, _end_s), name in zip(rows, names, strict=True):
+        os.replace(staging / segment, staging / name)
+        starts.append(round(float(start_s) * 1000))
+    listing.unlink()
+    return starts
 
 
 def _chunks_with_progress(
-    timeline: Timeline, span: tuple[int, int], phrases: PhraseSource, cues: CueSource | None,
+    timeline: Timeline, phrases: PhraseSource, cues: CueSource | None,
     progress: Progress | None, fmt: AudioFormat,
 ) -> Iterator[bytes]:  # fmt: skip
-    events = timeline.events[span[0] : span[1]]
-    for event in events:
+    for event in timeline.events:
         yield from render_events((event,), phrases, fmt, cues)
         if progress is not None:
             progress(event.end_ms, timeline.total_ms)
@@ -315,14 +356,14 @@ _CUE_LYRICS = {
 
 
 def _marks(
-    timeline: Timeline, span: tuple[int, int] | None
+    timeline: Timeline, span: tuple[int, int] | None, origin: int
 ) -> tuple[tuple[Mark, ...], tuple[Mark, ...]]:
-    """The chapter marks and lyric lines of one track, in ms from the track's start."""
+    """The chapter marks and lyric lines of one track, in ms from the track's start
+    (``origin``: where the track starts in the whole routine)."""
     if span is None:
         first, end = 0, len(timeline.events)
     else:
         first, end = span
-    origin = timeline.events[first].start_ms
     stop = timeline.events[end - 1].end_ms
     chapters = tuple(
         Mark(x.start_ms - origin, x.end_ms - origin, x.title)
@@ -382,16 +423,26 @@ def _zip(staging: Path, names: list[str], target: Path, folder: str) -> None:
 
 
 def _publish(staging: Path, out_dir: Path, names: list[str]) -> None:
-    """Rename the finished files into place, then drop the previous export's leftovers."""
-    previous = _read_manifest(out_dir)
-    for name in names:
-        os.replace(staging / name, out_dir / name)
+    """Rename the finished files into place, then drop the previous export's leftovers.
+
+    The manifest is written before anything is renamed (a full disk fails the export there,
+    with the previous export untouched), and exports into the same folder publish one at a
+    time, so the folder always holds one whole export, the last to finish.
+    """
     manifest = staging / MANIFEST
     manifest.write_text(json.dumps({"files": names}, indent=1), encoding="utf-8")
-    os.replace(manifest, out_dir / MANIFEST)
-    for stale in previous - set(names):
-        with contextlib.suppress(OSError):
-            (out_dir / stale).unlink()
+    folder = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)  # released when closed, or when the process dies
+        previous = _read_manifest(out_dir)
+        for name in names:
+            os.replace(staging / name, out_dir / name)
+        os.replace(manifest, out_dir / MANIFEST)
+        for stale in previous - set(names):
+            with contextlib.suppress(OSError):
+                (out_dir / stale).unlink()
+    finally:
+        os.close(folder)
 
 
 def _read_manifest(out_dir: Path) -> set[str]:
