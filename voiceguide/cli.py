@@ -123,6 +123,25 @@ def list_command() -> None:
         typer.echo(f"{name}\t{routine.title}\t({ids})")
 
 
+@app.command("voices")
+def voices_command(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", metavar="LANGUAGE", help="Only this language, e.g. en or en-gb."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the installed espeak-ng voices for --voice (the default is marked with *)."""
+    from voiceguide.show import voices_table
+    from voiceguide.voices import installed_voices, voices_to_json
+
+    voices = installed_voices(lang)
+    if as_json:
+        typer.echo(json.dumps(voices_to_json(voices), indent=2))
+    else:
+        voices_table(voices)
+
+
 @app.command("plan")
 def plan_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from voiceguide.export import ExportResult
 from voiceguide.export import Progress as ProgressCallback
 from voiceguide.timeline import Timeline
 
-__all__ = ["clock", "export_progress", "export_summary", "plan_table"]
+if TYPE_CHECKING:
+    from voiceguide.voices import Voice
+
+__all__ = ["clock", "export_progress", "export_summary", "plan_table", "voices_table"]
 
 
 def clock(ms: int) -> str:
@@ -90,3 +95,17 @@ def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -
         console.print(f"{'playlist':>8}  {result.playlist}")
     console.print(f"Exported {len(result.tracks) + 1} tracks ({clock(timeline.total_ms)} in all) "
                   f"in {elapsed_s:.1f} s.")  # fmt: skip
+
+
+def voices_table(voices: list[Voice], console: Console | None = None) -> None:
+    """One voice a line: id, language, name; the default marked with a star."""
+    console = console or Console(highlight=False)
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    for column in ("", "id", "language", "name"):
+        table.add_column(column, no_wrap=True)
+    for voice in voices:
+        default = voice.is_default
+        cells = ("*" if default else "", voice.id, voice.language,
+                 voice.name + (" (default)" if default else ""))  # fmt: skip
+        table.add_row(*(Text(cell) for cell in cells), style="bold" if default else None)
+    console.print(table)

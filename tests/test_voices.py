@@ -1,0 +1,83 @@
+"""Voices: listing what espeak-ng has, and choosing one really changes the speech."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from tests.test_cli import run
+from voiceguide.errors import SettingsError
+from voiceguide.settings import DEFAULT_VOICE
+from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer
+from voiceguide.voices import Voice, installed_voices, voices_to_json
+
+
+def _engine() -> list[SimpleNamespace]:
+    return [
+        SimpleNamespace(id="gmw/en-us", name="English (America)", languages=["en-us"]),
+        SimpleNamespace(id="gmw/en", name="English (Great Britain)", languages=[b"\x05en-gb"]),
+        SimpleNamespace(id="gmw/de", name="German", languages=["de"]),
+        SimpleNamespace(id="roa/es-419", name="Spanish (Latin America)", languages=["es-419"]),
+        SimpleNamespace(id="gmw/en-us", name="English (America)", languages=["en-us"]),
+    ]
+
+
+def test_voices_are_sorted_by_language_filtered_and_the_default_is_marked() -> None:
+    voices = installed_voices(engine_voices=_engine)
+    assert [v.id for v in voices] == ["gmw/de", "gmw/en", "gmw/en-us", "roa/es-419"]
+    assert voices[1] == Voice("gmw/en", "en-gb", "English (Great Britain)")
+    assert [v.id for v in voices if v.is_default] == [DEFAULT_VOICE]
+    assert [v.id for v in installed_voices("en", _engine)] == ["gmw/en", "gmw/en-us"]
+    assert [v.id for v in installed_voices("EN-GB", _engine)] == ["gmw/en"]
+    with pytest.raises(SettingsError, match="--lang 'e': no installed voice speaks it"):
+        installed_voices("e", _engine)
+    shown = voices_to_json(voices)
+    assert shown["default"] == DEFAULT_VOICE
+    assert {"id": "gmw/en-us", "language": "en-us", "name": "English (America)",
+            "default": True} in shown["voices"]  # fmt: skip
+
+
+@pytest.mark.espeak
+def test_the_voices_command_lists_espeak_voices_with_the_default() -> None:
+    listed = run("voices", "--json")
+    assert listed.returncode == 0, listed.stderr
+    voices = {v["id"]: v for v in json.loads(listed.stdout)["voices"]}
+    assert voices[DEFAULT_VOICE] == {"id": DEFAULT_VOICE, "language": "en-us",
+                                     "name": "English (America)", "default": True}  # fmt: skip
+    assert {"gmw/en", "gmw/en-gb-x-rp"} <= voices.keys()
+    table = run("voices", "--lang", "en")
+    assert table.returncode == 0, table.stderr
+    starred = [line for line in table.stdout.splitlines() if line.startswith("*")]
+    assert len(starred) == 1 and DEFAULT_VOICE in starred[0] and "(default)" in starred[0]
+    assert "German" not in table.stdout
+
+
+def _spectrum(pcm: bytes) -> NDArray[np.float64]:
+    """How the speech's energy spreads over 40 bands up to 8.2 kHz (shares summing to 1)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    frames = samples[: len(samples) // 4096 * 4096].reshape(-1, 4096)
+    magnitude = np.abs(np.fft.rfft(frames * np.hanning(4096), axis=1)).mean(axis=0)
+    bands = magnitude[:760].reshape(40, 19).sum(axis=1)  # 10.8 Hz bins: 40 bands of 205 Hz
+    return np.asarray(bands / bands.sum(), dtype=np.float64)
+
+
+@pytest.mark.espeak
+def test_the_voice_changes_the_speech(tmp_path: Path) -> None:
+    text = "Place your left ankle onto your right thigh, and let the knee fall outward."
+    pcm = {
+        voice: PhraseCache(Pyttsx3Synthesizer(voice, 160), tmp_path).pcm(text)
+        for voice in ("gmw/en-us", "gmw/en-gb-x-rp", "gmw/en-029")
+    }
+    us, rp, caribbean = (_spectrum(pcm[v]) for v in pcm)
+    same = _spectrum(PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160), tmp_path / "2").pcm(text))
+    assert pcm["gmw/en-us"] != pcm["gmw/en-gb-x-rp"] != pcm["gmw/en-029"]
+    # The same voice twice: the same sound; another voice: a different sound, far more
+    # different than any run-to-run variation (distance between the spectra's shares).
+    assert float(np.abs(us - same).sum()) < 0.01
+    for other in (rp, caribbean):
+        assert float(np.abs(us - other).sum()) > 0.1  # measured: 0.15 to 0.18
