@@ -53,6 +53,7 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
              *(f"LPT{i}" for i in range(1, 10))}  # fmt: skip
 _MAX_NAME = 80
 _CUT_LEAD_MS = 40  # chapter tracks are cut this much before their chapter, in its quiet lead-in
+_FULL_DISK_BYTES = 256 * 1024  # an ffmpeg failure with less free than this: the disk is full
 _MAX_NAME_BYTES = 200  # file systems allow 255 bytes: room for the number and the extension
 
 Progress = Callable[[int, int], None]
@@ -266,9 +267,20 @@ class _Encoder:
         self._stderr.seek(0)
         lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
         detail = lines[-1] if lines else f"exit code {self._process.returncode}"
-        if "No space left" in detail:
-            raise OSError(28, "No space left on device")
-        raise ExportError(f"ffmpeg failed writing {self.path.name}: {detail}")
+        raise _ffmpeg_failure(f"writing {self.path.name}", detail, self.path.parent)
+
+
+def _ffmpeg_failure(what: str, detail: str, folder: Path) -> Exception:
+    """ffmpeg's failure as an error; a full disk as an OSError saying so, whatever ffmpeg
+    said about it (the segment muxer says "Invalid argument" when its write fails)."""
+    try:
+        stat = os.statvfs(folder)
+        full = stat.f_bavail * stat.f_frsize < _FULL_DISK_BYTES
+    except OSError:
+        full = False
+    if full or "No space left" in detail:
+        return OSError(28, "No space left on device")
+    return ExportError(f"ffmpeg failed {what}: {detail}")
 
 
 def _encode_all(
@@ -309,12 +321,12 @@ def _split(ffmpeg: str, full_path: Path, names: list[str], timeline: Timeline) -
         "-segment_list", str(listing), "-segment_list_type", "csv",
         str(staging / ".segment-%03d.mp3"),
     ]  # fmt: skip
-    result = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run(  # in its own process group, as the encoder
+        args, capture_output=True, text=True, stdin=subprocess.DEVNULL, process_group=0
+    )
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-        if "No space left" in detail:
-            raise OSError(28, "No space left on device")
-        raise ExportError(f"ffmpeg failed cutting the chapter tracks: {detail}")
+        raise _ffmpeg_failure("cutting the chapter tracks", detail, staging)
     rows = [line.split(",") for line in listing.read_text(encoding="utf-8").splitlines() if line]
     if len(rows) != len(names):
         raise ExportError(f"ffmpeg cut {len(rows)} chapter tracks, not {len(names)}")

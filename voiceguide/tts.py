@@ -93,10 +93,16 @@ class Pyttsx3Synthesizer:
             return
         context = multiprocessing.get_context("spawn")
         workers = min(self.workers, len(jobs))
-        pool = context.Pool(
-            workers, initializer=_worker_start, initargs=(self.voice, self.rate_wpm)
-        )
+        release = _ignore_ctrl_c()
         try:
+            pool = context.Pool(
+                workers, initializer=_worker_start, initargs=(self.voice, self.rate_wpm)
+            )
+        except BaseException:
+            release()
+            raise
+        try:
+            release()  # a Ctrl-C pressed while the workers started arrives here
             pending = [(text, pool.apply_async(_worker_job, (text, str(path), finish)))
                        for text, path in jobs]  # fmt: skip
             for text, result in pending:
@@ -111,6 +117,26 @@ class Pyttsx3Synthesizer:
         finally:
             pool.terminate()
             pool.join()
+
+
+def _ignore_ctrl_c() -> Callable[[], None]:
+    """Ignore Ctrl-C until the returned function is called, so that the processes started
+    meanwhile ignore it from their first instruction (ignoring survives exec): Ctrl-C
+    reaches the whole process group, and a worker still starting Python would die printing
+    a KeyboardInterrupt traceback. A Ctrl-C pressed meanwhile is held (blocked), not lost."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # starting it unblocks Ctrl-C: start it first
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def release() -> None:
+        signal.signal(signal.SIGINT, handler if handler is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    return release
 
 
 def _short(text: str, limit: int = 60) -> str:
