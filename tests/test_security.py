@@ -148,3 +148,24 @@ def test_no_shell_no_unsafe_yaml_and_programs_run_from_argument_lists(source: Pa
             "UnsafeLoader",
         ):
             assert _name(node) != f"yaml.{node.attr}", f"{source.name}:{node.lineno}"
+
+
+@pytest.mark.espeak
+def test_markup_in_a_phrase_is_spoken_or_dropped_never_obeyed(tmp_path: Path) -> None:
+    """SSML and espeak's own phoneme brackets reach the engine as plain text: a 10 s break
+    does not make a phrase 10 s longer, a slow prosody does not slow it down."""
+    from voiceguide.tts import Pyttsx3Synthesizer
+
+    cache = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160), tmp_path / "cache")
+    plain = "Hold still."
+    marked = [
+        '<speak>Hold <break time="10s"/> still.</speak>',
+        '<prosody rate="x-slow">Hold still.</prosody>',
+        "Hold <audio src='file:///dev/zero'/> still.",
+        "Hold [[h@'loU]] still.",
+    ]
+    cache.ensure([plain, *marked])
+    base_ms = cache.measure(plain)
+    for text in marked[:3]:
+        assert abs(cache.measure(text) - base_ms) < 150, text
+    assert cache.measure(marked[3]) < base_ms + 2000  # the brackets' letters, spoken
