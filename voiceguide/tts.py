@@ -197,7 +197,7 @@ def _worker_engine_ready() -> Any:
         raise SettingsError(
             f"--voice {voice!r}: espeak-ng has no such voice"
             + (f" (did you mean {', '.join(close)}?)" if close else "")
-            + "; 'espeak-ng --voices' lists them"
+            + "; 'voiceguide voices' lists them"
         )
     engine.setProperty("voice", voice)
     engine.setProperty("rate", rate_wpm)  # once, before the first phrase
