@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ def _run_main(args: list[str]) -> tuple[int, str, str]:
     from contextlib import redirect_stderr, redirect_stdout
 
     out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
+    argv, sigint = sys.argv, signal.getsignal(signal.SIGINT)
     sys.argv = ["voiceguide", *args]
     cli._state["verbose"] = False
     try:
@@ -44,6 +45,7 @@ def _run_main(args: list[str]) -> tuple[int, str, str]:
             cli.main()
     finally:
         sys.argv = argv
+        signal.signal(signal.SIGINT, sigint)  # main() installs its own Ctrl-C handler
     code = caught.value.code
     return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
 
