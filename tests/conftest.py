@@ -66,6 +66,14 @@ def _private_cache(
     monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def _private_preferences(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets an empty config folder and routines folder of its own: never the
+    user's saved preferences or routines (a test that wants some writes them there)."""
+    monkeypatch.setenv("VOICEGUIDE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VOICEGUIDE_DATA_DIR", str(tmp_path / "data"))
+
+
 class FakeSynthesizer:
     """A fast stand-in for espeak-ng: 40 ms of a text-specific tone per character, at
     22.05 kHz like espeak-ng, so the cache's format conversion is exercised too."""

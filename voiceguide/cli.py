@@ -113,14 +113,58 @@ def _root(
 
 @app.command("list")
 def list_command() -> None:
-    """List the bundled routines."""
-    from voiceguide.loader import bundled_routines
-    from voiceguide.pipeline import load
+    """List the routines: the bundled ones and yours (see 'voiceguide init')."""
+    from voiceguide.routines import available_routines
 
-    for name in bundled_routines():
-        routine = load(name)
-        ids = ", ".join(e.id for e in routine.exercises)
-        typer.echo(f"{name}\t{routine.title}\t({ids})")
+    for entry in available_routines():
+        if entry.problem is not None:
+            shown = [f"(has problems: 'voiceguide validate {entry.argument}' lists them)"]
+        else:
+            shown = [entry.title, f"({', '.join(entry.exercises)})"]
+        typer.echo("\t".join(_one_line(cell) for cell in (entry.name, entry.origin, *shown)))
+
+
+@app.command("init")
+def init_command(
+    name: Annotated[str, typer.Argument(help="The new routine's name, e.g. my-hips.")],
+    path: Annotated[
+        Path | None,
+        typer.Option("--path", metavar="DIR",
+                     help="Write it into this folder instead of your routines folder."),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", metavar="ROUTINE", help="The routine to copy.",
+                     show_default="outer-hip"),
+    ] = None,
+) -> None:  # fmt: skip
+    """Start a routine of your own: a copy of a bundled routine's scripts to edit."""
+    from voiceguide.routines import init_routine
+
+    created = init_routine(name, path, source)
+    files = ", ".join(p.name for p in (created.routine_file, *created.scripts))
+    typer.echo(f"Created {created.name} in {created.routine_file.parent}: {files}")
+    target = created.name if created.by_name else str(created.routine_file)
+    typer.echo(f"Edit them, then: voiceguide validate {target}; voiceguide plan {target}")
+
+
+@app.command("validate")
+def validate_command(
+    routine: Annotated[str, typer.Argument(help="A routine file's path, or a routine's name.")],
+) -> None:
+    """Check a routine and its scripts: every problem (file, line, exercise, field) at once."""
+    from voiceguide.errors import RoutineError
+    from voiceguide.routines import validate_routine
+    from voiceguide.show import clock
+
+    result = validate_routine(routine)
+    for problem in result.problems:
+        typer.echo(_one_line(str(problem)))
+    if result.problems:
+        count = len(result.problems)
+        raise RoutineError(f"{count} problem{'s' if count > 1 else ''}", path=result.path)
+    typer.echo(f"ok: {result.exercises} exercises, total {clock(result.total_ms)} "
+               "(estimated from word counts; 'voiceguide plan' times it exactly)")  # fmt: skip
 
 
 @app.command("voices")
