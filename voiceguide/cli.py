@@ -16,6 +16,8 @@ import typer
 from voiceguide.errors import Interrupted, VoiceguideError
 
 if TYPE_CHECKING:
+    from voiceguide.model import Routine
+    from voiceguide.preferences import Resolved
     from voiceguide.settings import Settings
 
 app = typer.Typer(
@@ -57,49 +59,69 @@ VoiceOpt = Annotated[
     str | None, typer.Option("--voice", help="espeak-ng voice id (default gmw/en-us).")
 ]
 VerbosityOpt = Annotated[
-    str,
-    typer.Option("--verbosity", metavar="minimal|standard|coach",
+    str | None,
+    typer.Option("--verbosity", metavar="minimal|standard|coach", show_default="standard",
                  help="minimal: tones and names; standard: every instruction once; "
                       "coach: also form reminders and breathing prompts in holds."),
 ]  # fmt: skip
 BreathOpt = Annotated[
     str | None,
     typer.Option("--breath", metavar="IN-OUT",
-                 help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out)."),
+                 help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out); "
+                      "off turns off a saved preference."),
 ]  # fmt: skip
 FitOpt = Annotated[
     str | None,
     typer.Option("--fit", metavar="DURATION",
                  help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
-                      "within their allowed ranges."),
+                      "within their allowed ranges; off turns off a saved preference."),
 ]  # fmt: skip
 RateOpt = Annotated[
     int | None, typer.Option("--rate", help="Speaking rate in words per minute (default 160).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+BitrateOpt = Annotated[
+    str | None,
+    typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).", show_default="96k"),
+]
+
+
+def _prepare(
+    routine: str | None, hold: list[str] | None, rounds: list[str] | None,
+    reps: list[str] | None, sets: list[str] | None, rest: list[str] | None,
+    voice: str | None, rate: int | None, verbosity: str | None = None,
+    breath: str | None = None, fit_to: str | None = None, bitrate: str | None = None,
+) -> tuple[Routine, Resolved]:  # fmt: skip
+    """The routine and its settings from every source (defaults < routine < config file <
+    these options, as typed): what every command that plans, renders or plays starts with."""
+    from voiceguide import pipeline
+    from voiceguide.preferences import command_line
+
+    command = command_line(
+        _pairs(hold, rounds, reps, sets, rest), voice=voice, rate_wpm=rate,
+        verbosity=verbosity, breath=breath, fit=fit_to, bitrate=bitrate,
+    )  # fmt: skip
+    return pipeline.prepare(routine, command)
+
+
+def _pairs(*values: list[str] | None) -> list[tuple[str, str]]:
+    """("hold", "45")-style pairs of the per-exercise options, in option order."""
+    options = ("hold", "rounds", "reps", "sets", "rest")
+    return [(option, raw) for option, given in zip(options, values, strict=True)
+            for raw in given or []]  # fmt: skip
 
 
 def _settings(
     hold: list[str] | None, rounds: list[str] | None, reps: list[str] | None,
     sets: list[str] | None, rest: list[str] | None, voice: str | None, rate: int | None,
-    verbosity: str = "standard", breath: str | None = None, fit_to: str | None = None,
+    verbosity: str | None = None, breath: str | None = None, fit_to: str | None = None,
 ) -> Settings:  # fmt: skip
+    """Settings from these options alone, without the config file (use :func:`_prepare`)."""
     from voiceguide.pipeline import parse_settings
 
-    pairs = [
-        (option, raw)
-        for option, values in (
-            ("hold", hold),
-            ("rounds", rounds),
-            ("reps", reps),
-            ("sets", sets),
-            ("rest", rest),
-        )
-        for raw in values or []
-    ]
-    return parse_settings(
-        pairs, voice=voice, rate_wpm=rate, verbosity=verbosity, breath=breath, fit_to=fit_to
-    )
+    pairs = _pairs(hold, rounds, reps, sets, rest)
+    return parse_settings(pairs, voice=voice, rate_wpm=rate, verbosity=verbosity or "standard",
+                          breath=breath, fit_to=fit_to)  # fmt: skip
 
 
 @app.callback()
@@ -190,15 +212,16 @@ def voices_command(
 def plan_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
     reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = "standard",
+    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
     breath: BreathOpt = None, fit_to: FitOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Show the timeline (every hold and set, with times) and the total, before rendering."""
     from voiceguide import pipeline
     from voiceguide.show import plan_table
 
-    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath, fit_to)
-    loaded = pipeline.load(routine)
+    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
+                                verbosity, breath, fit_to)  # fmt: skip
+    settings = prepared.settings
     timeline = pipeline.plan(loaded, settings, pipeline.make_cache(settings))
     if as_json:
         typer.echo(json.dumps(timeline.to_json(), indent=2))
@@ -210,12 +233,10 @@ def plan_command(
 def export_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
     reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = "standard",
+    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
     breath: BreathOpt = None, fit_to: FitOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("audio"),
-    bitrate: Annotated[
-        str, typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).")
-    ] = "96k",
+    bitrate: BitrateOpt = None,
     as_zip: Annotated[
         bool, typer.Option("--zip", help="Write one zip file holding the whole export.")
     ] = False,
@@ -225,8 +246,9 @@ def export_command(
     from voiceguide import pipeline
     from voiceguide.show import export_progress, export_summary
 
-    settings = _settings(hold, rounds, reps, sets, rest, voice, rate, verbosity, breath, fit_to)
-    loaded = pipeline.load(routine)
+    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
+                                verbosity, breath, fit_to, bitrate)  # fmt: skip
+    settings = prepared.settings
     started = time.perf_counter()
     with export_progress(enabled=not as_json) as progress:
         timeline, result = pipeline.export(
@@ -234,7 +256,7 @@ def export_command(
             settings,
             pipeline.make_cache(settings),
             out,
-            bitrate,
+            prepared.bitrate,
             progress=progress,
             as_zip=as_zip,
         )
@@ -242,6 +264,26 @@ def export_command(
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:
         export_summary(timeline, result, time.perf_counter() - started)
+
+
+@app.command("config")
+def config_command(
+    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
+    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
+    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
+    breath: BreathOpt = None, fit_to: FitOpt = None, bitrate: BitrateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Show the settings a routine gets and where each comes from: default, routine, config
+    file (saved preferences) or command line."""
+    from voiceguide.show import config_table
+
+    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
+                                verbosity, breath, fit_to, bitrate)  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps({"routine": loaded.name, **prepared.to_json()}, indent=2))
+    else:
+        config_table(loaded, prepared)
 
 
 def _interrupt(signum: int, frame: object) -> None:

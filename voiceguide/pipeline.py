@@ -22,16 +22,25 @@ from voiceguide.export import (
 from voiceguide.fit import fit
 from voiceguide.loader import load_routine, resolve_routine
 from voiceguide.model import Routine
+from voiceguide.preferences import Choices, Resolved, load_config, resolve
 from voiceguide.settings import Settings
 from voiceguide.timeline import Timeline
 from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, Synthesizer
 
-__all__ = ["export", "load", "make_cache", "parse_settings", "plan"]
+__all__ = ["export", "load", "make_cache", "parse_settings", "plan", "prepare"]
 
 
 def load(routine: str | None) -> Routine:
     """A bundled routine by name, or a routine file by path (None: the default routine)."""
     return load_routine(resolve_routine(routine))
+
+
+def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
+    """The routine, and its settings from every source: the defaults, the routine's files,
+    the config file (its top level, then the routine's table) and the command line."""
+    config = load_config()
+    loaded = load(routine)
+    return loaded, resolve(loaded, command, config)
 
 
 def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,

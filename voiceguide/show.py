@@ -16,9 +16,18 @@ from voiceguide.export import Progress as ProgressCallback
 from voiceguide.timeline import Timeline
 
 if TYPE_CHECKING:
+    from voiceguide.model import Routine
+    from voiceguide.preferences import Resolved
     from voiceguide.voices import Voice
 
-__all__ = ["clock", "export_progress", "export_summary", "plan_table", "voices_table"]
+__all__ = [
+    "clock",
+    "config_table",
+    "export_progress",
+    "export_summary",
+    "plan_table",
+    "voices_table",
+]
 
 
 def clock(ms: int) -> str:
@@ -108,4 +117,25 @@ def voices_table(voices: list[Voice], console: Console | None = None) -> None:
         cells = ("*" if default else "", voice.id, voice.language,
                  voice.name + (" (default)" if default else ""))  # fmt: skip
         table.add_row(*(Text(cell) for cell in cells), style="bold" if default else None)
+    console.print(table)
+
+
+def config_table(routine: Routine, resolved: Resolved, console: Console | None = None) -> None:
+    """Each setting (per exercise for the numbers), its value and where it comes from."""
+    if console is None:
+        console = Console(highlight=False)
+        if not console.is_terminal:  # a pipe or a file: whole lines
+            console.width = 160
+    found = "" if resolved.config_found else " (none yet)"
+    console.print(Text(f"{routine.name}: {routine.title}\nconfig file: {resolved.config}{found}"))
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    for column in ("setting", "exercise", "value", "from"):
+        table.add_column(column, no_wrap=True)
+    for row in resolved.rows:
+        source = row.source
+        shown = f"config file [{source.table}]" if source.table else source.kind
+        if source.kind == "config" and not source.table:
+            shown = "config file (top level)"
+        cells = (row.setting, row.exercise or "", row.value, shown)
+        table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
