@@ -208,6 +208,23 @@ def voices_command(
         voices_table(voices)
 
 
+@app.command("cues")
+def cues_command(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="FILE.mp3", help="Where to write it.")
+    ] = Path("cues.mp3"),
+    voice: VoiceOpt = None, rate: RateOpt = None, bitrate: BitrateOpt = None,
+) -> None:  # fmt: skip
+    """A short track that names each cue sound, then plays it: learn them before a routine."""
+    from voiceguide import pipeline
+    from voiceguide.preferences import command_line
+    from voiceguide.show import clock
+
+    command = command_line(voice=voice, rate_wpm=rate, bitrate=bitrate)
+    timeline, track = pipeline.export_legend(command, out)
+    typer.echo(f"Wrote the cue sounds ({clock(timeline.total_ms)}) to {track.path.resolve()}")
+
+
 @app.command("plan")
 def plan_command(
     routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,

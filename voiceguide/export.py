@@ -40,6 +40,7 @@ __all__ = [
     "ExportResult",
     "Track",
     "export_timeline",
+    "export_track",
     "find_program",
     "parse_bitrate",
     "safe_filename",
@@ -199,6 +200,46 @@ def export_timeline(
     return ExportResult(
         tracks=tracks[:-1], full=tracks[-1], playlist=out_dir / playlist, zip_path=zip_path
     )
+
+
+def export_track(
+    timeline: Timeline, phrases: PhraseSource, path: Path, bitrate: str = DEFAULT_BITRATE,
+    artist: str = "voiceguide", fmt: AudioFormat = FORMAT, cues: CueSource | None = None,
+) -> Track:  # fmt: skip
+    """The whole timeline as one tagged MP3 (its sections as chapters, its words as lyrics),
+    encoded beside ``path`` and renamed onto it only when complete."""
+    ffmpeg = find_program("ffmpeg")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExportError(f"cannot write to {folder}: {error.strerror or error}") from None
+    staged = folder / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        encoder = _Encoder(ffmpeg, staged, bitrate, fmt)
+        try:
+            for chunk in _chunks_with_progress(timeline, phrases, cues, None, fmt):
+                encoder.write(chunk)
+            encoder.close()
+        except BaseException:
+            encoder.kill()
+            raise
+        chapters, lyrics = _marks(timeline, None, 0)
+        write_tags(staged, TrackTags(
+            title=timeline.title, album=timeline.title, artist=artist, number=1, total=1,
+            cover_png=cover_png(timeline.title, ""), lyrics=lyrics,
+            chapters=chapters if len(chapters) > 1 else (),
+        ))  # fmt: skip
+        track = Track(path, timeline.title, 1, _mp3_length_s(staged))
+        os.replace(staged, path)
+    except (OSError, MutagenError) as error:
+        cause = error.args[0] if isinstance(error, MutagenError) and error.args else error
+        raise ExportError(
+            f"writing {path} failed: {getattr(cause, 'strerror', None) or cause}"
+        ) from None
+    finally:
+        staged.unlink(missing_ok=True)
+    return track
 
 
 # ---------------------------------------------------------------- planning and encoding

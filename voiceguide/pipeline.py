@@ -16,10 +16,13 @@ from voiceguide.export import (
     ExportOptions,
     ExportResult,
     Progress,
+    Track,
     export_timeline,
+    export_track,
     parse_bitrate,
 )
 from voiceguide.fit import fit
+from voiceguide.legend import legend_phrases, legend_timeline
 from voiceguide.loader import load_routine, resolve_routine
 from voiceguide.model import Routine
 from voiceguide.preferences import Choices, Resolved, load_config, resolve
@@ -27,7 +30,15 @@ from voiceguide.settings import Settings
 from voiceguide.timeline import Timeline
 from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, Synthesizer
 
-__all__ = ["export", "load", "make_cache", "parse_settings", "plan", "prepare"]
+__all__ = [
+    "export",
+    "export_legend",
+    "load",
+    "make_cache",
+    "parse_settings",
+    "plan",
+    "prepare",
+]
 
 
 def load(routine: str | None) -> Routine:
@@ -41,6 +52,18 @@ def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     config = load_config()
     loaded = load(routine)
     return loaded, resolve(loaded, command, config)
+
+
+def export_legend(command: Choices, out_path: Path) -> tuple[Timeline, Track]:
+    """The cue legend (every cue sound, named then played) as one MP3 at ``out_path``, in
+    the voice, rate and bitrate the config file and the command line choose."""
+    prepared = resolve(None, command, load_config())
+    cache = make_cache(prepared.settings)
+    cache.ensure(legend_phrases())
+    timeline = legend_timeline(cache.measure)
+    cues = CueCache(cache.directory.parent, cache.fmt)
+    track = export_track(timeline, cache.pcm, out_path, prepared.bitrate, cues=cues)
+    return timeline, track
 
 
 def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,

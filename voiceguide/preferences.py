@@ -338,21 +338,22 @@ class Resolved:
         }  # fmt: skip
 
 
-def resolve(routine: Routine, command: Choices, config: Config | None) -> Resolved:
+def resolve(routine: Routine | None, command: Choices, config: Config | None) -> Resolved:
     """Settings for ``routine`` from the defaults, the routine, the config file (its top
-    level, then the routine's table) and the command line, each overriding the one before."""
+    level, then the routine's table) and the command line, each overriding the one before.
+    Without a routine (the cue legend), only what is not per routine: voice, rate, bitrate."""
     layers: list[Choices] = []
     if config is not None:
         top = config.top
-        kept = tuple(o for o in top.overrides if _applies(o, routine))
+        kept = tuple(o for o in top.overrides if routine is not None and _applies(o, routine))
         layers.append(dataclasses.replace(top, overrides=kept))
-        own = config.routines.get(routine.name)
-        if own is not None:
+        own = config.routines.get(routine.name) if routine is not None else None
+        if routine is not None and own is not None:
             place = _Place(config.path, f"routines.{routine.name}")
             for o in own.overrides:
                 _check_applies(o, routine, place)
             layers.append(own)
-    layers.append(command)
+    layers.append(command if routine is not None else dataclasses.replace(command, overrides=()))
     overrides = _merge_overrides(layers)
 
     def pick(name: str, default: Any) -> tuple[Any, Source]:
@@ -372,7 +373,7 @@ def resolve(routine: Routine, command: Choices, config: Config | None) -> Resolv
         overrides=tuple(o for o, _source in overrides),
         **{name: value for name, (value, _s) in picked.items() if name != "bitrate"},
     )
-    rows = _exercise_rows(routine, settings, overrides)
+    rows = _exercise_rows(routine, settings, overrides) if routine is not None else []
     shown: dict[str, Callable[[Any], str]] = {
         "voice": str, "rate_wpm": str, "verbosity": str,
         "breath_s": lambda v: "-".join(templates.format_number(s) for s in v) if v else "off",
