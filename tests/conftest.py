@@ -56,6 +56,40 @@ def _real_backends(request: pytest.FixtureRequest) -> None:
                 "apt-get install ffmpeg")  # fmt: skip
     if node.get_closest_marker("espeak"):
         require("espeak-ng (through pyttsx3)", _espeak_available(), "apt-get install espeak-ng")
+    if node.get_closest_marker("sound"):
+        request.getfixturevalue("sound_device")
+
+
+@pytest.fixture(scope="session")
+def sound_device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The virtual sound device (tests/sound.py), for the whole session; ALSA in this process
+    and in the processes it starts plays on it while it runs."""
+    from tests import sound
+
+    problem = sound.missing()
+    require("the virtual sound device", problem is None, problem or "")
+    device = sound.SoundDevice(tmp_path_factory.mktemp("sound"))
+    saved = {name: os.environ.get(name) for name in device.env}
+    try:
+        device.start()
+        os.environ.update(device.env)
+        yield device
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        device.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.sound import MEASUREMENTS
+
+    if MEASUREMENTS:
+        terminalreporter.section("sound measurements")
+        for name, value in MEASUREMENTS.items():
+            terminalreporter.write_line(f"{name}: {value}")
 
 
 @pytest.fixture(autouse=True)

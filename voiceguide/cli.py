@@ -303,6 +303,28 @@ def config_command(
         config_table(loaded, prepared)
 
 
+@app.command("play")
+def play_command(
+    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
+    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
+    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
+    breath: BreathOpt = None, fit_to: FitOpt = None,
+    start: Annotated[
+        str | None, typer.Option("--from", metavar="ID", help="Start at this exercise.")
+    ] = None,
+) -> None:  # fmt: skip
+    """Play the routine live: space pauses, n or right skips, b or left goes back, q stops."""
+    from voiceguide import live, pipeline
+    from voiceguide.terminal import controls, summary
+
+    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
+                                verbosity, breath, fit_to)  # fmt: skip
+    settings = prepared.settings
+    status = live.play(loaded, settings, pipeline.make_cache(settings),
+                       start_exercise=start, controls=controls)  # fmt: skip
+    typer.echo(summary(status), err=True)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted()
 

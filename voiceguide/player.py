@@ -1,0 +1,675 @@
+"""Live playback: the timeline rendered just ahead of a sound device, with controls.
+
+Compile, then execute: the engine plays the events of a :class:`~voiceguide.timeline.Timeline`
+rendered by :func:`~voiceguide.render.render_events`, the renderer export uses, so what the
+device plays is what export writes, sample for sample. It decides no timing of its own: the
+only places it moves to are the starts of the timeline's sections (a chapter's opening, a
+side, a set) and the frame where the listener paused.
+
+How a stream works. A :class:`Player` backend plays a buffer that it reads *while* playing,
+never more than ``read_ahead_ms`` ahead of the time elapsed since ``play()`` returned
+(simpleaudio reads the buffer in place). The engine renders into that buffer a few seconds
+ahead of that point, so playback starts as soon as the first second is rendered and goes on
+as one continuous stream: no gaps between pieces, no drift. To end the sound at an exact
+frame (pause, skip, stop) it picks a frame the device cannot have read yet (now + read-ahead
++ a margin), writes the acknowledgement sound and then silence from there, and stops the
+stream once the device has played past it. The content ends exactly at that frame, and
+resuming starts a new stream exactly there, after the resume sound.
+
+A plan may arrive in stages (:class:`PlanStage`): while phrases are still being synthesized,
+only the first events of the timeline are final, and playback starts on those.
+
+Threads: :meth:`LivePlayback.run` runs the engine in the calling thread (so Ctrl-C reaches
+it); :meth:`~LivePlayback.send` (keys), :meth:`~LivePlayback.offer` (a later plan stage) and
+:meth:`~LivePlayback.status` (the display) may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import mmap
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from voiceguide.acks import ACK_MS, Ack, ack_pcm
+from voiceguide.audio import FORMAT, AudioFormat
+from voiceguide.errors import PlaybackError
+from voiceguide.render import CueSource, PhraseSource, render_events
+from voiceguide.timeline import Chapter, Event, Hold, RepSet, Section, Timeline
+
+__all__ = [
+    "Clock",
+    "Command",
+    "LivePlayback",
+    "PlanStage",
+    "PlayHandle",
+    "Player",
+    "State",
+    "Status",
+    "SystemClock",
+]
+
+LOOKAHEAD_MS = 10_000  # rendered ahead of the device
+INITIAL_MS = 1_500  # rendered before a stream starts
+CUT_MARGIN_MS = 60  # a cut lands this far beyond what the device may have read
+STOP_MARGIN_MS = 40  # a stream is stopped this long after its last frame to be heard
+PREROLL_GAP_MS = 150  # quiet between an acknowledgement and the content it leads into
+LEAD_IN_MS = 30  # quiet before the content of a stream: a device may lose its first frames
+BACK_TWICE_S = 2.5  # a second "back" within this time goes to the previous section
+MAX_WAKE_S = 1.0  # the engine looks at the device at least this often
+DRAIN_WAIT_S = 1.0  # at the end, how long the device may take to play out what it holds
+TRIM_BEHIND_MS = 5_000  # played audio older than this is dropped from memory
+
+
+class PlayHandle(Protocol):
+    """One buffer being played."""
+
+    def is_playing(self) -> bool:
+        """False once the device has played (or dropped) everything it will play."""
+        ...
+
+    def stop(self) -> None:
+        """Stop soon: the device plays at most what it has already read."""
+        ...
+
+
+class Player(Protocol):
+    """A sound device that plays a buffer it reads while playing.
+
+    The contract the engine relies on: the device reads the buffer in place, in order, never
+    more than ``read_ahead_ms`` ahead of the time elapsed since :meth:`play` returned, and
+    keeps a reference to it until :meth:`PlayHandle.is_playing` is False.
+    """
+
+    @property
+    def read_ahead_ms(self) -> int: ...
+
+    def play(self, buffer: memoryview, fmt: AudioFormat) -> PlayHandle:
+        """Start playing; raises :class:`~voiceguide.errors.PlaybackError` if it cannot."""
+        ...
+
+
+class Clock(Protocol):
+    """Time, and waiting for messages (a fake in tests)."""
+
+    def now(self) -> float:
+        """Seconds, monotonic."""
+        ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+    def wait(self, inbox: queue.Queue[_Message], timeout_s: float) -> _Message | None:
+        """The next message, or None after ``timeout_s``."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def wait(self, inbox: queue.Queue[_Message], timeout_s: float) -> _Message | None:
+        try:
+            return inbox.get(timeout=max(timeout_s, 0.001))
+        except queue.Empty:
+            return None
+
+
+class Command(StrEnum):
+    TOGGLE = "toggle"  # space
+    PAUSE = "pause"
+    RESUME = "resume"
+    NEXT = "next"  # n, right arrow: the start of the next section
+    BACK = "back"  # b, left arrow: the start of this section; twice quickly, the previous one
+    STOP = "stop"  # q, Esc
+
+
+class State(StrEnum):
+    STARTING = "starting"
+    PLAYING = "playing"
+    PAUSED = "paused"
+    WAITING = "waiting"  # for phrases still being synthesized
+    DONE = "done"  # played to the end
+    STOPPED = "stopped"  # stopped by the listener
+
+
+@dataclass(frozen=True)
+class PlanStage:
+    """A timeline and how much of it is final.
+
+    While phrases are still being synthesized only ``events[:ready_events]`` are final; a
+    later stage keeps them unchanged and makes more final. No stage is longer than
+    ``bound_ms`` (if one is, playback still goes on, with a short gap).
+    """
+
+    timeline: Timeline
+    ready_events: int
+    bound_ms: int
+
+    @classmethod
+    def complete(cls, timeline: Timeline) -> PlanStage:
+        return cls(timeline, len(timeline.events), timeline.total_ms)
+
+    @property
+    def final(self) -> bool:
+        return self.ready_events >= len(self.timeline.events)
+
+    @property
+    def ready_ms(self) -> int:
+        return self.timeline.events[self.ready_events - 1].end_ms if self.ready_events else 0
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where playback is, for the display."""
+
+    state: State
+    title: str
+    position_ms: int
+    total_ms: int | None  # None until the whole plan is known
+    chapter: Chapter | None = None
+    chapters: int = 0
+    section: Section | None = None
+    hold: Hold | None = None
+    hold_left_ms: int | None = None
+    rounds: int | None = None  # of the current hold's exercise
+    rep_set: RepSet | None = None
+    rep: int | None = None
+    sets: int | None = None  # of the current set's exercise
+
+
+_Message = tuple[Command, float] | PlanStage | BaseException
+
+
+class _Index:
+    """Lookups by time in one timeline."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self._chapters = [c.start_ms for c in timeline.chapters]
+        self._sections = [s.start_ms for s in timeline.sections]
+        self._holds = [h.start_ms for h in timeline.holds]
+        self._sets = [s.start_ms for s in timeline.sets]
+        self._rounds: dict[str, int] = {}
+        for hold in timeline.holds:
+            self._rounds[hold.exercise] = max(self._rounds.get(hold.exercise, 0), hold.round)
+        self._set_counts: dict[str, int] = {}
+        for rep_set in timeline.sets:
+            count = max(self._set_counts.get(rep_set.exercise, 0), rep_set.set)
+            self._set_counts[rep_set.exercise] = count
+
+    def section_index(self, ms: int) -> int:
+        return max(0, bisect.bisect_right(self._sections, ms) - 1)
+
+    def status(self, state: State, ms: int, total_ms: int | None) -> Status:
+        t = self.timeline
+        chapter = (
+            t.chapters[max(0, bisect.bisect_right(self._chapters, ms) - 1)] if t.chapters else None
+        )
+        section = t.sections[self.section_index(ms)] if t.sections else None
+        hold = rep_set = None
+        hold_left = rep = rounds = sets = None
+        i = bisect.bisect_right(self._holds, ms) - 1
+        if i >= 0 and ms < t.holds[i].end_ms:
+            hold = t.holds[i]
+            hold_left = hold.end_ms - ms
+            rounds = self._rounds[hold.exercise]
+        i = bisect.bisect_right(self._sets, ms) - 1
+        if i >= 0 and ms < t.sets[i].end_ms:
+            rep_set = t.sets[i]
+            length = rep_set.end_ms - rep_set.start_ms
+            rep = min(rep_set.reps, (ms - rep_set.start_ms) * rep_set.reps // max(1, length) + 1)
+            sets = self._set_counts[rep_set.exercise]
+        return Status(state, t.title, ms, total_ms, chapter, len(t.chapters), section, hold,
+                      hold_left, rounds, rep_set, rep, sets)  # fmt: skip
+
+
+class _Renderer:
+    """The timeline's PCM from one frame on, a chunk at a time (``render_events`` per event)."""
+
+    def __init__(self, events: Sequence[Event], frame: int, phrases: PhraseSource,
+                 cues: CueSource | None, fmt: AudioFormat) -> None:  # fmt: skip
+        self._phrases, self._cues, self._fmt = phrases, cues, fmt
+        starts = [fmt.frames(e.start_ms) for e in events] or [0]
+        self._next = max(0, bisect.bisect_right(starts, frame) - 1)
+        self._skip_bytes = (frame - starts[self._next]) * fmt.frame_bytes
+        self._chunks: Iterator[bytes] | None = None
+
+    def next_chunk(self, events: Sequence[Event], ready_events: int) -> bytes | None:
+        """The next chunk, or None when the next event is not final (or there is none)."""
+        while True:
+            if self._chunks is None:
+                if self._next >= ready_events:
+                    return None
+                event = events[self._next]
+                self._chunks = render_events((event,), self._phrases, self._fmt, self._cues)
+                self._next += 1
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._chunks = None
+                continue
+            if self._skip_bytes:
+                if len(chunk) <= self._skip_bytes:
+                    self._skip_bytes -= len(chunk)
+                    continue
+                chunk, self._skip_bytes = chunk[self._skip_bytes :], 0
+            return chunk
+
+
+class _Stream:
+    """One device stream: a buffer holding [preroll][content from ``start_frame`` on]."""
+
+    def __init__(self, start_frame: int, preroll: bytes, content_frames: int,
+                 renderer: _Renderer, fmt: AudioFormat) -> None:  # fmt: skip
+        self.fmt = fmt
+        self.start_frame = start_frame
+        self.preroll_frames = len(preroll) // fmt.frame_bytes
+        self.end_frame = start_frame + max(1, content_frames)  # the buffer's last frame + 1
+        size = (self.preroll_frames + self.end_frame - start_frame) * fmt.frame_bytes
+        flags = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
+        self.memory = mmap.mmap(-1, size, **flags)  # zero pages, allocated when written
+        self.memory[: len(preroll)] = preroll
+        self.view = memoryview(self.memory)
+        self.renderer = renderer
+        self.rendered = start_frame  # content is in the buffer up to this frame
+        self.trimmed_bytes = 0
+        self.handle: PlayHandle | None = None
+        self.started_s = 0.0
+        self.cut_frame: int | None = None
+
+    def offset(self, frame: int) -> int:
+        return (self.preroll_frames + frame - self.start_frame) * self.fmt.frame_bytes
+
+    def position(self, now: float) -> float:
+        """The frame the device is at, by the clock (before ``start_frame``: the preroll)."""
+        return (
+            self.start_frame - self.preroll_frames + (now - self.started_s) * self.fmt.sample_rate
+        )
+
+    def time_of(self, frame: float) -> float:
+        return (
+            self.started_s + (frame - self.start_frame + self.preroll_frames) / self.fmt.sample_rate
+        )
+
+    def write(self, frame: int, data: bytes) -> None:
+        start = self.offset(frame)
+        end = min(start + len(data), len(self.memory))
+        if end > start:
+            self.memory[start:end] = data[: end - start]
+
+    def trim(self, before_frame: float) -> None:
+        """Let the memory of audio played long ago go (it is not read again)."""
+        if not hasattr(self.memory, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        upto = self.offset(int(before_frame))
+        upto -= upto % mmap.PAGESIZE
+        if upto - self.trimmed_bytes >= 64 * mmap.PAGESIZE:
+            self.memory.madvise(mmap.MADV_DONTNEED, self.trimmed_bytes, upto - self.trimmed_bytes)
+            self.trimmed_bytes = upto
+
+    def release(self) -> None:
+        self.view.release()
+        self.memory.close()
+
+
+class LivePlayback:
+    """Plays a timeline through a :class:`Player`, controlled by :class:`Command` messages."""
+
+    def __init__(
+        self, plan: PlanStage | Timeline, phrases: PhraseSource, player: Player, *,
+        start_ms: int = 0, cues: CueSource | None = None, clock: Clock | None = None,
+        fmt: AudioFormat = FORMAT,
+    ) -> None:  # fmt: skip
+        self._stage = plan if isinstance(plan, PlanStage) else PlanStage.complete(plan)
+        self._index = _Index(self._stage.timeline)
+        self._phrases, self._cues, self._player, self._fmt = phrases, cues, player, fmt
+        self._clock: Clock = clock or SystemClock()
+        self._inbox: queue.Queue[_Message] = queue.Queue()
+        self._deferred: list[_Message] = []
+        self._lock = threading.Lock()  # guards what status() reads
+        self._state = State.STARTING
+        self._stream: _Stream | None = None
+        self._retired: list[tuple[PlayHandle, _Stream | bytearray]] = []
+        self._paused_frame = fmt.frames(start_ms)
+        self._last_back_s = -math.inf
+        self.segments: list[tuple[int, int]] = []  # content frames played, stream by stream
+        self.first_sound_s: float | None = None  # when the first stream started (clock time)
+
+    # ---- any thread
+
+    def send(self, command: Command) -> None:
+        self._inbox.put((command, self._clock.now()))
+
+    def offer(self, stage: PlanStage) -> None:
+        """A later stage of the plan (from the thread that synthesizes the rest)."""
+        self._inbox.put(stage)
+
+    def fail(self, error: BaseException) -> None:
+        """Make :meth:`run` raise ``error`` (from a helper thread that failed)."""
+        self._inbox.put(error)
+
+    def status(self) -> Status:
+        with self._lock:
+            state, stream, index = self._state, self._stream, self._index
+            frame: float = self._paused_frame
+            final = self._stage.final
+            if state is State.PLAYING and stream is not None:
+                frame = max(stream.start_frame, stream.position(self._clock.now()))
+        total = index.timeline.total_ms if final else None
+        ms = min(self._fmt.ms(int(frame)), total if total is not None else math.inf)
+        return index.status(state, int(ms), total)
+
+    # ---- the engine
+
+    def run(self, on_start: Callable[[], None] | None = None) -> None:
+        """Play to the end, or until stopped; raises PlaybackError if the device fails.
+        ``on_start`` is called once the first sound is on its way."""
+        try:
+            self._start(self._paused_frame, None)
+            if on_start is not None:
+                on_start()
+            while self._state not in (State.DONE, State.STOPPED):
+                timeout = self._tick()
+                if self._state in (State.DONE, State.STOPPED):
+                    break
+                if self._deferred:
+                    message: _Message | None = self._deferred.pop(0)
+                else:
+                    message = self._clock.wait(self._inbox, timeout)
+                if message is not None:
+                    self._handle(message)
+        finally:
+            self._shutdown()
+
+    def _handle(self, message: _Message) -> None:
+        if isinstance(message, BaseException):
+            raise message
+        if isinstance(message, PlanStage):
+            self._accept(message)
+            return
+        command, sent_s = message
+        if command is Command.TOGGLE:
+            playing = self._state in (State.PLAYING, State.WAITING)
+            command = Command.PAUSE if playing else Command.RESUME
+        if command is Command.PAUSE:
+            if self._state is State.PLAYING:
+                self._pause(Ack.PAUSE, State.PAUSED)
+            elif self._state is State.WAITING:
+                self._set(State.PAUSED)
+                self._ack_alone(Ack.PAUSE)
+        elif command is Command.RESUME:
+            if self._state in (State.PAUSED, State.WAITING):
+                self._start(self._paused_frame, Ack.RESUME)
+        elif command in (Command.NEXT, Command.BACK):
+            self._seek(command, sent_s)
+        elif command is Command.STOP:
+            self._stop()
+
+    def _set(self, state: State) -> None:
+        with self._lock:
+            self._state = state
+
+    def _stopped(self) -> bool:
+        return self._state is State.STOPPED
+
+    def _end_frame(self) -> int | None:
+        return self._fmt.frames(self._stage.timeline.total_ms) if self._stage.final else None
+
+    def _accept(self, stage: PlanStage, resume: bool = True) -> None:
+        old = self._stage
+        if stage.timeline.events[: old.ready_events] != old.timeline.events[: old.ready_events]:
+            raise PlaybackError("the plan changed while playing (a bug in voiceguide)")
+        with self._lock:
+            self._stage = stage
+            self._index = _Index(stage.timeline)
+        if resume and self._state is State.WAITING and stage.ready_events > old.ready_events:
+            self._start(self._paused_frame, None)
+
+    def _await(self, frame: int) -> None:
+        """Block until the plan is final up to ``frame`` (or entirely); Stop still works."""
+        while not self._stage.final and self._fmt.frames(self._stage.ready_ms) < frame:
+            message = self._clock.wait(self._inbox, MAX_WAKE_S)
+            if message is None:
+                continue
+            if isinstance(message, BaseException):
+                raise message
+            if isinstance(message, PlanStage):
+                self._accept(message, resume=False)
+            elif message[0] is Command.STOP:
+                self._set(State.STOPPED)
+                return
+            else:
+                self._deferred.append(message)
+
+    # ---- streams
+
+    def _start(self, frame: int, ack: Ack | None) -> None:
+        """Start a stream at ``frame`` (after the acknowledgement sound, if any)."""
+        fmt = self._fmt
+        self._await(frame + fmt.frames(INITIAL_MS))
+        if self._stopped():
+            return
+        end = self._end_frame()
+        if end is not None and frame >= end:
+            self._finish(State.DONE, end)
+            return
+        bound = fmt.frames(max(self._stage.bound_ms, self._stage.ready_ms))
+        lead = ack_pcm(ack, fmt) if ack is not None else b""
+        preroll = lead + bytes(fmt.frames(PREROLL_GAP_MS if ack else LEAD_IN_MS) * fmt.frame_bytes)
+        events = self._stage.timeline.events
+        renderer = _Renderer(events, frame, self._phrases, self._cues, fmt)
+        stream = _Stream(frame, preroll, (end if end is not None else bound) - frame, renderer, fmt)
+        self._render(stream, frame + fmt.frames(INITIAL_MS))
+        try:
+            stream.handle = self._player.play(stream.view, fmt)
+        except BaseException:
+            stream.release()
+            raise
+        stream.started_s = self._clock.now()
+        if self.first_sound_s is None:
+            self.first_sound_s = stream.started_s
+        with self._lock:
+            self._stream = stream
+            self._state = State.PLAYING
+
+    def _render(self, stream: _Stream, until_frame: float) -> None:
+        fb = self._fmt.frame_bytes
+        while stream.rendered < min(until_frame, stream.end_frame) and stream.cut_frame is None:
+            chunk = stream.renderer.next_chunk(
+                self._stage.timeline.events, self._stage.ready_events
+            )
+            if chunk is None:
+                return
+            stream.write(stream.rendered, chunk)
+            stream.rendered = min(stream.end_frame, stream.rendered + len(chunk) // fb)
+
+    def _tick(self) -> float:
+        """Render ahead, notice the end or a failed device; returns when to look again."""
+        self._reap()
+        stream = self._stream
+        if self._state is not State.PLAYING or stream is None or stream.handle is None:
+            return MAX_WAKE_S
+        fmt = self._fmt
+        now = self._clock.now()
+        position = stream.position(now)
+        self._render(stream, position + fmt.frames(LOOKAHEAD_MS))
+        stream.trim(position - fmt.frames(TRIM_BEHIND_MS))
+        end = self._end_frame()
+        if end is not None and position >= end:
+            # the device has read every frame; it plays out what it holds before it stops
+            self._finish(State.DONE, end)
+            return MAX_WAKE_S
+        if not stream.handle.is_playing():
+            if stream.rendered >= stream.end_frame and position >= stream.end_frame - fmt.frames(
+                500
+            ):
+                # the plan outgrew the buffer's bound: go on in a new stream
+                self._retire(stream, stream.end_frame)
+                self._start(stream.end_frame, None)
+                return 0.0
+            raise PlaybackError(
+                "the sound device stopped playing (was it unplugged or taken by another "
+                "program?); 'voiceguide export' makes MP3s to play instead"
+            )
+        guard = fmt.frames(self._player.read_ahead_ms + CUT_MARGIN_MS + 250)
+        if not self._stage.final and stream.rendered < min(position + guard, stream.end_frame):
+            # the next phrases are not synthesized yet: pause at the last final frame
+            self._pause(None, State.WAITING)
+            return MAX_WAKE_S
+        wake = MAX_WAKE_S
+        if stream.rendered < min(stream.end_frame, fmt.frames(self._stage.ready_ms)):
+            render_at = stream.time_of(stream.rendered - fmt.frames(LOOKAHEAD_MS // 2))
+            wake = min(wake, render_at - now)
+        if end is not None:
+            wake = min(wake, stream.time_of(end) - now)
+        return max(0.01, wake)
+
+    def _cut(self, stream: _Stream, ack: Ack | None) -> int:
+        """End the stream's content at the first frame the device cannot have read yet,
+        with ``ack`` sounding there; returns that frame once the device has played it."""
+        fmt = self._fmt
+        assert stream.handle is not None
+        position = stream.position(self._clock.now())
+        frame = math.ceil(position) + fmt.frames(self._player.read_ahead_ms + CUT_MARGIN_MS)
+        frame = max(frame, stream.start_frame)
+        self._render(stream, frame)
+        frame = min(frame, stream.rendered)
+        tail = ack_pcm(ack, fmt) if ack is not None else b""
+        stream.write(frame, tail)
+        silence_from = frame + len(tail) // fmt.frame_bytes
+        if stream.rendered > silence_from:
+            stream.write(silence_from, bytes((stream.rendered - silence_from) * fmt.frame_bytes))
+        stream.cut_frame = frame
+        heard = stream.time_of(min(silence_from, stream.end_frame)) + STOP_MARGIN_MS / 1000
+        self._clock.sleep(heard - self._clock.now())
+        self._retire(stream, frame)
+        return frame
+
+    def _retire(self, stream: _Stream, content_end: int) -> None:
+        assert stream.handle is not None
+        stream.handle.stop()
+        self.segments.append((stream.start_frame, content_end))
+        self._retired.append((stream.handle, stream))
+        with self._lock:
+            if self._stream is stream:
+                self._stream = None
+
+    def _reap(self) -> None:
+        """Free the buffers of streams the device is done with."""
+        for item in list(self._retired):
+            handle, buffer = item
+            if not handle.is_playing():
+                self._retired.remove(item)
+                if isinstance(buffer, _Stream):
+                    buffer.release()
+
+    def _ack_alone(self, ack: Ack) -> None:
+        """Play an acknowledgement on its own (while paused)."""
+        data = bytearray(ack_pcm(ack, self._fmt))
+        handle = self._player.play(memoryview(data), self._fmt)
+        self._retired.append((handle, data))
+
+    # ---- the controls
+
+    def _pause(self, ack: Ack | None, state: State) -> None:
+        assert self._stream is not None
+        frame = self._cut(self._stream, ack)
+        with self._lock:
+            self._paused_frame = frame
+            self._state = state
+
+    def _position(self, at_s: float) -> int:
+        """The content frame playing at clock time ``at_s`` (or where playback is paused)."""
+        stream = self._stream
+        if self._state is State.PLAYING and stream is not None:
+            return max(stream.start_frame, int(stream.position(at_s)))
+        return self._paused_frame
+
+    def _seek(self, command: Command, sent_s: float) -> None:
+        if self._state not in (State.PLAYING, State.PAUSED, State.WAITING):
+            return
+        fmt = self._fmt
+        ms = fmt.ms(self._position(sent_s))
+        if not self._stage.final:
+            self._await(fmt.frames(self._stage.timeline.total_ms))  # section starts may move
+            if self._stopped():
+                return
+        timeline = self._stage.timeline
+        i = self._index.section_index(ms)
+        if command is Command.NEXT:
+            ack = Ack.NEXT
+            target_ms = (
+                timeline.sections[i + 1].start_ms if i + 1 < len(timeline.sections) else None
+            )
+        else:
+            ack = Ack.BACK
+            if sent_s - self._last_back_s < BACK_TWICE_S:
+                i = max(0, i - 1)
+            self._last_back_s = sent_s
+            target_ms = timeline.sections[i].start_ms if timeline.sections else 0
+        if self._state is State.PLAYING:
+            assert self._stream is not None
+            if target_ms is None:  # past the last section: the end
+                self._cut(self._stream, ack)
+                self._finish(State.DONE, fmt.frames(timeline.total_ms))
+                return
+            self._cut(self._stream, None)
+            self._start(fmt.frames(target_ms), ack)
+        else:
+            self._ack_alone(ack)
+            with self._lock:
+                self._paused_frame = fmt.frames(
+                    target_ms if target_ms is not None else timeline.total_ms
+                )
+                self._state = State.PAUSED
+
+    def _stop(self) -> None:
+        if self._state is State.PLAYING and self._stream is not None:
+            frame = self._cut(self._stream, Ack.STOP)
+        else:
+            frame = self._paused_frame
+            self._ack_alone(Ack.STOP)
+            self._clock.sleep(ACK_MS[Ack.STOP] / 1000 + 0.1)
+        self._finish(State.STOPPED, frame)
+
+    def _finish(self, state: State, frame: int) -> None:
+        """Playback is over (``frame``: where)."""
+        stream = self._stream
+        if stream is not None and stream.handle is not None:
+            self._retire(stream, min(stream.rendered, frame))
+        with self._lock:
+            self._paused_frame = frame
+            self._state = state
+
+    def _shutdown(self) -> None:
+        """Stop every sound now (also on errors and Ctrl-C) and free the buffers."""
+        stream = self._stream
+        if stream is not None and stream.handle is not None:
+            # silence what the device has not read yet, so the sound ends within its read-ahead
+            fmt = self._fmt
+            frame = math.ceil(stream.position(self._clock.now())) + fmt.frames(
+                self._player.read_ahead_ms + CUT_MARGIN_MS
+            )
+            frame = max(frame, stream.start_frame)
+            if stream.rendered > frame:
+                stream.write(frame, bytes((stream.rendered - frame) * fmt.frame_bytes))
+            stream.cut_frame = frame
+            self._retire(stream, min(frame, stream.rendered))
+        for handle, _buffer in self._retired:
+            handle.stop()
+        deadline = self._clock.now() + DRAIN_WAIT_S
+        while self._retired and self._clock.now() < deadline:
+            self._reap()
+            if self._retired:
+                self._clock.sleep(0.02)
+        if self._state not in (State.DONE, State.STOPPED):
+            self._set(State.STOPPED)
