@@ -6,7 +6,9 @@ import itertools
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.conftest import fake_measure
@@ -84,13 +86,14 @@ def test_the_legend_exports_as_one_mp3_with_a_chapter_per_cue(
 
 @pytest.mark.espeak
 @pytest.mark.ffmpeg
-def test_voiceguide_cues_writes_cues_mp3_here_and_says_where(tmp_path: Path) -> None:
+def test_voiceguide_cues_out_writes_the_mp3_and_says_where(tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.mkdir()
     (config / "config.toml").write_text('bitrate = "64k"\n', encoding="utf-8")
-    result = run("cues", cwd=tmp_path, env={"VOICEGUIDE_CONFIG_DIR": str(config)})
+    result = run("cues", "--out", "legend.mp3", cwd=tmp_path,
+                 env={"VOICEGUIDE_CONFIG_DIR": str(config)})  # fmt: skip
     assert result.returncode == 0, result.stderr
-    written = tmp_path / "cues.mp3"
+    written = tmp_path / "legend.mp3"
     assert result.stdout.startswith("Wrote the cue sounds (1:")
     assert result.stdout.rstrip().endswith(f"to {written}")
     assert 40 < float(_probe(written, "format=duration")) < 120
@@ -98,3 +101,52 @@ def test_voiceguide_cues_writes_cues_mp3_here_and_says_where(tmp_path: Path) -> 
     other = run("cues", "--out", str(tmp_path / "a" / "b.mp3"), "--bitrate", "128k")
     assert other.returncode == 0, other.stderr
     assert abs(int(_probe(tmp_path / "a" / "b.mp3", "format=bit_rate")) - 128_000) < 8_000
+
+
+def test_without_out_the_legend_plays_live_sample_for_sample_as_rendered(tmp_path: Path) -> None:
+    from tests.conftest import FakeSynthesizer
+    from tests.fake_device import FakeClock, FakePlayer
+    from voiceguide import pipeline
+    from voiceguide.cues import CueCache
+    from voiceguide.player import LEAD_IN_MS, State
+    from voiceguide.preferences import command_line
+    from voiceguide.render import render
+
+    synthesizer = FakeSynthesizer()
+    clock = FakeClock()
+    device = FakePlayer(clock)
+    status = pipeline.play_legend(command_line(), player=device, clock=clock,
+                                  synthesizer=synthesizer)  # fmt: skip
+    timeline, cache, _ = pipeline.legend(command_line(), synthesizer)
+    assert status.state is State.DONE and status.position_ms == timeline.total_ms
+    cues = CueCache(cache.directory.parent, cache.fmt)
+    reference = np.frombuffer(render(timeline, cache.pcm, cues=cues), dtype="<i2")
+    heard = device.heard()[cache.fmt.frames(LEAD_IN_MS) :]
+    assert np.array_equal(heard[: len(reference)], reference.astype(np.int32))
+    assert not heard[len(reference) :].any()
+
+
+@pytest.mark.sound
+@pytest.mark.espeak
+def test_voiceguide_cues_plays_on_the_sound_device_and_writes_nothing(
+    sound_device: Any, tmp_path: Path
+) -> None:
+    import signal
+    import sys
+
+    from tests.conftest import REPO
+
+    with sound_device.record() as recorder:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "voiceguide", "cues"], cwd=tmp_path,
+            env={**sound_device.process_env(), "PYTHONPATH": str(REPO)},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            recorder.wait_for_sound(timeout_s=60)
+        finally:
+            process.send_signal(signal.SIGINT)  # Ctrl-C: heard enough
+            _out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "voiceguide: error: interrupted"
+    assert list(tmp_path.iterdir()) == []  # played, not written

@@ -3,16 +3,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.test_bad_input import assert_one_clean_line, run_main
+from tests.test_fuzz import FUZZ
 from voiceguide.errors import SettingsError
+from voiceguide.loader import load_routine, resolve_routine
 from voiceguide.model import Routine
 from voiceguide.preferences import (
+    CONFIG_KEYS,
     Resolved,
     Source,
     command_line,
@@ -21,7 +28,7 @@ from voiceguide.preferences import (
     load_config,
     resolve,
 )
-from voiceguide.settings import Override, Settings
+from voiceguide.settings import Override, Settings, apply_settings
 
 SUPINE, TWIST, SQUEEZE = "supine-hip-stretch", "seated-twist-hip-release", "adductor-ball-squeeze"
 
@@ -250,3 +257,57 @@ def test_plan_and_export_use_the_saved_preferences(tmp_path: Path) -> None:
     holds = {h["exercise"]: h["end_s"] - h["start_s"] for h in json.loads(saved.stdout)["holds"]}
     assert holds == pytest.approx({SUPINE: 50, TWIST: 45})
     assert json.loads(saved.stdout)["settings"]["overrides"] == ["--hold 45", f"--hold {SUPINE}=50"]
+
+
+def _toml(value: object) -> str:
+    """A TOML literal (JSON's escapes are TOML's; floats as TOML spells them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return {"inf": "inf", "-inf": "-inf", "nan": "nan"}.get(str(value), repr(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+_SCALARS = (
+    st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["45", "supine-hip-stretch=40", "4-6", "15m", "96k", "off", "coach",
+                       "gmw/en", "x=", "=5", "nope=40"])
+)  # fmt: skip
+
+
+@functools.cache
+def _bundled() -> Routine:
+    return load_routine(resolve_routine(None))
+
+
+@FUZZ
+@given(
+    top=st.dictionaries(st.sampled_from([*CONFIG_KEYS, "holds", "routine"]),
+                        _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4),
+    table=st.dictionaries(st.sampled_from(CONFIG_KEYS),
+                          _SCALARS | st.lists(_SCALARS, max_size=3), max_size=3),
+)  # fmt: skip
+def test_any_config_file_is_settings_or_one_line_naming_the_file(
+    top: dict[str, object], table: dict[str, object]
+) -> None:
+    text = "".join(f"{k} = {_toml(v)}\n" for k, v in top.items())
+    text += "[routines.outer-hip]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        routine = _bundled()
+        try:
+            config = load_config(path)
+            assert config is not None
+            result = resolve(routine, command_line(), config)
+        except SettingsError as error:
+            message = str(error)
+            assert message.startswith(f"{path}: ") and "\n" not in message, message
+            return
+    apply_settings(routine, result.settings)  # every value kept applies to the routine
+    assert result.bitrate.endswith("k") and len(result.rows) > 6

@@ -18,7 +18,6 @@ from voiceguide.errors import Interrupted, VoiceguideError
 if TYPE_CHECKING:
     from voiceguide.model import Routine
     from voiceguide.preferences import Resolved
-    from voiceguide.settings import Settings
 
 app = typer.Typer(
     name="voiceguide",
@@ -111,19 +110,6 @@ def _pairs(*values: list[str] | None) -> list[tuple[str, str]]:
             for raw in given or []]  # fmt: skip
 
 
-def _settings(
-    hold: list[str] | None, rounds: list[str] | None, reps: list[str] | None,
-    sets: list[str] | None, rest: list[str] | None, voice: str | None, rate: int | None,
-    verbosity: str | None = None, breath: str | None = None, fit_to: str | None = None,
-) -> Settings:  # fmt: skip
-    """Settings from these options alone, without the config file (use :func:`_prepare`)."""
-    from voiceguide.pipeline import parse_settings
-
-    pairs = _pairs(hold, rounds, reps, sets, rest)
-    return parse_settings(pairs, voice=voice, rate_wpm=rate, verbosity=verbosity or "standard",
-                          breath=breath, fit_to=fit_to)  # fmt: skip
-
-
 @app.callback()
 def _root(
     verbose: Annotated[
@@ -211,16 +197,24 @@ def voices_command(
 @app.command("cues")
 def cues_command(
     out: Annotated[
-        Path, typer.Option("--out", "-o", metavar="FILE.mp3", help="Where to write it.")
-    ] = Path("cues.mp3"),
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE.mp3",
+                     help="Write it to this MP3 instead of playing it."),
+    ] = None,
     voice: VoiceOpt = None, rate: RateOpt = None, bitrate: BitrateOpt = None,
 ) -> None:  # fmt: skip
-    """A short track that names each cue sound, then plays it: learn them before a routine."""
+    """Each cue sound, named then played: learn them before a routine (live, or an MP3)."""
     from voiceguide import pipeline
     from voiceguide.preferences import command_line
     from voiceguide.show import clock
 
     command = command_line(voice=voice, rate_wpm=rate, bitrate=bitrate)
+    if out is None:
+        from voiceguide.terminal import controls, summary
+
+        status = pipeline.play_legend(command, controls=controls)
+        typer.echo(summary(status), err=True)
+        return
     timeline, track = pipeline.export_legend(command, out)
     typer.echo(f"Wrote the cue sounds ({clock(timeline.total_ms)}) to {track.path.resolve()}")
 

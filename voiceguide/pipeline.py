@@ -5,9 +5,11 @@ Each takes plain values and returns plain values; the CLI only parses and prints
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voiceguide.compiler import compile_routine
 from voiceguide.cues import CueCache
@@ -30,13 +32,23 @@ from voiceguide.settings import Settings
 from voiceguide.timeline import Timeline
 from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, Synthesizer
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    from voiceguide.player import Clock, LivePlayback, Player, Status
+
+    Controls = Callable[[LivePlayback], AbstractContextManager[object]]
+
 __all__ = [
     "export",
     "export_legend",
+    "legend",
     "load",
     "make_cache",
     "parse_settings",
     "plan",
+    "play_legend",
     "prepare",
 ]
 
@@ -54,16 +66,43 @@ def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     return loaded, resolve(loaded, command, config)
 
 
-def export_legend(command: Choices, out_path: Path) -> tuple[Timeline, Track]:
-    """The cue legend (every cue sound, named then played) as one MP3 at ``out_path``, in
-    the voice, rate and bitrate the config file and the command line choose."""
+def legend(
+    command: Choices, synthesizer: Synthesizer | None = None
+) -> tuple[Timeline, PhraseCache, Resolved]:
+    """The cue legend (every cue sound, named then played) with its phrases synthesized, in
+    the voice and rate the config file and the command line choose."""
     prepared = resolve(None, command, load_config())
-    cache = make_cache(prepared.settings)
+    cache = make_cache(prepared.settings, synthesizer)
     cache.ensure(legend_phrases())
-    timeline = legend_timeline(cache.measure)
+    return legend_timeline(cache.measure), cache, prepared
+
+
+def export_legend(command: Choices, out_path: Path) -> tuple[Timeline, Track]:
+    """The cue legend as one MP3 at ``out_path``."""
+    timeline, cache, prepared = legend(command)
     cues = CueCache(cache.directory.parent, cache.fmt)
     track = export_track(timeline, cache.pcm, out_path, prepared.bitrate, cues=cues)
     return timeline, track
+
+
+def play_legend(
+    command: Choices, controls: Controls | None = None, player: Player | None = None,
+    clock: Clock | None = None, synthesizer: Synthesizer | None = None,
+) -> Status:  # fmt: skip
+    """The cue legend, played live on the sound device (or ``player``), with ``controls``
+    (keys and a display) attached; returns where it ended."""
+    from voiceguide.player import LivePlayback
+
+    if player is None:  # before any synthesis: a missing player is said at once
+        from voiceguide.playback_simpleaudio import SimpleaudioPlayer
+
+        player = SimpleaudioPlayer()
+    timeline, cache, _prepared = legend(command, synthesizer)
+    cues = CueCache(cache.directory.parent, cache.fmt)
+    playback = LivePlayback(timeline, cache.pcm, player, cues=cues, clock=clock)
+    with controls(playback) if controls is not None else contextlib.nullcontext():
+        playback.run()
+    return playback.status()
 
 
 def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,

@@ -171,6 +171,7 @@ class _Place:
 
     def error(self, key: str, value: Any, reason: str) -> SettingsError:
         table = f"table [{self.table}]" if self.table else "top level"
+        key = key if len(key) <= 64 else key[:61] + "..."
         return SettingsError(f"{self.path}: {table}, key '{key}' = {_shown(value)}: {reason}")
 
     def restated(self, key: str, value: Any, error: SettingsError, prefix: str) -> SettingsError:
