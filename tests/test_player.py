@@ -317,3 +317,31 @@ def test_play_refuses_an_unknown_exercise_for_from(rig: Rig, tmp_path: Path) -> 
     routine = pipeline.load(str(write_tiny_routine(tmp_path / "routine2")))
     with pytest.raises(SettingsError, match="did you mean 'squeeze'"):
         live.play(routine, Settings(), rig.cache, start_exercise="squeze", player=rig.device)
+
+
+def test_a_skip_before_the_plan_is_complete_waits_for_it_in_silence(rig: Rig) -> None:
+    t = rig.timeline
+    first = t.chapters[0]
+    rig.clock.at(1.0, Command.NEXT)
+    rig.clock.at(3.0, PlanStage.complete(t))  # the rest of the plan comes later
+    rig.clock.at(5.0, Command.STOP)
+    playback = rig.playback(PlanStage(t, first.end_event, t.total_ms + 60_000))
+    playback.run()
+    (a, cut), (target, _) = playback.segments
+    assert a == 0 and target == frames(t.sections[1].start_ms)
+    heard = rig.heard()
+    assert not heard[cut + 1 : round(3.0 * RATE) - LEAD].any()  # silent while it waits
+    at = rig.content_start(1, Ack.NEXT)
+    ref = rig.reference()
+    assert np.array_equal(
+        heard[at : at + FORMAT.frames(1_000)], ref[target : target + FORMAT.frames(1_000)]
+    )
+
+
+def test_next_in_the_last_section_ends_playback(rig: Rig) -> None:
+    last = rig.timeline.sections[-1]
+    rig.clock.at(0.5, Command.NEXT)
+    playback = rig.playback(start_ms=last.start_ms)
+    playback.run()
+    status = playback.status()
+    assert status.state is State.DONE and status.position_ms == rig.timeline.total_ms

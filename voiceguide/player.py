@@ -599,8 +599,13 @@ class LivePlayback:
             return
         fmt = self._fmt
         ms = fmt.ms(self._position(sent_s))
-        if not self._stage.final:
-            self._await(fmt.frames(self._stage.timeline.total_ms))  # section starts may move
+        playing = self._state is State.PLAYING and self._stream is not None
+        if self._stream is not None:
+            frame = self._cut(self._stream, None)  # the sound stops here
+            with self._lock:
+                self._paused_frame = frame
+        if not self._stage.final:  # section starts after the final part may still move
+            self._await(fmt.frames(self._stage.timeline.total_ms))
             if self._stopped():
                 return
         timeline = self._stage.timeline
@@ -616,20 +621,16 @@ class LivePlayback:
                 i = max(0, i - 1)
             self._last_back_s = sent_s
             target_ms = timeline.sections[i].start_ms if timeline.sections else 0
-        if self._state is State.PLAYING:
-            assert self._stream is not None
-            if target_ms is None:  # past the last section: the end
-                self._cut(self._stream, ack)
-                self._finish(State.DONE, fmt.frames(timeline.total_ms))
-                return
-            self._cut(self._stream, None)
+        if target_ms is None:  # past the last section: the end
+            self._ack_alone(ack)
+            self._clock.sleep(ACK_MS[ack] / 1000 + 0.1)
+            self._finish(State.DONE, fmt.frames(timeline.total_ms))
+        elif playing:
             self._start(fmt.frames(target_ms), ack)
         else:
             self._ack_alone(ack)
             with self._lock:
-                self._paused_frame = fmt.frames(
-                    target_ms if target_ms is not None else timeline.total_ms
-                )
+                self._paused_frame = fmt.frames(target_ms)
                 self._state = State.PAUSED
 
     def _stop(self) -> None:
