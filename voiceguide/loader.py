@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import re
 import reprlib
@@ -439,16 +440,24 @@ def _duplicate_key(text: str) -> tuple[str, int] | None:
 
 def _line_of(text: str, key: str) -> int | None:
     """The line of a top-level key, for error messages (None when it cannot be found)."""
+    return _key_lines(text).get(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _key_lines(text: str) -> dict[str, int]:
+    """Each top-level key's line: the file is composed once, however many fields ask."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError):
-        return None
+        return {}
     if not isinstance(node, yaml.MappingNode):
-        return None
+        return {}
+    lines: dict[str, int] = {}
     for key_node, value_node in node.value:
-        if getattr(key_node, "value", None) == key:
-            return int(value_node.start_mark.line) + 1
-    return None
+        value = getattr(key_node, "value", None)
+        if isinstance(value, str) and value not in lines:
+            lines[value] = int(value_node.start_mark.line) + 1
+    return lines
 
 
 def _did_you_mean(word: str, choices: list[str] | frozenset[str]) -> str:
