@@ -53,6 +53,9 @@ _FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
              *(f"LPT{i}" for i in range(1, 10))}  # fmt: skip
 _MAX_NAME = 80
+# LAME's own command-line default (q5, "good quality") rather than ffmpeg's q3: encoding the
+# default routine took 2.43 s instead of 2.74 s here.
+_LAME_QUALITY = "5"
 _CUT_LEAD_MS = 40  # chapter tracks are cut this much before their chapter, in its quiet lead-in
 _FULL_DISK_BYTES = 256 * 1024  # an ffmpeg failure with less free than this: the disk is full
 _MAX_NAME_BYTES = 200  # file systems allow 255 bytes: room for the number and the extension
@@ -270,7 +273,8 @@ class _Encoder:
             ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y",
             *fmt.ffmpeg_input, "-i", "pipe:0",
             "-c:a", "libmp3lame", "-b:a", bitrate, "-ar", str(fmt.sample_rate),
-            "-reservoir", "0", "-write_xing", "1", "-id3v2_version", "3", "-f", "mp3", str(path),
+            "-reservoir", "0", "-compression_level", _LAME_QUALITY,
+            "-write_xing", "1", "-id3v2_version", "3", "-f", "mp3", str(path),
         ]  # fmt: skip
         # Its own process group: Ctrl-C reaches voiceguide alone, which stops the encoders
         # (an encoder stopping first would turn the interruption into an ffmpeg error).
