@@ -174,11 +174,8 @@ def _exit_with(parent_sentinel: int) -> None:
     os._exit(1)
 
 
-def _worker_engine_ready() -> Any:
-    global _worker_engine
-    if _worker_engine is not None:
-        return _worker_engine
-    voice, rate_wpm = _worker_voice
+def espeak_engine() -> Any:
+    """This process's pyttsx3 engine on espeak-ng, or a clear error saying what to install."""
     try:
         import pyttsx3
     except ImportError as error:  # pragma: no cover - a broken install
@@ -186,11 +183,19 @@ def _worker_engine_ready() -> Any:
             f"pyttsx3 is not installed ({error}); pip install pyttsx3"
         ) from None
     try:
-        engine = pyttsx3.init("espeak")
+        return pyttsx3.init("espeak")
     except Exception as error:
         raise DependencyMissing(
             f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
         ) from None
+
+
+def _worker_engine_ready() -> Any:
+    global _worker_engine
+    if _worker_engine is not None:
+        return _worker_engine
+    voice, rate_wpm = _worker_voice
+    engine = espeak_engine()
     voices = sorted(v.id for v in engine.getProperty("voices"))
     if voice not in voices:
         close = difflib.get_close_matches(voice, voices, n=3)

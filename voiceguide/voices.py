@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from voiceguide.errors import DependencyMissing, SettingsError
+from voiceguide.errors import SettingsError
 from voiceguide.settings import DEFAULT_VOICE
 
 __all__ = ["Voice", "installed_voices", "voices_to_json"]
@@ -32,19 +32,9 @@ class Voice:
 
 
 def _espeak_voices() -> Iterable[Any]:
-    try:
-        import pyttsx3
-    except ImportError as error:  # pragma: no cover - a broken install
-        raise DependencyMissing(
-            f"pyttsx3 is not installed ({error}); pip install pyttsx3"
-        ) from None
-    try:
-        engine = pyttsx3.init("espeak")
-    except Exception as error:
-        raise DependencyMissing(
-            f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
-        ) from None
-    return list(engine.getProperty("voices"))
+    from voiceguide.tts import espeak_engine
+
+    return list(espeak_engine().getProperty("voices"))
 
 
 def _text(value: Any) -> str:
