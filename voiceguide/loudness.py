@@ -74,9 +74,10 @@ def _peak_envelope(samples: Samples) -> Samples:
     """Per sample, the largest absolute value of the 4x-oversampled signal around it."""
     import numpy as np
 
-    over = np.abs(resample(samples, 1, _OVERSAMPLE))
-    over = over[: len(samples) * _OVERSAMPLE].reshape(-1, _OVERSAMPLE).max(axis=1)
-    envelope: Samples = np.maximum(over, np.abs(samples))
+    over = np.abs(resample(samples, 1, _OVERSAMPLE))[: len(samples) * _OVERSAMPLE]
+    envelope: Samples = np.abs(samples)
+    for phase in range(_OVERSAMPLE):  # element-wise maxima: far faster than max(axis=1)
+        np.maximum(envelope, over[phase::_OVERSAMPLE], out=envelope)
     return envelope
 
 
