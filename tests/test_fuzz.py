@@ -261,6 +261,21 @@ def _load_and_compile(folder: Path) -> None:
     assert_timeline_invariants(timeline, routine)
 
 
+def write_fuzzed_routine(
+    folder: Path, scripts: list[dict[str, Any]], edits: list[tuple[int, int, str]]
+) -> Path:
+    """Write the scripts (as YAML, each mutated by ``edits``) and a routine naming them."""
+    ids = [f"ex-{i}" for i in range(len(scripts))]
+    for exercise_id, data in zip(ids, scripts, strict=True):
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        for position, action, piece in edits:
+            text = mutate(text, position, action, piece)
+        (folder / f"{exercise_id}.yaml").write_text(text, encoding="utf-8")
+    path = folder / "fuzz.routine.yaml"
+    path.write_text(yaml.safe_dump({"title": "Fuzz", "exercises": ids}), encoding="utf-8")
+    return path
+
+
 @FUZZ
 @given(
     scripts=st.lists(script_mapping(), min_size=1, max_size=3),
@@ -273,16 +288,8 @@ def test_any_yaml_routine_loads_or_is_refused_in_one_line(
     scripts: list[dict[str, Any]], edits: list[tuple[int, int, str]]
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
-        folder = Path(tmp)
-        ids = [f"ex-{i}" for i in range(len(scripts))]
-        for exercise_id, data in zip(ids, scripts, strict=True):
-            text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-            for position, action, piece in edits:
-                text = mutate(text, position, action, piece)
-            (folder / f"{exercise_id}.yaml").write_text(text, encoding="utf-8")
-        routine = {"title": "Fuzz", "exercises": ids}
-        (folder / "fuzz.routine.yaml").write_text(yaml.safe_dump(routine), encoding="utf-8")
-        _load_and_compile(folder)
+        write_fuzzed_routine(Path(tmp), scripts, edits)
+        _load_and_compile(Path(tmp))
 
 
 @FUZZ

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.test_bad_input import assert_one_clean_line, run_main
-from tests.test_fuzz import FUZZ, mutate, script_mapping
+from tests.test_fuzz import FUZZ, script_mapping, write_fuzzed_routine
 from voiceguide.errors import RoutineError
 from voiceguide.loader import (
     bundled_dir,
@@ -190,15 +189,7 @@ def test_checking_finds_what_loading_finds_first_and_never_fails_otherwise(
     scripts: list[dict[str, Any]], edits: list[tuple[int, int, str]]
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
-        folder = Path(tmp)
-        ids = [f"ex-{i}" for i in range(len(scripts))]
-        for exercise_id, data in zip(ids, scripts, strict=True):
-            text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-            for position, action, piece in edits:
-                text = mutate(text, position, action, piece)
-            (folder / f"{exercise_id}.yaml").write_text(text, encoding="utf-8")
-        path = folder / "fuzz.routine.yaml"
-        path.write_text(yaml.safe_dump({"title": "Fuzz", "exercises": ids}), encoding="utf-8")
+        path = write_fuzzed_routine(Path(tmp), scripts, edits)
         routine, problems = check_routine(path)
         try:
             loaded = load_routine(path)
