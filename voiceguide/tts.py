@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
-PROCESSING_VERSION = 2
+PROCESSING_VERSION = 3  # 3: entries from before the rate was checked may be too fast
 _SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
 _ATTEMPTS = 3
 _FILE_WAIT_S = 2.0  # after the engine says it is done
@@ -204,12 +204,48 @@ def _worker_engine_ready() -> Any:
             + (f" (did you mean {', '.join(close)}?)" if close else "")
             + "; 'voiceguide voices' lists them"
         )
-    engine.setProperty("voice", voice)
-    engine.setProperty("rate", rate_wpm)  # once, before the first phrase
     engine.connect("finished-utterance", lambda name=None, completed=True: _worker_done.set())
     engine.connect("error", _worker_error)
+    _apply_voice(engine, voice, rate_wpm)  # once, before the first phrase
     _worker_engine = engine
     return engine
+
+
+def _apply_voice(engine: Any, voice: str, rate_wpm: int) -> None:
+    """Set the voice and the rate, and make sure espeak-ng really took the rate.
+
+    Until its loop has run once, pyttsx3 holds property changes back; its loop then hands
+    them to espeak-ng's command queue and, in the same step, stops whatever espeak-ng is
+    doing (``espeak_Cancel``, which also drops queued commands). Now and then (3 fresh
+    processes in 200 measured here) that dropped the new rate, and every phrase of the
+    worker came out at pyttsx3's default 200 words per minute: 20 % faster than the rest.
+    So the loop runs once first (from then on pyttsx3 applies properties at once), and the
+    rate espeak-ng ends up with is read back until it is the one asked for.
+    """
+    from pyttsx3.drivers import _espeak
+
+    engine.runAndWait()  # nothing to say yet: starts pyttsx3's loop once
+    current = None
+    for _attempt in range(_ATTEMPTS):
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", rate_wpm)
+        _espeak.Synchronize()  # until espeak-ng's queue has run them
+        current = _espeak_current_rate(_espeak.dll)
+        if current == rate_wpm:
+            return
+    raise SynthesisError(
+        f"espeak-ng kept the rate at {current} words per minute instead of {rate_wpm}"
+    )
+
+
+def _espeak_current_rate(dll: Any) -> int:
+    """espeak-ng's current rate (pyttsx3's getProperty("rate") asks for the default one)."""
+    import ctypes
+
+    get = dll.espeak_GetParameter
+    get.argtypes = [ctypes.c_int, ctypes.c_int]
+    get.restype = ctypes.c_int
+    return int(get(1, 1))  # espeakRATE, current value
 
 
 def _worker_error(name: str | None = None, exception: BaseException | None = None) -> None:
@@ -236,6 +272,7 @@ def _worker_synthesize(text: str, wav_path: str) -> None:
         path.unlink(missing_ok=True)
         _worker_done.clear()
         _worker_errors.clear()
+        _espeak_idle()  # else pyttsx3 cancels the tail of the last phrase, and maybe more
         engine.save_to_file(spoken, wav_path)  # one save_to_file per runAndWait
         engine.runAndWait()
         # runAndWait() can return before the file is written (pyttsx3 issue #219): wait
@@ -253,6 +290,12 @@ def _worker_synthesize(text: str, wav_path: str) -> None:
                 return
             time.sleep(0.005)
     raise SynthesisError(f"espeak-ng produced no audio for the phrase {_short(text)}")
+
+
+def _espeak_idle() -> None:
+    from pyttsx3.drivers import _espeak
+
+    _espeak.Synchronize()
 
 
 def _wav_complete(path: Path) -> bool:
