@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from voiceguide.errors import Interrupted
 from voiceguide.loader import load_routine, resolve_routine
 from voiceguide.model import Routine
 from voiceguide.tts import PhraseCache
@@ -116,12 +117,21 @@ class FakeSynthesizer:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.cancelled = False
 
-    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None) -> None:
+    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None,
+                   done: Any = None) -> None:  # fmt: skip
         for text, wav_path in jobs:
+            if self.cancelled:
+                raise Interrupted()
             self._one(text, wav_path)
             if finish is not None:
                 finish(text, wav_path)
+            if done is not None:
+                done(text, wav_path)
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
     def _one(self, text: str, wav_path: Path) -> None:
         self.calls.append(text)

@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import termios
 import threading
 import time
@@ -29,7 +30,7 @@ import pytest
 
 from tests.conftest import REPO, FakeSynthesizer, require
 from voiceguide import pipeline, tts
-from voiceguide.errors import ExportError, SynthesisError
+from voiceguide.errors import ExportError, Interrupted, SynthesisError
 from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer
 
 TINY_ROUTINE = """\
@@ -577,6 +578,41 @@ def test_one_bad_phrase_among_good_ones_is_named_and_nothing_is_left_running(
         cache.ensure([poison, *good])  # its result is the first waited for
     assert time.monotonic() - started < 2 + 10
     assert workers(os.getpid()) == []
+
+
+@pytest.mark.espeak
+def test_cancel_from_another_thread_stops_synthesis_at_once_and_its_workers(
+    tmp_path: Path,
+) -> None:
+    # what `play` does when the listener stops while the rest is still being synthesized
+    synthesizer = Pyttsx3Synthesizer("gmw/en-us", 160)
+    cache = PhraseCache(synthesizer, tmp_path / "c")
+    phrases = [f"Phrase number {n} of a long routine, spoken slowly." for n in range(200)]
+    outcome: list[BaseException] = []
+    temporary = set(Path(tempfile.gettempdir()).glob("voiceguide-tts-*"))
+
+    def synthesize() -> None:
+        try:
+            cache.ensure(phrases)
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=synthesize)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while len(workers(os.getpid())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # well into the phrases
+    cancelled = time.monotonic()
+    synthesizer.cancel()
+    thread.join(timeout=10)
+    took_s = time.monotonic() - cancelled
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Interrupted)
+    assert took_s < 2.0, took_s
+    assert workers(os.getpid()) == []
+    assert 0 < len(list((tmp_path / "c").rglob("*.wav"))) < len(phrases)  # what was done is kept
+    assert set(Path(tempfile.gettempdir()).glob("voiceguide-tts-*")) == temporary
 
 
 # ---------------------------------------------------------------- the phrase cache

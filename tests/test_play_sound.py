@@ -53,7 +53,11 @@ class NoiseSynthesizer:
 
     identity = "noise|1"
 
-    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None) -> None:
+    def cancel(self) -> None:
+        pass  # it is never run behind playback
+
+    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None,
+                   done: Any = None) -> None:  # fmt: skip
         for text, path in jobs:
             seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
             rng = np.random.default_rng(seed)
@@ -68,6 +72,8 @@ class NoiseSynthesizer:
                 w.writeframes((samples * 20_000).astype("<i2").tobytes())
             if finish is not None:
                 finish(text, path)
+            if done is not None:
+                done(text, path)
 
 
 @dataclasses.dataclass
@@ -351,6 +357,8 @@ def test_voiceguide_play_in_a_terminal_with_real_keys_and_real_speech(
         timeline = pipeline.plan(pipeline.load(str(path)), settings, cache)
         chapter = next(c for c in timeline.chapters if c.exercise == "stretch")
         hold = timeline.holds[0]
+        left = next(s for s in timeline.sections if s.side == "left" and s.chapter == chapter.index)
+        assert left.start_ms < hold.end_ms and left.end_ms - hold.end_ms >= 1_000  # time for keys
         # warm, with keys
         since = len(recorder.samples())
         term = Terminal(args, env)
@@ -364,13 +372,15 @@ def test_voiceguide_play_in_a_terminal_with_real_keys_and_real_speech(
         cpu_from, wall_from = _cpu_s(term.process.pid), time.monotonic()
         time.sleep(3.0)
         cpu_load = (_cpu_s(term.process.pid) - cpu_from) / (time.monotonic() - wall_from)
-        # space: pause; space: resume; right arrow: the next side; Esc: stop
-        time.sleep(max(0.0, t0 + (hold.end_ms - chapter.start_ms) / 1000 + 0.3 - time.monotonic()))
+        # space: pause (just before the end tone); space: resume; right arrow, while still on
+        # the left side: the next side; Esc: stop. Where it is when the arrow is pressed is
+        # timed from the resume, so the phrases' lengths do not matter.
+        time.sleep(max(0.0, t0 + (hold.end_ms - chapter.start_ms) / 1000 - 0.25 - time.monotonic()))
         term.press(b" ")
         paused_s = time.monotonic()
         time.sleep(1.5)
         term.press(b" ")
-        time.sleep(1.5)
+        time.sleep((ACK_MS[Ack.RESUME] + PREROLL_GAP_MS) / 1000 + 0.75)
         term.press(b"\x1b[C")
         time.sleep(2.0)
         term.press(b"\x1b")

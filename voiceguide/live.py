@@ -40,6 +40,7 @@ _BOUND_FACTOR = 3  # a phrase not yet synthesized is taken to last at most this 
 _BOUND_EXTRA_MS = 2_000  # ...the longest per character so far, plus this
 _BACKGROUND_NICE = 10
 _PROBE_MS = 10
+_ABANDON_WAIT_S = 5.0
 
 
 def play(
@@ -67,13 +68,7 @@ def play(
     cues = CueCache(cache.directory.parent, cache.fmt)
     warm = threading.Thread(target=_warm_cues, args=(cues,), daemon=True)
     warm.start()  # making a cue the first time takes a second: not while playing
-    # The whole plan is made before the first sound. (Playing while the rest was still
-    # being synthesized, plan_stages, stalled now and then in a cold start and then ignored
-    # the stop key; until that is found, a cold start waits for every phrase: about 2.7 s
-    # for the default routine instead of 1.7 s.)
-    stages: Iterator[PlanStage] = iter(
-        [PlanStage.complete(pipeline.plan(routine, settings, cache))]
-    )
+    stages = plan_stages(routine, settings, cache, start_exercise)
     first = next(stages)
     warm.join()
     start_ms = 0
@@ -88,7 +83,10 @@ def play(
             playback.run(on_start=rest.start if rest is not None else None)
     finally:
         if rest is not None and rest.is_alive():
-            _abandon_synthesis()
+            # playback ended while the rest was still being synthesized: stop that now (its
+            # workers would go on writing into a folder that is removed on the way out)
+            cache.synthesizer.cancel()
+            rest.join(timeout=_ABANDON_WAIT_S)
     del probe_handle, probe
     return playback.status()
 
@@ -164,19 +162,6 @@ def _plan_rest(stages: Iterator[PlanStage], playback: LivePlayback) -> None:
             playback.offer(stage)
     except BaseException as error:  # the playback raises it, in its own thread
         playback.fail(error)
-
-
-def _abandon_synthesis() -> None:
-    """Playback ended while the rest was still being synthesized: stop the synthesis worker
-    processes, so that this process ends at once, and cleanly (they would go on writing
-    into a temporary folder that is removed on the way out)."""
-    import multiprocessing
-
-    children = multiprocessing.active_children()
-    for child in children:
-        child.terminate()
-    for child in children:
-        child.join(timeout=2)
 
 
 def _warm_cues(cues: CueCache) -> None:

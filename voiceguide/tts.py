@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from voiceguide.audio import FORMAT, AudioFormat
-from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
+from voiceguide.errors import DependencyMissing, Interrupted, SettingsError, SynthesisError
 from voiceguide.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 
 __all__ = [
@@ -43,6 +43,7 @@ PROCESSING_VERSION = 3  # 3: entries from before the rate was checked may be too
 _SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
 _ATTEMPTS = 3
 _FILE_WAIT_S = 2.0  # after the engine says it is done
+_CANCEL_POLL_S = 0.05  # how often a wait for a phrase looks for cancel()
 _CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its audio
 
 
@@ -54,9 +55,17 @@ class Synthesizer(Protocol):
         """Everything that changes the sound: engine, voice, rate (part of the cache key)."""
         ...
 
-    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None) -> None:
+    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
+                   done: Finisher | None = None) -> None:  # fmt: skip
         """Write each text, spoken, to its path (a WAV at any rate; mono or stereo; 16-bit),
-        then call ``finish(text, path)`` on it (in the same worker, when there are workers)."""
+        then call ``finish(text, path)`` on it (in the same worker, when there are workers),
+        then ``done(text, path)`` in the calling thread, job by job in order, so that the
+        phrases finished so far are kept when a later one fails or synthesis is stopped."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop synthesis running in another thread at once (it raises Interrupted there).
+        The synthesizer is not used again."""
         ...
 
 
@@ -83,12 +92,16 @@ class Pyttsx3Synthesizer:
         self.rate_wpm = rate_wpm
         self.timeout_s = timeout_s
         self.workers = workers or min(4, os.cpu_count() or 1)
+        self._cancelled = threading.Event()
+        self._pools: set[Any] = set()
+        self._pools_lock = threading.Lock()
 
     @property
     def identity(self) -> str:
         return f"pyttsx3-espeak|{self.voice}|{self.rate_wpm}"
 
-    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None) -> None:
+    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
+                   done: Finisher | None = None) -> None:  # fmt: skip
         if not jobs:
             return
         context = multiprocessing.get_context("spawn")
@@ -101,22 +114,45 @@ class Pyttsx3Synthesizer:
         except BaseException:
             release()
             raise
+        with self._pools_lock:
+            self._pools.add(pool)
         try:
             release()  # a Ctrl-C pressed while the workers started arrives here
-            pending = [(text, pool.apply_async(_worker_job, (text, str(path), finish)))
+            pending = [(text, path, pool.apply_async(_worker_job, (text, str(path), finish)))
                        for text, path in jobs]  # fmt: skip
-            for text, result in pending:
-                try:
-                    result.get(timeout=self.timeout_s)
-                except multiprocessing.TimeoutError:
+            for text, path, result in pending:
+                self._wait(text, result)
+                if done is not None:
+                    done(text, path)
+            pool.close()
+        finally:
+            with self._pools_lock:
+                self._pools.discard(pool)
+            pool.terminate()
+            pool.join()
+
+    def _wait(self, text: str, result: Any) -> None:
+        """The phrase's result (its error raised here), watching for cancel() meanwhile."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            if self._cancelled.is_set():
+                raise Interrupted()
+            try:
+                result.get(timeout=min(_CANCEL_POLL_S, max(0.0, deadline - time.monotonic())))
+                return
+            except multiprocessing.TimeoutError:
+                if time.monotonic() >= deadline:
                     raise SynthesisError(
                         f"espeak-ng hung on the phrase {_short(text)} "
                         f"(no audio after {self.timeout_s:g} s)"
                     ) from None
-            pool.close()
-        finally:
-            pool.terminate()
-            pool.join()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._pools_lock:
+            pools = list(self._pools)
+        for pool in pools:
+            pool.terminate()  # its workers stop now and start no others
 
 
 def _ignore_ctrl_c() -> Callable[[], None]:
@@ -434,14 +470,20 @@ class PhraseCache:
     def _synthesize(self, texts: list[str]) -> None:
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
             jobs = [(text, Path(tmp) / f"{i}.wav") for i, text in enumerate(texts)]
-            self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt))
-            for text, path in jobs:
-                data = self._pcm_of_wav(path.read_bytes()) if path.exists() else None
-                if data is None:
+            self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt), self._keep)
+            for text, _path in jobs:
+                if text not in self._pcm:
                     raise SynthesisError(f"the speech engine wrote no audio for {_short(text)}")
-                self._write(self.path_for(text), data)
-                self._pcm[text] = data
-                self.synthesized += 1
+
+    def _keep(self, text: str, path: Path) -> None:
+        """A phrase just synthesized: into the cache at once (an interrupted first run keeps
+        what it made)."""
+        data = self._pcm_of_wav(path.read_bytes()) if path.exists() else None
+        if data is None:
+            raise SynthesisError(f"the speech engine wrote no audio for {_short(text)}")
+        self._write(self.path_for(text), data)
+        self._pcm[text] = data
+        self.synthesized += 1
 
     def _write(self, path: Path, data: bytes) -> None:
         """Write atomically: a reader sees the old entry, no entry, or the whole new one."""
