@@ -423,8 +423,11 @@ def test_sigkill_mid_export_keeps_the_previous_export_and_the_next_one_succeeds(
 
 @pytest.mark.espeak
 def test_sigkill_during_synthesis_leaves_no_worker_behind(tiny: Path, tmp_path: Path) -> None:
-    process = cli("plan", str(tiny), env={"VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")},
-                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {"VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(temp)}
+    process = cli("plan", str(tiny), env=env, stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         wait_for(lambda: workers(process.pid) or process.poll() is not None, 60, "workers")
         children = descendants(process.pid)
@@ -433,6 +436,11 @@ def test_sigkill_during_synthesis_leaves_no_worker_behind(tiny: Path, tmp_path: 
         process.wait(30)
     assert [p for p, cmd in children.items() if "spawn_main" in cmd], children
     wait_for(lambda: not any(alive(p) for p in children), 30, "orphaned workers to exit")
+    # the killed run's temporary folder is left; the next run removes it
+    left = [p.name for p in temp.glob("voiceguide-*")]
+    assert len(left) == 1 and left[0].startswith(f"voiceguide-tts-{process.pid}-"), left
+    assert run_cli("plan", str(tiny), env=env).returncode == 0
+    assert list(temp.glob("voiceguide-*")) == []
 
 
 def _ctrl_c(args: list[str], ready: Callable[[], object], tmp_path: Path) -> tuple[int, str]:

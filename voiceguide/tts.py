@@ -15,6 +15,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -44,6 +45,7 @@ _SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
 _ATTEMPTS = 3
 _FILE_WAIT_S = 2.0  # after the engine says it is done
 _CANCEL_POLL_S = 0.05  # how often a wait for a phrase looks for cancel()
+_WORK_PREFIX = "voiceguide-tts-"  # + pid: a temporary folder of phrases being made
 _CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its audio
 
 
@@ -344,6 +346,24 @@ def _wav_complete(path: Path) -> bool:
         return False
 
 
+def _sweep_work_folders() -> None:
+    """Remove the temporary folders of runs that were killed (which could not do it)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_WORK_PREFIX}*"):
+        pid = folder.name.removeprefix(_WORK_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's
+    return True
+
+
 def default_cache_dir() -> Path:
     override = os.environ.get("VOICEGUIDE_CACHE_DIR")
     if override:
@@ -468,7 +488,8 @@ class PhraseCache:
         return data
 
     def _synthesize(self, texts: list[str]) -> None:
-        with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
+        _sweep_work_folders()
+        with tempfile.TemporaryDirectory(prefix=f"{_WORK_PREFIX}{os.getpid()}-") as tmp:
             jobs = [(text, Path(tmp) / f"{i}.wav") for i, text in enumerate(texts)]
             self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt), self._keep)
             for text, _path in jobs:
