@@ -218,6 +218,37 @@ def test_the_routine_plays_sample_for_sample_as_exported_with_cues_on_time(
     sound.MEASUREMENTS["first sound after run() (in-process, planned)"] = f"{first:.3f} s"
 
 
+@pytest.mark.long
+@pytest.mark.sound
+@pytest.mark.espeak
+def test_the_whole_default_routine_plays_as_exported_with_every_cue_on_time(
+    sound_device: sound.SoundDevice, tmp_path: Path
+) -> None:
+    # about 15 minutes: run with ./dev.sh test -m long
+    settings = Settings()
+    cache = pipeline.make_cache(settings, cache_dir=tmp_path / "cache")
+    timeline = pipeline.plan(pipeline.load(None), settings, cache)
+    setup = Setup(timeline, cache, CueCache(tmp_path / "cache", FORMAT))
+    played = play(sound_device, setup, [])
+    ref = setup.reference()
+    rec = played.recording
+    at = first_content(rec, ref)
+    assert played.playback.segments == [(0, len(ref))]
+    assert differing(rec, at, ref) == 0
+    errors = []
+    for event in (e for e in timeline.events if isinstance(e, Tone)):
+        pcm = np.frombuffer(setup.cues(event.cue), dtype="<i2").astype(np.int32)
+        expected = at + FORMAT.frames(event.start_ms)
+        search = RATE // 10
+        found = sound.find(pcm, rec, expected - search, expected + search + len(pcm))
+        errors.append(abs(ms(found - expected)))
+    sound.MEASUREMENTS["cue onset error, whole default routine (median / worst)"] = (
+        f"{np.median(errors):.1f} ms / {max(errors):.1f} ms over {len(errors)} cues, "
+        f"{len(ref) / RATE:.0f} s played, 0 samples differing"
+    )
+    assert len(errors) >= 50 and max(errors) <= 30
+
+
 @pytest.mark.sound
 def test_pause_really_stops_the_sound_and_resume_continues_where_it_stopped(
     sound_device: sound.SoundDevice, setup: Setup
