@@ -119,12 +119,14 @@ class FakeSynthesizer:
         self.calls: list[str] = []
         self.cancelled = False
 
-    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None,
-                   done: Any = None) -> None:  # fmt: skip
+    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None,
+                   spoken: Any = None) -> None:  # fmt: skip
         for text, wav_path in jobs:
             if self.cancelled:
                 raise Interrupted()
             self._one(text, wav_path)
+            if spoken is not None:
+                spoken(text, wav_path)
             if finish is not None:
                 finish(text, wav_path)
             if done is not None:

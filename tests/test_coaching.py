@@ -132,7 +132,7 @@ def _fitted(routine: Routine, target: str, *overrides: tuple[str, str]) -> Timel
         def measure(self, text: str) -> int:
             return fake_measure(text)
 
-        def ensure(self, texts: object) -> None:
+        def ensure(self, texts: object, *, lengths_only: bool = False) -> None:
             return None
 
     settings = parse_settings(list(overrides), fit_to=target)

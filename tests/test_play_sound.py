@@ -56,8 +56,8 @@ class NoiseSynthesizer:
     def cancel(self) -> None:
         pass  # it is never run behind playback
 
-    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None,
-                   done: Any = None) -> None:  # fmt: skip
+    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None,
+                   spoken: Any = None) -> None:  # fmt: skip
         for text, path in jobs:
             seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
             rng = np.random.default_rng(seed)
@@ -70,6 +70,8 @@ class NoiseSynthesizer:
                 w.setsampwidth(2)
                 w.setframerate(22_050)
                 w.writeframes((samples * 20_000).astype("<i2").tobytes())
+            if spoken is not None:
+                spoken(text, path)
             if finish is not None:
                 finish(text, path)
             if done is not None:

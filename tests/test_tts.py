@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import FakeSynthesizer
 from voiceguide.audio import FORMAT
+from voiceguide.errors import Interrupted, SynthesisError
 from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, speakable
 
 
@@ -127,3 +130,71 @@ def test_a_rate_espeak_ng_lost_is_noticed_and_set_again(tmp_path: Path) -> None:
         calls, rate = pool.apply(_speak_with_the_rate_dropped_once, (str(tmp_path / "x.wav"),))
     assert calls >= 2 and rate == 160
     assert abs(_frames(tmp_path / "x.wav") - _frames(reference)) <= 0.01 * _frames(reference)
+
+
+# ---- lengths first: planning while the audio is still being made
+
+
+class SlowFinish(FakeSynthesizer):
+    """Speaks every phrase at once, then finishes them slowly (or fails on one), the way
+    the real workers finish loudness after every phrase is spoken."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        super().__init__()
+        self.fail_on = fail_on
+        self.finished: list[str] = []
+
+    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None,
+                   spoken: Any = None) -> None:  # fmt: skip
+        for text, path in jobs:
+            self._one(text, path)
+            if spoken is not None:
+                spoken(text, path)
+        for text, path in jobs:
+            time.sleep(0.05)
+            if self.cancelled:
+                raise Interrupted()
+            if text == self.fail_on:
+                raise SynthesisError(f"espeak-ng failed on the phrase {text!r}")
+            finish(text, path)
+            self.finished.append(text)
+            done(text, path)
+
+
+def test_lengths_first_then_the_audio_the_same_as_all_at_once(tmp_path: Path) -> None:
+    texts = [f"Phrase {n}, said once." for n in range(6)]
+    whole = PhraseCache(FakeSynthesizer(), tmp_path / "a")
+    whole.ensure(texts)
+    early = PhraseCache(SlowFinish(), tmp_path / "b")
+    early.ensure(texts, lengths_only=True)
+    synthesizer = early.synthesizer
+    assert isinstance(synthesizer, SlowFinish)
+    assert len(synthesizer.finished) < len(texts)  # returned before the audio was made
+    assert [early.measure(t) for t in texts] == [whole.measure(t) for t in texts]
+    assert [early.pcm(t) for t in texts] == [whole.pcm(t) for t in texts]  # waits for each
+    early.close()
+    again = PhraseCache(FakeSynthesizer(), tmp_path / "b")
+    again.ensure(texts)
+    assert again.synthesized == 0  # every entry was written whole
+
+
+def test_a_phrase_failing_after_the_plan_fails_where_it_is_needed(tmp_path: Path) -> None:
+    texts = [f"Phrase {n}, said once." for n in range(4)]
+    cache = PhraseCache(SlowFinish(fail_on=texts[2]), tmp_path)
+    cache.ensure(texts, lengths_only=True)
+    assert cache.pcm(texts[1])
+    with pytest.raises(SynthesisError, match="Phrase 2"):
+        cache.pcm(texts[2])
+    assert cache.pcm(texts[3])  # never made by the failed batch: made when asked, no hang
+    cache.close()
+
+
+def test_closing_with_cancel_stops_the_background_work(tmp_path: Path) -> None:
+    texts = [f"Phrase {n}, said once." for n in range(40)]
+    cache = PhraseCache(SlowFinish(), tmp_path)
+    cache.ensure(texts, lengths_only=True)
+    started = time.monotonic()
+    cache.close(cancel=True)
+    assert time.monotonic() - started < 0.5
+    synthesizer = cache.synthesizer
+    assert isinstance(synthesizer, SlowFinish) and len(synthesizer.finished) < len(texts)

@@ -111,12 +111,16 @@ def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,
     return PhraseCache(synth, cache_dir)
 
 
-def plan(routine: Routine, settings: Settings, cache: PhraseCache) -> Timeline:
+def plan(
+    routine: Routine, settings: Settings, cache: PhraseCache, lengths_only: bool = False
+) -> Timeline:
     """The timeline; phrases are synthesized into the cache (once) to know their lengths.
 
     A first pass with a stand-in ``measure`` collects every phrase the compiler will ask
     about (which phrases it asks about never depends on their lengths), so the missing ones
-    are synthesized together, in parallel, before the real pass.
+    are synthesized together, in parallel, before the real pass. With ``lengths_only`` the
+    phrases' audio may still be in the making when this returns (see ``PhraseCache.ensure``;
+    the caller closes the cache).
     """
     asked: list[str] = []
 
@@ -125,7 +129,7 @@ def plan(routine: Routine, settings: Settings, cache: PhraseCache) -> Timeline:
         return 1
 
     compile_routine(routine, dataclasses.replace(settings, fit_s=None), record)
-    cache.ensure(asked)
+    cache.ensure(asked, lengths_only=lengths_only)
     if settings.fit_s is None:
         return compile_routine(routine, settings, cache.measure)
     fitted = fit(routine, settings, cache.measure)
@@ -147,9 +151,16 @@ def export(
         artist=routine.author,
         comment=_comment(settings),
     )
-    timeline = plan(routine, settings, cache)
-    cues = CueCache(cache.directory.parent, cache.fmt)
-    return timeline, export_timeline(timeline, cache.pcm, options, progress, cues=cues)
+    # the first phrases are encoded while the later ones are still being made
+    try:
+        timeline = plan(routine, settings, cache, lengths_only=True)
+        cues = CueCache(cache.directory.parent, cache.fmt)
+        result = export_timeline(timeline, cache.pcm, options, progress, cues=cues)
+    except BaseException:
+        cache.close(cancel=True)
+        raise
+    cache.close()
+    return timeline, result
 
 
 def parse_settings(

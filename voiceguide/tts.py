@@ -57,12 +57,16 @@ class Synthesizer(Protocol):
         """Everything that changes the sound: engine, voice, rate (part of the cache key)."""
         ...
 
-    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
-                   done: Finisher | None = None) -> None:  # fmt: skip
+    def synthesize(
+        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
+        done: Finisher | None = None, spoken: Finisher | None = None,
+    ) -> None:  # fmt: skip
         """Write each text, spoken, to its path (a WAV at any rate; mono or stereo; 16-bit),
-        then call ``finish(text, path)`` on it (in the same worker, when there are workers),
-        then ``done(text, path)`` in the calling thread, job by job in order, so that the
-        phrases finished so far are kept when a later one fails or synthesis is stopped."""
+        and call ``spoken(text, path)`` on it; then call ``finish(text, path)`` on it (in a
+        worker, when there are workers) and ``done(text, path)``. The callbacks ``spoken``
+        and ``done`` run in the calling thread, job by job in order: the phrases finished so
+        far are kept when a later one fails or synthesis is stopped. ``spoken`` may come for
+        every job before the first ``finish``: the speech's length is known early."""
         ...
 
     def cancel(self) -> None:
@@ -102,8 +106,10 @@ class Pyttsx3Synthesizer:
     def identity(self) -> str:
         return f"pyttsx3-espeak|{self.voice}|{self.rate_wpm}"
 
-    def synthesize(self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
-                   done: Finisher | None = None) -> None:  # fmt: skip
+    def synthesize(
+        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
+        done: Finisher | None = None, spoken: Finisher | None = None,
+    ) -> None:  # fmt: skip
         if not jobs:
             return
         context = multiprocessing.get_context("spawn")
@@ -120,9 +126,18 @@ class Pyttsx3Synthesizer:
             self._pools.add(pool)
         try:
             release()  # a Ctrl-C pressed while the workers started arrives here
-            pending = [(text, path, pool.apply_async(_worker_job, (text, str(path), finish)))
-                       for text, path in jobs]  # fmt: skip
-            for text, path, result in pending:
+            # every phrase is spoken first (its length is then known), then finished
+            speaking = [(text, path, pool.apply_async(_worker_job, (text, str(path), None)))
+                        for text, path in jobs]  # fmt: skip
+            finishing = []
+            for text, path, result in speaking:
+                self._wait(text, result)
+                if spoken is not None:
+                    spoken(text, path)
+                finishing.append(
+                    (text, path, pool.apply_async(_worker_finish, (text, str(path), finish)))
+                )
+            for text, path, result in finishing:
                 self._wait(text, result)
                 if done is not None:
                     done(text, path)
@@ -205,6 +220,16 @@ def _worker_start(voice: str, rate_wpm: int) -> None:
     os.dup2(devnull, 1)
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    # Finishing needs scipy and pyloudnorm (half a second to import): imported meanwhile,
+    # while espeak-ng speaks (in its own thread, mostly without the GIL).
+    threading.Thread(target=_import_for_finishing, daemon=True).start()
+
+
+def _import_for_finishing() -> None:
+    with contextlib.suppress(Exception):  # a real failure shows when finishing
+        import pyloudnorm  # noqa: F401
+        import scipy.ndimage
+        import scipy.signal  # noqa: F401
 
 
 def _exit_with(parent_sentinel: int) -> None:
@@ -294,6 +319,11 @@ def _worker_error(name: str | None = None, exception: BaseException | None = Non
 
 def _worker_job(text: str, wav_path: str, finish: Finisher | None) -> None:
     _worker_synthesize(text, wav_path)
+    if finish is not None:
+        finish(text, Path(wav_path))
+
+
+def _worker_finish(text: str, wav_path: str, finish: Finisher | None) -> None:
     if finish is not None:
         finish(text, Path(wav_path))
 
@@ -422,6 +452,12 @@ class PhraseCache:
         self.fmt = fmt
         self._pcm: dict[str, bytes] = {}
         self.synthesized = 0  # phrases synthesized by this cache object (for tests and notes)
+        # ensure(lengths_only=True): phrases whose length is known before their audio
+        self._frames: dict[str, int] = {}
+        self._pending: set[str] = set()
+        self._failure: BaseException | None = None
+        self._changed = threading.Condition()
+        self._batch: threading.Thread | None = None
 
     def path_for(self, text: str) -> Path:
         key = "\0".join([
@@ -432,29 +468,107 @@ class PhraseCache:
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         return self.directory / digest[:2] / f"{digest}.wav"
 
-    def ensure(self, texts: Iterable[str]) -> None:
-        """Make sure every phrase is ready, synthesizing the missing ones together."""
+    def ensure(self, texts: Iterable[str], *, lengths_only: bool = False) -> None:
+        """Make sure every phrase is ready, synthesizing the missing ones together.
+
+        With ``lengths_only`` it returns as soon as every phrase is spoken (its length is
+        known, enough to plan), while the speech is still being made even in loudness in the
+        background: :meth:`pcm` waits for a phrase that is not ready yet. An export renders
+        and encodes the first phrases meanwhile. :meth:`close` ends that background work.
+        """
         missing = []
         for text in dict.fromkeys(texts):
-            if text in self._pcm:
+            if text in self._pcm or text in self._pending:
                 continue
             data = self._read(self.path_for(text))
             if data is None:
                 missing.append(text)
             else:
                 self._pcm[text] = data
-        if missing:
+        if not missing:
+            return
+        if lengths_only and self._batch is None:
+            self._start_batch(missing)
+        else:
             self._synthesize(missing)
 
     def pcm(self, text: str) -> bytes:
         """The phrase as raw PCM in ``fmt``."""
+        if text in self._pending:
+            with self._changed:
+                while text in self._pending and self._failure is None:
+                    self._changed.wait()
+                if text in self._pending:
+                    assert self._failure is not None
+                    raise self._failure
         if text not in self._pcm:
             self.ensure([text])
         return self._pcm[text]
 
     def measure(self, text: str) -> int:
         """How long the phrase lasts in whole ms (the compiler's ``measure``)."""
-        return self.fmt.ms(len(self.pcm(text)) // self.fmt.frame_bytes)
+        frames = self._frames.get(text)
+        if frames is None:
+            frames = len(self.pcm(text)) // self.fmt.frame_bytes
+        return self.fmt.ms(frames)
+
+    def close(self, cancel: bool = False) -> None:
+        """Wait for the background work of ``ensure(lengths_only=True)`` to end, or, with
+        ``cancel``, stop it at once (the synthesizer is not used again)."""
+        batch = self._batch
+        if batch is None:
+            return
+        if cancel:
+            self.synthesizer.cancel()
+        batch.join()
+        self._batch = None
+
+    def _start_batch(self, texts: list[str]) -> None:
+        with self._changed:
+            self._pending.update(texts)
+            self._failure = None
+        self._batch = threading.Thread(target=self._run_batch, args=(texts,), daemon=True)
+        self._batch.start()
+        with self._changed:
+            while self._failure is None and any(t not in self._frames for t in texts):
+                self._changed.wait()
+            if self._failure is not None:
+                failure = self._failure
+                self._batch.join()
+                self._batch = None
+                raise failure
+
+    def _run_batch(self, texts: list[str]) -> None:
+        # Ctrl-C is for the main thread (the worker processes started from here inherit
+        # this thread's blocked SIGINT, so they cannot die of it while they start).
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._synthesize(texts, spoken=self._spoken)
+        except BaseException as error:
+            with self._changed:
+                self._failure = error
+                self._changed.notify_all()
+        finally:
+            with self._changed:
+                if self._failure is None and self._pending & set(texts):
+                    self._failure = SynthesisError("the speech engine stopped before the end")
+                self._pending.difference_update(texts)
+                self._changed.notify_all()
+
+    def _spoken(self, text: str, path: Path) -> None:
+        """A phrase spoken, not yet finished: its length in ``fmt``, as finishing makes it."""
+        try:
+            with wave.open(str(path), "rb") as w:
+                frames, rate = w.getnframes(), w.getframerate()
+        except (OSError, EOFError, wave.Error) as error:
+            raise SynthesisError(
+                f"the speech engine wrote an unreadable file for {_short(text)}: {error}"
+            ) from None
+        to = self.fmt.sample_rate
+        with self._changed:
+            self._frames[text] = -(-frames * to // rate)  # what resampling gives: ceil
+            self._changed.notify_all()
 
     def _read(self, path: Path) -> bytes | None:
         """A valid cache entry's PCM, or None (missing, truncated, damaged or garbage: the
@@ -487,11 +601,11 @@ class PhraseCache:
             return None
         return data
 
-    def _synthesize(self, texts: list[str]) -> None:
+    def _synthesize(self, texts: list[str], spoken: Finisher | None = None) -> None:
         _sweep_work_folders()
         with tempfile.TemporaryDirectory(prefix=f"{_WORK_PREFIX}{os.getpid()}-") as tmp:
             jobs = [(text, Path(tmp) / f"{i}.wav") for i, text in enumerate(texts)]
-            self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt), self._keep)
+            self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt), self._keep, spoken)
             for text, _path in jobs:
                 if text not in self._pcm:
                     raise SynthesisError(f"the speech engine wrote no audio for {_short(text)}")
@@ -502,9 +616,18 @@ class PhraseCache:
         data = self._pcm_of_wav(path.read_bytes()) if path.exists() else None
         if data is None:
             raise SynthesisError(f"the speech engine wrote no audio for {_short(text)}")
+        frames = self._frames.get(text)
+        if frames is not None and frames != len(data) // self.fmt.frame_bytes:
+            raise SynthesisError(  # the plan was made with the other length
+                f"the phrase {_short(text)} came out {len(data) // self.fmt.frame_bytes} "
+                f"frames long, not {frames} (a bug in voiceguide)"
+            )
         self._write(self.path_for(text), data)
-        self._pcm[text] = data
-        self.synthesized += 1
+        with self._changed:
+            self._pcm[text] = data
+            self._pending.discard(text)
+            self.synthesized += 1
+            self._changed.notify_all()
 
     def _write(self, path: Path, data: bytes) -> None:
         """Write atomically: a reader sees the old entry, no entry, or the whole new one."""
