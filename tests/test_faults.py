@@ -564,13 +564,13 @@ HANGS = "This phrase hangs the engine."
 CRASHES = "This phrase crashes the engine."
 
 
-def poisoned_job(text: str, wav_path: str, finish: tts.Finisher | None) -> None:
+def poisoned_job(text: str, wav_path: str) -> None:
     """Runs in a synthesis worker: the real engine, except on two poisoned phrases."""
     if text == HANGS:
         time.sleep(3600)
     if text == CRASHES:
         os.kill(os.getpid(), signal.SIGSEGV)
-    tts._worker_job(text, wav_path, finish)
+    tts._worker_synthesize(text, wav_path)
 
 
 @pytest.mark.espeak
@@ -578,7 +578,7 @@ def poisoned_job(text: str, wav_path: str, finish: tts.Finisher | None) -> None:
 def test_one_bad_phrase_among_good_ones_is_named_and_nothing_is_left_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, poison: str
 ) -> None:
-    monkeypatch.setattr(tts, "_worker_job", poisoned_job)
+    monkeypatch.setattr(tts, "_worker_synthesize", poisoned_job)
     cache = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160, timeout_s=2), tmp_path / "c")
     good = ["Sit down.", "Stand up.", "Breathe in.", "Breathe out."]
     started = time.monotonic()

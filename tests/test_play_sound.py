@@ -32,6 +32,7 @@ from tests.fake_device import write_tiny_routine
 from voiceguide import pipeline
 from voiceguide.acks import ACK_MS, Ack, ack_pcm
 from voiceguide.audio import FORMAT
+from voiceguide.bench import cpu_s
 from voiceguide.cues import CueCache
 from voiceguide.playback_simpleaudio import SimpleaudioPlayer
 from voiceguide.player import PREROLL_GAP_MS, Command, LivePlayback, State
@@ -154,6 +155,19 @@ def first_content(recording: np.ndarray, reference: np.ndarray, start: int = 0) 
     return at - onset
 
 
+def cue_onset_errors_ms(setup: Setup, recording: np.ndarray, at: int) -> list[float]:
+    """For every cue of the plan, how far from its planned start (``at`` being where the
+    plan's first frame is in the recording) it was found, within 100 ms either side."""
+    errors = []
+    for event in (e for e in setup.timeline.events if isinstance(e, Tone)):
+        pcm = np.frombuffer(setup.cues(event.cue), dtype="<i2").astype(np.int32)
+        expected = at + FORMAT.frames(event.start_ms)
+        search = RATE // 10
+        found = sound.find(pcm, recording, expected - search, expected + search + len(pcm))
+        errors.append(abs(ms(found - expected)))
+    return errors
+
+
 def differing(recording: np.ndarray, at: int, reference: np.ndarray) -> int:
     """How many frames of ``reference`` differ from the recording placed at ``at``."""
     got = recording[at : at + len(reference)]
@@ -199,13 +213,7 @@ def test_the_routine_plays_sample_for_sample_as_exported_with_cues_on_time(
     assert abs(offset - at) < RATE // 10  # the MP3 has the encoder's delay and padding
 
     # every cue starts where the plan puts it, relative to the first sound
-    errors = []
-    for event in (e for e in timeline.events if isinstance(e, Tone)):
-        pcm = np.frombuffer(setup.cues(event.cue), dtype="<i2").astype(np.int32)
-        expected = at + FORMAT.frames(event.start_ms)
-        search = RATE // 10
-        found = sound.find(pcm, rec, expected - search, expected + search + len(pcm))
-        errors.append(abs(ms(found - expected)))
+    errors = cue_onset_errors_ms(setup, rec, at)
     assert len(errors) >= 8 and max(errors) <= 30
     sound.MEASUREMENTS["cue onset error, short routine (median / worst)"] = (
         f"{np.median(errors):.1f} ms / {max(errors):.1f} ms over {len(errors)} cues"
@@ -237,13 +245,7 @@ def test_the_whole_default_routine_plays_as_exported_with_every_cue_on_time(
     at = first_content(rec, ref)
     assert played.playback.segments == [(0, len(ref))]
     assert differing(rec, at, ref) == 0
-    errors = []
-    for event in (e for e in timeline.events if isinstance(e, Tone)):
-        pcm = np.frombuffer(setup.cues(event.cue), dtype="<i2").astype(np.int32)
-        expected = at + FORMAT.frames(event.start_ms)
-        search = RATE // 10
-        found = sound.find(pcm, rec, expected - search, expected + search + len(pcm))
-        errors.append(abs(ms(found - expected)))
+    errors = cue_onset_errors_ms(setup, rec, at)
     sound.MEASUREMENTS["cue onset error, whole default routine (median / worst)"] = (
         f"{np.median(errors):.1f} ms / {max(errors):.1f} ms over {len(errors)} cues, "
         f"{len(ref) / RATE:.0f} s played, 0 samples differing"
@@ -363,11 +365,6 @@ class Terminal:
         return self.screen.decode("utf-8", "replace")
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.mark.sound
 @pytest.mark.espeak
 def test_voiceguide_play_in_a_terminal_with_real_keys_and_real_speech(
@@ -402,9 +399,9 @@ def test_voiceguide_play_in_a_terminal_with_real_keys_and_real_speech(
         time.sleep(
             max(0.0, t0 + (hold.start_ms - chapter.start_ms) / 1000 + 0.5 - time.monotonic())
         )
-        cpu_from, wall_from = _cpu_s(term.process.pid), time.monotonic()
+        cpu_from, wall_from = cpu_s(term.process.pid), time.monotonic()
         time.sleep(3.0)
-        cpu_load = (_cpu_s(term.process.pid) - cpu_from) / (time.monotonic() - wall_from)
+        cpu_load = (cpu_s(term.process.pid) - cpu_from) / (time.monotonic() - wall_from)
         # space: pause (just before the end tone); space: resume; right arrow, while still on
         # the left side: the next side; Esc: stop. Where it is when the arrow is pressed is
         # timed from the resume, so the phrases' lengths do not matter.

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["cpu_s", "main"]
 
 
 def _run(
@@ -275,9 +275,9 @@ def _live(work: Path, repeat: int, routine: str | None) -> None:
                     heard = recorder.time_at(recorder.wait_for_sound(timeout_s=60))
                     if cpu is not None:  # the first hold, less a second at either end
                         time.sleep(max(0.0, heard + hold_from_s + 1 - time.monotonic()))
-                        used, since = _cpu_s(process.pid), time.monotonic()
+                        used, since = cpu_s(process.pid), time.monotonic()
                         time.sleep(max(0.5, hold_to_s - hold_from_s - 2))
-                        cpu.append((_cpu_s(process.pid) - used) / (time.monotonic() - since))
+                        cpu.append((cpu_s(process.pid) - used) / (time.monotonic() - since))
                 finally:
                     process.send_signal(signal.SIGINT)
                     _, err = process.communicate(timeout=30)
@@ -296,7 +296,7 @@ def _live(work: Path, repeat: int, routine: str | None) -> None:
     print(_row("   CPU while holding vs 5 % of one core", 100 * cpu[0], 5.0, 1.0, "%"))
 
 
-def _cpu_s(pid: int) -> float:
+def cpu_s(pid: int) -> float:
     """CPU seconds (user + system, all threads) a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

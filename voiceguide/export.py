@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -219,14 +219,8 @@ def export_track(
         raise ExportError(f"cannot write to {folder}: {error.strerror or error}") from None
     staged = folder / f".{path.name}.{os.getpid()}.tmp"
     try:
-        encoder = _Encoder(ffmpeg, staged, bitrate, fmt)
-        try:
-            for chunk in _chunks_with_progress(timeline, phrases, cues, None, fmt):
-                encoder.write(chunk)
-            encoder.close()
-        except BaseException:
-            encoder.kill()
-            raise
+        _encode(_Encoder(ffmpeg, staged, bitrate, fmt),
+                _chunks_with_progress(timeline, phrases, cues, None, fmt))  # fmt: skip
         chapters, lyrics = _marks(timeline, None, 0)
         write_tags(staged, TrackTags(
             title=timeline.title, album=timeline.title, artist=artist, number=1, total=1,
@@ -261,6 +255,18 @@ def _plan_tracks(timeline: Timeline) -> list[tuple[int, str, str, tuple[int, int
     full_title = f"{timeline.title} - full routine"
     planned.append((count, full_title, f"{count:0{width}d} {safe_filename(full_title)}.mp3", None))
     return planned
+
+
+def _encode(encoder: _Encoder, chunks: Iterable[bytes]) -> None:
+    """Feed the chunks to the encoder and finish the file; on any failure the encoder is
+    killed (its half-written file is the caller's to remove)."""
+    try:
+        for chunk in chunks:
+            encoder.write(chunk)
+        encoder.close()
+    except BaseException:
+        encoder.kill()
+        raise
 
 
 class _Encoder:
@@ -342,14 +348,8 @@ def _encode_all(
     and lands on the next frame boundary (frames are 26 ms).
     """
     full_path = staging / planned[-1][2]
-    full = _Encoder(ffmpeg, full_path, options.bitrate, fmt)
-    try:
-        for chunk in _chunks_with_progress(timeline, phrases, cues, progress, fmt):
-            full.write(chunk)
-        full.close()
-    except BaseException:
-        full.kill()
-        raise
+    _encode(_Encoder(ffmpeg, full_path, options.bitrate, fmt),
+            _chunks_with_progress(timeline, phrases, cues, progress, fmt))  # fmt: skip
     return _split(ffmpeg, full_path, [name for _n, _t, name, _s in planned[:-1]], timeline)
 
 

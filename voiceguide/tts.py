@@ -127,7 +127,7 @@ class Pyttsx3Synthesizer:
         try:
             release()  # a Ctrl-C pressed while the workers started arrives here
             # every phrase is spoken first (its length is then known), then finished
-            speaking = [(text, path, pool.apply_async(_worker_job, (text, str(path), None)))
+            speaking = [(text, path, pool.apply_async(_worker_synthesize, (text, str(path))))
                         for text, path in jobs]  # fmt: skip
             finishing = []
             for text, path, result in speaking:
@@ -317,12 +317,6 @@ def _worker_error(name: str | None = None, exception: BaseException | None = Non
     _worker_done.set()
 
 
-def _worker_job(text: str, wav_path: str, finish: Finisher | None) -> None:
-    _worker_synthesize(text, wav_path)
-    if finish is not None:
-        finish(text, Path(wav_path))
-
-
 def _worker_finish(text: str, wav_path: str, finish: Finisher | None) -> None:
     if finish is not None:
         finish(text, Path(wav_path))
@@ -333,6 +327,8 @@ def _worker_synthesize(text: str, wav_path: str) -> None:
     if not spoken:
         raise SynthesisError(f"nothing to speak in the phrase {_short(text)}")
     engine = _worker_engine_ready()
+    from pyttsx3.drivers import _espeak  # loaded by now (by the engine)
+
     # pyttsx3's espeak driver now and then finishes an utterance with no audio at all (an
     # empty WAV; 2 phrases in 2,960 measured here): such a phrase is simply spoken again.
     for _attempt in range(_ATTEMPTS):
@@ -340,7 +336,7 @@ def _worker_synthesize(text: str, wav_path: str) -> None:
         path.unlink(missing_ok=True)
         _worker_done.clear()
         _worker_errors.clear()
-        _espeak_idle()  # else pyttsx3 cancels the tail of the last phrase, and maybe more
+        _espeak.Synchronize()  # else pyttsx3 cancels the tail of the last phrase, and more
         engine.save_to_file(spoken, wav_path)  # one save_to_file per runAndWait
         engine.runAndWait()
         # runAndWait() can return before the file is written (pyttsx3 issue #219): wait
@@ -358,12 +354,6 @@ def _worker_synthesize(text: str, wav_path: str) -> None:
                 return
             time.sleep(0.005)
     raise SynthesisError(f"espeak-ng produced no audio for the phrase {_short(text)}")
-
-
-def _espeak_idle() -> None:
-    from pyttsx3.drivers import _espeak
-
-    _espeak.Synchronize()
 
 
 def _wav_complete(path: Path) -> bool:
