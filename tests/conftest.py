@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from voiceguide.errors import Interrupted
-from voiceguide.loader import load_routine, resolve_routine
-from voiceguide.model import Routine
-from voiceguide.tts import PhraseCache
+from voiceguide.routine.loader import load_routine, resolve_routine
+from voiceguide.routine.model import Routine
+from voiceguide.speech.cache import PhraseCache
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent

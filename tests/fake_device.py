@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.audio import FORMAT, AudioFormat
-from voiceguide.player import Command
+from voiceguide.play.player import Command
+from voiceguide.sound.audio import FORMAT, AudioFormat
 
 
 class FakeClock:

@@ -1,11 +1,11 @@
-"""Helpers of the sound tests: the virtual device (:mod:`voiceguide.virtual_sound`), the
+"""Helpers of the sound tests: the virtual device (:mod:`voiceguide.bench.virtual_sound`), the
 measurements printed at the end of a run, and finding one sound inside a recording."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from voiceguide.virtual_sound import RATE, Recorder, SoundDevice, missing
+from voiceguide.bench.virtual_sound import RATE, Recorder, SoundDevice, missing
 
 __all__ = ["MEASUREMENTS", "RATE", "Recorder", "SoundDevice", "find", "missing", "similarity"]
 

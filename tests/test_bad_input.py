@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+import voiceguide.cli.commands as cli
 from tests.conftest import REPO
-from voiceguide import cli
 from voiceguide.errors import RoutineError
-from voiceguide.loader import bundled_dir, load_routine
+from voiceguide.routine.loader import bundled_dir, load_routine
 
 ROUTINE = "outer-hip.routine.yaml"
 SUPINE = "supine-hip-stretch.yaml"
@@ -289,9 +289,9 @@ def test_the_worst_files_through_a_real_process(tmp_path: Path, case: str) -> No
 
 def test_accented_text_and_emoji_are_spoken_and_named(tmp_path: Path) -> None:
     from tests.conftest import fake_measure
-    from voiceguide.compiler import compile_routine
-    from voiceguide.settings import Settings
-    from voiceguide.timeline import Speech
+    from voiceguide.plan.compiler import compile_routine
+    from voiceguide.plan.settings import Settings
+    from voiceguide.plan.timeline import Speech
 
     folder = tmp_path / "routine"
     shutil.copytree(bundled_dir(), folder)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO, require
 from tests.fake_device import write_tiny_routine
-from voiceguide import virtual_sound
+from voiceguide.bench import virtual_sound
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:

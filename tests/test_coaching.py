@@ -9,12 +9,12 @@ import pytest
 
 from tests.conftest import fake_measure
 from tests.test_compiler import check_invariants
-from voiceguide.compiler import compile_routine
-from voiceguide.cues import Cue
 from voiceguide.errors import SettingsError
-from voiceguide.model import Routine
-from voiceguide.settings import Settings, parse_breath
-from voiceguide.timeline import Speech, Timeline, Tone
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.settings import Settings, parse_breath
+from voiceguide.plan.timeline import Speech, Timeline, Tone
+from voiceguide.routine.model import Routine
+from voiceguide.sound.tones import Cue
 
 
 def plan(routine: Routine, **settings: object) -> Timeline:
@@ -108,7 +108,7 @@ def test_reminders_and_breathing_are_loaded_and_checked(tmp_path: Path) -> None:
     import shutil
 
     from voiceguide.errors import RoutineError
-    from voiceguide.loader import bundled_dir, load_routine
+    from voiceguide.routine.loader import bundled_dir, load_routine
 
     shutil.copytree(bundled_dir(), tmp_path / "r")
     routine = load_routine(tmp_path / "r" / "outer-hip.routine.yaml")
@@ -125,8 +125,8 @@ def test_reminders_and_breathing_are_loaded_and_checked(tmp_path: Path) -> None:
 
 
 def _fitted(routine: Routine, target: str, *overrides: tuple[str, str]) -> Timeline:
-    from voiceguide.pipeline import parse_settings, plan
-    from voiceguide.tts import PhraseCache
+    from voiceguide.pipeline.core import parse_settings, plan
+    from voiceguide.speech.cache import PhraseCache
 
     class Measured(PhraseCache):
         def measure(self, text: str) -> int:
@@ -141,7 +141,7 @@ def _fitted(routine: Routine, target: str, *overrides: tuple[str, str]) -> Timel
 
 @pytest.mark.parametrize("target", ["11m", "12m", "13m", "15m", "16m30s"])
 def test_fit_makes_the_plan_last_the_target_within_a_second(routine: Routine, target: str) -> None:
-    from voiceguide.settings import parse_duration
+    from voiceguide.plan.settings import parse_duration
 
     timeline = _fitted(routine, target)
     check_invariants(timeline)

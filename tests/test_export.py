@@ -10,10 +10,10 @@ import pytest
 
 from tests.conftest import FakeSynthesizer
 from voiceguide import pipeline
-from voiceguide.export import safe_filename
-from voiceguide.model import Routine
-from voiceguide.settings import Settings
-from voiceguide.tts import PhraseCache
+from voiceguide.export.encode import safe_filename
+from voiceguide.plan.settings import Settings
+from voiceguide.routine.model import Routine
+from voiceguide.speech.cache import PhraseCache
 
 pytestmark = pytest.mark.ffmpeg
 

@@ -29,9 +29,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, FakeSynthesizer, require
-from voiceguide import pipeline, tts
+from voiceguide import pipeline
 from voiceguide.errors import ExportError, Interrupted, SynthesisError
-from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer
+from voiceguide.speech import cache as tts
+from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer
 
 TINY_ROUTINE = """\
 title: Tiny fault routine

@@ -23,16 +23,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voiceguide import templates
-from voiceguide.compiler import compile_routine
-from voiceguide.cues import Cue
 from voiceguide.errors import RoutineError, SettingsError
-from voiceguide.export import safe_filename
-from voiceguide.loader import load_routine
-from voiceguide.model import LIMITS, Exercise, ExerciseKind, Routine
-from voiceguide.settings import OPTION_FIELDS, Settings, parse_override
-from voiceguide.timeline import Silence, Speech, Timeline, Tone
-from voiceguide.tts import speakable
+from voiceguide.export.encode import safe_filename
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.settings import OPTION_FIELDS, Settings, parse_override
+from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
+from voiceguide.routine import templates
+from voiceguide.routine.loader import load_routine
+from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
+from voiceguide.sound.tones import Cue
+from voiceguide.speech.cache import speakable
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -191,7 +191,7 @@ def test_any_routine_compiles_to_a_timeline_that_keeps_its_invariants(
     except RoutineError as error:  # only a spoken count longer than a rep's effort
         assert error.field == "work_s", error
         return
-    from voiceguide.settings import apply_settings
+    from voiceguide.plan.settings import apply_settings
 
     assert_timeline_invariants(timeline, apply_settings(routine, settings_))
     assert compile_routine(routine, settings_, measure) == timeline  # deterministic

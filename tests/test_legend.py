@@ -13,11 +13,11 @@ import pytest
 
 from tests.conftest import fake_measure
 from tests.test_cli import run
-from voiceguide.cues import CUE_MS, Cue
-from voiceguide.export import export_track
-from voiceguide.legend import LEGEND_TITLE, cue_phrase, legend_phrases, legend_timeline
-from voiceguide.timeline import Silence, Speech, Tone
-from voiceguide.tts import PhraseCache, speakable
+from voiceguide.export.encode import export_track
+from voiceguide.plan.legend import LEGEND_TITLE, cue_phrase, legend_phrases, legend_timeline
+from voiceguide.plan.timeline import Silence, Speech, Tone
+from voiceguide.sound.tones import CUE_MS, Cue
+from voiceguide.speech.cache import PhraseCache, speakable
 
 
 def test_each_cue_is_named_then_played_on_an_exact_contiguous_timeline() -> None:
@@ -107,10 +107,10 @@ def test_without_out_the_legend_plays_live_sample_for_sample_as_rendered(tmp_pat
     from tests.conftest import FakeSynthesizer
     from tests.fake_device import FakeClock, FakePlayer
     from voiceguide import pipeline
-    from voiceguide.cues import CueCache
-    from voiceguide.player import LEAD_IN_MS, State
-    from voiceguide.preferences import command_line
-    from voiceguide.render import render
+    from voiceguide.plan.preferences import command_line
+    from voiceguide.play.player import LEAD_IN_MS, State
+    from voiceguide.sound.render import render
+    from voiceguide.sound.tones import CueCache
 
     synthesizer = FakeSynthesizer()
     clock = FakeClock()

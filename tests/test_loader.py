@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from voiceguide.errors import RoutineError
-from voiceguide.loader import bundled_dir, bundled_routines, load_routine, resolve_routine
-from voiceguide.model import ExerciseKind, Routine
+from voiceguide.routine.loader import bundled_dir, bundled_routines, load_routine, resolve_routine
+from voiceguide.routine.model import ExerciseKind, Routine
 
 
 def spoken_text(routine: Routine) -> str:

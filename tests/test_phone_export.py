@@ -17,11 +17,11 @@ import pytest
 
 from voiceguide import pipeline
 from voiceguide.errors import SettingsError
-from voiceguide.export import ExportResult
-from voiceguide.model import Routine
-from voiceguide.settings import Settings
-from voiceguide.timeline import Timeline
-from voiceguide.tts import PhraseCache
+from voiceguide.export.encode import ExportResult
+from voiceguide.plan.settings import Settings
+from voiceguide.plan.timeline import Timeline
+from voiceguide.routine.model import Routine
+from voiceguide.speech.cache import PhraseCache
 
 pytestmark = pytest.mark.ffmpeg
 

@@ -30,16 +30,16 @@ from tests import sound
 from tests.conftest import REPO
 from tests.fake_device import write_tiny_routine
 from voiceguide import pipeline
-from voiceguide.acks import ACK_MS, Ack, ack_pcm
-from voiceguide.audio import FORMAT
-from voiceguide.bench import cpu_s
-from voiceguide.cues import CueCache
-from voiceguide.playback_simpleaudio import SimpleaudioPlayer
-from voiceguide.player import PREROLL_GAP_MS, Command, LivePlayback, State
-from voiceguide.render import render
-from voiceguide.settings import Settings
-from voiceguide.timeline import Timeline, Tone
-from voiceguide.tts import PhraseCache
+from voiceguide.bench.figures import cpu_s
+from voiceguide.plan.settings import Settings
+from voiceguide.plan.timeline import Timeline, Tone
+from voiceguide.play.device import SimpleaudioPlayer
+from voiceguide.play.player import PREROLL_GAP_MS, Command, LivePlayback, State
+from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
+from voiceguide.sound.audio import FORMAT
+from voiceguide.sound.render import render
+from voiceguide.sound.tones import CueCache
+from voiceguide.speech.cache import PhraseCache
 
 RATE = FORMAT.sample_rate
 
@@ -491,7 +491,7 @@ def test_no_sound_device_is_one_line_exit_1_suggesting_export(tmp_path: Path) ->
 
 
 def test_device_errors_read_as_what_happened() -> None:
-    from voiceguide.playback_simpleaudio import _describe
+    from voiceguide.play.device import _describe
 
     busy = _describe(
         Exception("Error opening PCM device. -- CODE: -16 -- MSG: Device or resource busy")

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from tests.fake_device import FakeClock, FakePlayer, write_tiny_routine
-from voiceguide import live, pipeline
-from voiceguide.acks import ACK_MS, Ack, ack_pcm
-from voiceguide.audio import FORMAT
-from voiceguide.cues import Cue, CueCache, cue_audio
+from voiceguide import pipeline
 from voiceguide.errors import PlaybackError, SettingsError
-from voiceguide.player import (
+from voiceguide.pipeline import live
+from voiceguide.plan.settings import Settings
+from voiceguide.plan.timeline import Timeline
+from voiceguide.play.player import (
     CUT_MARGIN_MS,
     LEAD_IN_MS,
     PREROLL_GAP_MS,
@@ -28,10 +28,11 @@ from voiceguide.player import (
     State,
     Status,
 )
-from voiceguide.render import render
-from voiceguide.settings import Settings
-from voiceguide.timeline import Timeline
-from voiceguide.tts import PhraseCache
+from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
+from voiceguide.sound.audio import FORMAT
+from voiceguide.sound.render import render
+from voiceguide.sound.tones import Cue, CueCache, cue_audio
+from voiceguide.speech.cache import PhraseCache
 
 RATE = FORMAT.sample_rate
 LEAD = FORMAT.frames(LEAD_IN_MS)  # the quiet before the content of a stream

@@ -16,9 +16,7 @@ from hypothesis import strategies as st
 from tests.test_bad_input import assert_one_clean_line, run_main
 from tests.test_fuzz import FUZZ
 from voiceguide.errors import SettingsError
-from voiceguide.loader import load_routine, resolve_routine
-from voiceguide.model import Routine
-from voiceguide.preferences import (
+from voiceguide.plan.preferences import (
     CONFIG_KEYS,
     Resolved,
     Source,
@@ -28,7 +26,9 @@ from voiceguide.preferences import (
     load_config,
     resolve,
 )
-from voiceguide.settings import Override, Settings, apply_settings
+from voiceguide.plan.settings import Override, Settings, apply_settings
+from voiceguide.routine.loader import load_routine, resolve_routine
+from voiceguide.routine.model import Routine
 
 SUPINE, TWIST, SQUEEZE = "supine-hip-stretch", "seated-twist-hip-release", "adductor-ball-squeeze"
 
@@ -121,7 +121,7 @@ def test_a_global_value_replaces_per_exercise_ones_from_below_and_not_beside(
 
 
 def test_top_level_values_that_do_not_fit_a_routine_are_left_out_for_it(tmp_path: Path) -> None:
-    from voiceguide.loader import load_routine
+    from voiceguide.routine.loader import load_routine
 
     folder = tmp_path / "r"
     folder.mkdir()

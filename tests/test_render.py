@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from voiceguide import pipeline
-from voiceguide.audio import FORMAT
-from voiceguide.cues import CueCache
-from voiceguide.model import Routine
-from voiceguide.render import render, render_events
-from voiceguide.timeline import Speech, Timeline, Tone
-from voiceguide.tts import PhraseCache
+from voiceguide.plan.timeline import Speech, Timeline, Tone
+from voiceguide.routine.model import Routine
+from voiceguide.sound.audio import FORMAT
+from voiceguide.sound.render import render, render_events
+from voiceguide.sound.tones import CueCache
+from voiceguide.speech.cache import PhraseCache
 
 
 def reference_render(timeline: Timeline, cache: PhraseCache, cues: CueCache) -> bytes:

@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 from tests.test_bad_input import assert_one_clean_line, run_main
 from tests.test_fuzz import FUZZ, script_mapping, write_fuzzed_routine
 from voiceguide.errors import RoutineError
-from voiceguide.loader import (
+from voiceguide.pipeline.core import load
+from voiceguide.routine.library import estimate_ms, init_routine, validate_routine
+from voiceguide.routine.loader import (
     bundled_dir,
     check_routine,
     load_routine,
     resolve_routine,
     user_routines_dir,
 )
-from voiceguide.pipeline import load
-from voiceguide.routines import estimate_ms, init_routine, validate_routine
 
 BUNDLED = ("supine-hip-stretch.yaml", "seated-twist-hip-release.yaml",
            "adductor-ball-squeeze.yaml")  # fmt: skip

@@ -10,9 +10,9 @@ import time
 import pytest
 from rich.console import Console
 
-from voiceguide.player import Command, State, Status
-from voiceguide.terminal import KeyReader, parse_keys, render_status, summary
-from voiceguide.timeline import Chapter, Hold, Section
+from voiceguide.cli.terminal import KeyReader, parse_keys, render_status, summary
+from voiceguide.plan.timeline import Chapter, Hold, Section
+from voiceguide.play.player import Command, State, Status
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import FakeSynthesizer
-from voiceguide.audio import FORMAT
 from voiceguide.errors import Interrupted, SynthesisError
-from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, speakable
+from voiceguide.sound.audio import FORMAT
+from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer, speakable
 
 
 def _rms(pcm: bytes) -> float:
@@ -99,7 +99,7 @@ def _speak_with_the_rate_dropped_once(wav_path: str) -> tuple[int, int]:
     can); the worker notices and sets it again."""
     from pyttsx3.drivers import _espeak
 
-    from voiceguide import tts
+    from voiceguide.speech import cache as tts
 
     real = _espeak.Synchronize
     calls = []

@@ -12,9 +12,9 @@ from numpy.typing import NDArray
 
 from tests.test_cli import run
 from voiceguide.errors import SettingsError
-from voiceguide.settings import DEFAULT_VOICE
-from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer
-from voiceguide.voices import Voice, installed_voices, voices_to_json
+from voiceguide.plan.settings import DEFAULT_VOICE
+from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer
+from voiceguide.speech.voices import Voice, installed_voices, voices_to_json
 
 
 def _engine() -> list[SimpleNamespace]:

@@ -4,12 +4,12 @@ The pipeline, one way: narration scripts -> :func:`load` -> Routine; Routine + S
 :func:`compile_routine` -> Timeline; Timeline -> render -> PCM -> export (MP3s) or play.
 """
 
-from voiceguide.compiler import compile_routine
 from voiceguide.errors import InputError, RuntimeFailure, VoiceguideError
-from voiceguide.model import Exercise, ExerciseKind, Routine
-from voiceguide.pipeline import export, load, plan
-from voiceguide.settings import Settings
-from voiceguide.timeline import Timeline
+from voiceguide.pipeline.core import export, load, plan
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.settings import Settings
+from voiceguide.plan.timeline import Timeline
+from voiceguide.routine.model import Exercise, ExerciseKind, Routine
 
 __all__ = [
     "Exercise",

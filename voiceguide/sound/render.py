@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from voiceguide.audio import FORMAT, AudioFormat
-from voiceguide.cues import Cue, cue_audio
-from voiceguide.timeline import Event, Silence, Speech, Timeline, Tone
+from voiceguide.plan.timeline import Event, Silence, Speech, Timeline, Tone
+from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.tones import Cue, cue_audio
 
 __all__ = ["CueSource", "PhraseSource", "render", "render_events"]
 

@@ -16,8 +16,8 @@ import typer
 from voiceguide.errors import Interrupted, VoiceguideError
 
 if TYPE_CHECKING:
-    from voiceguide.model import Routine
-    from voiceguide.preferences import Resolved
+    from voiceguide.plan.preferences import Resolved
+    from voiceguide.routine.model import Routine
 
 app = typer.Typer(
     name="voiceguide",
@@ -94,7 +94,7 @@ def _prepare(
     """The routine and its settings from every source (defaults < routine < config file <
     these options, as typed): what every command that plans, renders or plays starts with."""
     from voiceguide import pipeline
-    from voiceguide.preferences import command_line
+    from voiceguide.plan.preferences import command_line
 
     command = command_line(
         _pairs(hold, rounds, reps, sets, rest), voice=voice, rate_wpm=rate,
@@ -122,7 +122,7 @@ def _root(
 @app.command("list")
 def list_command() -> None:
     """List the routines: the bundled ones and yours (see 'voiceguide init')."""
-    from voiceguide.routines import available_routines
+    from voiceguide.routine.library import available_routines
 
     for entry in available_routines():
         if entry.problem is not None:
@@ -147,7 +147,7 @@ def init_command(
     ] = None,
 ) -> None:  # fmt: skip
     """Start a routine of your own: a copy of a bundled routine's scripts to edit."""
-    from voiceguide.routines import init_routine
+    from voiceguide.routine.library import init_routine
 
     created = init_routine(name, path, source)
     files = ", ".join(p.name for p in (created.routine_file, *created.scripts))
@@ -161,9 +161,9 @@ def validate_command(
     routine: Annotated[str, typer.Argument(help="A routine file's path, or a routine's name.")],
 ) -> None:
     """Check a routine and its scripts: every problem (file, line, exercise, field) at once."""
+    from voiceguide.cli.show import clock
     from voiceguide.errors import RoutineError
-    from voiceguide.routines import validate_routine
-    from voiceguide.show import clock
+    from voiceguide.routine.library import validate_routine
 
     result = validate_routine(routine)
     for problem in result.problems:
@@ -184,8 +184,8 @@ def voices_command(
     as_json: JsonOpt = False,
 ) -> None:
     """List the installed espeak-ng voices for --voice (the default is marked with *)."""
-    from voiceguide.show import voices_table
-    from voiceguide.voices import installed_voices, voices_to_json
+    from voiceguide.cli.show import voices_table
+    from voiceguide.speech.voices import installed_voices, voices_to_json
 
     voices = installed_voices(lang)
     if as_json:
@@ -205,12 +205,12 @@ def cues_command(
 ) -> None:  # fmt: skip
     """Each cue sound, named then played: learn them before a routine (live, or an MP3)."""
     from voiceguide import pipeline
-    from voiceguide.preferences import command_line
-    from voiceguide.show import clock
+    from voiceguide.cli.show import clock
+    from voiceguide.plan.preferences import command_line
 
     command = command_line(voice=voice, rate_wpm=rate, bitrate=bitrate)
     if out is None:
-        from voiceguide.terminal import controls, summary
+        from voiceguide.cli.terminal import controls, summary
 
         status = pipeline.play_legend(command, controls=controls)
         typer.echo(summary(status), err=True)
@@ -228,7 +228,7 @@ def plan_command(
 ) -> None:  # fmt: skip
     """Show the timeline (every hold and set, with times) and the total, before rendering."""
     from voiceguide import pipeline
-    from voiceguide.show import plan_table
+    from voiceguide.cli.show import plan_table
 
     loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
                                 verbosity, breath, fit_to)  # fmt: skip
@@ -255,7 +255,7 @@ def export_command(
 ) -> None:  # fmt: skip
     """Render the routine to MP3s: one per chapter and one of the whole routine."""
     from voiceguide import pipeline
-    from voiceguide.show import export_progress, export_summary
+    from voiceguide.cli.show import export_progress, export_summary
 
     loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
                                 verbosity, breath, fit_to, bitrate)  # fmt: skip
@@ -287,7 +287,7 @@ def config_command(
 ) -> None:  # fmt: skip
     """Show the settings a routine gets and where each comes from: default, routine, config
     file (saved preferences) or command line."""
-    from voiceguide.show import config_table
+    from voiceguide.cli.show import config_table
 
     loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
                                 verbosity, breath, fit_to, bitrate)  # fmt: skip
@@ -308,8 +308,9 @@ def play_command(
     ] = None,
 ) -> None:  # fmt: skip
     """Play the routine live: space pauses, n or right skips, b or left goes back, q stops."""
-    from voiceguide import live, pipeline
-    from voiceguide.terminal import controls, summary
+    from voiceguide import pipeline
+    from voiceguide.cli.terminal import controls, summary
+    from voiceguide.pipeline import live
 
     loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
                                 verbosity, breath, fit_to)  # fmt: skip

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voiceguide.errors import SettingsError
-from voiceguide.settings import DEFAULT_VOICE
+from voiceguide.plan.settings import DEFAULT_VOICE
 
 __all__ = ["Voice", "installed_voices", "voices_to_json"]
 
@@ -32,7 +32,7 @@ class Voice:
 
 
 def _espeak_voices() -> Iterable[Any]:
-    from voiceguide.tts import espeak_engine
+    from voiceguide.speech.cache import espeak_engine
 
     return list(espeak_engine().getProperty("voices"))
 

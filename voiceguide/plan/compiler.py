@@ -23,12 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from voiceguide import templates
-from voiceguide.cues import CUE_MS, Cue
 from voiceguide.errors import RoutineError
-from voiceguide.model import Exercise, ExerciseKind, Routine, Side
-from voiceguide.settings import Settings, Verbosity, apply_settings
-from voiceguide.timeline import (
+from voiceguide.plan.settings import Settings, Verbosity, apply_settings
+from voiceguide.plan.timeline import (
     Chapter,
     Event,
     Hold,
@@ -39,6 +36,9 @@ from voiceguide.timeline import (
     Timeline,
     Tone,
 )
+from voiceguide.routine import templates
+from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side
+from voiceguide.sound.tones import CUE_MS, Cue
 
 __all__ = ["Coaching", "Measure", "Verbosity", "compile_routine", "compile_timeline", "paragraphs"]
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pydub import AudioSegment
 
-    from voiceguide.audio import AudioFormat
+    from voiceguide.sound.audio import AudioFormat
 
 __all__ = ["CUE_MS", "Cue", "CueCache", "cue_audio"]
 
@@ -107,7 +107,7 @@ def _at_cue_loudness(segment: AudioSegment, fmt: AudioFormat, cue: Cue) -> Audio
     import numpy as np
     from pydub import AudioSegment
 
-    from voiceguide import loudness
+    from voiceguide.sound import loudness
 
     samples = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float64) / 32768.0
     offset = _CUE_OFFSET_LU + (_BREATH_OFFSET_LU if cue in (Cue.INHALE, Cue.EXHALE) else 0.0)
@@ -139,7 +139,7 @@ class CueCache:
     def __call__(self, cue: Cue) -> bytes:
         if cue in self._pcm:
             return self._pcm[cue]
-        from voiceguide.loudness import PIECE_OFFSET_LU, TARGET_LUFS
+        from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 
         key = f"{_CUE_VERSION}|{cue.value}|{self.fmt}|{TARGET_LUFS}|{PIECE_OFFSET_LU}"
         path = self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pcm")

@@ -26,13 +26,13 @@ from typing import IO, Any
 
 from mutagen import MutagenError
 
-from voiceguide.audio import FORMAT, AudioFormat
-from voiceguide.cover import cover_png
-from voiceguide.cues import Cue
 from voiceguide.errors import DependencyMissing, ExportError, SettingsError
-from voiceguide.render import CueSource, PhraseSource, render_events
-from voiceguide.tags import Mark, TrackTags, write_tags
-from voiceguide.timeline import Speech, Timeline, Tone
+from voiceguide.export.cover import cover_png
+from voiceguide.export.tags import Mark, TrackTags, write_tags
+from voiceguide.plan.timeline import Speech, Timeline, Tone
+from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.render import CueSource, PhraseSource, render_events
+from voiceguide.sound.tones import Cue
 
 __all__ = [
     "DEFAULT_BITRATE",

@@ -23,7 +23,7 @@ from array import array
 from enum import StrEnum
 from functools import cache
 
-from voiceguide.audio import FORMAT, AudioFormat
+from voiceguide.sound.audio import FORMAT, AudioFormat
 
 __all__ = ["ACK_MS", "DESCRIPTIONS", "Ack", "ack_pcm"]
 

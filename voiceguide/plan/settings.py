@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from voiceguide import templates
 from voiceguide.errors import SettingsError
-from voiceguide.model import LIMITS, Exercise, ExerciseKind, Routine
+from voiceguide.routine import templates
+from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
 
 __all__ = [
     "DEFAULT_RATE_WPM",

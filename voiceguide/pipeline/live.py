@@ -2,7 +2,7 @@
 device, with the terminal's controls attached.
 
 When every phrase is cached the plan is made in a few milliseconds and is exactly
-:func:`voiceguide.pipeline.plan`'s. When some are not, waiting for all of them would hold up
+:func:`voiceguide.pipeline.core.plan`'s. When some are not, waiting for all of them would hold up
 the first sound for seconds, so the plan comes in stages (:func:`plan_stages`): first the
 phrases of the chapters up to where playback starts are synthesized, and playback starts on
 that part of the timeline, which no later phrase can change (the compiler places events one
@@ -22,14 +22,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 from voiceguide import pipeline
-from voiceguide.compiler import compile_routine
-from voiceguide.cues import Cue, CueCache
 from voiceguide.errors import SettingsError
-from voiceguide.model import Routine
-from voiceguide.player import LivePlayback, PlanStage, Player, Status
-from voiceguide.settings import Settings, apply_settings
-from voiceguide.timeline import Timeline
-from voiceguide.tts import PhraseCache
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.settings import Settings, apply_settings
+from voiceguide.plan.timeline import Timeline
+from voiceguide.play.player import LivePlayback, PlanStage, Player, Status
+from voiceguide.routine.model import Routine
+from voiceguide.sound.tones import Cue, CueCache
+from voiceguide.speech.cache import PhraseCache
 
 __all__ = ["Controls", "plan_stages", "play"]
 
@@ -59,7 +59,7 @@ def play(
             f"'{routine.name}'{hint}; exercises: {', '.join(ids)}"
         )
     if player is None:
-        from voiceguide.playback_simpleaudio import SimpleaudioPlayer
+        from voiceguide.play.device import SimpleaudioPlayer
 
         player = SimpleaudioPlayer()
     # open the device before any synthesis, so that a missing or busy one is said at once

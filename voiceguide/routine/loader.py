@@ -21,9 +21,9 @@ from typing import Any
 
 import yaml
 
-from voiceguide import templates
 from voiceguide.errors import RoutineError
-from voiceguide.model import (
+from voiceguide.routine import templates
+from voiceguide.routine.model import (
     LIMITS,
     ROUTINE_LIMITS,
     SIDES,
@@ -33,7 +33,7 @@ from voiceguide.model import (
     Routine,
     Side,
 )
-from voiceguide.tts import speakable
+from voiceguide.speech.cache import speakable
 
 __all__ = [
     "DEFAULT_ROUTINE",
@@ -75,11 +75,11 @@ def bundled_dir() -> Path:
     In an installed wheel the top-level ``scripts/`` folder is package data at
     ``voiceguide/scripts``; in a git checkout (or an editable install) it is ``scripts/``.
     """
-    here = Path(__file__).resolve().parent
-    packaged = here / "scripts"
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "scripts"
     if any(packaged.glob("*" + ROUTINE_SUFFIX)):
         return packaged
-    return here.parent / "scripts"
+    return package.parent / "scripts"
 
 
 def bundled_routines() -> list[str]:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from voiceguide.audio import FORMAT, AudioFormat
 from voiceguide.errors import DependencyMissing, Interrupted, SettingsError, SynthesisError
-from voiceguide.loudness import PIECE_OFFSET_LU, TARGET_LUFS
+from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 
 __all__ = [
     "PhraseCache",
@@ -403,7 +403,7 @@ class PhraseFinisher:
     def __call__(self, text: str, path: Path) -> None:
         import numpy as np
 
-        from voiceguide import loudness
+        from voiceguide.sound import loudness
 
         try:
             with wave.open(str(path), "rb") as w:

@@ -11,9 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiceguide.compiler import compile_routine
-from voiceguide.cues import CueCache
-from voiceguide.export import (
+from voiceguide.export.encode import (
     DEFAULT_BITRATE,
     ExportOptions,
     ExportResult,
@@ -23,20 +21,22 @@ from voiceguide.export import (
     export_track,
     parse_bitrate,
 )
-from voiceguide.fit import fit
-from voiceguide.legend import legend_phrases, legend_timeline
-from voiceguide.loader import load_routine, resolve_routine
-from voiceguide.model import Routine
-from voiceguide.preferences import Choices, Resolved, load_config, resolve
-from voiceguide.settings import Settings
-from voiceguide.timeline import Timeline
-from voiceguide.tts import PhraseCache, Pyttsx3Synthesizer, Synthesizer
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.fit import fit
+from voiceguide.plan.legend import legend_phrases, legend_timeline
+from voiceguide.plan.preferences import Choices, Resolved, load_config, resolve
+from voiceguide.plan.settings import Settings
+from voiceguide.plan.timeline import Timeline
+from voiceguide.routine.loader import load_routine, resolve_routine
+from voiceguide.routine.model import Routine
+from voiceguide.sound.tones import CueCache
+from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer, Synthesizer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
 
-    from voiceguide.player import Clock, LivePlayback, Player, Status
+    from voiceguide.play.player import Clock, LivePlayback, Player, Status
 
     Controls = Callable[[LivePlayback], AbstractContextManager[object]]
 
@@ -91,10 +91,10 @@ def play_legend(
 ) -> Status:  # fmt: skip
     """The cue legend, played live on the sound device (or ``player``), with ``controls``
     (keys and a display) attached; returns where it ended."""
-    from voiceguide.player import LivePlayback
+    from voiceguide.play.player import LivePlayback
 
     if player is None:  # before any synthesis: a missing player is said at once
-        from voiceguide.playback_simpleaudio import SimpleaudioPlayer
+        from voiceguide.play.device import SimpleaudioPlayer
 
         player = SimpleaudioPlayer()
     timeline, cache, _prepared = legend(command, synthesizer)
@@ -169,7 +169,7 @@ def parse_settings(
 ) -> Settings:  # fmt: skip
     """Settings from ("hold", "45")-style pairs and option values as the command line gives
     them."""
-    from voiceguide.settings import parse_breath, parse_duration, parse_override
+    from voiceguide.plan.settings import parse_breath, parse_duration, parse_override
 
     parsed = tuple(parse_override(option, raw) for option, raw in overrides)
     settings = Settings(

@@ -11,14 +11,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from voiceguide.export import ExportResult
-from voiceguide.export import Progress as ProgressCallback
-from voiceguide.timeline import Timeline
+from voiceguide.export.encode import ExportResult
+from voiceguide.export.encode import Progress as ProgressCallback
+from voiceguide.plan.timeline import Timeline
 
 if TYPE_CHECKING:
-    from voiceguide.model import Routine
-    from voiceguide.preferences import Resolved
-    from voiceguide.voices import Voice
+    from voiceguide.plan.preferences import Resolved
+    from voiceguide.routine.model import Routine
+    from voiceguide.speech.voices import Voice
 
 __all__ = [
     "clock",

@@ -61,7 +61,7 @@ class Exercise:
     """One exercise, as its narration script describes it.
 
     Text fields are spoken; they may use the template variables listed in
-    :data:`voiceguide.templates.VARIABLES` (``{side}``, ``{hold_s}``, ...).
+    :data:`voiceguide.routine.templates.VARIABLES` (``{side}``, ``{hold_s}``, ...).
     """
 
     id: str

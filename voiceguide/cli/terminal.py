@@ -24,8 +24,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from voiceguide.player import Command, LivePlayback, State, Status
-from voiceguide.show import clock
+from voiceguide.cli.show import clock
+from voiceguide.play.player import Command, LivePlayback, State, Status
 
 __all__ = ["KEY_HELP", "KeyReader", "controls", "parse_keys", "summary"]
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from voiceguide.compiler import Measure, compile_routine
 from voiceguide.errors import SettingsError
-from voiceguide.model import Routine
-from voiceguide.settings import OPTION_FIELDS, Override, Settings
+from voiceguide.plan.compiler import Measure, compile_routine
+from voiceguide.plan.settings import OPTION_FIELDS, Override, Settings
+from voiceguide.routine.model import Routine
 
 __all__ = ["FitResult", "fit"]
 

@@ -4,7 +4,7 @@ simpleaudio's ``play_buffer`` keeps the buffer it is given and feeds it to ALSA 
 from a thread of its own, with a fixed latency of 100 ms: it never reads more than that
 ahead of the time elapsed since ``play_buffer`` returned (measured: content written 100 ms
 or more ahead of the clock is always played as written). That is the contract
-:class:`voiceguide.player.Player` asks for. ``stop()`` lets it finish the piece it is writing
+:class:`voiceguide.play.player.Player` asks for. ``stop()`` lets it finish the piece it is writing
 and drain ALSA's buffer, so a stopped stream plays on for up to 200 ms; the engine puts
 silence there first.
 """
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from voiceguide.audio import AudioFormat
 from voiceguide.errors import DependencyMissing, PlaybackError
+from voiceguide.sound.audio import AudioFormat
 
 __all__ = ["SimpleaudioPlayer"]
 

@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m voiceguide.bench``.
+"""The benchmark: ``python -m voiceguide.bench.figures``.
 
 Measures voiceguide side by side with the floor it is compared with, in one run on this
 machine, and prints each figure as a ratio to its floor (goal in brackets):
@@ -71,7 +71,7 @@ def _row(name: str, ours_s: float, floor_s: float, goal: float, unit: str = "s")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m voiceguide.bench", description=__doc__.split("\n")[0]
+        prog="python -m voiceguide.bench.figures", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the 2-hour export")
@@ -150,7 +150,7 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
 
     # the naive floor: espeak-ng, one process per phrase, then one ffmpeg encode
     from voiceguide import pipeline
-    from voiceguide.settings import Settings
+    from voiceguide.plan.settings import Settings
 
     routine = pipeline.load(None)
     timeline = pipeline.plan(routine, Settings(), pipeline.make_cache(Settings(), cache_dir=cache))
@@ -238,8 +238,9 @@ def _live(work: Path, repeat: int, routine: str | None) -> None:
     """``voiceguide play`` as a user runs it (stdin not a terminal: no keys), on a virtual
     sound device whose output is recorded: when its first sound is heard, cold and warm,
     and its CPU share (all threads) during the first hold."""
-    from voiceguide import pipeline, virtual_sound
-    from voiceguide.settings import Settings
+    from voiceguide import pipeline
+    from voiceguide.bench import virtual_sound
+    from voiceguide.plan.settings import Settings
 
     problem = virtual_sound.missing()
     if problem is not None:

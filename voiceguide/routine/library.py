@@ -1,7 +1,7 @@
 """Your own routines: start one from a bundled routine (``init``), see every routine there is
 (``list``), and check one completely before using it (``validate``).
 
-A routine of yours is a folder in :func:`~voiceguide.loader.user_routines_dir` (or anywhere,
+A routine of yours is a folder in :func:`~voiceguide.routine.loader.user_routines_dir` (or anywhere,
 with ``--path``) holding ``NAME.routine.yaml`` and its narration scripts; ``ROUTINE``
 arguments find the ones in the user folder by name.
 """
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from voiceguide.compiler import compile_routine
 from voiceguide.errors import RoutineError, RuntimeFailure, SettingsError
-from voiceguide.loader import (
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.settings import DEFAULT_RATE_WPM, Settings
+from voiceguide.routine.loader import (
     DEFAULT_ROUTINE,
     ROUTINE_SUFFIX,
     bundled_dir,
@@ -27,7 +28,6 @@ from voiceguide.loader import (
     user_routines,
     user_routines_dir,
 )
-from voiceguide.settings import DEFAULT_RATE_WPM, Settings
 
 __all__ = [
     "Created",

@@ -33,11 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from voiceguide import templates
 from voiceguide.errors import SettingsError
-from voiceguide.export import DEFAULT_BITRATE, parse_bitrate
-from voiceguide.model import Routine
-from voiceguide.settings import (
+from voiceguide.export.encode import DEFAULT_BITRATE, parse_bitrate
+from voiceguide.plan.settings import (
     OPTION_FIELDS,
     VERBOSITIES,
     Override,
@@ -48,6 +46,8 @@ from voiceguide.settings import (
     parse_duration,
     parse_override,
 )
+from voiceguide.routine import templates
+from voiceguide.routine.model import Routine
 
 __all__ = [
     "CONFIG_KEYS",

@@ -1,7 +1,7 @@
 """Live playback: the timeline rendered just ahead of a sound device, with controls.
 
-Compile, then execute: the engine plays the events of a :class:`~voiceguide.timeline.Timeline`
-rendered by :func:`~voiceguide.render.render_events`, the renderer export uses, so what the
+Compile, then execute: the engine plays the events of a :class:`~voiceguide.plan.timeline.Timeline`
+rendered by :func:`~voiceguide.sound.render.render_events`, the renderer export uses, so what the
 device plays is what export writes, sample for sample. It decides no timing of its own: the
 only places it moves to are the starts of the timeline's sections (a chapter's opening, a
 side, a set) and the frame where the listener paused.
@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from voiceguide.acks import ACK_MS, Ack, ack_pcm
-from voiceguide.audio import FORMAT, AudioFormat
 from voiceguide.errors import PlaybackError
-from voiceguide.render import CueSource, PhraseSource, render_events
-from voiceguide.timeline import Chapter, Event, Hold, RepSet, Section, Timeline
+from voiceguide.plan.timeline import Chapter, Event, Hold, RepSet, Section, Timeline
+from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
+from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.render import CueSource, PhraseSource, render_events
 
 __all__ = [
     "Clock",

@@ -1,0 +1,5 @@
+import sys
+
+from voiceguide.bench.figures import main
+
+sys.exit(main())
