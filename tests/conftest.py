@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from voiceguide.errors import Interrupted
-from voiceguide.routine.loader import load_routine, resolve_routine
+from voiceguide.routine.library import resolve_routine
+from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache
 

@@ -20,7 +20,8 @@ import pytest
 import voiceguide.cli.commands as cli
 from tests.conftest import REPO
 from voiceguide.errors import RoutineError
-from voiceguide.routine.loader import bundled_dir, load_routine
+from voiceguide.routine.library import bundled_dir
+from voiceguide.routine.loader import load_routine
 
 ROUTINE = "outer-hip.routine.yaml"
 SUPINE = "supine-hip-stretch.yaml"
@@ -376,7 +377,7 @@ def test_an_unknown_voice_is_bad_input_with_suggestions() -> None:
     code, _, stderr = run_main("plan", "--voice", "gmw/en-uz")
     assert code == 2, stderr
     line = assert_one_clean_line(stderr)
-    assert "--voice 'gmw/en-uz': espeak-ng has no such voice (did you mean gmw/en-us" in line
+    assert "--voice 'gmw/en-uz': espeak-ng has no such voice (did you mean 'gmw/en-us'" in line
 
 
 def test_help_is_not_an_error_and_a_closed_pipe_is_quiet() -> None:

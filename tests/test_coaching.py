@@ -11,10 +11,10 @@ from tests.conftest import fake_measure
 from tests.test_compiler import check_invariants
 from voiceguide.errors import SettingsError
 from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import Settings, parse_breath
 from voiceguide.plan.timeline import Speech, Timeline, Tone
 from voiceguide.routine.model import Routine
-from voiceguide.sound.tones import Cue
 
 
 def plan(routine: Routine, **settings: object) -> Timeline:
@@ -108,7 +108,8 @@ def test_reminders_and_breathing_are_loaded_and_checked(tmp_path: Path) -> None:
     import shutil
 
     from voiceguide.errors import RoutineError
-    from voiceguide.routine.loader import bundled_dir, load_routine
+    from voiceguide.routine.library import bundled_dir
+    from voiceguide.routine.loader import load_routine
 
     shutil.copytree(bundled_dir(), tmp_path / "r")
     routine = load_routine(tmp_path / "r" / "outer-hip.routine.yaml")

@@ -11,10 +11,10 @@ import pytest
 from tests.conftest import fake_measure
 from voiceguide.errors import RoutineError, SettingsError
 from voiceguide.plan.compiler import compile_routine, compile_timeline
+from voiceguide.plan.cues import CUE_MS, Cue
 from voiceguide.plan.settings import Settings, parse_override
 from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.routine.model import Exercise, ExerciseKind, Routine
-from voiceguide.sound.tones import CUE_MS, Cue
 
 
 def plan(routine: Routine, *overrides: tuple[str, str]) -> Timeline:

@@ -26,13 +26,13 @@ from hypothesis import strategies as st
 from voiceguide.errors import RoutineError, SettingsError
 from voiceguide.export.encode import safe_filename
 from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import OPTION_FIELDS, Settings, parse_override
 from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.routine import templates
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
-from voiceguide.sound.tones import Cue
-from voiceguide.speech.cache import speakable
+from voiceguide.routine.text import speakable
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -14,10 +14,11 @@ import pytest
 from tests.conftest import fake_measure
 from tests.test_cli import run
 from voiceguide.export.encode import export_track
+from voiceguide.plan.cues import CUE_MS, Cue
 from voiceguide.plan.legend import LEGEND_TITLE, cue_phrase, legend_phrases, legend_timeline
 from voiceguide.plan.timeline import Silence, Speech, Tone
-from voiceguide.sound.tones import CUE_MS, Cue
-from voiceguide.speech.cache import PhraseCache, speakable
+from voiceguide.routine.text import speakable
+from voiceguide.speech.cache import PhraseCache
 
 
 def test_each_cue_is_named_then_played_on_an_exact_contiguous_timeline() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from voiceguide.errors import RoutineError
-from voiceguide.routine.loader import bundled_dir, bundled_routines, load_routine, resolve_routine
+from voiceguide.routine.library import bundled_dir, bundled_routines, resolve_routine
+from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import ExerciseKind, Routine
 
 

@@ -16,6 +16,7 @@ from tests.fake_device import FakeClock, FakePlayer, write_tiny_routine
 from voiceguide import pipeline
 from voiceguide.errors import PlaybackError, SettingsError
 from voiceguide.pipeline import live
+from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline
 from voiceguide.play.player import (
@@ -31,7 +32,7 @@ from voiceguide.play.player import (
 from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
 from voiceguide.sound.audio import FORMAT
 from voiceguide.sound.render import render
-from voiceguide.sound.tones import Cue, CueCache, cue_audio
+from voiceguide.sound.tones import CueCache, cue_audio
 from voiceguide.speech.cache import PhraseCache
 
 RATE = FORMAT.sample_rate

@@ -27,7 +27,8 @@ from voiceguide.plan.preferences import (
     resolve,
 )
 from voiceguide.plan.settings import Override, Settings, apply_settings
-from voiceguide.routine.loader import load_routine, resolve_routine
+from voiceguide.routine.library import resolve_routine
+from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
 
 SUPINE, TWIST, SQUEEZE = "supine-hip-stretch", "seated-twist-hip-release", "adductor-ball-squeeze"

@@ -11,8 +11,9 @@ import pytest
 
 from tests.conftest import FakeSynthesizer
 from voiceguide.errors import Interrupted, SynthesisError
+from voiceguide.routine.text import speakable
 from voiceguide.sound.audio import FORMAT
-from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer, speakable
+from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer
 
 
 def _rms(pcm: bytes) -> float:

@@ -161,9 +161,9 @@ def validate_command(
     routine: Annotated[str, typer.Argument(help="A routine file's path, or a routine's name.")],
 ) -> None:
     """Check a routine and its scripts: every problem (file, line, exercise, field) at once."""
-    from voiceguide.cli.show import clock
     from voiceguide.errors import RoutineError
-    from voiceguide.routine.library import validate_routine
+    from voiceguide.plan.validate import validate_routine
+    from voiceguide.routine.text import clock
 
     result = validate_routine(routine)
     for problem in result.problems:
@@ -205,8 +205,8 @@ def cues_command(
 ) -> None:  # fmt: skip
     """Each cue sound, named then played: learn them before a routine (live, or an MP3)."""
     from voiceguide import pipeline
-    from voiceguide.cli.show import clock
     from voiceguide.plan.preferences import command_line
+    from voiceguide.routine.text import clock
 
     command = command_line(voice=voice, rate_wpm=rate, bitrate=bitrate)
     if out is None:

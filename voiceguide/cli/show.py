@@ -14,6 +14,7 @@ from rich.text import Text
 from voiceguide.export.encode import ExportResult
 from voiceguide.export.encode import Progress as ProgressCallback
 from voiceguide.plan.timeline import Timeline
+from voiceguide.routine.text import clock
 
 if TYPE_CHECKING:
     from voiceguide.plan.preferences import Resolved
@@ -21,21 +22,12 @@ if TYPE_CHECKING:
     from voiceguide.speech.voices import Voice
 
 __all__ = [
-    "clock",
     "config_table",
     "export_progress",
     "export_summary",
     "plan_table",
     "voices_table",
 ]
-
-
-def clock(ms: int) -> str:
-    """Milliseconds as m:ss (or h:mm:ss)."""
-    seconds = round(ms / 1000)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _seconds(ms: int) -> str:

@@ -26,27 +26,25 @@ from typing import IO, Any
 
 from mutagen import MutagenError
 
-from voiceguide.errors import DependencyMissing, ExportError, SettingsError
+from voiceguide.errors import DependencyMissing, ExportError
 from voiceguide.export.cover import cover_png
 from voiceguide.export.tags import Mark, TrackTags, write_tags
+from voiceguide.plan.cues import Cue
+from voiceguide.plan.settings import DEFAULT_BITRATE
 from voiceguide.plan.timeline import Speech, Timeline, Tone
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.render import CueSource, PhraseSource, render_events
-from voiceguide.sound.tones import Cue
 
 __all__ = [
-    "DEFAULT_BITRATE",
     "ExportOptions",
     "ExportResult",
     "Track",
     "export_timeline",
     "export_track",
     "find_program",
-    "parse_bitrate",
     "safe_filename",
 ]
 
-DEFAULT_BITRATE = "96k"
 MANIFEST = ".voiceguide-export.json"
 _STAGING_PREFIX = ".voiceguide-staging-"
 _FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -100,18 +98,6 @@ class ExportResult:
             "full": {"path": str(self.full.path), "title": self.full.title,
                      "duration_s": round(self.full.duration_s, 3)},
         }  # fmt: skip
-
-
-_MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-
-
-def parse_bitrate(raw: str) -> str:
-    """ "96k" or "96" -> "96k"; only bitrates MP3 has at 44.1 kHz."""
-    text = raw.strip().lower().removesuffix("k")
-    if not text.isdigit() or int(text) not in _MP3_BITRATES_KBPS:
-        allowed = ", ".join(f"{b}k" for b in _MP3_BITRATES_KBPS)
-        raise SettingsError(f"--bitrate {raw!r}: MP3 bitrates are {allowed}")
-    return f"{int(text)}k"
 
 
 def find_program(name: str) -> str:

@@ -12,22 +12,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide.export.encode import (
-    DEFAULT_BITRATE,
     ExportOptions,
     ExportResult,
     Progress,
     Track,
     export_timeline,
     export_track,
-    parse_bitrate,
 )
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.fit import fit
 from voiceguide.plan.legend import legend_phrases, legend_timeline
 from voiceguide.plan.preferences import Choices, Resolved, load_config, resolve
-from voiceguide.plan.settings import Settings
+from voiceguide.plan.settings import DEFAULT_BITRATE, Settings, parse_bitrate
 from voiceguide.plan.timeline import Timeline
-from voiceguide.routine.loader import load_routine, resolve_routine
+from voiceguide.routine.library import resolve_routine
+from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
 from voiceguide.sound.tones import CueCache
 from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer, Synthesizer

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import os
 import signal
 import threading
@@ -24,11 +23,13 @@ from contextlib import AbstractContextManager
 from voiceguide import pipeline
 from voiceguide.errors import SettingsError
 from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import Settings, apply_settings
 from voiceguide.plan.timeline import Timeline
 from voiceguide.play.player import LivePlayback, PlanStage, Player, Status
 from voiceguide.routine.model import Routine
-from voiceguide.sound.tones import Cue, CueCache
+from voiceguide.routine.text import did_you_mean
+from voiceguide.sound.tones import CueCache
 from voiceguide.speech.cache import PhraseCache
 
 __all__ = ["Controls", "plan_stages", "play"]
@@ -52,8 +53,7 @@ def play(
     listener stops it; returns where it ended."""
     ids = [e.id for e in routine.exercises]
     if start_exercise is not None and start_exercise not in ids:
-        close = difflib.get_close_matches(start_exercise, ids, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(start_exercise, ids)
         raise SettingsError(
             f"--from {start_exercise}: no exercise '{start_exercise}' in routine "
             f"'{routine.name}'{hint}; exercises: {', '.join(ids)}"

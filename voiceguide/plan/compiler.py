@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voiceguide.errors import RoutineError
+from voiceguide.plan.cues import CUE_MS, Cue
 from voiceguide.plan.settings import Settings, Verbosity, apply_settings
 from voiceguide.plan.timeline import (
     Chapter,
@@ -38,7 +39,6 @@ from voiceguide.plan.timeline import (
 )
 from voiceguide.routine import templates
 from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side
-from voiceguide.sound.tones import CUE_MS, Cue
 
 __all__ = ["Coaching", "Measure", "Verbosity", "compile_routine", "compile_timeline", "paragraphs"]
 

@@ -18,6 +18,7 @@ from voiceguide.errors import SettingsError
 from voiceguide.plan.compiler import Measure, compile_routine
 from voiceguide.plan.settings import OPTION_FIELDS, Override, Settings
 from voiceguide.routine.model import Routine
+from voiceguide.routine.text import clock
 
 __all__ = ["FitResult", "fit"]
 
@@ -64,8 +65,8 @@ def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
     shortest, current, longest = at(-1.0), at(0.0), at(1.0)
     if not shortest[1] - 1000 <= target_ms <= longest[1] + 1000:
         raise SettingsError(
-            f"--fit {_clock(target_ms)}: routine '{routine.name}' lasts from "
-            f"{_clock(shortest[1])} to {_clock(longest[1])} with its holds and rests in their "
+            f"--fit {clock(target_ms)}: routine '{routine.name}' lasts from "
+            f"{clock(shortest[1])} to {clock(longest[1])} with its holds and rests in their "
             "allowed ranges; choose a time in that range (or change --rounds, --sets, --reps)"
         )
     low, high = (0.0, 1.0) if target_ms >= current[1] else (-1.0, 0.0)
@@ -89,8 +90,3 @@ def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
         if o.value != getattr(exercise, field)
     )
     return FitResult(settings=chosen, total_ms=total_ms, changes=changes)
-
-
-def _clock(ms: int) -> str:
-    seconds = round(ms / 1000)
-    return f"{seconds // 60}:{seconds % 60:02d}"

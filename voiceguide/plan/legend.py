@@ -8,8 +8,8 @@ one section per cue), so it renders, exports and plays through the same machiner
 from __future__ import annotations
 
 from voiceguide.plan.compiler import Measure
+from voiceguide.plan.cues import CUE_MS, DESCRIPTIONS, Cue
 from voiceguide.plan.timeline import Chapter, Event, Section, Silence, Speech, Timeline, Tone
-from voiceguide.sound.tones import CUE_MS, DESCRIPTIONS, Cue
 
 __all__ = ["LEGEND_TITLE", "cue_phrase", "legend_phrases", "legend_timeline"]
 

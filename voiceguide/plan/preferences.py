@@ -24,7 +24,6 @@ without reps) are left out for that routine; in a routine's own table they are m
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import os
 import tomllib
@@ -34,20 +33,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 from voiceguide.errors import SettingsError
-from voiceguide.export.encode import DEFAULT_BITRATE, parse_bitrate
 from voiceguide.plan.settings import (
+    DEFAULT_BITRATE,
     OPTION_FIELDS,
     VERBOSITIES,
     Override,
     Settings,
     Verbosity,
     apply_settings,
+    parse_bitrate,
     parse_breath,
     parse_duration,
     parse_override,
 )
 from voiceguide.routine import templates
 from voiceguide.routine.model import Routine
+from voiceguide.routine.text import clock, did_you_mean
 
 __all__ = [
     "CONFIG_KEYS",
@@ -199,8 +200,7 @@ def _choices(table: dict[str, Any], place: _Place) -> Choices:
     overrides: list[Override] = []
     for key, value in table.items():
         if key not in CONFIG_KEYS:
-            close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(key, CONFIG_KEYS)
             raise place.error(key, value, f"unknown setting{hint}; settings: "
                               + ", ".join(CONFIG_KEYS))  # fmt: skip
         if key in OPTION_FIELDS:
@@ -378,7 +378,7 @@ def resolve(routine: Routine | None, command: Choices, config: Config | None) ->
     shown: dict[str, Callable[[Any], str]] = {
         "voice": str, "rate_wpm": str, "verbosity": str,
         "breath_s": lambda v: "-".join(templates.format_number(s) for s in v) if v else "off",
-        "fit_s": lambda v: _clock(v) if v else "off", "bitrate": str,
+        "fit_s": lambda v: clock(round(v * 1000)) if v else "off", "bitrate": str,
     }  # fmt: skip
     names = {"rate_wpm": "rate", "breath_s": "breath", "fit_s": "fit"}
     rows += [Row(names.get(name, name), shown[name](value), source)
@@ -436,8 +436,3 @@ def _exercise_rows(
             unit = " s" if field_name.endswith("_s") else ""
             rows.append(Row(option, value + unit, source, exercise.id))
     return rows
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}:{rest:02d}"

@@ -7,7 +7,6 @@ Overrides apply on top of the routine's own numbers: ``--hold 45`` sets every ho
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,8 +14,10 @@ from typing import Any, Literal
 from voiceguide.errors import SettingsError
 from voiceguide.routine import templates
 from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
+from voiceguide.routine.text import clock, did_you_mean
 
 __all__ = [
+    "DEFAULT_BITRATE",
     "DEFAULT_RATE_WPM",
     "DEFAULT_VOICE",
     "OPTION_FIELDS",
@@ -26,6 +27,7 @@ __all__ = [
     "Settings",
     "Verbosity",
     "apply_settings",
+    "parse_bitrate",
     "parse_breath",
     "parse_duration",
     "parse_override",
@@ -114,8 +116,7 @@ class Settings:
         if self.breath_s:
             parts.append("breathing " + "-".join(templates.format_number(s) for s in self.breath_s))
         if self.fit_s:
-            minutes, seconds = divmod(round(self.fit_s), 60)
-            parts.append(f"fit to {minutes}:{seconds:02d}")
+            parts.append(f"fit to {clock(round(self.fit_s * 1000))}")
         return ", ".join(parts)
 
 
@@ -188,8 +189,7 @@ def apply_settings(routine: Routine, settings: Settings) -> Routine:
                 )
             continue
         if o.exercise not in ids:
-            close = difflib.get_close_matches(o.exercise, ids, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(o.exercise, ids)
             raise SettingsError(
                 f"{o.describe()}: no exercise '{o.exercise}' in routine '{routine.name}'{hint}; "
                 f"exercises: {', '.join(ids)}"
@@ -216,3 +216,16 @@ def apply_settings(routine: Routine, settings: Settings) -> Routine:
 
 def _replace(exercise: Exercise, changes: dict[str, Any]) -> Exercise:
     return dataclasses.replace(exercise, **changes) if changes else exercise
+
+
+DEFAULT_BITRATE = "96k"
+_MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+def parse_bitrate(raw: str) -> str:
+    """ "96k" or "96" -> "96k"; only bitrates MP3 has at 44.1 kHz."""
+    text = raw.strip().lower().removesuffix("k")
+    if not text.isdigit() or int(text) not in _MP3_BITRATES_KBPS:
+        allowed = ", ".join(f"{b}k" for b in _MP3_BITRATES_KBPS)
+        raise SettingsError(f"--bitrate {raw!r}: MP3 bitrates are {allowed}")
+    return f"{int(text)}k"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from voiceguide.plan.cues import Cue
 from voiceguide.routine.model import Side
-from voiceguide.sound.tones import Cue
 
 __all__ = ["Chapter", "Event", "Hold", "RepSet", "Section", "Silence", "Speech", "Timeline", "Tone"]
 

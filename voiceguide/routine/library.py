@@ -1,49 +1,107 @@
-"""Your own routines: start one from a bundled routine (``init``), see every routine there is
-(``list``), and check one completely before using it (``validate``).
+"""Where routines are: the bundled ones, the user's own (``voiceguide init``), a routine
+given by name or path (:func:`resolve_routine`), and every routine there is (``list``).
 
-A routine of yours is a folder in :func:`~voiceguide.routine.loader.user_routines_dir` (or anywhere,
-with ``--path``) holding ``NAME.routine.yaml`` and its narration scripts; ``ROUTINE``
-arguments find the ones in the user folder by name.
+A routine of yours is a folder in :func:`user_routines_dir` (or anywhere, with ``--path``)
+holding ``NAME.routine.yaml`` and its narration scripts; ``ROUTINE`` arguments find the
+ones in the user folder by name.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from voiceguide.errors import RoutineError, RuntimeFailure, SettingsError
-from voiceguide.plan.compiler import compile_routine
-from voiceguide.plan.settings import DEFAULT_RATE_WPM, Settings
-from voiceguide.routine.loader import (
-    DEFAULT_ROUTINE,
-    ROUTINE_SUFFIX,
-    bundled_dir,
-    bundled_routines,
-    check_routine,
-    load_routine,
-    resolve_routine,
-    user_routines,
-    user_routines_dir,
-)
+from voiceguide.routine.loader import load_routine
+from voiceguide.routine.model import ID_PATTERN, ROUTINE_SUFFIX
+from voiceguide.routine.text import did_you_mean
 
 __all__ = [
+    "DEFAULT_ROUTINE",
+    "ROUTINE_SUFFIX",
     "Created",
     "RoutineEntry",
-    "Validation",
     "available_routines",
-    "estimate_ms",
+    "bundled_dir",
+    "bundled_routines",
     "init_routine",
-    "validate_routine",
+    "resolve_routine",
+    "user_routines",
+    "user_routines_dir",
 ]
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-# A stand-in for the speech engine when only an estimate is needed: measured on the bundled
-# routine with gmw/en-us at 160 wpm, 67 phrases and 1,001 words last 358 s.
-_PHRASE_MS = 300
-_WORD_MS_AT_DEFAULT_RATE = 337
+
+
+DEFAULT_ROUTINE = "outer-hip"
+
+
+def bundled_dir() -> Path:
+    """The folder holding the bundled routines.
+
+    In an installed wheel the top-level ``scripts/`` folder is package data at
+    ``voiceguide/scripts``; in a git checkout (or an editable install) it is ``scripts/``.
+    """
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "scripts"
+    if any(packaged.glob("*" + ROUTINE_SUFFIX)):
+        return packaged
+    return package.parent / "scripts"
+
+
+def bundled_routines() -> list[str]:
+    """Names of the bundled routines, sorted."""
+    return sorted(
+        p.name.removesuffix(ROUTINE_SUFFIX) for p in bundled_dir().glob("*" + ROUTINE_SUFFIX)
+    )
+
+
+def user_routines_dir() -> Path:
+    """The folder of the user's own routines, one folder each (``voiceguide init``):
+    ``$VOICEGUIDE_DATA_DIR/routines``, else the platform's user data folder's."""
+    override = os.environ.get("VOICEGUIDE_DATA_DIR")
+    if override:
+        return Path(override) / "routines"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("voiceguide", appauthor=False)) / "routines"
+
+
+def user_routines() -> list[str]:
+    """Names of the user's routines (folders holding ``NAME/NAME.routine.yaml``), sorted."""
+    try:
+        folders = list(user_routines_dir().iterdir())
+    except OSError:
+        return []
+    return sorted(f.name for f in folders if (f / (f.name + ROUTINE_SUFFIX)).is_file())
+
+
+def resolve_routine(name_or_path: str | None) -> Path:
+    """A routine's name (bundled first, then the user's) or a routine file's path, to the
+    routine file's path."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_ROUTINE
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file() or "/" in name_or_path:
+        if not candidate.is_file():
+            raise RoutineError("no such routine file", path=candidate)
+        return candidate
+    bundled = bundled_dir() / (name_or_path + ROUTINE_SUFFIX)
+    if bundled.is_file():
+        return bundled
+    own = user_routines_dir() / name_or_path / (name_or_path + ROUTINE_SUFFIX)
+    if ID_PATTERN.match(name_or_path) and own.is_file():
+        return own
+    names = bundled_routines()
+    yours = user_routines()
+    hint = did_you_mean(name_or_path, names + yours)
+    raise RoutineError(
+        f"no bundled routine named '{name_or_path}'{hint} and none of yours; "
+        f"bundled: {', '.join(names) or 'none'}; yours: {', '.join(yours) or 'none'} "
+        f"(in {user_routines_dir()})"
+    )
 
 
 @dataclass(frozen=True)
@@ -101,7 +159,7 @@ def init_routine(name: str, folder: Path | None = None, source: str | None = Non
     """Copy a routine (the bundled one by default) as ``NAME.routine.yaml`` with its narration
     scripts into ``folder``, or into the user routines folder as ``NAME/``. Nothing is
     overwritten: when any of the files exists, nothing is written."""
-    if not _NAME.match(name):
+    if not ID_PATTERN.match(name):
         raise SettingsError(
             f"init {name!r}: a routine name is lower-case letters, digits and dashes "
             "(at most 64), such as my-hips"
@@ -143,36 +201,3 @@ def _remove(paths: list[Path]) -> None:
     for path in paths:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Every problem of a routine and its scripts, or (none) how long it lasts."""
-
-    path: Path
-    problems: tuple[RoutineError, ...]
-    exercises: int = 0
-    total_ms: int = 0  # estimated from word counts
-
-
-def validate_routine(name_or_path: str) -> Validation:
-    """Check a routine completely: every problem in every file, not only the first."""
-    path = resolve_routine(name_or_path)
-    routine, problems = check_routine(path)
-    if routine is None:
-        # file by file (the routine file first, the scripts in their order), line by line
-        files = list(dict.fromkeys(p.path for p in problems))
-        problems.sort(key=lambda p: (files.index(p.path), p.line or 1_000_000))
-        return Validation(path, tuple(problems))
-    try:
-        timeline = compile_routine(routine, Settings(), estimate_ms)
-    except RoutineError as error:  # a tempo too fast for its count, found when timing it
-        return Validation(path, (error,))
-    return Validation(path, (), len(routine.exercises), timeline.total_ms)
-
-
-def estimate_ms(text: str, rate_wpm: int = DEFAULT_RATE_WPM) -> int:
-    """About how long a phrase takes to say, from its words (the compiler's ``measure``
-    when nothing is synthesized)."""
-    words = max(1, len(text.split()))
-    return _PHRASE_MS + words * _WORD_MS_AT_DEFAULT_RATE * DEFAULT_RATE_WPM // rate_wpm

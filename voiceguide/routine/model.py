@@ -6,20 +6,29 @@ Everything here is a frozen dataclass; a change returns a new object
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
+    "ID_PATTERN",
     "LIMITS",
     "ROUTINE_LIMITS",
+    "ROUTINE_SUFFIX",
     "Exercise",
     "ExerciseKind",
+    "FitRange",
     "Limit",
     "Routine",
     "Side",
 ]
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
+"""An exercise id or a routine name: lower-case letters, digits and dashes (no newline)."""
+
+ROUTINE_SUFFIX = ".routine.yaml"  # a routine file: NAME.routine.yaml
 
 Side = Literal["left", "right"]
 SIDES: tuple[Side, ...] = ("left", "right")
@@ -56,6 +65,14 @@ LIMITS: dict[str, Limit] = {
 ROUTINE_LIMITS: dict[str, Limit] = {"chapter_gap_s": Limit(0, 30)}
 
 
+class FitRange(NamedTuple):
+    """How far ``--fit`` may move one number of an exercise (inclusive)."""
+
+    field: str  # "hold_s" or "rest_s"
+    low: float
+    high: float
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One exercise, as its narration script describes it.
@@ -78,7 +95,7 @@ class Exercise:
     hold_cue: str = "Hold."  # spoken just before a hold starts
     during: str = ""  # spoken right after a hold starts, in the first round
     reminders: tuple[str, ...] = ()  # coach level: form reminders during every hold
-    fit_ranges: tuple[tuple[str, float, float], ...] = ()  # (field, low, high) for --fit
+    fit_ranges: tuple[FitRange, ...] = ()  # how far --fit may move each number
     after: str = "Release."  # spoken right after a hold ends
     set_intro: str = "Set {set} of {sets}."  # spoken before each set (reps)
     rep_cue: str = "{rep}"  # spoken at the start of each rep (reps)

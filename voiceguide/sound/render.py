@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from voiceguide.plan.cues import Cue
 from voiceguide.plan.timeline import Event, Silence, Speech, Timeline, Tone
 from voiceguide.sound.audio import FORMAT, AudioFormat
-from voiceguide.sound.tones import Cue, cue_audio
+from voiceguide.sound.tones import cue_audio
 
 __all__ = ["CueSource", "PhraseSource", "render", "render_events"]
 

@@ -1,24 +1,5 @@
-"""The cue sounds: what each event sounds like, and how long it lasts.
-
-Every cue is generated (no sound files are shipped or downloaded) and each event has a
-sound of its own, so a listener with eyes closed can tell them apart:
-
-========== ============================================= =========
-cue        sound                                          length
-========== ============================================= =========
-start      two notes rising (E5 -> B5): the hold begins   400 ms
-halfway    one soft bell (A5)                             450 ms
-tick       a short high blip (C6), three in the last 3 s  90 ms
-end        two notes falling (B5 -> E5): hold ends,       400 ms
-           or release in a rep
-switch     three quick alternating notes (D5 G5 D5)       450 ms
-set_end    two low knocks (C4 C4)                         450 ms
-finish     a rising four-note arpeggio (C5 E5 G5 C6)      1200 ms
-========== ============================================= =========
-
-The durations are fixed here so the compiler can place cues without touching audio;
-:func:`cue_audio` makes the sound itself (pydub is imported only there).
-"""
+"""The cue sounds: each cue of :mod:`voiceguide.plan.cues` made into audio (pydub is
+imported only here), brought to the cue loudness, and kept in a disk cache."""
 
 from __future__ import annotations
 
@@ -26,7 +7,6 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,47 +16,11 @@ if TYPE_CHECKING:
 
     from voiceguide.sound.audio import AudioFormat
 
-__all__ = ["CUE_MS", "Cue", "CueCache", "cue_audio"]
+from voiceguide.plan.cues import CUE_MS, NOTES, Cue
+
+__all__ = ["CueCache", "cue_audio"]
 
 
-class Cue(StrEnum):
-    START = "start"
-    HALFWAY = "halfway"
-    TICK = "tick"
-    END = "end"
-    SWITCH = "switch"
-    SET_END = "set_end"
-    FINISH = "finish"
-    INHALE = "inhale"
-    EXHALE = "exhale"
-
-
-# (frequency Hz, onset ms, length ms) notes of each cue, and the cue's total length.
-_NOTES: dict[Cue, tuple[tuple[float, int, int], ...]] = {
-    Cue.START: ((659.25, 0, 180), (987.77, 170, 230)),
-    Cue.HALFWAY: ((880.0, 0, 450),),
-    Cue.TICK: ((1046.5, 0, 90),),
-    Cue.END: ((987.77, 0, 180), (659.25, 170, 230)),
-    Cue.SWITCH: ((587.33, 0, 140), (783.99, 150, 140), (587.33, 300, 150)),
-    Cue.SET_END: ((261.63, 0, 200), (261.63, 250, 200)),
-    Cue.FINISH: ((523.25, 0, 400), (659.25, 200, 400), (783.99, 400, 400), (1046.5, 600, 600)),
-    Cue.INHALE: ((196.0, 0, 350), (220.0, 150, 350)),
-    Cue.EXHALE: ((220.0, 0, 350), (196.0, 150, 350)),
-}
-CUE_MS: dict[Cue, int] = {
-    cue: max(onset + length for _f, onset, length in notes) for cue, notes in _NOTES.items()
-}
-DESCRIPTIONS: dict[Cue, str] = {
-    Cue.START: "two notes rising: the hold begins",
-    Cue.HALFWAY: "one soft bell: halfway through the hold",
-    Cue.TICK: "a short high blip, once a second in the last three seconds",
-    Cue.END: "two notes falling: the hold ends (in reps: release)",
-    Cue.SWITCH: "three quick notes: switch sides",
-    Cue.SET_END: "two low knocks: the set is done",
-    Cue.FINISH: "a rising four-note arpeggio: the routine is done",
-    Cue.INHALE: "a soft low rise: breathe in (with --breath)",
-    Cue.EXHALE: "a soft low fall: breathe out (with --breath)",
-}
 _LEVEL_DBFS = -9.0  # before loudness normalization
 _CUE_OFFSET_LU = -1.0  # cues sit this much below the speech
 _BREATH_OFFSET_LU = -7.0  # and breathing tones further below: they pace, they do not call
@@ -89,7 +33,7 @@ def _cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
 
     out = AudioSegment.silent(duration=CUE_MS[cue], frame_rate=fmt.sample_rate)
     out = out.set_channels(fmt.channels).set_sample_width(fmt.sample_width)
-    for freq, onset, length in _NOTES[cue]:
+    for freq, onset, length in NOTES[cue]:
         note = Sine(freq, sample_rate=fmt.sample_rate, bit_depth=8 * fmt.sample_width)
         # a second, quieter partial an octave up makes a rounder, bell-like note
         upper = Sine(2 * freq, sample_rate=fmt.sample_rate, bit_depth=8 * fmt.sample_width)

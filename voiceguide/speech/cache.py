@@ -8,13 +8,11 @@ nothing. pyttsx3 is imported only inside :class:`Pyttsx3Synthesizer`.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import io
 import multiprocessing
 import multiprocessing.connection
 import os
-import re
 import shutil
 import signal
 import sys
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from voiceguide.errors import DependencyMissing, Interrupted, SettingsError, SynthesisError
+from voiceguide.routine.text import did_you_mean, speakable
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 
@@ -36,7 +35,6 @@ __all__ = [
     "Pyttsx3Synthesizer",
     "Synthesizer",
     "default_cache_dir",
-    "speakable",
 ]
 
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
@@ -73,15 +71,6 @@ class Synthesizer(Protocol):
         """Stop synthesis running in another thread at once (it raises Interrupted there).
         The synthesizer is not used again."""
         ...
-
-
-def speakable(text: str) -> str:
-    """The text as the engine should get it: markup-like input is stripped, not interpreted."""
-    text = re.sub(r"<[^<>]*>", " ", text)  # SSML-like tags
-    text = text.replace("[[", " ").replace("]]", " ")  # espeak phoneme input
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = " ".join(text.split())
-    return text if any(ch.isalnum() for ch in text) else ""
 
 
 class Pyttsx3Synthesizer:
@@ -261,11 +250,9 @@ def _worker_engine_ready() -> Any:
     engine = espeak_engine()
     voices = sorted(v.id for v in engine.getProperty("voices"))
     if voice not in voices:
-        close = difflib.get_close_matches(voice, voices, n=3)
         raise SettingsError(
-            f"--voice {voice!r}: espeak-ng has no such voice"
-            + (f" (did you mean {', '.join(close)}?)" if close else "")
-            + "; 'voiceguide voices' lists them"
+            f"--voice {voice!r}: espeak-ng has no such voice{did_you_mean(voice, voices, n=3)}"
+            "; 'voiceguide voices' lists them"
         )
     engine.connect("finished-utterance", lambda name=None, completed=True: _worker_done.set())
     engine.connect("error", _worker_error)
