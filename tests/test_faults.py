@@ -31,8 +31,9 @@ import pytest
 from tests.conftest import REPO, FakeSynthesizer, require
 from voiceguide import pipeline
 from voiceguide.errors import ExportError, Interrupted, SynthesisError
-from voiceguide.speech import cache as tts
-from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer
+from voiceguide.speech import espeak as tts
+from voiceguide.speech.cache import PhraseCache
+from voiceguide.speech.espeak import Pyttsx3Synthesizer
 
 TINY_ROUTINE = """\
 title: Tiny fault routine

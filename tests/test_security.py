@@ -154,7 +154,7 @@ def test_no_shell_no_unsafe_yaml_and_programs_run_from_argument_lists(source: Pa
 def test_markup_in_a_phrase_is_spoken_or_dropped_never_obeyed(tmp_path: Path) -> None:
     """SSML and espeak's own phoneme brackets reach the engine as plain text: a 10 s break
     does not make a phrase 10 s longer, a slow prosody does not slow it down."""
-    from voiceguide.speech.cache import Pyttsx3Synthesizer
+    from voiceguide.speech.espeak import Pyttsx3Synthesizer
 
     cache = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160), tmp_path / "cache")
     plain = "Hold still."

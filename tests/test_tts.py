@@ -13,7 +13,8 @@ from tests.conftest import FakeSynthesizer
 from voiceguide.errors import Interrupted, SynthesisError
 from voiceguide.routine.text import speakable
 from voiceguide.sound.audio import FORMAT
-from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer
+from voiceguide.speech.cache import PhraseCache
+from voiceguide.speech.espeak import Pyttsx3Synthesizer
 
 
 def _rms(pcm: bytes) -> float:
@@ -100,7 +101,7 @@ def _speak_with_the_rate_dropped_once(wav_path: str) -> tuple[int, int]:
     can); the worker notices and sets it again."""
     from pyttsx3.drivers import _espeak
 
-    from voiceguide.speech import cache as tts
+    from voiceguide.speech import espeak as tts
 
     real = _espeak.Synchronize
     calls = []

@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 from tests.test_cli import run
 from voiceguide.errors import SettingsError
 from voiceguide.plan.settings import DEFAULT_VOICE
-from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer
+from voiceguide.speech.cache import PhraseCache
+from voiceguide.speech.espeak import Pyttsx3Synthesizer
 from voiceguide.speech.voices import Voice, installed_voices, voices_to_json
 
 

@@ -29,7 +29,9 @@ from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
 from voiceguide.sound.tones import CueCache
-from voiceguide.speech.cache import PhraseCache, Pyttsx3Synthesizer, Synthesizer
+from voiceguide.speech.base import Synthesizer
+from voiceguide.speech.cache import PhraseCache
+from voiceguide.speech.espeak import Pyttsx3Synthesizer
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -32,7 +32,7 @@ class Voice:
 
 
 def _espeak_voices() -> Iterable[Any]:
-    from voiceguide.speech.cache import espeak_engine
+    from voiceguide.speech.espeak import espeak_engine
 
     return list(espeak_engine().getProperty("voices"))
 

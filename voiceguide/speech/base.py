@@ -1,0 +1,44 @@
+"""The speech engine's interface: what every synthesizer (espeak-ng through pyttsx3, and any
+other engine) offers the phrase cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["Finisher", "Synthesizer", "short"]
+
+Finisher = Callable[[str, Path], None]
+"""Called with a phrase's text and the path of its WAV."""
+
+
+class Synthesizer(Protocol):
+    """Turns phrases into WAV files."""
+
+    @property
+    def identity(self) -> str:
+        """Everything that changes the sound: engine, voice, rate (part of the cache key)."""
+        ...
+
+    def synthesize(
+        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
+        done: Finisher | None = None, spoken: Finisher | None = None,
+    ) -> None:  # fmt: skip
+        """Write each text, spoken, to its path (a WAV at any rate; mono or stereo; 16-bit),
+        and call ``spoken(text, path)`` on it; then call ``finish(text, path)`` on it (in a
+        worker, when there are workers) and ``done(text, path)``. The callbacks ``spoken``
+        and ``done`` run in the calling thread, job by job in order: the phrases finished so
+        far are kept when a later one fails or synthesis is stopped. ``spoken`` may come for
+        every job before the first ``finish``: the speech's length is known early."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop synthesis running in another thread at once (it raises Interrupted there).
+        The synthesizer is not used again."""
+        ...
+
+
+def short(text: str, limit: int = 60) -> str:
+    """A phrase as an error message quotes it: at most ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
