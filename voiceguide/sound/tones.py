@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +14,7 @@ if TYPE_CHECKING:
 
     from voiceguide.sound.audio import AudioFormat
 
+from voiceguide.files import atomic_write
 from voiceguide.plan.cues import CUE_MS, NOTES, Cue
 
 __all__ = ["CueCache", "cue_audio"]
@@ -100,12 +99,6 @@ class CueCache:
         return data
 
     def _write(self, path: Path, data: bytes) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError, UnboundLocalError):
-                os.unlink(tmp)
+        # A cache that cannot be written only costs speed; the sound is still right.
+        with contextlib.suppress(OSError):
+            atomic_write(path, data)
