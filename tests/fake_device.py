@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from voiceguide.play.player import Command
+from voiceguide.play import Command
 from voiceguide.sound.audio import FORMAT, AudioFormat
 
 

@@ -126,7 +126,7 @@ def test_reminders_and_breathing_are_loaded_and_checked(tmp_path: Path) -> None:
 
 
 def _fitted(routine: Routine, target: str, *overrides: tuple[str, str]) -> Timeline:
-    from voiceguide.pipeline.core import parse_settings, plan
+    from voiceguide.pipeline import parse_settings, plan
     from voiceguide.speech.cache import PhraseCache
 
     class Measured(PhraseCache):

@@ -109,7 +109,8 @@ def test_without_out_the_legend_plays_live_sample_for_sample_as_rendered(tmp_pat
     from tests.fake_device import FakeClock, FakePlayer
     from voiceguide import pipeline
     from voiceguide.plan.preferences import command_line
-    from voiceguide.play.player import LEAD_IN_MS, State
+    from voiceguide.play import State
+    from voiceguide.play.player import LEAD_IN_MS
     from voiceguide.sound.render import render
     from voiceguide.sound.tones import CueCache
 

@@ -33,8 +33,8 @@ from voiceguide import pipeline
 from voiceguide.bench.figures import cpu_s
 from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline, Tone
-from voiceguide.play.device import SimpleaudioPlayer
-from voiceguide.play.player import PREROLL_GAP_MS, Command, LivePlayback, State
+from voiceguide.play import Command, LivePlayback, SimpleaudioPlayer, State
+from voiceguide.play.player import PREROLL_GAP_MS
 from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
 from voiceguide.sound.audio import FORMAT
 from voiceguide.sound.render import render
@@ -491,7 +491,7 @@ def test_no_sound_device_is_one_line_exit_1_suggesting_export(tmp_path: Path) ->
 
 
 def test_device_errors_read_as_what_happened() -> None:
-    from voiceguide.play.device import _describe
+    from voiceguide.play.simpleaudio_player import _describe
 
     busy = _describe(
         Exception("Error opening PCM device. -- CODE: -16 -- MSG: Device or resource busy")

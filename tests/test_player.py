@@ -15,20 +15,17 @@ import pytest
 from tests.fake_device import FakeClock, FakePlayer, write_tiny_routine
 from voiceguide import pipeline
 from voiceguide.errors import PlaybackError, SettingsError
-from voiceguide.pipeline import live
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline
-from voiceguide.play.player import (
-    CUT_MARGIN_MS,
-    LEAD_IN_MS,
-    PREROLL_GAP_MS,
+from voiceguide.play import (
     Command,
     LivePlayback,
     PlanStage,
     State,
     Status,
 )
+from voiceguide.play.player import CUT_MARGIN_MS, LEAD_IN_MS, PREROLL_GAP_MS
 from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
 from voiceguide.sound.audio import FORMAT
 from voiceguide.sound.render import render
@@ -287,7 +284,7 @@ def test_plan_stages_start_on_the_first_chapters_and_end_with_exactly_the_plan(
     tmp_path: Path, fake_cache: PhraseCache
 ) -> None:
     routine = pipeline.load(str(write_tiny_routine(tmp_path / "routine")))
-    stages = list(live.plan_stages(routine, Settings(), fake_cache))
+    stages = list(pipeline.plan_stages(routine, Settings(), fake_cache))
     assert len(stages) == 2
     first, final = stages
     assert not first.final and final.final
@@ -298,7 +295,7 @@ def test_plan_stages_start_on_the_first_chapters_and_end_with_exactly_the_plan(
     assert first.timeline.events[: first.ready_events] == expected.events[: first.ready_events]
     assert first.bound_ms >= expected.total_ms
     # everything cached now: one complete stage
-    again = list(live.plan_stages(routine, Settings(), fake_cache))
+    again = list(pipeline.plan_stages(routine, Settings(), fake_cache))
     assert [s.final for s in again] == [True] and again[0].timeline == expected
 
 
@@ -307,7 +304,7 @@ def test_plan_stages_from_an_exercise_make_its_chapter_final_first(
 ) -> None:
     routine = pipeline.load(str(write_tiny_routine(tmp_path / "routine")))
     settings = pipeline.parse_settings([("hold", "stretch=6")])
-    first, final = live.plan_stages(routine, settings, fake_cache, "squeeze")
+    first, final = pipeline.plan_stages(routine, settings, fake_cache, "squeeze")
     squeeze = next(c for c in final.timeline.chapters if c.exercise == "squeeze")
     assert first.ready_events >= squeeze.end_event
     assert (
@@ -318,7 +315,7 @@ def test_plan_stages_from_an_exercise_make_its_chapter_final_first(
 def test_play_refuses_an_unknown_exercise_for_from(rig: Rig, tmp_path: Path) -> None:
     routine = pipeline.load(str(write_tiny_routine(tmp_path / "routine2")))
     with pytest.raises(SettingsError, match="did you mean 'squeeze'"):
-        live.play(routine, Settings(), rig.cache, start_exercise="squeze", player=rig.device)
+        pipeline.play(routine, Settings(), rig.cache, start_exercise="squeze", player=rig.device)
 
 
 def test_a_skip_before_the_plan_is_complete_waits_for_it_in_silence(rig: Rig) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.test_bad_input import assert_one_clean_line, run_main
 from tests.test_fuzz import FUZZ, script_mapping, write_fuzzed_routine
 from voiceguide.errors import RoutineError
-from voiceguide.pipeline.core import load
+from voiceguide.pipeline import load
 from voiceguide.plan.validate import estimate_ms, validate_routine
 from voiceguide.routine.library import bundled_dir, init_routine, resolve_routine, user_routines_dir
 from voiceguide.routine.loader import check_routine, load_routine

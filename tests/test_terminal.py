@@ -12,7 +12,7 @@ from rich.console import Console
 
 from voiceguide.cli.terminal import KeyReader, parse_keys, render_status, summary
 from voiceguide.plan.timeline import Chapter, Hold, Section
-from voiceguide.play.player import Command, State, Status
+from voiceguide.play import Command, State, Status
 
 
 @pytest.mark.parametrize(

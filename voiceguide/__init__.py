@@ -5,7 +5,7 @@ The pipeline, one way: narration scripts -> :func:`load` -> Routine; Routine + S
 """
 
 from voiceguide.errors import InputError, RuntimeFailure, VoiceguideError
-from voiceguide.pipeline.core import export, load, plan
+from voiceguide.pipeline import export, load, plan
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline

@@ -310,12 +310,11 @@ def play_command(
     """Play the routine live: space pauses, n or right skips, b or left goes back, q stops."""
     from voiceguide import pipeline
     from voiceguide.cli.terminal import controls, summary
-    from voiceguide.pipeline import live
 
     loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
                                 verbosity, breath, fit_to)  # fmt: skip
     settings = prepared.settings
-    status = live.play(loaded, settings, pipeline.make_cache(settings),
+    status = pipeline.play(loaded, settings, pipeline.make_cache(settings),
                        start_exercise=start, controls=controls)  # fmt: skip
     typer.echo(summary(status), err=True)
 

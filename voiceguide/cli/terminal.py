@@ -24,7 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from voiceguide.play.player import Command, LivePlayback, State, Status
+from voiceguide.play import Command, LivePlayback, State, Status
 from voiceguide.routine.text import clock
 
 __all__ = ["KEY_HELP", "KeyReader", "controls", "parse_keys", "summary"]

@@ -26,34 +26,21 @@ it); :meth:`~LivePlayback.send` (keys), :meth:`~LivePlayback.offer` (a later pla
 
 from __future__ import annotations
 
-import bisect
 import math
-import mmap
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
+from collections.abc import Callable
 
 from voiceguide.errors import PlaybackError
-from voiceguide.plan.timeline import Chapter, Event, Hold, RepSet, Section, Timeline
+from voiceguide.plan.timeline import Timeline
+from voiceguide.play.device import Clock, Player, PlayHandle, SystemClock
+from voiceguide.play.state import Command, Message, PlanStage, State, Status
+from voiceguide.play.stream import Index, Renderer, Stream
 from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
 from voiceguide.sound.audio import FORMAT, AudioFormat
-from voiceguide.sound.render import CueSource, PhraseSource, render_events
+from voiceguide.sound.render import CueSource, PhraseSource
 
-__all__ = [
-    "Clock",
-    "Command",
-    "LivePlayback",
-    "PlanStage",
-    "PlayHandle",
-    "Player",
-    "State",
-    "Status",
-    "SystemClock",
-]
+__all__ = ["LivePlayback"]
 
 LOOKAHEAD_MS = 10_000  # rendered ahead of the device
 INITIAL_MS = 1_500  # rendered before a stream starts
@@ -66,261 +53,6 @@ MAX_WAKE_S = 1.0  # the engine looks at the device at least this often
 DRAIN_WAIT_S = 1.0  # at the end, how long the device may take to play out what it holds
 TRIM_BEHIND_MS = 5_000  # played audio older than this is dropped from memory
 
-
-class PlayHandle(Protocol):
-    """One buffer being played."""
-
-    def is_playing(self) -> bool:
-        """False once the device has played (or dropped) everything it will play."""
-        ...
-
-    def stop(self) -> None:
-        """Stop soon: the device plays at most what it has already read."""
-        ...
-
-
-class Player(Protocol):
-    """A sound device that plays a buffer it reads while playing.
-
-    The contract the engine relies on: the device reads the buffer in place, in order, never
-    more than ``read_ahead_ms`` ahead of the time elapsed since :meth:`play` returned, and
-    keeps a reference to it until :meth:`PlayHandle.is_playing` is False.
-    """
-
-    @property
-    def read_ahead_ms(self) -> int: ...
-
-    def play(self, buffer: memoryview, fmt: AudioFormat) -> PlayHandle:
-        """Start playing; raises :class:`~voiceguide.errors.PlaybackError` if it cannot."""
-        ...
-
-
-class Clock(Protocol):
-    """Time, and waiting for messages (a fake in tests)."""
-
-    def now(self) -> float:
-        """Seconds, monotonic."""
-        ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-    def wait(self, inbox: queue.Queue[_Message], timeout_s: float) -> _Message | None:
-        """The next message, or None after ``timeout_s``."""
-        ...
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-    def wait(self, inbox: queue.Queue[_Message], timeout_s: float) -> _Message | None:
-        try:
-            return inbox.get(timeout=max(timeout_s, 0.001))
-        except queue.Empty:
-            return None
-
-
-class Command(StrEnum):
-    TOGGLE = "toggle"  # space
-    PAUSE = "pause"
-    RESUME = "resume"
-    NEXT = "next"  # n, right arrow: the start of the next section
-    BACK = "back"  # b, left arrow: the start of this section; twice quickly, the previous one
-    STOP = "stop"  # q, Esc
-
-
-class State(StrEnum):
-    STARTING = "starting"
-    PLAYING = "playing"
-    PAUSED = "paused"
-    WAITING = "waiting"  # for phrases still being synthesized
-    DONE = "done"  # played to the end
-    STOPPED = "stopped"  # stopped by the listener
-
-
-@dataclass(frozen=True)
-class PlanStage:
-    """A timeline and how much of it is final.
-
-    While phrases are still being synthesized only ``events[:ready_events]`` are final; a
-    later stage keeps them unchanged and makes more final. No stage is longer than
-    ``bound_ms`` (if one is, playback still goes on, with a short gap).
-    """
-
-    timeline: Timeline
-    ready_events: int
-    bound_ms: int
-
-    @classmethod
-    def complete(cls, timeline: Timeline) -> PlanStage:
-        return cls(timeline, len(timeline.events), timeline.total_ms)
-
-    @property
-    def final(self) -> bool:
-        return self.ready_events >= len(self.timeline.events)
-
-    @property
-    def ready_ms(self) -> int:
-        return self.timeline.events[self.ready_events - 1].end_ms if self.ready_events else 0
-
-
-@dataclass(frozen=True)
-class Status:
-    """Where playback is, for the display."""
-
-    state: State
-    title: str
-    position_ms: int
-    total_ms: int | None  # None until the whole plan is known
-    chapter: Chapter | None = None
-    chapters: int = 0
-    section: Section | None = None
-    hold: Hold | None = None
-    hold_left_ms: int | None = None
-    rounds: int | None = None  # of the current hold's exercise
-    rep_set: RepSet | None = None
-    rep: int | None = None
-    sets: int | None = None  # of the current set's exercise
-
-
-_Message = tuple[Command, float] | PlanStage | BaseException
-
-
-class _Index:
-    """Lookups by time in one timeline."""
-
-    def __init__(self, timeline: Timeline) -> None:
-        self.timeline = timeline
-        self._chapters = [c.start_ms for c in timeline.chapters]
-        self._sections = [s.start_ms for s in timeline.sections]
-        self._holds = [h.start_ms for h in timeline.holds]
-        self._sets = [s.start_ms for s in timeline.sets]
-        self._rounds: dict[str, int] = {}
-        for hold in timeline.holds:
-            self._rounds[hold.exercise] = max(self._rounds.get(hold.exercise, 0), hold.round)
-        self._set_counts: dict[str, int] = {}
-        for rep_set in timeline.sets:
-            count = max(self._set_counts.get(rep_set.exercise, 0), rep_set.set)
-            self._set_counts[rep_set.exercise] = count
-
-    def section_index(self, ms: int) -> int:
-        return max(0, bisect.bisect_right(self._sections, ms) - 1)
-
-    def status(self, state: State, ms: int, total_ms: int | None) -> Status:
-        t = self.timeline
-        chapter = (
-            t.chapters[max(0, bisect.bisect_right(self._chapters, ms) - 1)] if t.chapters else None
-        )
-        section = t.sections[self.section_index(ms)] if t.sections else None
-        hold = rep_set = None
-        hold_left = rep = rounds = sets = None
-        i = bisect.bisect_right(self._holds, ms) - 1
-        if i >= 0 and ms < t.holds[i].end_ms:
-            hold = t.holds[i]
-            hold_left = hold.end_ms - ms
-            rounds = self._rounds[hold.exercise]
-        i = bisect.bisect_right(self._sets, ms) - 1
-        if i >= 0 and ms < t.sets[i].end_ms:
-            rep_set = t.sets[i]
-            length = rep_set.end_ms - rep_set.start_ms
-            rep = min(rep_set.reps, (ms - rep_set.start_ms) * rep_set.reps // max(1, length) + 1)
-            sets = self._set_counts[rep_set.exercise]
-        return Status(state, t.title, ms, total_ms, chapter, len(t.chapters), section, hold,
-                      hold_left, rounds, rep_set, rep, sets)  # fmt: skip
-
-
-class _Renderer:
-    """The timeline's PCM from one frame on, a chunk at a time (``render_events`` per event)."""
-
-    def __init__(self, events: Sequence[Event], frame: int, phrases: PhraseSource,
-                 cues: CueSource | None, fmt: AudioFormat) -> None:  # fmt: skip
-        self._phrases, self._cues, self._fmt = phrases, cues, fmt
-        starts = [fmt.frames(e.start_ms) for e in events] or [0]
-        self._next = max(0, bisect.bisect_right(starts, frame) - 1)
-        self._skip_bytes = (frame - starts[self._next]) * fmt.frame_bytes
-        self._chunks: Iterator[bytes] | None = None
-
-    def next_chunk(self, events: Sequence[Event], ready_events: int) -> bytes | None:
-        """The next chunk, or None when the next event is not final (or there is none)."""
-        while True:
-            if self._chunks is None:
-                if self._next >= ready_events:
-                    return None
-                event = events[self._next]
-                self._chunks = render_events((event,), self._phrases, self._fmt, self._cues)
-                self._next += 1
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                self._chunks = None
-                continue
-            if self._skip_bytes:
-                if len(chunk) <= self._skip_bytes:
-                    self._skip_bytes -= len(chunk)
-                    continue
-                chunk, self._skip_bytes = chunk[self._skip_bytes :], 0
-            return chunk
-
-
-class _Stream:
-    """One device stream: a buffer holding [preroll][content from ``start_frame`` on]."""
-
-    def __init__(self, start_frame: int, preroll: bytes, content_frames: int,
-                 renderer: _Renderer, fmt: AudioFormat) -> None:  # fmt: skip
-        self.fmt = fmt
-        self.start_frame = start_frame
-        self.preroll_frames = len(preroll) // fmt.frame_bytes
-        self.end_frame = start_frame + max(1, content_frames)  # the buffer's last frame + 1
-        size = (self.preroll_frames + self.end_frame - start_frame) * fmt.frame_bytes
-        flags = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
-        self.memory = mmap.mmap(-1, size, **flags)  # zero pages, allocated when written
-        self.memory[: len(preroll)] = preroll
-        self.view = memoryview(self.memory)
-        self.renderer = renderer
-        self.rendered = start_frame  # content is in the buffer up to this frame
-        self.trimmed_bytes = 0
-        self.handle: PlayHandle | None = None
-        self.started_s = 0.0
-        self.cut_frame: int | None = None
-
-    def offset(self, frame: int) -> int:
-        return (self.preroll_frames + frame - self.start_frame) * self.fmt.frame_bytes
-
-    def position(self, now: float) -> float:
-        """The frame the device is at, by the clock (before ``start_frame``: the preroll)."""
-        return (
-            self.start_frame - self.preroll_frames + (now - self.started_s) * self.fmt.sample_rate
-        )
-
-    def time_of(self, frame: float) -> float:
-        return (
-            self.started_s + (frame - self.start_frame + self.preroll_frames) / self.fmt.sample_rate
-        )
-
-    def write(self, frame: int, data: bytes) -> None:
-        start = self.offset(frame)
-        end = min(start + len(data), len(self.memory))
-        if end > start:
-            self.memory[start:end] = data[: end - start]
-
-    def trim(self, before_frame: float) -> None:
-        """Let the memory of audio played long ago go (it is not read again)."""
-        if not hasattr(self.memory, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
-            return
-        upto = self.offset(int(before_frame))
-        upto -= upto % mmap.PAGESIZE
-        if upto - self.trimmed_bytes >= 64 * mmap.PAGESIZE:
-            self.memory.madvise(mmap.MADV_DONTNEED, self.trimmed_bytes, upto - self.trimmed_bytes)
-            self.trimmed_bytes = upto
-
-    def release(self) -> None:
-        self.view.release()
-        self.memory.close()
-
-
 class LivePlayback:
     """Plays a timeline through a :class:`Player`, controlled by :class:`Command` messages."""
 
@@ -330,15 +62,15 @@ class LivePlayback:
         fmt: AudioFormat = FORMAT,
     ) -> None:  # fmt: skip
         self._stage = plan if isinstance(plan, PlanStage) else PlanStage.complete(plan)
-        self._index = _Index(self._stage.timeline)
+        self._index = Index(self._stage.timeline)
         self._phrases, self._cues, self._player, self._fmt = phrases, cues, player, fmt
         self._clock: Clock = clock or SystemClock()
-        self._inbox: queue.Queue[_Message] = queue.Queue()
-        self._deferred: list[_Message] = []
+        self._inbox: queue.Queue[Message] = queue.Queue()
+        self._deferred: list[Message] = []
         self._lock = threading.Lock()  # guards what status() reads
         self._state = State.STARTING
-        self._stream: _Stream | None = None
-        self._retired: list[tuple[PlayHandle, _Stream | bytearray]] = []
+        self._stream: Stream | None = None
+        self._retired: list[tuple[PlayHandle, Stream | bytearray]] = []
         self._paused_frame = fmt.frames(start_ms)
         self._last_back_s = -math.inf
         self.segments: list[tuple[int, int]] = []  # content frames played, stream by stream
@@ -382,7 +114,7 @@ class LivePlayback:
                 if self._state in (State.DONE, State.STOPPED):
                     break
                 if self._deferred:
-                    message: _Message | None = self._deferred.pop(0)
+                    message: Message | None = self._deferred.pop(0)
                 else:
                     message = self._clock.wait(self._inbox, timeout)
                 if message is not None:
@@ -390,7 +122,7 @@ class LivePlayback:
         finally:
             self._shutdown()
 
-    def _handle(self, message: _Message) -> None:
+    def _handle(self, message: Message) -> None:
         if isinstance(message, BaseException):
             raise message
         if isinstance(message, PlanStage):
@@ -430,7 +162,7 @@ class LivePlayback:
             raise PlaybackError("the plan changed while playing (a bug in voiceguide)")
         with self._lock:
             self._stage = stage
-            self._index = _Index(stage.timeline)
+            self._index = Index(stage.timeline)
         if resume and self._state is State.WAITING and stage.ready_events > old.ready_events:
             self._start(self._paused_frame, None)
 
@@ -466,8 +198,8 @@ class LivePlayback:
         lead = ack_pcm(ack, fmt) if ack is not None else b""
         preroll = lead + bytes(fmt.frames(PREROLL_GAP_MS if ack else LEAD_IN_MS) * fmt.frame_bytes)
         events = self._stage.timeline.events
-        renderer = _Renderer(events, frame, self._phrases, self._cues, fmt)
-        stream = _Stream(frame, preroll, (end if end is not None else bound) - frame, renderer, fmt)
+        renderer = Renderer(events, frame, self._phrases, self._cues, fmt)
+        stream = Stream(frame, preroll, (end if end is not None else bound) - frame, renderer, fmt)
         self._render(stream, frame + fmt.frames(INITIAL_MS))
         try:
             stream.handle = self._player.play(stream.view, fmt)
@@ -481,7 +213,7 @@ class LivePlayback:
             self._stream = stream
             self._state = State.PLAYING
 
-    def _render(self, stream: _Stream, until_frame: float) -> None:
+    def _render(self, stream: Stream, until_frame: float) -> None:
         fb = self._fmt.frame_bytes
         while stream.rendered < min(until_frame, stream.end_frame) and stream.cut_frame is None:
             chunk = stream.renderer.next_chunk(
@@ -533,7 +265,7 @@ class LivePlayback:
             wake = min(wake, stream.time_of(end) - now)
         return max(0.01, wake)
 
-    def _cut(self, stream: _Stream, ack: Ack | None) -> int:
+    def _cut(self, stream: Stream, ack: Ack | None) -> int:
         """End the stream's content at the first frame the device cannot have read yet,
         with ``ack`` sounding there; returns that frame once the device has played it."""
         fmt = self._fmt
@@ -554,7 +286,7 @@ class LivePlayback:
         self._retire(stream, frame)
         return frame
 
-    def _retire(self, stream: _Stream, content_end: int) -> None:
+    def _retire(self, stream: Stream, content_end: int) -> None:
         assert stream.handle is not None
         stream.handle.stop()
         self.segments.append((stream.start_frame, content_end))
@@ -569,7 +301,7 @@ class LivePlayback:
             handle, buffer = item
             if not handle.is_playing():
                 self._retired.remove(item)
-                if isinstance(buffer, _Stream):
+                if isinstance(buffer, Stream):
                     buffer.release()
 
     def _ack_alone(self, ack: Ack) -> None:

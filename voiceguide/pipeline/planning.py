@@ -1,0 +1,111 @@
+"""Planning with real speech: the phrases a plan needs are synthesized first (in parallel,
+only the missing ones) so the compiler knows their lengths.
+
+When every phrase is cached the plan is made in a few milliseconds. When some are not and
+playback should start soon, :func:`plan_stages` gives the plan in stages: first the phrases
+of the chapters up to where playback starts are synthesized, and playback starts on that
+part of the timeline, which no later phrase can change (the compiler places events one
+after another); the rest is synthesized behind it, and the final stage is exactly
+:func:`plan`'s timeline, the one export renders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.fit import fit
+from voiceguide.plan.settings import Settings, apply_settings
+from voiceguide.plan.timeline import Timeline
+from voiceguide.play import PlanStage
+from voiceguide.routine.model import Routine
+from voiceguide.speech.cache import PhraseCache
+
+__all__ = ["asked_phrases", "plan", "plan_stages"]
+
+_BOUND_FACTOR = 3  # a phrase not yet synthesized is taken to last at most this many times...
+_BOUND_EXTRA_MS = 2_000  # ...the longest per character so far, plus this
+
+
+
+def asked_phrases(routine: Routine, settings: Settings) -> list[str]:
+    """Every phrase the compiler asks the length of, in order, repeats included (which
+    phrases it asks about never depends on their lengths)."""
+    asked: list[str] = []
+
+    def record(text: str) -> int:
+        asked.append(text)
+        return 1
+
+    compile_routine(routine, settings, record)
+    return asked
+
+
+def plan(
+    routine: Routine, settings: Settings, cache: PhraseCache, lengths_only: bool = False
+) -> Timeline:
+    """The timeline; phrases are synthesized into the cache (once) to know their lengths.
+
+    A first pass with a stand-in ``measure`` collects every phrase the compiler will ask
+    about (which phrases it asks about never depends on their lengths), so the missing ones
+    are synthesized together, in parallel, before the real pass. With ``lengths_only`` the
+    phrases' audio may still be in the making when this returns (see ``PhraseCache.ensure``;
+    the caller closes the cache).
+    """
+    asked = asked_phrases(routine, dataclasses.replace(settings, fit_s=None))
+    cache.ensure(asked, lengths_only=lengths_only)
+    if settings.fit_s is None:
+        return compile_routine(routine, settings, cache.measure)
+    fitted = fit(routine, settings, cache.measure)
+    timeline = compile_routine(routine, fitted.settings, cache.measure)
+    described = {**settings.describe(), "fit_changes": list(fitted.changes)}
+    return dataclasses.replace(timeline, settings=described)
+
+
+def plan_stages(
+    routine: Routine, settings: Settings, cache: PhraseCache, start_exercise: str | None = None
+) -> Iterator[PlanStage]:
+    """The plan, complete if every phrase is cached, else in two stages (see the module)."""
+    asked = asked_phrases(routine, settings)
+    missing = {t for t in asked if not cache.path_for(t).exists()}
+    if not missing or settings.fit_s is not None:  # (fitting needs every phrase's length)
+        yield PlanStage.complete(plan(routine, settings, cache))
+        return
+    # the chapters up to the start, with the settings' numbers already applied
+    applied = apply_settings(routine, settings)
+    ids = [e.id for e in applied.exercises]
+    count = 0 if start_exercise is None else ids.index(start_exercise) + 1
+    head = dataclasses.replace(applied, exercises=applied.exercises[:count])
+    applied_settings = dataclasses.replace(settings, overrides=())
+    first = asked_phrases(head, applied_settings)
+    cache.ensure(first)
+    known = (set(asked) - missing) | set(first)
+    exact = compile_routine(head, applied_settings, cache.measure)
+    yield _provisional(routine, settings, cache, exact, asked, known)
+    yield PlanStage.complete(plan(routine, settings, cache))
+
+
+def _provisional(
+    routine: Routine, settings: Settings, cache: PhraseCache, exact: Timeline,
+    asked: list[str], known: set[str],
+) -> PlanStage:  # fmt: skip
+    """The timeline with the known phrases; final up to where it agrees with ``exact``, the
+    timeline of the chapters whose phrases are all known (events after that still move)."""
+
+    def measure(text: str) -> int:
+        return cache.measure(text) if text in known else 1
+
+    timeline = compile_routine(routine, settings, measure)
+    ready = 0
+    for ours, theirs in zip(timeline.events, exact.events, strict=False):
+        if ours != theirs:
+            break
+        ready += 1
+    per_char_ms = max((cache.measure(t) / max(1, len(t)) for t in known), default=100.0)
+    unknown_ms = sum(
+        _BOUND_FACTOR * per_char_ms * len(t) + _BOUND_EXTRA_MS for t in asked if t not in known
+    )
+    return PlanStage(timeline, ready, timeline.total_ms + round(unknown_ms))
+
+

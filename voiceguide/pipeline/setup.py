@@ -1,0 +1,97 @@
+"""Where every command starts: the routine and its settings from every source, the phrase
+and cue caches, the sound device."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voiceguide.plan.preferences import Choices, Resolved, load_config, resolve
+from voiceguide.plan.settings import Settings
+from voiceguide.routine.library import resolve_routine
+from voiceguide.routine.loader import load_routine
+from voiceguide.routine.model import Routine
+from voiceguide.sound.tones import CueCache
+from voiceguide.speech.base import Synthesizer
+from voiceguide.speech.cache import PhraseCache
+from voiceguide.speech.espeak import Pyttsx3Synthesizer
+
+if TYPE_CHECKING:
+    from voiceguide.play import Player
+
+__all__ = [
+    "comment",
+    "cue_cache",
+    "default_player",
+    "load",
+    "make_cache",
+    "parse_settings",
+    "prepare",
+]
+
+
+def load(routine: str | None) -> Routine:
+    """A bundled routine by name, or a routine file by path (None: the default routine)."""
+    return load_routine(resolve_routine(routine))
+
+
+def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
+    """The routine, and its settings from every source: the defaults, the routine's files,
+    the config file (its top level, then the routine's table) and the command line."""
+    config = load_config()
+    loaded = load(routine)
+    return loaded, resolve(loaded, command, config)
+
+
+def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,
+               cache_dir: Path | None = None) -> PhraseCache:  # fmt: skip
+    """The phrase cache for these settings' voice and rate (``synthesizer``: another engine,
+    a fake in tests)."""
+    synth = synthesizer or Pyttsx3Synthesizer(settings.voice, settings.rate_wpm)
+    return PhraseCache(synth, cache_dir)
+
+
+def cue_cache(phrases: PhraseCache) -> CueCache:
+    """The cue sounds, kept beside the phrases in the same cache folder and format."""
+    return CueCache(phrases.directory.parent, phrases.fmt)
+
+
+def default_player() -> Player:
+    """The sound device (simpleaudio), opened before any synthesis so that a missing or busy
+    one is said at once."""
+    from voiceguide.play import SimpleaudioPlayer
+
+    return SimpleaudioPlayer()
+
+
+
+
+def parse_settings(
+    overrides: Iterable[tuple[str, str]], voice: str | None = None, rate_wpm: int | None = None,
+    verbosity: str = "standard", breath: str | None = None, fit_to: str | None = None,
+) -> Settings:  # fmt: skip
+    """Settings from ("hold", "45")-style pairs and option values as the command line gives
+    them."""
+    from voiceguide.plan.settings import parse_breath, parse_duration, parse_override
+
+    parsed = tuple(parse_override(option, raw) for option, raw in overrides)
+    settings = Settings(
+        overrides=parsed,
+        verbosity=verbosity,  # type: ignore[arg-type]  # checked by Settings
+        breath_s=parse_breath(breath) if breath is not None else None,
+        fit_s=parse_duration(fit_to) if fit_to is not None else None,
+    )
+    if voice is not None:
+        settings = dataclasses.replace(settings, voice=voice)
+    if rate_wpm is not None:
+        settings = dataclasses.replace(settings, rate_wpm=rate_wpm)
+    return settings
+
+
+def comment(settings: Settings) -> str:
+    """The settings as the tags' comment says them."""
+    parts = [*settings.describe()["overrides"], f"voice {settings.voice}",
+             f"rate {settings.rate_wpm} wpm"]  # fmt: skip
+    return "voiceguide settings: " + (", ".join(parts))

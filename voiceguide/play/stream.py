@@ -1,0 +1,147 @@
+"""The pieces the live player is made of: lookups by time in a timeline (:class:`Index`), the
+renderer that fills a stream's buffer ahead of the device (:class:`Renderer`), and one
+continuous stream on the device (:class:`Stream`)."""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+from collections.abc import Iterator, Sequence
+
+from voiceguide.plan.timeline import Event, Timeline
+from voiceguide.play.device import PlayHandle
+from voiceguide.play.state import State, Status
+from voiceguide.sound.audio import AudioFormat
+from voiceguide.sound.render import CueSource, PhraseSource, render_events
+
+__all__ = ["Index", "Renderer", "Stream"]
+
+class Index:
+    """Lookups by time in one timeline."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self._chapters = [c.start_ms for c in timeline.chapters]
+        self._sections = [s.start_ms for s in timeline.sections]
+        self._holds = [h.start_ms for h in timeline.holds]
+        self._sets = [s.start_ms for s in timeline.sets]
+        self._rounds: dict[str, int] = {}
+        for hold in timeline.holds:
+            self._rounds[hold.exercise] = max(self._rounds.get(hold.exercise, 0), hold.round)
+        self._set_counts: dict[str, int] = {}
+        for rep_set in timeline.sets:
+            count = max(self._set_counts.get(rep_set.exercise, 0), rep_set.set)
+            self._set_counts[rep_set.exercise] = count
+
+    def section_index(self, ms: int) -> int:
+        return max(0, bisect.bisect_right(self._sections, ms) - 1)
+
+    def status(self, state: State, ms: int, total_ms: int | None) -> Status:
+        t = self.timeline
+        chapter = (
+            t.chapters[max(0, bisect.bisect_right(self._chapters, ms) - 1)] if t.chapters else None
+        )
+        section = t.sections[self.section_index(ms)] if t.sections else None
+        hold = rep_set = None
+        hold_left = rep = rounds = sets = None
+        i = bisect.bisect_right(self._holds, ms) - 1
+        if i >= 0 and ms < t.holds[i].end_ms:
+            hold = t.holds[i]
+            hold_left = hold.end_ms - ms
+            rounds = self._rounds[hold.exercise]
+        i = bisect.bisect_right(self._sets, ms) - 1
+        if i >= 0 and ms < t.sets[i].end_ms:
+            rep_set = t.sets[i]
+            length = rep_set.end_ms - rep_set.start_ms
+            rep = min(rep_set.reps, (ms - rep_set.start_ms) * rep_set.reps // max(1, length) + 1)
+            sets = self._set_counts[rep_set.exercise]
+        return Status(state, t.title, ms, total_ms, chapter, len(t.chapters), section, hold,
+                      hold_left, rounds, rep_set, rep, sets)  # fmt: skip
+
+
+class Renderer:
+    """The timeline's PCM from one frame on, a chunk at a time (``render_events`` per event)."""
+
+    def __init__(self, events: Sequence[Event], frame: int, phrases: PhraseSource,
+                 cues: CueSource | None, fmt: AudioFormat) -> None:  # fmt: skip
+        self._phrases, self._cues, self._fmt = phrases, cues, fmt
+        starts = [fmt.frames(e.start_ms) for e in events] or [0]
+        self._next = max(0, bisect.bisect_right(starts, frame) - 1)
+        self._skip_bytes = (frame - starts[self._next]) * fmt.frame_bytes
+        self._chunks: Iterator[bytes] | None = None
+
+    def next_chunk(self, events: Sequence[Event], ready_events: int) -> bytes | None:
+        """The next chunk, or None when the next event is not final (or there is none)."""
+        while True:
+            if self._chunks is None:
+                if self._next >= ready_events:
+                    return None
+                event = events[self._next]
+                self._chunks = render_events((event,), self._phrases, self._fmt, self._cues)
+                self._next += 1
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._chunks = None
+                continue
+            if self._skip_bytes:
+                if len(chunk) <= self._skip_bytes:
+                    self._skip_bytes -= len(chunk)
+                    continue
+                chunk, self._skip_bytes = chunk[self._skip_bytes :], 0
+            return chunk
+
+
+class Stream:
+    """One device stream: a buffer holding [preroll][content from ``start_frame`` on]."""
+
+    def __init__(self, start_frame: int, preroll: bytes, content_frames: int,
+                 renderer: Renderer, fmt: AudioFormat) -> None:  # fmt: skip
+        self.fmt = fmt
+        self.start_frame = start_frame
+        self.preroll_frames = len(preroll) // fmt.frame_bytes
+        self.end_frame = start_frame + max(1, content_frames)  # the buffer's last frame + 1
+        size = (self.preroll_frames + self.end_frame - start_frame) * fmt.frame_bytes
+        flags = {"flags": mmap.MAP_PRIVATE} if hasattr(mmap, "MAP_PRIVATE") else {}
+        self.memory = mmap.mmap(-1, size, **flags)  # zero pages, allocated when written
+        self.memory[: len(preroll)] = preroll
+        self.view = memoryview(self.memory)
+        self.renderer = renderer
+        self.rendered = start_frame  # content is in the buffer up to this frame
+        self.trimmed_bytes = 0
+        self.handle: PlayHandle | None = None
+        self.started_s = 0.0
+        self.cut_frame: int | None = None
+
+    def offset(self, frame: int) -> int:
+        return (self.preroll_frames + frame - self.start_frame) * self.fmt.frame_bytes
+
+    def position(self, now: float) -> float:
+        """The frame the device is at, by the clock (before ``start_frame``: the preroll)."""
+        return (
+            self.start_frame - self.preroll_frames + (now - self.started_s) * self.fmt.sample_rate
+        )
+
+    def time_of(self, frame: float) -> float:
+        return (
+            self.started_s + (frame - self.start_frame + self.preroll_frames) / self.fmt.sample_rate
+        )
+
+    def write(self, frame: int, data: bytes) -> None:
+        start = self.offset(frame)
+        end = min(start + len(data), len(self.memory))
+        if end > start:
+            self.memory[start:end] = data[: end - start]
+
+    def trim(self, before_frame: float) -> None:
+        """Let the memory of audio played long ago go (it is not read again)."""
+        if not hasattr(self.memory, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        upto = self.offset(int(before_frame))
+        upto -= upto % mmap.PAGESIZE
+        if upto - self.trimmed_bytes >= 64 * mmap.PAGESIZE:
+            self.memory.madvise(mmap.MADV_DONTNEED, self.trimmed_bytes, upto - self.trimmed_bytes)
+            self.trimmed_bytes = upto
+
+    def release(self) -> None:
+        self.view.release()
+        self.memory.close()
