@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import FakeSynthesizer
 from voiceguide import pipeline
-from voiceguide.export.encode import safe_filename
+from voiceguide.export import safe_filename
 from voiceguide.plan.settings import Settings
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache

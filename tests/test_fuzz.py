@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voiceguide.errors import RoutineError, SettingsError
-from voiceguide.export.encode import safe_filename
+from voiceguide.export import safe_filename
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import OPTION_FIELDS, Settings, parse_override

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import fake_measure
 from tests.test_cli import run
-from voiceguide.export.encode import export_track
+from voiceguide.export import export_track
 from voiceguide.plan.cues import CUE_MS, Cue
 from voiceguide.plan.legend import LEGEND_TITLE, cue_phrase, legend_phrases, legend_timeline
 from voiceguide.plan.timeline import Silence, Speech, Tone

@@ -17,7 +17,7 @@ import pytest
 
 from voiceguide import pipeline
 from voiceguide.errors import SettingsError
-from voiceguide.export.encode import ExportResult
+from voiceguide.export import ExportResult
 from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.model import Routine

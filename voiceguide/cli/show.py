@@ -11,8 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from voiceguide.export.encode import ExportResult
-from voiceguide.export.encode import Progress as ProgressCallback
+from voiceguide.export import ExportResult
+from voiceguide.export import Progress as ProgressCallback
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.text import clock
 

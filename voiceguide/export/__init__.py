@@ -1,0 +1,25 @@
+"""Export: the timeline rendered to tagged MP3s (one per chapter and one of the whole
+routine), lyrics, a playlist and a cover, published into a folder all at once."""
+
+from voiceguide.export.encoder import Progress, find_program
+from voiceguide.export.names import safe_filename
+from voiceguide.export.publish import MANIFEST
+from voiceguide.export.writer import (
+    ExportOptions,
+    ExportResult,
+    Track,
+    export_timeline,
+    export_track,
+)
+
+__all__ = [
+    "MANIFEST",
+    "ExportOptions",
+    "ExportResult",
+    "Progress",
+    "Track",
+    "export_timeline",
+    "export_track",
+    "find_program",
+    "safe_filename",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voiceguide.export.encode import (
+from voiceguide.export import (
     ExportOptions,
     ExportResult,
     Progress,
