@@ -1,0 +1,94 @@
+"""What one source of settings chooses (:class:`Choices`), and where a value comes from
+(:class:`Source`); the command line's choices, checked (:func:`command_line`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from voiceguide.errors import SettingsError
+from voiceguide.plan.settings import (
+    VERBOSITIES,
+    Override,
+    Settings,
+    Verbosity,
+    parse_bitrate,
+    parse_breath,
+    parse_duration,
+    parse_override,
+)
+
+__all__ = ["COMMAND_LINE", "DEFAULT", "Choices", "Off", "Source", "command_line", "is_off"]
+
+Off = Literal["off"]
+_OFF_WORDS = ("off", "none", "no")
+
+
+def is_off(raw: str | None) -> bool:
+    """``off`` (or none, no): turns a saved preference off for one run."""
+    return raw is not None and raw.strip().lower() in _OFF_WORDS
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a setting's value comes from."""
+
+    kind: Literal["default", "routine", "config", "command line"]
+    path: Path | None = None  # the file holding the value: a script, or the config file
+    table: str | None = None  # the config table ("routines.outer-hip"); None: the top level
+
+    def __str__(self) -> str:
+        if self.kind == "config":
+            return f"config file {self.path}" + (f" [{self.table}]" if self.table else "")
+        return self.kind
+
+
+DEFAULT = Source("default")
+COMMAND_LINE = Source("command line")
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The settings one source gives; None: this source does not say."""
+
+    source: Source
+    overrides: tuple[Override, ...] = ()
+    voice: str | None = None
+    rate_wpm: int | None = None
+    verbosity: Verbosity | None = None
+    breath_s: tuple[float, float] | Off | None = None
+    fit_s: float | Off | None = None
+    bitrate: str | None = None
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def command_line(
+    overrides: Iterable[tuple[str, str]] = (), voice: str | None = None,
+    rate_wpm: int | None = None, verbosity: str | None = None, breath: str | None = None,
+    fit: str | None = None, bitrate: str | None = None,
+) -> Choices:  # fmt: skip
+    """The command line's choices, checked (``("hold", "45")`` pairs and option values as
+    typed; ``--breath off`` and ``--fit off`` turn off a saved preference)."""
+
+    if verbosity is not None and verbosity not in VERBOSITIES:
+        raise SettingsError(f"--verbosity {verbosity!r}: must be one of {', '.join(VERBOSITIES)}")
+    if voice is not None:
+        Settings(voice=voice)
+    if rate_wpm is not None:
+        Settings(rate_wpm=rate_wpm)
+    return Choices(
+        source=COMMAND_LINE,
+        overrides=tuple(parse_override(option, raw) for option, raw in overrides),
+        voice=voice,
+        rate_wpm=rate_wpm,
+        verbosity=verbosity,
+        breath_s="off" if is_off(breath) else parse_breath(breath) if breath is not None else None,
+        fit_s="off" if is_off(fit) else parse_duration(fit) if fit is not None else None,
+        bitrate=parse_bitrate(bitrate) if bitrate is not None else None,
+    )
+
+
