@@ -31,7 +31,7 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import voiceguide, voiceguide.routine.loader as l; "
+        "import voiceguide, voiceguide.routine.library as l; "
         "print(voiceguide.__file__); print(l.bundled_dir()); print(l.bundled_routines())"
     )
     out = subprocess.run(

@@ -9,20 +9,24 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from voiceguide.cli.options import (
+    BitrateOpt,
+    JsonOpt,
+    RateOpt,
+    RoutineOptions,
+    VoiceOpt,
+    routine_options,
+)
 from voiceguide.errors import Interrupted, VoiceguideError
-
-if TYPE_CHECKING:
-    from voiceguide.plan.preferences import Resolved
-    from voiceguide.routine.model import Routine
 
 app = typer.Typer(
     name="voiceguide",
     help="Turn a stretching routine into spoken, timed audio: plan it, export it, play it.",
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -30,84 +34,13 @@ app = typer.Typer(
 
 _state = {"verbose": False}
 
-RoutineArg = Annotated[
-    str | None,
-    typer.Argument(
-        help="A bundled routine's name (see 'voiceguide list') or a path to a routine file.",
-        show_default="outer-hip",
-    ),
-]
-HoldOpt = Annotated[
-    list[str] | None,
-    typer.Option("--hold", metavar="[ID=]SECONDS",
-                 help="Hold length in seconds: for every hold, or ID=N for one exercise."),
-]  # fmt: skip
-RoundsOpt = Annotated[
-    list[str] | None,
-    typer.Option("--rounds", metavar="[ID=]N", help="Rounds of a hold exercise (all sides)."),
-]
-RepsOpt = Annotated[
-    list[str] | None, typer.Option("--reps", metavar="[ID=]N", help="Reps per set.")
-]
-SetsOpt = Annotated[list[str] | None, typer.Option("--sets", metavar="[ID=]N", help="Sets.")]
-RestOpt = Annotated[
-    list[str] | None,
-    typer.Option("--rest", metavar="[ID=]SECONDS", help="Rest between rounds or sets."),
-]
-VoiceOpt = Annotated[
-    str | None, typer.Option("--voice", help="espeak-ng voice id (default gmw/en-us).")
-]
-VerbosityOpt = Annotated[
-    str | None,
-    typer.Option("--verbosity", metavar="minimal|standard|coach", show_default="standard",
-                 help="minimal: tones and names; standard: every instruction once; "
-                      "coach: also form reminders and breathing prompts in holds."),
-]  # fmt: skip
-BreathOpt = Annotated[
-    str | None,
-    typer.Option("--breath", metavar="IN-OUT",
-                 help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out); "
-                      "off turns off a saved preference."),
-]  # fmt: skip
-FitOpt = Annotated[
-    str | None,
-    typer.Option("--fit", metavar="DURATION",
-                 help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
-                      "within their allowed ranges; off turns off a saved preference."),
-]  # fmt: skip
-RateOpt = Annotated[
-    int | None, typer.Option("--rate", help="Speaking rate in words per minute (default 160).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-BitrateOpt = Annotated[
-    str | None,
-    typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).", show_default="96k"),
-]
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        from voiceguide import __version__
 
-def _prepare(
-    routine: str | None, hold: list[str] | None, rounds: list[str] | None,
-    reps: list[str] | None, sets: list[str] | None, rest: list[str] | None,
-    voice: str | None, rate: int | None, verbosity: str | None = None,
-    breath: str | None = None, fit_to: str | None = None, bitrate: str | None = None,
-) -> tuple[Routine, Resolved]:  # fmt: skip
-    """The routine and its settings from every source (defaults < routine < config file <
-    these options, as typed): what every command that plans, renders or plays starts with."""
-    from voiceguide import pipeline
-    from voiceguide.plan.preferences import command_line
-
-    command = command_line(
-        _pairs(hold, rounds, reps, sets, rest), voice=voice, rate_wpm=rate,
-        verbosity=verbosity, breath=breath, fit=fit_to, bitrate=bitrate,
-    )  # fmt: skip
-    return pipeline.prepare(routine, command)
-
-
-def _pairs(*values: list[str] | None) -> list[tuple[str, str]]:
-    """("hold", "45")-style pairs of the per-exercise options, in option order."""
-    options = ("hold", "rounds", "reps", "sets", "rest")
-    return [(option, raw) for option, given in zip(options, values, strict=True)
-            for raw in given or []]  # fmt: skip
+        typer.echo(f"voiceguide {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -115,7 +48,11 @@ def _root(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show a traceback when something fails.")
     ] = False,
-) -> None:
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.",
+                           callback=_show_version, is_eager=True)
+    ] = False,
+) -> None:  # fmt: skip
     _state["verbose"] = verbose
 
 
@@ -220,18 +157,13 @@ def cues_command(
 
 
 @app.command("plan")
-def plan_command(
-    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
-    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
-    breath: BreathOpt = None, fit_to: FitOpt = None, as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+@routine_options
+def plan_command(options: RoutineOptions, as_json: JsonOpt = False) -> None:
     """Show the timeline (every hold and set, with times) and the total, before rendering."""
     from voiceguide import pipeline
     from voiceguide.cli.show import plan_table
 
-    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
-                                verbosity, breath, fit_to)  # fmt: skip
+    loaded, prepared = options.prepare()
     settings = prepared.settings
     timeline = pipeline.plan(loaded, settings, pipeline.make_cache(settings))
     if as_json:
@@ -241,11 +173,9 @@ def plan_command(
 
 
 @app.command("export")
+@routine_options
 def export_command(
-    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
-    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
-    breath: BreathOpt = None, fit_to: FitOpt = None,
+    options: RoutineOptions,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("audio"),
     bitrate: BitrateOpt = None,
     as_zip: Annotated[
@@ -257,8 +187,7 @@ def export_command(
     from voiceguide import pipeline
     from voiceguide.cli.show import export_progress, export_summary
 
-    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
-                                verbosity, breath, fit_to, bitrate)  # fmt: skip
+    loaded, prepared = options.prepare(bitrate)
     settings = prepared.settings
     started = time.perf_counter()
     with export_progress(enabled=not as_json) as progress:
@@ -278,19 +207,15 @@ def export_command(
 
 
 @app.command("config")
+@routine_options
 def config_command(
-    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
-    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
-    breath: BreathOpt = None, fit_to: FitOpt = None, bitrate: BitrateOpt = None,
-    as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+    options: RoutineOptions, bitrate: BitrateOpt = None, as_json: JsonOpt = False
+) -> None:
     """Show the settings a routine gets and where each comes from: default, routine, config
     file (saved preferences) or command line."""
     from voiceguide.cli.show import config_table
 
-    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
-                                verbosity, breath, fit_to, bitrate)  # fmt: skip
+    loaded, prepared = options.prepare(bitrate)
     if as_json:
         typer.echo(json.dumps({"routine": loaded.name, **prepared.to_json()}, indent=2))
     else:
@@ -298,11 +223,9 @@ def config_command(
 
 
 @app.command("play")
+@routine_options
 def play_command(
-    routine: RoutineArg = None, hold: HoldOpt = None, rounds: RoundsOpt = None,
-    reps: RepsOpt = None, sets: SetsOpt = None, rest: RestOpt = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, verbosity: VerbosityOpt = None,
-    breath: BreathOpt = None, fit_to: FitOpt = None,
+    options: RoutineOptions,
     start: Annotated[
         str | None, typer.Option("--from", metavar="ID", help="Start at this exercise.")
     ] = None,
@@ -311,8 +234,7 @@ def play_command(
     from voiceguide import pipeline
     from voiceguide.cli.terminal import controls, summary
 
-    loaded, prepared = _prepare(routine, hold, rounds, reps, sets, rest, voice, rate,
-                                verbosity, breath, fit_to)  # fmt: skip
+    loaded, prepared = options.prepare()
     settings = prepared.settings
     status = pipeline.play(loaded, settings, pipeline.make_cache(settings),
                        start_exercise=start, controls=controls)  # fmt: skip
@@ -332,11 +254,20 @@ def _one_line(message: str) -> str:
     )
 
 
+try:  # typer up to 0.23 runs on click; later releases carry their own copy of it
+    from click.exceptions import UsageError as _UsageError
+except ImportError:  # pragma: no cover - depends on the typer release installed
+    from typer._click.exceptions import UsageError as _UsageError
+_NO_ARGS_IS_HELP = next(
+    (c for c in _UsageError.__subclasses__() if c.__name__ == "NoArgsIsHelpError"), _UsageError
+)
+
+
 def _usage_message(error: Exception) -> str | None:
     """A typer (click) usage error's message: an unknown option, a value of the wrong type..."""
-    if not any(cls.__name__ == "UsageError" for cls in type(error).__mro__):
+    if not isinstance(error, _UsageError):
         return None
-    message = str(error.format_message())  # type: ignore[attr-defined]
+    message = str(error.format_message())
     context = getattr(error, "ctx", None)
     return message + (f" (see '{context.command_path} --help')" if context is not None else "")
 
@@ -365,8 +296,8 @@ def main() -> None:
         if usage is None:  # a bug: still one line unless --verbose
             _fail(f"internal error: {type(error).__name__}: {error} "
                   "(run with --verbose for the traceback)", 1, error)  # fmt: skip
-        elif type(error).__name__ == "NoArgsIsHelpError":  # no command: the help
-            error.show()  # type: ignore[attr-defined]
+        elif isinstance(error, _NO_ARGS_IS_HELP):  # no command: the help
+            error.show()
             sys.exit(2)
         else:
             _fail(f"error: {usage}", 2, error)

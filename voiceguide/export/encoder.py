@@ -19,7 +19,13 @@ from voiceguide.sound.audio import AudioFormat
 from voiceguide.sound.render import CueSource, PhraseSource, render_events
 
 __all__ = [
-    "Encoder", "Progress", "encode", "encode_all", "find_program", "mp3_length_s", "rendered",
+    "Encoder",
+    "Progress",
+    "encode",
+    "encode_all",
+    "find_program",
+    "mp3_length_s",
+    "rendered",
 ]
 
 # LAME's own command-line default (q5, "good quality") rather than ffmpeg's q3: encoding the
@@ -184,5 +190,3 @@ def mp3_length_s(path: Path) -> float:
     if info is None:
         raise ExportError(f"ffmpeg wrote an unreadable MP3: {path.name}")
     return float(info.length)
-
-

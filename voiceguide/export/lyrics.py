@@ -71,5 +71,3 @@ def m3u8(tracks: Iterable[tuple[str, str, float]], artist: str) -> str:
     for title, name, duration_s in tracks:
         lines += [f"#EXTINF:{round(duration_s)},{artist} - {title}", name]
     return "\n".join(lines) + "\n"
-
-

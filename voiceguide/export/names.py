@@ -18,7 +18,6 @@ _MAX_NAME = 80
 _MAX_NAME_BYTES = 200  # file systems allow 255 bytes: room for the number and the extension
 
 
-
 class PlannedTrack(NamedTuple):
     """One track an export writes: a chapter's, or (``span`` None) the whole routine's."""
 
@@ -62,5 +61,3 @@ def plan_tracks(timeline: Timeline) -> list[PlannedTrack]:
     name = f"{count:0{width}d} {safe_filename(full_title)}.mp3"
     planned.append(PlannedTrack(count, full_title, name, None))
     return planned
-
-

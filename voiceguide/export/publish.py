@@ -65,5 +65,3 @@ def _read_manifest(out_dir: Path) -> set[str]:
         return set()
     # Only plain names inside the folder: a tampered manifest must not delete elsewhere.
     return {f for f in files if isinstance(f, str) and f == Path(f).name and f not in (".", "..")}
-
-

@@ -38,6 +38,8 @@ from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.render import CueSource, PhraseSource
 
 __all__ = ["ExportOptions", "ExportResult", "Track", "export_timeline", "export_track"]
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     out_dir: Path

@@ -55,5 +55,3 @@ def export_legend(command: Choices, out_path: Path) -> tuple[Timeline, Track]:
     return timeline, export_track(
         timeline, cache.pcm, out_path, prepared.bitrate, cues=cue_cache(cache)
     )
-
-

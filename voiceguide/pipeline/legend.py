@@ -22,5 +22,3 @@ def legend(
     cache = make_cache(prepared.settings, synthesizer)
     cache.ensure(legend_phrases())
     return legend_timeline(cache.measure), cache, prepared
-
-

@@ -28,7 +28,6 @@ _BOUND_FACTOR = 3  # a phrase not yet synthesized is taken to last at most this 
 _BOUND_EXTRA_MS = 2_000  # ...the longest per character so far, plus this
 
 
-
 def asked_phrases(routine: Routine, settings: Settings) -> list[str]:
     """Every phrase the compiler asks the length of, in order, repeats included (which
     phrases it asks about never depends on their lengths)."""
@@ -107,5 +106,3 @@ def _provisional(
         _BOUND_FACTOR * per_char_ms * len(t) + _BOUND_EXTRA_MS for t in asked if t not in known
     )
     return PlanStage(timeline, ready, timeline.total_ms + round(unknown_ms))
-
-

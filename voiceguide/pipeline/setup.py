@@ -66,8 +66,6 @@ def default_player() -> Player:
     return SimpleaudioPlayer()
 
 
-
-
 def parse_settings(
     overrides: Iterable[tuple[str, str]], voice: str | None = None, rate_wpm: int | None = None,
     verbosity: str = "standard", breath: str | None = None, fit_to: str | None = None,

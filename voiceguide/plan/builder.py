@@ -46,7 +46,6 @@ def ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-
 @dataclass(frozen=True)
 class Coaching:
     """How much is said, and whether breathing is paced (``Settings`` carries these)."""

@@ -90,5 +90,3 @@ def command_line(
         fit_s="off" if is_off(fit) else parse_duration(fit) if fit is not None else None,
         bitrate=parse_bitrate(bitrate) if bitrate is not None else None,
     )
-
-

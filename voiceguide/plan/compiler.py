@@ -210,7 +210,3 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
             b.pause(ms(exercise.rest_s))
     if b.talks:
         b.say_template(exercise.closing, _values(exercise, b))
-
-
-
-

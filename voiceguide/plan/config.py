@@ -219,5 +219,3 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
         raise place.error(key, value, 'must be an MP3 bitrate such as "96k"')
     text = str(value)
     return {"bitrate": check(f"--bitrate {text!r}: ", lambda: parse_bitrate(text))}
-
-

@@ -124,5 +124,3 @@ class _Gaps:
                 return None
             placed.append(spot)
         return placed
-
-

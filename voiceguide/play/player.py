@@ -1,23 +1,10 @@
 """Live playback: the timeline rendered just ahead of a sound device, with controls.
 
-Compile, then execute: the engine plays the events of a :class:`~voiceguide.plan.timeline.Timeline`
-rendered by :func:`~voiceguide.sound.render.render_events`, the renderer export uses, so what the
-device plays is what export writes, sample for sample. It decides no timing of its own: the
-only places it moves to are the starts of the timeline's sections (a chapter's opening, a
-side, a set) and the frame where the listener paused.
-
-How a stream works. A :class:`Player` backend plays a buffer that it reads *while* playing,
-never more than ``read_ahead_ms`` ahead of the time elapsed since ``play()`` returned
-(simpleaudio reads the buffer in place). The engine renders into that buffer a few seconds
-ahead of that point, so playback starts as soon as the first second is rendered and goes on
-as one continuous stream: no gaps between pieces, no drift. To end the sound at an exact
-frame (pause, skip, stop) it picks a frame the device cannot have read yet (now + read-ahead
-+ a margin), writes the acknowledgement sound and then silence from there, and stops the
-stream once the device has played past it. The content ends exactly at that frame, and
-resuming starts a new stream exactly there, after the resume sound.
-
-A plan may arrive in stages (:class:`PlanStage`): while phrases are still being synthesized,
-only the first events of the timeline are final, and playback starts on those.
+Compile, then execute: the engine plays a timeline's events rendered by the renderer export
+uses, so the device plays what export writes, sample for sample (how: :mod:`.stream`). It
+decides no timing of its own: it moves only to the starts of the timeline's sections (a
+chapter's opening, a side, a set) and to the frame where the listener paused. A plan may
+arrive in stages (:class:`PlanStage`): playback starts on the part that is final.
 
 Threads: :meth:`LivePlayback.run` runs the engine in the calling thread (so Ctrl-C reaches
 it); :meth:`~LivePlayback.send` (keys), :meth:`~LivePlayback.offer` (a later plan stage) and
@@ -52,6 +39,7 @@ BACK_TWICE_S = 2.5  # a second "back" within this time goes to the previous sect
 MAX_WAKE_S = 1.0  # the engine looks at the device at least this often
 DRAIN_WAIT_S = 1.0  # at the end, how long the device may take to play out what it holds
 TRIM_BEHIND_MS = 5_000  # played audio older than this is dropped from memory
+
 
 class LivePlayback:
     """Plays a timeline through a :class:`Player`, controlled by :class:`Command` messages."""

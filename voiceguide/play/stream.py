@@ -1,6 +1,17 @@
 """The pieces the live player is made of: lookups by time in a timeline (:class:`Index`), the
 renderer that fills a stream's buffer ahead of the device (:class:`Renderer`), and one
-continuous stream on the device (:class:`Stream`)."""
+continuous stream on the device (:class:`Stream`).
+
+How a stream works. A :class:`Player` backend plays a buffer that it reads *while* playing,
+never more than ``read_ahead_ms`` ahead of the time elapsed since ``play()`` returned
+(simpleaudio reads the buffer in place). The engine renders into that buffer a few seconds
+ahead of that point, so playback starts as soon as the first second is rendered and goes on
+as one continuous stream: no gaps between pieces, no drift. To end the sound at an exact
+frame (pause, skip, stop) it picks a frame the device cannot have read yet (now + read-ahead
++ a margin), writes the acknowledgement sound and then silence from there, and stops the
+stream once the device has played past it. The content ends exactly at that frame, and
+resuming starts a new stream exactly there, after the resume sound.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +26,7 @@ from voiceguide.sound.audio import AudioFormat
 from voiceguide.sound.render import CueSource, PhraseSource, render_events
 
 __all__ = ["Index", "Renderer", "Stream"]
+
 
 class Index:
     """Lookups by time in one timeline."""

@@ -1,0 +1,29 @@
+"""Stage 1, the routine: what a routine says, read from its plain YAML files.
+
+:func:`load_routine` reads a routine file and its narration scripts into a frozen
+:class:`Routine` (every field checked, every problem naming file, line, exercise and field);
+:func:`resolve_routine` finds a routine by name or path. No timing, no audio here.
+"""
+
+from voiceguide.routine.library import (
+    DEFAULT_ROUTINE,
+    available_routines,
+    init_routine,
+    resolve_routine,
+)
+from voiceguide.routine.loader import check_routine, load_exercise, load_routine
+from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side
+
+__all__ = [
+    "DEFAULT_ROUTINE",
+    "Exercise",
+    "ExerciseKind",
+    "Routine",
+    "Side",
+    "available_routines",
+    "check_routine",
+    "init_routine",
+    "load_exercise",
+    "load_routine",
+    "resolve_routine",
+]

@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 
-
 DEFAULT_ROUTINE = "outer-hip"
 
 

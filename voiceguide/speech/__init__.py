@@ -1,0 +1,9 @@
+"""Stage 3, speech: phrases synthesized offline by a speech engine behind one interface
+(:class:`Synthesizer`; espeak-ng through pyttsx3 by default), in worker processes, and kept
+in the :class:`PhraseCache` in the one audio format and loudness."""
+
+from voiceguide.speech.base import Synthesizer
+from voiceguide.speech.cache import PhraseCache, default_cache_dir
+from voiceguide.speech.espeak import Pyttsx3Synthesizer
+
+__all__ = ["PhraseCache", "Pyttsx3Synthesizer", "Synthesizer", "default_cache_dir"]

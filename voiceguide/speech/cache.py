@@ -75,7 +75,6 @@ class PhraseFinisher:
             w.writeframes(pcm.tobytes())
 
 
-
 class PhraseCache:
     """Synthesized phrases on disk, in the one audio format, keyed by synthesizer and text."""
 

@@ -61,9 +61,7 @@ class WorkerSynthesizer:
         workers = min(self.workers, len(jobs))
         release = _ignore_ctrl_c()
         try:
-            pool = context.Pool(
-                workers, initializer=self._initializer, initargs=self._initargs
-            )
+            pool = context.Pool(workers, initializer=self._initializer, initargs=self._initargs)
         except BaseException:
             release()
             raise
@@ -117,8 +115,6 @@ class WorkerSynthesizer:
             pool.terminate()  # its workers stop now and start no others
 
 
-
-
 def _ignore_ctrl_c() -> Callable[[], None]:
     """Ignore Ctrl-C until the returned function is called, so that the processes started
     meanwhile ignore it from their first instruction (ignoring survives exec): Ctrl-C
@@ -137,7 +133,6 @@ def _ignore_ctrl_c() -> Callable[[], None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     return release
-
 
 
 def start_worker() -> None:

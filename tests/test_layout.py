@@ -1,0 +1,153 @@
+"""The layout: the folder shows the pipeline, and imports only run down it.
+
+routine -> plan -> sound -> speech -> play / export / practice -> pipeline -> serve -> cli,
+with ``errors`` and ``files`` under everything and the development tools (``bench``) on top.
+Read with ``ast`` (every import, also those inside functions), so nothing is imported.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "voiceguide"
+STAGES = {
+    "errors": 0,
+    "files": 0,
+    "routine": 1,
+    "plan": 2,
+    "sound": 3,
+    "speech": 4,
+    "play": 5,
+    "export": 5,
+    "practice": 5,
+    "pipeline": 6,
+    "serve": 7,
+    "cli": 8,
+    "bench": 9,
+    "__init__": 10,
+    "__main__": 10,
+}
+PURE = ("routine", "plan")  # no audio, speech, tagging or playback library in these
+HEAVY = (
+    "numpy",
+    "scipy",
+    "pydub",
+    "pyttsx3",
+    "piper",
+    "onnxruntime",
+    "mutagen",
+    "simpleaudio",
+    "pyloudnorm",
+    "PIL",
+)
+MAX_LINES = 400
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def stage_of(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def imports(path: Path) -> list[tuple[str, int, list[str]]]:
+    """(module, line, imported names) of every import of the file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node.lineno, [alias.name for alias in node.names]))
+    return found
+
+
+def test_every_stage_is_known() -> None:
+    assert {stage_of(p) for p in modules()} <= set(STAGES)
+
+
+def test_imports_only_run_down_the_pipeline() -> None:
+    wrong = []
+    for path in modules():
+        here = stage_of(path)
+        for module, line, names in imports(path):
+            parts = module.split(".")
+            if parts[0] != "voiceguide":
+                continue
+            targets = [parts[1]] if len(parts) > 1 else names
+            for target in targets:
+                if target not in STAGES or target == here:
+                    continue
+                if STAGES[target] >= STAGES[here]:
+                    wrong.append(f"{path.relative_to(PACKAGE)}:{line} ({here}) imports {target}")
+    assert wrong == []
+
+
+def test_nothing_reaches_into_another_packages_private_names() -> None:
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {name} from {module}"
+        for path in modules()
+        for module, line, names in imports(path)
+        if module.startswith("voiceguide.") and module.split(".")[1] != stage_of(path)
+        for name in names
+        if name.startswith("_")
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("stage", PURE)
+def test_the_pure_stages_import_no_audio_library(stage: str) -> None:
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+        for path in modules()
+        if stage_of(path) == stage
+        for module, line, _names in imports(path)
+        if module.split(".")[0] in HEAVY
+    ]
+    assert wrong == []
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in modules()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """Module-level imports (those run when a module is imported) form no cycle."""
+    graph: dict[str, set[str]] = {}
+    for path in modules():
+        name = ".".join(("voiceguide", *path.relative_to(PACKAGE).with_suffix("").parts))
+        name = name.removesuffix(".__init__")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        edges = set()
+        for node in tree.body:
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("voiceguide")
+            ):
+                edges.add(node.module)
+        graph[name] = edges
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1 and not node.startswith(nxt + "."):
+                # a package's face importing its own modules is not a cycle back
+                if not nxt.startswith(node + "."):
+                    pytest.fail(" -> ".join([*trail, node, nxt]))
+            elif nxt not in state:
+                visit(nxt, [*trail, node])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [])

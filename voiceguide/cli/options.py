@@ -1,0 +1,138 @@
+"""The options every command that plans, renders or plays takes, declared once.
+
+:func:`routine_options` adds the routine argument and its options (``--hold``, ``--rounds``,
+``--reps``, ``--sets``, ``--rest``, ``--voice``, ``--rate``, ``--verbosity``, ``--breath``,
+``--fit``) to a command, and hands the command one :class:`RoutineOptions` value instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from voiceguide.plan.preferences import Resolved
+    from voiceguide.routine.model import Routine
+
+__all__ = ["BitrateOpt", "JsonOpt", "RateOpt", "RoutineOptions", "VoiceOpt", "routine_options"]
+
+RoutineArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="A bundled routine's name (see 'voiceguide list') or a path to a routine file.",
+        show_default="outer-hip",
+    ),
+]
+HoldOpt = Annotated[
+    list[str] | None,
+    typer.Option("--hold", metavar="[ID=]SECONDS",
+                 help="Hold length in seconds: for every hold, or ID=N for one exercise."),
+]  # fmt: skip
+RoundsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rounds", metavar="[ID=]N", help="Rounds of a hold exercise (all sides)."),
+]
+RepsOpt = Annotated[
+    list[str] | None, typer.Option("--reps", metavar="[ID=]N", help="Reps per set.")
+]
+SetsOpt = Annotated[list[str] | None, typer.Option("--sets", metavar="[ID=]N", help="Sets.")]
+RestOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rest", metavar="[ID=]SECONDS", help="Rest between rounds or sets."),
+]
+VoiceOpt = Annotated[
+    str | None,
+    typer.Option("--voice", help="Voice id, see 'voiceguide voices' (default gmw/en-us)."),
+]
+VerbosityOpt = Annotated[
+    str | None,
+    typer.Option("--verbosity", metavar="minimal|standard|coach", show_default="standard",
+                 help="minimal: tones and names; standard: every instruction once; "
+                      "coach: also form reminders and breathing prompts in holds."),
+]  # fmt: skip
+BreathOpt = Annotated[
+    str | None,
+    typer.Option("--breath", metavar="IN-OUT",
+                 help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out); "
+                      "off turns off a saved preference."),
+]  # fmt: skip
+FitOpt = Annotated[
+    str | None,
+    typer.Option("--fit", metavar="DURATION",
+                 help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
+                      "within their allowed ranges; off turns off a saved preference."),
+]  # fmt: skip
+RateOpt = Annotated[
+    int | None, typer.Option("--rate", help="Speaking rate in words per minute (default 160).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+BitrateOpt = Annotated[
+    str | None,
+    typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).", show_default="96k"),
+]
+
+
+@dataclass(frozen=True)
+class RoutineOptions:
+    """The routine argument and its options, as typed on the command line."""
+
+    routine: RoutineArg = None
+    hold: HoldOpt = None
+    rounds: RoundsOpt = None
+    reps: RepsOpt = None
+    sets: SetsOpt = None
+    rest: RestOpt = None
+    voice: VoiceOpt = None
+    rate: RateOpt = None
+    verbosity: VerbosityOpt = None
+    breath: BreathOpt = None
+    fit: FitOpt = None
+
+    def prepare(self, bitrate: str | None = None) -> tuple[Routine, Resolved]:
+        """The routine and its settings from every source (defaults < routine < config file
+        < these options)."""
+        from voiceguide import pipeline
+        from voiceguide.plan.preferences import command_line
+
+        per_exercise = [
+            (option, raw)
+            for option in ("hold", "rounds", "reps", "sets", "rest")
+            for raw in getattr(self, option) or []
+        ]
+        command = command_line(
+            per_exercise, voice=self.voice, rate_wpm=self.rate, verbosity=self.verbosity,
+            breath=self.breath, fit=self.fit, bitrate=bitrate,
+        )  # fmt: skip
+        return pipeline.prepare(self.routine, command)
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def routine_options(command: Command) -> Command:
+    """Give ``command`` (whose first parameter is ``options: RoutineOptions``) the routine
+    argument and options on the command line."""
+    own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+    hints = inspect.get_annotations(RoutineOptions, eval_str=True)
+    shared = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                          annotation=hints[f.name])
+        for f in fields(RoutineOptions)
+    ]  # fmt: skip
+    names = {f.name for f in fields(RoutineOptions)}
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> None:
+        options = RoutineOptions(**{k: v for k, v in values.items() if k in names})
+        command(options, **{k: v for k, v in values.items() if k not in names})
+
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in (*shared, *own)]
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    del wrapper.__wrapped__  # typer must see the new signature, not the command's
+    return wrapper  # type: ignore[return-value]
