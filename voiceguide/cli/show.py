@@ -53,17 +53,17 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
                           "", _seconds(rep_set.end_ms - rep_set.start_ms))  # fmt: skip
     console.print(table)
     settings = timeline.settings
-    chosen = list(settings.get("overrides") or [])
-    if settings.get("verbosity", "standard") != "standard":
-        chosen.append(f"--verbosity {settings['verbosity']}")
-    if settings.get("breath_s"):
-        chosen.append("--breath " + "-".join(f"{s:g}" for s in settings["breath_s"]))
-    if settings.get("fit_s"):
-        chosen.append(f"--fit {clock(round(settings['fit_s'] * 1000))}")
+    chosen = [o.describe() for o in settings.overrides] if settings else []
+    if settings and settings.verbosity != "standard":
+        chosen.append(f"--verbosity {settings.verbosity}")
+    if settings and settings.breath_s:
+        chosen.append("--breath " + "-".join(f"{s:g}" for s in settings.breath_s))
+    if settings and settings.fit_s:
+        chosen.append(f"--fit {clock(round(settings.fit_s * 1000))}")
     summary = ", ".join(chosen) or "routine defaults"
     total = f"Total {clock(timeline.total_ms)}"
     console.print(f"\n[bold]{total}[/] ({timeline.total_ms / 1000:.1f} s) - {summary}")
-    for change in settings.get("fit_changes") or []:
+    for change in timeline.fit_changes:
         console.print(f"  fitted: {change}")
 
 

@@ -58,8 +58,7 @@ def plan(
         return compile_routine(routine, settings, cache.measure)
     fitted = fit(routine, settings, cache.measure)
     timeline = compile_routine(routine, fitted.settings, cache.measure)
-    described = {**settings.describe(), "fit_changes": list(fitted.changes)}
-    return dataclasses.replace(timeline, settings=described)
+    return dataclasses.replace(timeline, settings=settings, fit_changes=tuple(fitted.changes))
 
 
 def plan_stages(

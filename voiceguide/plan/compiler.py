@@ -54,7 +54,7 @@ def compile_routine(routine: Routine, settings: Settings, measure: Measure) -> T
         sections=timeline.sections,
         holds=timeline.holds,
         sets=timeline.sets,
-        settings=settings.describe(),
+        settings=settings,
     )
 
 

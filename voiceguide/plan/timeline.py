@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voiceguide.plan.cues import Cue
+from voiceguide.plan.settings import Settings
 from voiceguide.routine.model import Side
 
 __all__ = ["Chapter", "Event", "Hold", "RepSet", "Section", "Silence", "Speech", "Timeline", "Tone"]
@@ -89,7 +90,9 @@ class Timeline:
     sections: tuple[Section, ...]
     holds: tuple[Hold, ...] = ()
     sets: tuple[RepSet, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # what it was made with: the settings asked for, and what --fit changed to reach its length
+    settings: Settings | None = field(default=None, compare=False, hash=False)
+    fit_changes: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def total_ms(self) -> int:
@@ -98,6 +101,15 @@ class Timeline:
     def phrases(self) -> list[str]:
         """Every distinct spoken text, in order of first use."""
         return list(dict.fromkeys(e.text for e in self.events if isinstance(e, Speech)))
+
+    def described_settings(self) -> dict[str, Any]:
+        """The settings it was made with, as plain data (with ``fit_changes`` after --fit)."""
+        if self.settings is None:
+            return {}
+        described = self.settings.describe()
+        return (
+            {**described, "fit_changes": list(self.fit_changes)} if self.fit_changes else described
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The plan as plain data (``voiceguide plan --json``)."""
@@ -108,7 +120,7 @@ class Timeline:
         return {
             "title": self.title,
             "total_s": s(self.total_ms),
-            "settings": self.settings,
+            "settings": self.described_settings(),
             "chapters": [
                 {"index": c.index, "title": c.title, "exercise": c.exercise,
                  "start_s": s(c.start_ms), "end_s": s(c.end_ms)}
