@@ -13,12 +13,7 @@ every routine, and in a ``[routines.NAME]`` table for one routine::
     hold = ["supine-hip-stretch=60"]            # a number, "ID=N", or a list of them
     breath = "4-6"
 
-Precedence, lowest first: defaults < the routine's own files < the config file's top level
-< its ``[routines.NAME]`` table < the command line. A global value (``hold = 40``) set at
-one level replaces every value of that option from the levels below it, per exercise ones
-included; within one level a per-exercise value wins over the global one. Values at the top
-level that do not apply to a routine (an exercise it does not have, sets in a routine
-without reps) are left out for that routine; in a routine's own table they are mistakes.
+How its values combine with the others: :mod:`voiceguide.plan.preferences`.
 """
 
 from __future__ import annotations
