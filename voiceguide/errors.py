@@ -11,7 +11,8 @@
         ├── DependencyMissing       espeak-ng, ffmpeg, a sound device ... is not there
         ├── SynthesisError          the speech engine failed or hung on one phrase
         ├── ExportError             writing the output failed (disk full, read-only, ...)
-        └── PlaybackError           the sound device failed during playback
+        ├── PlaybackError           the sound device failed during playback
+        └── PracticeLogError        the practice log cannot be read or written (left as it is)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "InputError",
     "Interrupted",
     "PlaybackError",
+    "PracticeLogError",
     "RoutineError",
     "RuntimeFailure",
     "SettingsError",
@@ -108,3 +110,8 @@ class ExportError(RuntimeFailure):
 
 class PlaybackError(RuntimeFailure):
     """Live playback failed."""
+
+
+class PracticeLogError(RuntimeFailure):
+    """The practice log cannot be read or written (locked, read-only, damaged, another
+    program's file); it is left exactly as it was."""

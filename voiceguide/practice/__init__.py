@@ -1,0 +1,61 @@
+"""The practice log: every session played (or done elsewhere and logged by hand), kept in
+one SQLite file in the user's data folder, and what ``voiceguide history`` shows from it:
+the last sessions, streaks of days, a calendar and each exercise's daily target.
+
+:class:`Recorder` writes a session as it plays (its own thread, never holding up the
+player), :class:`Store` is the file, :mod:`.streaks` the pure day arithmetic (the clock
+passed in), :func:`build_history` puts a history together.
+"""
+
+from voiceguide.practice.history import (
+    History,
+    build_history,
+    csv_text,
+    parse_day,
+    parse_when,
+    write_csv,
+)
+from voiceguide.practice.progress import ExerciseState, Outline, Part, Tracker
+from voiceguide.practice.recorder import Recorder, SessionInfo
+from voiceguide.practice.records import ExerciseRecord, NewSession, Session
+from voiceguide.practice.schema import DB_NAME, SCHEMA_VERSION, data_dir, log_path
+from voiceguide.practice.store import Store
+from voiceguide.practice.streaks import (
+    Clock,
+    DayMark,
+    Moment,
+    Streaks,
+    Target,
+    moment_of,
+    system_clock,
+)
+
+__all__ = [
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "Clock",
+    "DayMark",
+    "ExerciseRecord",
+    "ExerciseState",
+    "History",
+    "Moment",
+    "NewSession",
+    "Outline",
+    "Part",
+    "Recorder",
+    "Session",
+    "SessionInfo",
+    "Store",
+    "Streaks",
+    "Target",
+    "Tracker",
+    "build_history",
+    "csv_text",
+    "data_dir",
+    "log_path",
+    "moment_of",
+    "parse_day",
+    "parse_when",
+    "system_clock",
+    "write_csv",
+]

@@ -1,0 +1,184 @@
+"""What ``voiceguide history`` shows, put together from the sessions (pure: "now" is given),
+and the log as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from voiceguide.errors import ExportError, SettingsError
+from voiceguide.practice.progress import ExerciseState
+from voiceguide.practice.records import Session
+from voiceguide.practice.streaks import (
+    DayMark,
+    Moment,
+    Streaks,
+    Target,
+    calendar,
+    day_marks,
+    streaks,
+    targets,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "History",
+    "build_history",
+    "csv_text",
+    "parse_day",
+    "parse_when",
+    "write_csv",
+]
+
+LAST_SESSIONS = 10
+CALENDAR_WEEKS = 5
+
+
+@dataclass(frozen=True)
+class History:
+    path: Path
+    today: date
+    sessions: tuple[Session, ...]  # the ones asked for, newest first
+    total_sessions: int  # how many the filters matched in all
+    streaks: Streaks
+    calendar: list[list[DayMark]]
+    targets: tuple[Target, ...]
+    routine: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "log": str(self.path),
+            "today": self.today.isoformat(),
+            "routine": self.routine,
+            "streak": self.streaks.to_json(),
+            "targets": [t.to_json() for t in self.targets],
+            "calendar": [
+                {"day": m.day.isoformat(), "sessions": m.sessions, "practised": m.practised,
+                 "completed": m.completed}
+                for row in self.calendar for m in row if not m.future
+            ],
+            "sessions": [s.to_json() for s in self.sessions],
+        }  # fmt: skip
+
+
+def build_history(
+    path: Path, sessions: Sequence[Session], now: Moment,
+    per_day: Mapping[str, tuple[str, int, int]], *, since: date | None = None,
+    routine: str | None = None, last: int = LAST_SESSIONS, weeks: int = CALENDAR_WEEKS,
+) -> History:  # fmt: skip
+    """``sessions``: every session in the log, oldest first; ``per_day``: the daily target of
+    each exercise that has one ({id: (title, low, high)}). The streaks and the calendar are
+    of the routine asked for (else of all); ``since`` only limits the list."""
+    mine = [s for s in sessions if routine is None or s.routine == routine]
+    practised = [s.started for s in mine if s.practised]
+    listed = [s for s in mine if since is None or s.started.day >= since]
+    listed.reverse()
+    shown = listed if since is not None else listed[:last]
+    marks = day_marks((s.started, s.practised, s.completed) for s in mine)
+    done = [(e.exercise, s.started) for s in sessions for e in s.exercises
+            if e.state is ExerciseState.COMPLETED]  # fmt: skip
+    return History(
+        path=path, today=now.day, sessions=tuple(shown), total_sessions=len(listed),
+        streaks=streaks(practised, now), calendar=calendar(marks, now.day, weeks),
+        targets=tuple(targets(per_day, done, now.day)), routine=routine,
+    )  # fmt: skip
+
+
+CSV_COLUMNS = (
+    "id", "day", "started", "ended", "routine", "title", "source", "status", "completed",
+    "heard_s", "planned_s", "position_s", "exercises", "settings",
+)  # fmt: skip
+
+
+def csv_text(sessions: Sequence[Session]) -> str:
+    """The sessions as CSV, one row each (exercises as ``id:state`` separated by spaces)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in sessions:
+        row = s.to_json()
+        writer.writerow([
+            row["id"], row["day"], row["started"], row["ended"] or "", s.routine, s.title,
+            s.source, s.status, "yes" if s.completed else "no", row["heard_s"],
+            row["planned_s"], row["position_s"],
+            " ".join(f"{e.exercise}:{e.state.value}" for e in s.exercises),
+            json.dumps(s.settings, sort_keys=True),
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+_RELATIVE = re.compile(r"^(\d{1,4})\s*([dw])$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_day(raw: str, today: date, option: str = "--since") -> date:
+    """``2026-03-01``, ``today``, ``yesterday``, ``7d`` or ``2w`` (days or weeks ago)."""
+    text = raw.strip().lower()
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - timedelta(days=1)
+    match = _RELATIVE.match(text)
+    if match:
+        count = int(match.group(1))
+        return today - timedelta(days=count * (7 if match.group(2) == "w" else 1))
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(
+            f"{option} {raw!r}: give a date such as 2026-03-01, today, yesterday, 7d or 2w"
+        ) from None
+
+
+def parse_when(raw: str, now: datetime, zone: tzinfo | None = None) -> datetime:
+    """When a session was done: ``18:30`` (today), ``yesterday 18:30``, ``2026-03-01 18:30``
+    or ISO 8601 with a UTC offset. Without an offset it is local time in ``zone`` (None: the
+    system's time zone, with its daylight saving rules); never in the future of ``now``."""
+    text = " ".join(raw.strip().split())
+    words = text.lower().split(" ", 1)
+    when: datetime | None = None
+    if words[0] in ("today", "yesterday"):
+        day = now.astimezone(zone).date() - timedelta(days=words[0] == "yesterday")
+        match = _CLOCK.match(words[1]) if len(words) == 2 else None
+        if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
+            naive = datetime(day.year, day.month, day.day, int(match.group(1)),
+                             int(match.group(2)))  # fmt: skip
+            when = _local(naive, zone)
+    elif _CLOCK.match(text):
+        return parse_when("today " + text, now, zone)
+    else:
+        try:
+            parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            when = parsed if parsed.tzinfo is not None else _local(parsed, zone)
+    if when is None:
+        raise SettingsError(
+            f"--at {raw!r}: give a time such as 18:30, 'yesterday 18:30' or '2026-03-01 18:30'"
+        )
+    if when > now + timedelta(minutes=1):
+        raise SettingsError(f"--at {raw!r}: that is in the future")
+    return when
+
+
+def _local(naive: datetime, zone: tzinfo | None) -> datetime:
+    return naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
+
+
+def write_csv(sessions: Sequence[Session], out: Path) -> None:
+    """The CSV, written whole under a temporary name and renamed into place."""
+    temporary = out.with_name(f".{out.name}.tmp")
+    try:
+        temporary.write_text(csv_text(sessions), encoding="utf-8")
+        temporary.replace(out)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise ExportError(f"{out}: cannot write the CSV: {error.strerror}") from None

@@ -1,0 +1,172 @@
+"""The practice log's file: where it is, its schema and migrations, and opening it safely.
+
+The file says it is ours (``PRAGMA application_id``) and which version of the schema it
+holds (``PRAGMA user_version``); an older one is migrated step by step, in one transaction,
+when it is opened. Whatever else the file turns out to be (another program's database, a
+damaged file, one made by a newer voiceguide, locked, read-only), :func:`prepare` raises
+:class:`~voiceguide.errors.PracticeLogError` with one line saying so, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from voiceguide.errors import PracticeLogError
+
+__all__ = [
+    "APPLICATION_ID",
+    "BUSY_TIMEOUT_S",
+    "DB_NAME",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "data_dir",
+    "log_path",
+    "prepare",
+    "said",
+]
+
+DB_NAME = "practice.sqlite3"
+APPLICATION_ID = 0x56474C47  # "VGLG"
+BUSY_TIMEOUT_S = 5.0
+
+# Each version's steps, in order; a file at version N runs MIGRATIONS[N:]. Never edit a
+# released step: add one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first log: sessions and their exercises
+    (
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            routine TEXT NOT NULL,
+            started_utc REAL NOT NULL,
+            ended_utc REAL,
+            status TEXT NOT NULL,
+            completed INTEGER NOT NULL DEFAULT 0,
+            position_ms INTEGER NOT NULL DEFAULT 0,
+            planned_ms INTEGER NOT NULL DEFAULT 0,
+            settings TEXT NOT NULL DEFAULT '{}'
+        )""",
+        """CREATE TABLE session_exercises (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            exercise TEXT NOT NULL,
+            state TEXT NOT NULL,
+            PRIMARY KEY (session_id, position)
+        )""",
+    ),
+    # 2: the time zone of each session (its local day), where it was recorded (a player,
+    # or by hand), which player owns an unfinished one, what was heard, titles
+    (
+        "ALTER TABLE sessions ADD COLUMN utc_offset_s INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sessions ADD COLUMN source TEXT NOT NULL DEFAULT 'play'",
+        "ALTER TABLE sessions ADD COLUMN title TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE sessions ADD COLUMN routine_path TEXT",
+        "ALTER TABLE sessions ADD COLUMN start_exercise TEXT",
+        "ALTER TABLE sessions ADD COLUMN heard_ms INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sessions ADD COLUMN updated_utc REAL",
+        "ALTER TABLE sessions ADD COLUMN pid INTEGER",
+        "ALTER TABLE sessions ADD COLUMN boot_id TEXT",
+        "ALTER TABLE session_exercises ADD COLUMN title TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE session_exercises ADD COLUMN heard_ms INTEGER NOT NULL DEFAULT 0",
+        # version 1 knew no time zones: its times are read in the zone of the migration
+        "UPDATE sessions SET utc_offset_s = :offset_s, title = routine,"
+        " updated_utc = COALESCE(ended_utc, started_utc)",
+        "UPDATE session_exercises SET title = exercise",
+        # v1's unfinished sessions have no owner that could still be playing
+        "UPDATE session_exercises SET state = 'stopped' WHERE state = 'playing'",
+        "UPDATE session_exercises SET state = 'not_played' WHERE state = 'pending'",
+        "UPDATE sessions SET status = 'stopped', ended_utc = updated_utc WHERE status = 'playing'",
+        "CREATE INDEX sessions_by_start ON sessions (started_utc)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def data_dir() -> Path:
+    """``$VOICEGUIDE_DATA_DIR``, else the platform's user data folder for voiceguide."""
+    override = os.environ.get("VOICEGUIDE_DATA_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("voiceguide", appauthor=False))
+
+
+def log_path() -> Path:
+    return data_dir() / DB_NAME
+
+
+def prepare(db: sqlite3.Connection, path: Path, offset_s: int) -> None:
+    """Check that the file is a practice log (or empty), then set it up and migrate it."""
+    application_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    fresh = application_id == 0 and version == 0 and objects == 0
+    if not fresh and application_id != APPLICATION_ID:
+        raise PracticeLogError(
+            f"practice log {path}: this file is another program's SQLite database, not "
+            "voiceguide's log; it was left as it is (move it away, or set "
+            "VOICEGUIDE_DATA_DIR to use another folder)"
+        )
+    if version > SCHEMA_VERSION:
+        raise PracticeLogError(
+            f"practice log {path}: written by a newer voiceguide (schema {version}, this one "
+            f"knows up to {SCHEMA_VERSION}); it was left as it is"
+        )
+    if not fresh:
+        problems = [r[0] for r in db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise PracticeLogError(
+                f"practice log {path}: the file is damaged ({problems[0]}); it was left as it "
+                "is (move it away to start a new log)"
+            )
+    wal = db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if not wal and db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+        raise PracticeLogError(f"practice log {path}: cannot switch it to WAL mode")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("BEGIN IMMEDIATE")  # also proves that the file can be written
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]  # another may have migrated
+        for step, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                db.execute(statement, {"offset_s": offset_s} if ":offset_s" in statement else ())
+            db.execute(f"PRAGMA user_version = {step}")
+        if version == 0:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def said(path: Path) -> Iterator[None]:
+    """SQLite's errors as one line about the log."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise PracticeLogError(f"practice log {path}: {_reason(error)}") from error
+
+
+def _reason(error: sqlite3.Error) -> str:
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name in ("SQLITE_NOTADB",) or "not a database" in str(error):
+        return ("the file is not a SQLite database (damaged, or another program's file); it was "
+                "left as it is (move it away to start a new log)")  # fmt: skip
+    if name.startswith("SQLITE_CORRUPT") or "malformed" in str(error):
+        return "the file is damaged; it was left as it is (move it away to start a new log)"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(error):
+        return (f"locked by another program for more than {BUSY_TIMEOUT_S:g} s; "
+                "try again when it is done")  # fmt: skip
+    if name.startswith("SQLITE_READONLY") or "readonly" in str(error):
+        return "cannot write to it (a read-only file or folder)"
+    if name.startswith("SQLITE_CANTOPEN"):
+        return "cannot open it (a missing or read-only folder, or no permission)"
+    if name == "SQLITE_FULL":
+        return "the disk is full"
+    return str(error)

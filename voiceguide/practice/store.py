@@ -1,0 +1,264 @@
+"""The practice log: one SQLite file in the user's data folder (see :mod:`.schema`).
+
+WAL mode, so a player killed mid-session loses at most its last unwritten update and never
+leaves a damaged file, and two players can write at once: each write is one short
+transaction, and a busy file is waited for, up to a timeout. A session is written when it
+starts and as it goes; one whose player is gone is made "stopped" (:meth:`Store.repair`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from voiceguide.errors import PracticeLogError
+from voiceguide.practice.progress import ExerciseState
+from voiceguide.practice.records import ExerciseRecord, NewSession, Session
+from voiceguide.practice.schema import BUSY_TIMEOUT_S, log_path, prepare, said
+from voiceguide.practice.streaks import Moment, midnight_utc_s
+
+__all__ = ["STALE_S", "Store"]
+
+STALE_S = 15 * 60  # a session not written for this long, by a player that is gone: stopped
+
+
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _alive(pid: int | None, boot_id: str | None) -> bool:
+    """Whether the process that owns an unfinished session may still be running."""
+    if pid is None or boot_id is None or boot_id != _boot_id():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but is another user's
+        return True
+    return True
+
+
+class Store:
+    """An open practice log. Not shared between threads: each opens its own."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    # ---------------------------------------------------------------- opening
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, offset_s: int = 0,
+             busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:  # fmt: skip
+        """Open (or create) the log, checked and migrated; ``offset_s``: the local UTC
+        offset, for migrating a version-1 file."""
+        path = path if path is not None else log_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PracticeLogError(
+                f"practice log {path}: cannot create its folder: {error.strerror}"
+            ) from None
+        with said(path):
+            db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        try:
+            with said(path):
+                prepare(db, path, offset_s)
+        except BaseException:
+            db.close()
+            raise
+        return cls(path, db)
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with said(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # ---------------------------------------------------------------- recording
+
+    def begin(self, new: NewSession, pid: int | None = None) -> int:
+        """A new session, playing (``pid``: the player's process, None: this one)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (routine, title, routine_path, source, started_utc,"
+                " utc_offset_s, updated_utc, status, planned_ms, settings, start_exercise,"
+                " pid, boot_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'playing', ?, ?, ?, ?, ?)",
+                (new.routine, new.title, new.routine_path, new.source, new.started.utc_s,
+                 new.started.offset_s, new.started.utc_s, new.planned_ms,
+                 json.dumps(new.settings, sort_keys=True), new.start_exercise,
+                 os.getpid() if pid is None else pid, _boot_id()),
+            )  # fmt: skip
+            session_id = int(cursor.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO session_exercises (session_id, position, exercise, title, state)"
+                " VALUES (?, ?, ?, ?, 'pending')",
+                [(session_id, i, e, t) for i, (e, t) in enumerate(new.exercises)],
+            )
+        return session_id
+
+    def update(
+        self, session_id: int, at_utc_s: float, position_ms: int, heard_ms: int,
+        states: Sequence[tuple[ExerciseState, int]], *, status: str = "playing",
+        completed: bool = False, planned_ms: int | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """How far the session got; ``states``: (state, heard ms) per exercise. A status
+        other than "playing" ends it."""
+        ended = None if status == "playing" else at_utc_s
+        with self._write() as db:
+            db.execute(
+                "UPDATE sessions SET updated_utc = ?, position_ms = ?, heard_ms = ?,"
+                " status = ?, completed = ?, ended_utc = ?,"
+                " planned_ms = COALESCE(?, planned_ms), settings = COALESCE(?, settings)"
+                " WHERE id = ?",
+                (at_utc_s, position_ms, heard_ms, status, int(completed), ended, planned_ms,
+                 json.dumps(settings, sort_keys=True) if settings is not None else None,
+                 session_id),
+            )  # fmt: skip
+            db.executemany(
+                "UPDATE session_exercises SET state = ?, heard_ms = ?"
+                " WHERE session_id = ? AND position = ?",
+                [(s.value, ms, session_id, i) for i, (s, ms) in enumerate(states)],
+            )
+
+    def add(self, new: NewSession, ended_utc: float, done: Sequence[str]) -> int:
+        """A session done elsewhere (``voiceguide log``): the exercises in ``done`` were
+        completed, the others not played."""
+        session_id = self.begin(new, pid=0)
+        states = [(ExerciseState.COMPLETED if e in done else ExerciseState.NOT_PLAYED, 0)
+                  for e, _t in new.exercises]  # fmt: skip
+        completed = all(s is ExerciseState.COMPLETED for s, _ms in states)
+        self.update(session_id, ended_utc, new.planned_ms if completed else 0, 0, states,
+                    status="done", completed=completed)  # fmt: skip
+        return session_id
+
+    def repair(self, now_utc_s: float) -> int:
+        """Sessions whose player is gone (killed, crashed, the machine off) become
+        "stopped" where they were; returns how many."""
+        with said(self.path):
+            rows = self._db.execute(
+                "SELECT id, pid, boot_id, updated_utc FROM sessions WHERE status = 'playing'"
+            ).fetchall()
+        gone = [row[0] for row in rows
+                if not _alive(row[1], row[2]) or now_utc_s - (row[3] or 0) > STALE_S]  # fmt: skip
+        if not gone:
+            return 0
+        with self._write() as db:
+            for session_id in gone:
+                db.execute(
+                    "UPDATE sessions SET status = 'stopped', ended_utc = updated_utc"
+                    " WHERE id = ? AND status = 'playing'",
+                    (session_id,),
+                )
+                db.execute(
+                    "UPDATE session_exercises SET state = CASE state"
+                    " WHEN 'playing' THEN 'stopped' WHEN 'pending' THEN 'not_played'"
+                    " ELSE state END WHERE session_id = ?",
+                    (session_id,),
+                )
+        return len(gone)
+
+    # ---------------------------------------------------------------- reading
+
+    def sessions(self, since: date | None = None, routine: str | None = None) -> list[Session]:
+        """The sessions, oldest first; ``since``: started on that local day or later."""
+        where: list[str] = []
+        args: list[object] = []
+        if since is not None:
+            where.append("started_utc + utc_offset_s >= ?")
+            args.append(midnight_utc_s(since))
+        if routine is not None:
+            where.append("routine = ?")
+            args.append(routine)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        with said(self.path):
+            rows = self._db.execute(
+                "SELECT id, routine, title, source, started_utc, utc_offset_s, ended_utc,"
+                " updated_utc, status, completed, position_ms, heard_ms, planned_ms, settings,"
+                " routine_path, start_exercise FROM sessions" + clause
+                + " ORDER BY started_utc, id", args,
+            ).fetchall()  # fmt: skip
+            exercises: dict[int, list[ExerciseRecord]] = {}
+            for session_id, exercise, title, state, heard in self._db.execute(
+                "SELECT session_id, exercise, title, state, heard_ms FROM session_exercises"
+                " ORDER BY session_id, position"
+            ):
+                exercises.setdefault(session_id, []).append(
+                    ExerciseRecord(exercise, title, _state(state), heard)
+                )
+        result = []
+        for row in rows:
+            (session_id, name, title, source, started, offset, ended, updated, status,
+             completed, position, heard, planned, settings, routine_path, start) = row  # fmt: skip
+            result.append(Session(
+                session_id, name, title or name, source, Moment(started, offset),
+                ended if ended is not None else updated, status, bool(completed), position,
+                heard, planned, _settings(settings), tuple(exercises.get(session_id, ())),
+                routine_path, start,
+            ))  # fmt: skip
+        return result
+
+    # ---------------------------------------------------------------- forgetting
+
+    def forget(self, before: date | None = None) -> int:
+        """Delete every session (or those started before the local day ``before``) for
+        real: the freed pages are overwritten and the file rebuilt (VACUUM), and the
+        write-ahead log emptied. Returns how many sessions were deleted."""
+        with said(self.path):
+            self._db.execute("PRAGMA secure_delete = ON")
+        with self._write() as db:
+            if before is None:
+                ids = [r[0] for r in db.execute("SELECT id FROM sessions")]
+            else:
+                ids = [r[0] for r in db.execute(
+                    "SELECT id FROM sessions WHERE started_utc + utc_offset_s < ?",
+                    (midnight_utc_s(before),))]  # fmt: skip
+            db.executemany("DELETE FROM session_exercises WHERE session_id = ?",
+                           [(i,) for i in ids])  # fmt: skip
+            db.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids])
+        with said(self.path):
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return len(ids)
+
+
+def _state(value: str) -> ExerciseState:
+    try:
+        return ExerciseState(value)
+    except ValueError:
+        return ExerciseState.NOT_PLAYED
+
+
+def _settings(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
