@@ -97,24 +97,23 @@ def test_every_worker_speaks_at_the_rate_asked_for(tmp_path: Path) -> None:
 
 
 def _speak_with_the_rate_dropped_once(wav_path: str) -> tuple[int, int]:
-    """In a fresh process: espeak-ng loses the first rate it is given (as its command queue
-    can); the worker notices and sets it again."""
+    """In a fresh process: espeak-ng loses the first rate it is given (as pyttsx3's loop
+    could make it); the worker notices and sets it again."""
     from pyttsx3.drivers import _espeak
 
     from voiceguide.speech import espeak as tts
 
-    real = _espeak.Synchronize
+    real = _espeak.SetParameter
     calls = []
 
-    def lose_the_rate() -> int:
-        result = real()
-        calls.append(1)
-        if len(calls) == 1:
-            _espeak.SetParameter(_espeak.RATE, 200, 0)  # the rate going back to the default
-            real()
-        return int(result)
+    def lose_the_rate(parameter: int, value: int, relative: int) -> int:
+        if parameter == _espeak.RATE:
+            calls.append(1)
+            if len(calls) == 1:
+                value = 200  # the rate going back to the default
+        return int(real(parameter, value, relative))
 
-    _espeak.Synchronize = lose_the_rate
+    _espeak.SetParameter = lose_the_rate
     tts._worker_start("gmw/en-us", 160)
     tts._worker_synthesize("Bring one knee toward your chest.", wav_path)
     return len(calls), tts._espeak_current_rate(_espeak.dll)

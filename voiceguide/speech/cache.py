@@ -25,7 +25,7 @@ from voiceguide.speech.base import Finisher, Synthesizer, short
 __all__ = ["PhraseCache", "PhraseFinisher", "default_cache_dir"]
 
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
-PROCESSING_VERSION = 3  # 3: entries from before the rate was checked may be too fast
+PROCESSING_VERSION = 4  # 4: each phrase spoken from a fresh engine (the same every time)
 _WORK_PREFIX = "voiceguide-tts-"  # + pid: a temporary folder of phrases being made
 _CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its audio
 

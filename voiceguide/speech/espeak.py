@@ -1,14 +1,16 @@
 """espeak-ng through pyttsx3, in worker processes: the default speech engine.
 
-pyttsx3's engine is a per-process singleton whose rate only takes effect when set before
-the first phrase, so each voice/rate gets fresh processes (see :mod:`.workers`). pyttsx3 is
-imported only here.
+Synthesis uses pyttsx3's ctypes binding of libespeak-ng directly, in espeak-ng's synchronous
+mode, one forked process per phrase (see below); ``voiceguide voices`` uses pyttsx3's engine.
+pyttsx3 is imported only here.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import os
+import signal
+import warnings
+import wave
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,9 +20,6 @@ from voiceguide.speech.base import short
 from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, start_worker, wav_complete
 
 __all__ = ["Pyttsx3Synthesizer", "espeak_engine"]
-
-_ATTEMPTS = 3
-_FILE_WAIT_S = 2.0  # after the engine says it is done
 
 
 class Pyttsx3Synthesizer(WorkerSynthesizer):
@@ -41,16 +40,34 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
 
 
 # ---- inside a worker process
+#
+# Why every phrase is spoken in a process of its own: libespeak-ng keeps state from one
+# utterance to the next that no call resets. The one that matters is the position in its
+# pitch "flutter" table (a function-level static in wavegen.c, ``Flutter_ix``), which
+# advances with every 64 samples spoken and wraps only after 368 steps: the same text came
+# out a few samples to 35 ms longer or shorter, with other pitch detail, depending on what
+# the worker had spoken before (measured: 6 of 7 phrases differed from the espeak-ng
+# command line; resetting that one word of the library's memory made all 7 identical). So
+# the worker sets espeak-ng up once (library loaded, voice and rate set, nothing spoken)
+# and forks for each phrase: the child speaks into the WAV from that pristine state and
+# exits. A phrase is then the same bytes every time, in any order, as the espeak-ng
+# command line writes; a fork costs about a millisecond.
 
-_worker_engine: Any = None
 _worker_voice: tuple[str, int] = ("", 0)
-_worker_done = threading.Event()
-_worker_errors: list[BaseException] = []
+_worker_espeak: Any = None  # pyttsx3's ctypes binding of libespeak-ng, set up
+_worker_rate_hz = 0
+_worker_samples: list[bytes] = []
+_libc: Any = None
+_PR_SET_PDEATHSIG = 1
 
 
 def _worker_start(voice: str, rate_wpm: int) -> None:
     global _worker_voice
     _worker_voice = (voice, rate_wpm)
+    # logging's fork handlers come in pairs (lock before, unlock after): imported by the
+    # import thread in the middle of a fork, the unlock alone ran and printed an error
+    import logging  # noqa: F401
+
     start_worker()
 
 
@@ -70,54 +87,64 @@ def espeak_engine() -> Any:
         ) from None
 
 
-def _worker_engine_ready() -> Any:
-    global _worker_engine
-    if _worker_engine is not None:
-        return _worker_engine
+def _espeak_binding() -> Any:
+    """pyttsx3's ctypes binding of libespeak-ng (loading it loads the library)."""
+    try:
+        from pyttsx3.drivers import _espeak
+    except ImportError as error:  # pragma: no cover - a broken install
+        raise DependencyMissing(
+            f"pyttsx3 is not installed ({error}); pip install pyttsx3"
+        ) from None
+    except Exception as error:
+        raise DependencyMissing(
+            f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
+        ) from None
+    return _espeak
+
+
+def _worker_ready() -> Any:
+    """espeak-ng set up in this worker: synchronous output into :func:`_collect`, the voice
+    and the rate set (and read back), nothing spoken yet."""
+    global _worker_espeak, _worker_rate_hz, _libc
+    if _worker_espeak is not None:
+        return _worker_espeak
+    import ctypes
+
     voice, rate_wpm = _worker_voice
-    engine = espeak_engine()
-    voices = sorted(v.id for v in engine.getProperty("voices"))
+    espeak = _espeak_binding()
+    rate_hz = espeak.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 0)
+    if rate_hz <= 0:
+        raise DependencyMissing(
+            "espeak-ng could not start (its data folder is missing or damaged); "
+            "reinstall it: sudo apt-get install --reinstall espeak-ng espeak-ng-data"
+        )
+    voices = sorted(v.identifier.decode("utf-8").lower() for v in espeak.ListVoices(None))
     if voice not in voices:
         raise SettingsError(
             f"--voice {voice!r}: espeak-ng has no such voice{did_you_mean(voice, voices, n=3)}"
             "; 'voiceguide voices' lists them"
         )
-    engine.connect("finished-utterance", lambda name=None, completed=True: _worker_done.set())
-    engine.connect("error", _worker_error)
-    _apply_voice(engine, voice, rate_wpm)  # once, before the first phrase
-    _worker_engine = engine
-    return engine
-
-
-def _apply_voice(engine: Any, voice: str, rate_wpm: int) -> None:
-    """Set the voice and the rate, and make sure espeak-ng really took the rate.
-
-    Until its loop has run once, pyttsx3 holds property changes back; its loop then hands
-    them to espeak-ng's command queue and, in the same step, stops whatever espeak-ng is
-    doing (``espeak_Cancel``, which also drops queued commands). Now and then (3 fresh
-    processes in 200 measured here) that dropped the new rate, and every phrase of the
-    worker came out at pyttsx3's default 200 words per minute: 20 % faster than the rest.
-    So the loop runs once first (from then on pyttsx3 applies properties at once), and the
-    rate espeak-ng ends up with is read back until it is the one asked for.
-    """
-    from pyttsx3.drivers import _espeak
-
-    engine.runAndWait()  # nothing to say yet: starts pyttsx3's loop once
+    if espeak.SetVoiceByName(voice.encode("utf-8")) != 0:
+        raise SynthesisError(f"espeak-ng could not load the voice {voice!r}")
     current = None
-    for _attempt in range(_ATTEMPTS):
-        engine.setProperty("voice", voice)
-        engine.setProperty("rate", rate_wpm)
-        _espeak.Synchronize()  # until espeak-ng's queue has run them
-        current = _espeak_current_rate(_espeak.dll)
+    for _attempt in range(_ATTEMPTS):  # read back: a rate lost made a worker 20 % faster
+        espeak.SetParameter(espeak.RATE, rate_wpm, 0)
+        current = _espeak_current_rate(espeak.dll)
         if current == rate_wpm:
-            return
-    raise SynthesisError(
-        f"espeak-ng kept the rate at {current} words per minute instead of {rate_wpm}"
-    )
+            break
+    else:
+        raise SynthesisError(
+            f"espeak-ng kept the rate at {current} words per minute instead of {rate_wpm}"
+        )
+    espeak.SetSynthCallback(_collect)
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _worker_rate_hz = rate_hz
+    _worker_espeak = espeak
+    return espeak
 
 
 def _espeak_current_rate(dll: Any) -> int:
-    """espeak-ng's current rate (pyttsx3's getProperty("rate") asks for the default one)."""
+    """espeak-ng's current rate (its default one is another parameter)."""
     import ctypes
 
     get = dll.espeak_GetParameter
@@ -126,41 +153,60 @@ def _espeak_current_rate(dll: Any) -> int:
     return int(get(1, 1))  # espeakRATE, current value
 
 
-def _worker_error(name: str | None = None, exception: BaseException | None = None) -> None:
-    if exception is not None:
-        _worker_errors.append(exception)
-    _worker_done.set()
+def _collect(wav: Any, count: int, events: Any) -> int:
+    """espeak-ng's synthesis callback: keep the samples (returning 0 goes on)."""
+    import ctypes
+
+    if count > 0:
+        _worker_samples.append(ctypes.string_at(wav, count * 2))
+    return 0
 
 
 def _worker_synthesize(text: str, wav_path: str) -> None:
     spoken = speakable(text)
     if not spoken:
         raise SynthesisError(f"nothing to speak in the phrase {short(text)}")
-    engine = _worker_engine_ready()
-    from pyttsx3.drivers import _espeak  # loaded by now (by the engine)
+    espeak = _worker_ready()
+    path = Path(wav_path)
+    path.unlink(missing_ok=True)
+    parent = os.getpid()
+    with warnings.catch_warnings():  # Python 3.12+ warns of threads: the child uses none
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
+    if child == 0:  # pragma: no cover - the child (coverage does not follow it)
+        code = 1
+        try:
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the worker
+            if os.getppid() == parent:
+                code = _speak_into(espeak, spoken, path)
+        finally:
+            os._exit(code)
+    status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    if status < 0:
+        raise SynthesisError(
+            f"espeak-ng crashed on the phrase {short(text)} ({signal.Signals(-status).name})"
+        )
+    if status == _NO_AUDIO or not wav_complete(path):
+        raise SynthesisError(f"espeak-ng produced no audio for the phrase {short(text)}")
+    if status != 0:
+        raise SynthesisError(f"espeak-ng failed on the phrase {short(text)}")
 
-    # pyttsx3's espeak driver now and then finishes an utterance with no audio at all (an
-    # empty WAV; 2 phrases in 2,960 measured here): such a phrase is simply spoken again.
-    for _attempt in range(_ATTEMPTS):
-        path = Path(wav_path)
-        path.unlink(missing_ok=True)
-        _worker_done.clear()
-        _worker_errors.clear()
-        _espeak.Synchronize()  # else pyttsx3 cancels the tail of the last phrase, and more
-        engine.save_to_file(spoken, wav_path)  # one save_to_file per runAndWait
-        engine.runAndWait()
-        # runAndWait() can return before the file is written (pyttsx3 issue #219): wait
-        # for the finished-utterance callback, then for the file (the parent's timeout
-        # bounds the whole wait).
-        while not _worker_done.is_set():
-            time.sleep(0.005)
-        if _worker_errors:
-            raise SynthesisError(
-                f"espeak-ng failed on the phrase {short(text)}: {_worker_errors[0]}"
-            )
-        deadline = time.monotonic() + _FILE_WAIT_S
-        while time.monotonic() < deadline:
-            if wav_complete(path):
-                return
-            time.sleep(0.005)
-    raise SynthesisError(f"espeak-ng produced no audio for the phrase {short(text)}")
+
+_NO_AUDIO = 3
+_ATTEMPTS = 3
+
+
+def _speak_into(espeak: Any, text: str, path: Path) -> int:
+    """In the forked child: speak ``text`` into a WAV at ``path``; the exit code."""
+    _worker_samples.clear()
+    if espeak.Synth(text.encode("utf-8"), flags=espeak.ENDPAUSE | espeak.CHARS_UTF8) != 0:
+        return 1
+    data = b"".join(_worker_samples)
+    if not data:
+        return _NO_AUDIO
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(_worker_rate_hz)
+        w.writeframes(data)
+    return 0
