@@ -11,8 +11,9 @@ the true-peak ceiling leaves room for the MP3 encoder's overshoot below -1 dBTP.
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,38 +47,130 @@ def resample(samples: Samples, from_rate: int, to_rate: int) -> Samples:
     """Band-limited resampling (polyphase), exact for integer-ratio rates."""
     if from_rate == to_rate:
         return samples
-    from scipy.signal import resample_poly
+    from voiceguide.sound import dsp
 
     g = math.gcd(from_rate, to_rate)
-    out: Samples = resample_poly(samples, to_rate // g, from_rate // g)
-    return out
+    return dsp.resample(samples, to_rate // g, from_rate // g)
 
 
 def loudness_lufs(samples: Samples, rate: int, pad_s: float = 0.0) -> float:
-    """Integrated loudness (BS.1770-4 via pyloudnorm); -inf for silence.
+    """Integrated loudness (ITU-R BS.1770-4: K-weighting, 0.4 s blocks overlapping by 75 %,
+    absolute and relative gates); -inf for silence. The same numbers as pyloudnorm (to 1e-6
+    LU; a test checks it), the blocks summed at once instead of one by one.
 
     ``pad_s`` of silence on both sides measures a piece as it sounds inside a track, where
     the 0.4 s blocks that straddle its edges count too.
     """
-    import numpy as np
-    import pyloudnorm
+    weighted = _k_weighted(samples, rate, pad_s)
+    return _gated_lufs(weighted * weighted, rate)
 
-    pad = np.zeros(int(pad_s * rate))
-    samples = np.concatenate([pad, samples, pad])
-    minimum = int(_MIN_MEASURE_S * rate)
-    if len(samples) < minimum:
-        samples = np.concatenate([samples, np.zeros(minimum - len(samples))])
-    return float(pyloudnorm.Meter(rate).integrated_loudness(samples))
+
+def _padded(samples: Samples, rate: int, pad_s: float) -> Samples:
+    """``pad_s`` of silence either side, and more after if shorter than a measure needs."""
+    import numpy as np
+
+    pad = int(pad_s * rate)
+    after = max(pad, int(_MIN_MEASURE_S * rate) - pad - len(samples))
+    return np.concatenate([np.zeros(pad), samples, np.zeros(after)])
+
+
+def _k_weighted(samples: Samples, rate: int, pad_s: float) -> Samples:
+    """The samples, padded as :func:`_padded`, through the K-weighting filter."""
+    from voiceguide.sound import dsp
+
+    padded = _padded(samples, rate, pad_s)
+    return dsp.convolve(padded, _k_weighting_response(rate))[: len(padded)]
+
+
+def _gated_lufs(power: Samples, rate: int) -> float:
+    """BS.1770's gated loudness of K-weighted samples given squared (``power``)."""
+    import numpy as np
+
+    blocks = round((len(power) / rate - _BLOCK_S) / (_BLOCK_S * _BLOCK_STEP)) + 1
+    index = np.arange(blocks)
+    starts = np.minimum((_BLOCK_S * rate * index * _BLOCK_STEP).astype(int), len(power))
+    ends = np.minimum((_BLOCK_S * rate * (index * _BLOCK_STEP + 1)).astype(int), len(power))
+    energy = np.concatenate([[0.0], np.cumsum(power)])
+    mean = (energy[ends] - energy[starts]) / (_BLOCK_S * rate)
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10 * np.log10(np.maximum(mean, 0.0))
+    above = mean[block_lufs >= _ABSOLUTE_GATE_LUFS]
+    if len(above) == 0:
+        return -math.inf
+    relative_gate = -0.691 + 10 * math.log10(float(np.mean(above))) - 10
+    gated = mean[(block_lufs > relative_gate) & (block_lufs > _ABSOLUTE_GATE_LUFS)]
+    if len(gated) == 0 or float(np.mean(gated)) <= 0:
+        return -math.inf
+    return -0.691 + 10 * math.log10(float(np.mean(gated)))
+
+
+_BLOCK_S = 0.4
+_BLOCK_STEP = 0.25  # of a block: 75 % overlap
+_ABSOLUTE_GATE_LUFS = -70.0
+
+
+@functools.cache
+def _k_weighting(rate: int) -> Any:
+    """BS.1770's K-weighting at ``rate`` as two biquads (rows ``b0 b1 b2 a0 a1 a2``): a +4 dB
+    high shelf at 1,500 Hz and a high-pass at 38 Hz (RBJ cookbook designs, as pyloudnorm)."""
+    import numpy as np
+
+    def biquad(kind: str, gain_db: float, q: float, fc: float) -> list[float]:
+        a = 10 ** (gain_db / 40)
+        w0 = 2 * math.pi * fc / rate
+        alpha = math.sin(w0) / (2 * q)
+        cos = math.cos(w0)
+        if kind == "shelf":
+            b = [a * ((a + 1) + (a - 1) * cos + 2 * math.sqrt(a) * alpha),
+                 -2 * a * ((a - 1) + (a + 1) * cos),
+                 a * ((a + 1) + (a - 1) * cos - 2 * math.sqrt(a) * alpha)]  # fmt: skip
+            den = [(a + 1) - (a - 1) * cos + 2 * math.sqrt(a) * alpha,
+                   2 * ((a - 1) - (a + 1) * cos),
+                   (a + 1) - (a - 1) * cos - 2 * math.sqrt(a) * alpha]  # fmt: skip
+        else:
+            b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
+            den = [1 + alpha, -2 * cos, 1 - alpha]
+        return [x / den[0] for x in (*b, *den)]
+
+    return np.array([biquad("shelf", 4.0, 1 / math.sqrt(2), 1500.0),
+                     biquad("high-pass", 0.0, 0.5, 38.0)])  # fmt: skip
+
+
+@functools.cache
+def _k_weighting_response(rate: int) -> Samples:
+    """The K-weighting filter's impulse response: a quarter second reaches below 1e-20."""
+    from voiceguide.sound import dsp
+
+    return dsp.impulse_response(_k_weighting(rate), rate // 4)
+
+
+@functools.cache
+def _interpolator() -> Samples:
+    """A 4x interpolation filter of 49 taps (12 per phase, as BS.1770-4's true-peak meter),
+    symmetric around its middle tap."""
+    from voiceguide.sound import dsp
+
+    return dsp.lowpass(4 * _TRUE_PEAK_TAPS + 1, 1 / _OVERSAMPLE) * _OVERSAMPLE
+
+
+_TRUE_PEAK_TAPS = 12
 
 
 def _peak_envelope(samples: Samples) -> Samples:
-    """Per sample, the largest absolute value of the 4x-oversampled signal around it."""
+    """Per sample, the largest absolute value of the 4x-oversampled signal around it (the
+    three in-between phases of a polyphase filter; within 0.01 dB of an 81-tap resampler on
+    speech, measured)."""
     import numpy as np
 
-    over = np.abs(resample(samples, 1, _OVERSAMPLE))[: len(samples) * _OVERSAMPLE]
+    h = _interpolator()
+    middle = 2 * _TRUE_PEAK_TAPS  # the middle tap, in oversampled samples
     envelope: Samples = np.abs(samples)
-    for phase in range(_OVERSAMPLE):  # element-wise maxima: far faster than max(axis=1)
-        np.maximum(envelope, over[phase::_OVERSAMPLE], out=envelope)
+    for phase in range(1, _OVERSAMPLE):
+        # oversampled sample 4n + phase: the taps j with (4n + phase + middle - j) % 4 == 0
+        first = (phase + middle) % _OVERSAMPLE
+        shift = (phase + middle - first) // _OVERSAMPLE
+        part = np.convolve(samples, h[first::_OVERSAMPLE])[shift : shift + len(samples)]
+        np.maximum(envelope, np.abs(part), out=envelope)
     return envelope
 
 
@@ -92,15 +185,14 @@ def _limiter_gain(envelope: Samples, gain: float, rate: int, ceiling: float) -> 
     minimum filter then a moving average of the same width never lets the gain exceed what
     any peak within reach needs, and ramps smoothly."""
     import numpy as np
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    from voiceguide.sound import dsp
 
     needed = np.minimum(gain, ceiling / np.maximum(envelope, 1e-12))
     if needed.min() >= gain:
         return np.full_like(envelope, gain)
     width = 2 * int(_LIMITER_WINDOW_S * rate) + 1
-    smooth = uniform_filter1d(
-        minimum_filter1d(needed, width, mode="nearest"), width, mode="nearest"
-    )
+    smooth = dsp.running_mean(dsp.running_min(needed, width), width)
     result: Samples = np.minimum(smooth, needed)
     return result
 
@@ -112,16 +204,25 @@ def normalize(samples: Samples, rate: int, target_lufs: float = TARGET_LUFS + PI
     The true-peak envelope is computed once; since limiting lowers the loudness a little,
     the gain before the limiter is corrected from a new measurement (twice at most).
     """
+    import numpy as np
+
     ceiling = 10 ** (ceiling_dbtp / 20)
-    measured = loudness_lufs(samples, rate, pad_s=_IN_TRACK_PAD_S)
+    weighted = _k_weighted(samples, rate, _IN_TRACK_PAD_S)
+    measured = _gated_lufs(weighted * weighted, rate)
     if not math.isfinite(measured):
         return samples
     envelope = _peak_envelope(samples)
     gain_db = target_lufs - measured
     out = samples
+    pad = int(_IN_TRACK_PAD_S * rate)
     for _ in range(3):
-        out = samples * _limiter_gain(envelope, 10 ** (gain_db / 20), rate, ceiling)
-        error_db = target_lufs - loudness_lufs(out, rate, pad_s=_IN_TRACK_PAD_S)
+        gain = _limiter_gain(envelope, 10 ** (gain_db / 20), rate, ceiling)
+        out = samples * gain
+        # the limited samples' loudness: the K-weighted samples times the gain (the gain
+        # moves slowly next to the filter: within 0.0001 LU of filtering again, measured)
+        after = len(weighted) - pad - len(samples)
+        curve = np.concatenate([np.full(pad, gain[0]), gain, np.full(after, gain[-1])])
+        error_db = target_lufs - _gated_lufs((weighted * curve) ** 2, rate)
         if abs(error_db) < 0.1:
             break
         gain_db += error_db
