@@ -97,7 +97,17 @@ def test_exported_mp3_decodes_to_the_reference_encoded_the_same_way(
             check=True, capture_output=True,
         ).stdout  # fmt: skip
 
-    assert decoded(result.full.path) == decoded(encoded)
+    import numpy as np
+
+    exported = np.frombuffer(decoded(result.full.path), "<i2").astype(np.float64)
+    single = np.frombuffer(decoded(encoded), "<i2").astype(np.float64)
+    source = np.frombuffer(raw.read_bytes(), "<i2").astype(np.float64)
+    assert len(exported) == len(single)  # aligned to the sample, as long
+    # several encoders at once (one per core): not the same bits as one encoder, but far
+    # under the encoding's own noise (measured: 17-19 dB under it); one piece: identical
+    difference = np.sqrt(np.mean((exported - single) ** 2))
+    noise = np.sqrt(np.mean((single[: len(source)] - source[: len(single)]) ** 2))
+    assert difference < noise / 4, (difference, noise)
 
 
 @pytest.mark.ffmpeg

@@ -1,5 +1,6 @@
 """Encoding with ffmpeg (LAME): the rendered timeline streamed into one MP3 of the whole
-routine, then cut into the chapter tracks between frames, with no re-encoding."""
+routine (in pieces on every core, joined: see :mod:`.parallel`), then cut into the chapter
+tracks between frames, with no re-encoding."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ from typing import IO
 
 from voiceguide.errors import DependencyMissing, ExportError
 from voiceguide.export.names import PlannedTrack
-from voiceguide.plan.timeline import Timeline
-from voiceguide.sound.audio import AudioFormat
-from voiceguide.sound.render import CueSource, PhraseSource, render_events
+from voiceguide.export.parallel import Piece, encode_in_pieces, join_pieces, plan_pieces
+from voiceguide.plan.timeline import Silence, Timeline
+from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.render import CueSource, PhraseSource, render_events, render_frames
 
 __all__ = [
     "Encoder",
     "Progress",
+    "cores",
     "encode",
     "encode_all",
+    "encode_pieces",
     "find_program",
     "mp3_length_s",
     "rendered",
@@ -62,7 +66,9 @@ def encode(encoder: Encoder, chunks: Iterable[bytes]) -> None:
 class Encoder:
     """One ffmpeg process turning streamed PCM into an MP3 file."""
 
-    def __init__(self, ffmpeg: str, path: Path, bitrate: str, fmt: AudioFormat) -> None:
+    def __init__(
+        self, ffmpeg: str, path: Path, bitrate: str, fmt: AudioFormat, id3: bool = True
+    ) -> None:
         self.path = path
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         args = [
@@ -70,7 +76,7 @@ class Encoder:
             *fmt.ffmpeg_input, "-i", "pipe:0",
             "-c:a", "libmp3lame", "-b:a", bitrate, "-ar", str(fmt.sample_rate),
             "-reservoir", "0", "-compression_level", _LAME_QUALITY,
-            "-write_xing", "1", "-id3v2_version", "3", "-f", "mp3", str(path),
+            "-write_xing", "1", "-id3v2_version", "3" if id3 else "0", "-f", "mp3", str(path),
         ]  # fmt: skip
         # Its own process group: Ctrl-C reaches voiceguide alone, which stops the encoders
         # (an encoder stopping first would turn the interruption into an ffmpeg error).
@@ -137,13 +143,63 @@ def encode_all(
     and lands on the next frame boundary (frames are 26 ms).
     """
     full_path = staging / planned[-1].name
-    chunks = rendered(timeline, phrases, cues, progress, fmt)
-    encode(Encoder(ffmpeg, full_path, bitrate, fmt), chunks)
-    return _split(ffmpeg, full_path, [track.name for track in planned[:-1]], timeline)
+    names = [track.name for track in planned[:-1]]
+    quiet = [(fmt.frames(e.start_ms), fmt.frames(e.end_ms))
+             for e in timeline.events if isinstance(e, Silence)]  # fmt: skip
+    pieces = plan_pieces(fmt.frames(timeline.total_ms), cores(), quiet)
+    if len(pieces) == 1:
+        chunks = rendered(timeline, phrases, cues, progress, fmt)
+        encode(Encoder(ffmpeg, full_path, bitrate, fmt), chunks)
+        return _split(ffmpeg, full_path, names, timeline)
+
+    # every core encodes a piece; the chapter split then writes the full track too
+    def report(samples: int) -> None:
+        if progress is not None:
+            progress(min(timeline.total_ms, samples * 1000 // fmt.sample_rate), timeline.total_ms)
+
+    joined = staging / ".joined.mp3"
+    encode_pieces(
+        lambda start, end: render_frames(timeline.events, start, end, phrases, fmt, cues),
+        pieces, joined, ffmpeg, bitrate, fmt, report,
+    )  # fmt: skip
+    starts = _split(ffmpeg, joined, names, timeline, full=full_path)
+    joined.unlink()
+    return starts
 
 
-def _split(ffmpeg: str, full_path: Path, names: list[str], timeline: Timeline) -> list[int]:
-    """Cut the full track into the chapter tracks (no re-encoding); their starts in ms."""
+def encode_pieces(
+    pcm: Callable[[int, int], Iterable[bytes]], pieces: list[Piece], path: Path, ffmpeg: str,
+    bitrate: str, fmt: AudioFormat = FORMAT, progress: Callable[[int], None] | None = None,
+) -> None:  # fmt: skip
+    """Encode a stream in ``pieces`` at once (``pcm(start, end)`` gives the PCM of frames
+    ``[start, end)``) and join them into one MP3 at ``path`` (its LAME header has the right
+    length and padding; ffmpeg's MP3 writer makes the final one when it copies it)."""
+    files = encode_in_pieces(
+        pieces,
+        lambda i: Encoder(ffmpeg, path.with_name(f"{path.name}.{i}"), bitrate, fmt, id3=False),
+        pcm, fmt.frame_bytes, progress,
+    )  # fmt: skip
+    try:
+        with path.open("wb") as out:
+            join_pieces(pieces, files, out)
+    finally:
+        for piece_file in files:
+            piece_file.unlink(missing_ok=True)
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _split(
+    ffmpeg: str, full_path: Path, names: list[str], timeline: Timeline, full: Path | None = None
+) -> list[int]:
+    """Cut the full track into the chapter tracks (no re-encoding); their starts in ms.
+    With ``full``, the full track is also copied there (ffmpeg writes its LAME header)."""
     staging = full_path.parent
     cuts = [max(0, c.start_ms - _CUT_LEAD_MS) / 1000 for c in timeline.chapters[1:]]
     listing = staging / ".segments.csv"
@@ -155,6 +211,9 @@ def _split(ffmpeg: str, full_path: Path, names: list[str], timeline: Timeline) -
         "-segment_list", str(listing), "-segment_list_type", "csv",
         str(staging / ".segment-%03d.mp3"),
     ]  # fmt: skip
+    if full is not None:
+        args += ["-map", "0:a", "-c", "copy", "-write_xing", "1", "-id3v2_version", "3",
+                 "-f", "mp3", str(full)]  # fmt: skip
     result = subprocess.run(  # in its own process group, as the encoder
         args, capture_output=True, text=True, stdin=subprocess.DEVNULL, process_group=0
     )

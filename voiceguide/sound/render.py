@@ -7,14 +7,14 @@ the plan never drift apart, and nothing longer than one phrase is ever held in m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.timeline import Event, Silence, Speech, Timeline, Tone
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.tones import cue_audio
 
-__all__ = ["CueSource", "PhraseSource", "render", "render_events"]
+__all__ = ["CueSource", "PhraseSource", "render", "render_events", "render_frames"]
 
 PhraseSource = Callable[[str], bytes]
 """Returns a phrase's PCM in the render format (``PhraseCache.pcm``)."""
@@ -49,6 +49,30 @@ def render_events(
         else:
             yield data
             yield bytes(length - len(data))
+
+
+def render_frames(
+    events: Sequence[Event], start: int, end: int, phrases: PhraseSource,
+    fmt: AudioFormat = FORMAT, cues: CueSource | None = None,
+) -> Iterator[bytes]:  # fmt: skip
+    """PCM for the audio frames ``[start, end)`` of ``events`` (contiguous, from frame 0):
+    a piece of the stream, exactly as :func:`render_events` renders it."""
+    for event in events:
+        first, stop = fmt.frames(event.start_ms), fmt.frames(event.end_ms)
+        if stop <= start or first == stop:
+            continue
+        if first >= end:
+            break
+        keep_from, keep_to = max(start, first) - first, min(end, stop) - first  # in the event
+        at = 0
+        for chunk in render_events((event,), phrases, fmt, cues):
+            frames = len(chunk) // fmt.frame_bytes
+            lo, hi = max(keep_from - at, 0), min(keep_to - at, frames)
+            if hi > lo:
+                yield chunk[lo * fmt.frame_bytes : hi * fmt.frame_bytes]
+            at += frames
+            if at >= keep_to:
+                break
 
 
 def render(
