@@ -229,6 +229,11 @@ def play_command(
     start: Annotated[
         str | None, typer.Option("--from", metavar="ID", help="Start at this exercise.")
     ] = None,
+    log: Annotated[
+        bool | None,
+        typer.Option("--log/--no-log", help="Record the session in the practice log "
+                     "('voiceguide history'); 'log = false' in the config turns it off."),
+    ] = None,
 ) -> None:  # fmt: skip
     """Play the routine live: space pauses, n or right skips, b or left goes back, q stops."""
     from voiceguide import pipeline
@@ -236,9 +241,13 @@ def play_command(
 
     loaded, prepared = options.prepare()
     settings = prepared.settings
-    status = pipeline.play(loaded, settings, pipeline.make_cache(settings),
-                       start_exercise=start, controls=controls)  # fmt: skip
+    status, problem = pipeline.play_logged(
+        loaded, settings, pipeline.make_cache(settings), start_exercise=start,
+        controls=controls, log=prepared.log if log is None else log,
+    )  # fmt: skip
     typer.echo(summary(status), err=True)
+    if problem is not None:
+        typer.echo(f"voiceguide: warning: {_one_line(problem)}", err=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -18,13 +18,16 @@ from voiceguide.routine.text import clock
 
 if TYPE_CHECKING:
     from voiceguide.plan.preferences import Resolved
+    from voiceguide.practice import History, Session
     from voiceguide.routine.model import Routine
     from voiceguide.speech.voices import Voice
 
 __all__ = [
+    "clock",
     "config_table",
     "export_progress",
     "export_summary",
+    "history_view",
     "plan_table",
     "voices_table",
 ]
@@ -131,3 +134,89 @@ def config_table(routine: Routine, resolved: Resolved, console: Console | None =
         cells = (row.setting, row.exercise or "", row.value, shown)
         table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
+
+
+# ---------------------------------------------------------------- the practice log
+
+
+def _outcome(session: Session) -> str:
+    """Completed, or where it stopped, and what was skipped."""
+    done = sum(e.state.value == "completed" for e in session.exercises)
+    skipped = [e.title for e in session.exercises if e.state.value == "skipped"]
+    if session.status == "playing":
+        return "playing now"
+    if session.source == "log":
+        whole = done == len(session.exercises)
+        return "logged" + ("" if whole else f": {done} of {len(session.exercises)} exercises")
+    where = f"{clock(session.position_ms)} of {clock(session.planned_ms)}"
+    if session.completed:
+        text = "completed"
+    elif session.stopped_in is not None:
+        text = f"stopped in {session.stopped_in.title} at {where}"
+    elif session.status == "stopped":
+        text = f"stopped at {where}"
+    else:
+        text = "played to the end"
+    if skipped:
+        text += ", skipped " + ", ".join(skipped)
+    return text
+
+
+_MARKS = {"completed": ("■", "green"), "practised": ("▪", "green"), "tried": ("·", "yellow"),
+          "none": ("·", "dim")}  # fmt: skip
+_WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+
+
+def history_view(history: History, console: Console | None = None) -> None:
+    """The last sessions, the streak, a calendar of the last weeks, today's targets."""
+    console = console or Console(highlight=False)
+    if not history.sessions:
+        console.print(Text(f"No sessions yet in {history.path}: 'voiceguide play' records "
+                           "each one, 'voiceguide log' one done elsewhere."))  # fmt: skip
+    else:
+        table = Table(show_edge=False, pad_edge=False, box=None)
+        table.add_column("when", no_wrap=True)
+        table.add_column("routine", no_wrap=True)
+        table.add_column("heard", justify="right", no_wrap=True)
+        table.add_column("how it went")
+        for session in history.sessions:
+            when = session.started.local().strftime("%a %d %b %H:%M")
+            heard = clock(session.heard_ms) if session.heard_ms else "-"
+            table.add_row(Text(when), Text(session.routine), Text(heard),
+                          Text(_outcome(session)))  # fmt: skip
+        console.print(table)
+        more = history.total_sessions - len(history.sessions)
+        if more > 0:
+            console.print(Text(f"({more} earlier: --since or --last to list them)", style="dim"))
+    streak = history.streaks
+    line = Text("\nStreak: ")
+    line.append(f"{streak.current} day{'s' if streak.current != 1 else ''}", style="bold")
+    line.append(f" (longest {streak.longest})")
+    if streak.practised_today:
+        line.append(" · practised today")
+    elif streak.current:
+        line.append(" · practise today to keep it")
+    console.print(line)
+    grid = Table(show_edge=False, pad_edge=False, box=None)
+    grid.add_column("week of", no_wrap=True)
+    for name in _WEEKDAYS:
+        grid.add_column(name, justify="center")
+    for row in history.calendar:
+        cells = []
+        for mark in row:
+            symbol, style = _MARKS[mark.level]
+            cells.append(Text("" if mark.future else symbol,
+                              style=style + (" reverse" if mark.today else "")))  # fmt: skip
+        grid.add_row(Text(row[0].day.strftime("%d %b")), *cells)
+    console.print(grid)
+    console.print(Text("■ whole routine  ▪ some exercises  · none", style="dim"))
+    for target in history.targets:
+        times = f"{target.low}" if target.low == target.high else f"{target.low}-{target.high}"
+        line = Text(f"Today: {target.title}, {times} times a day: {target.done_today} done")
+        if target.over:
+            line.append(" (more than it asks for)", style="yellow")
+        elif target.met:
+            line.append(" ✓", style="green")
+        else:
+            line.append(", not yet", style="yellow")
+        console.print(line)

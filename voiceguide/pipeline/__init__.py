@@ -5,7 +5,8 @@ Each function takes plain values and returns plain values; the CLI only parses a
 
 from voiceguide.pipeline.export import export, export_legend
 from voiceguide.pipeline.legend import legend
-from voiceguide.pipeline.live import Controls, play, play_legend
+from voiceguide.pipeline.live import Controls, Listener, play, play_legend
+from voiceguide.pipeline.logbook import export_csv, forget, history, log_session, play_logged
 from voiceguide.pipeline.planning import asked_phrases, plan, plan_stages
 from voiceguide.pipeline.setup import (
     cue_cache,
@@ -15,21 +16,29 @@ from voiceguide.pipeline.setup import (
     parse_settings,
     prepare,
 )
+from voiceguide.practice import log_path
 
 __all__ = [
     "Controls",
+    "Listener",
     "asked_phrases",
     "cue_cache",
     "default_player",
     "export",
+    "export_csv",
     "export_legend",
+    "forget",
+    "history",
     "legend",
     "load",
+    "log_path",
+    "log_session",
     "make_cache",
     "parse_settings",
     "plan",
     "plan_stages",
     "play",
     "play_legend",
+    "play_logged",
     "prepare",
 ]

@@ -11,6 +11,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import Protocol
 
 from voiceguide.errors import SettingsError
 from voiceguide.pipeline.legend import legend
@@ -19,6 +20,7 @@ from voiceguide.pipeline.setup import cue_cache
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.preferences import Choices
 from voiceguide.plan.settings import Settings
+from voiceguide.plan.timeline import Timeline
 from voiceguide.play import Clock, LivePlayback, PlanStage, Player, Status
 from voiceguide.routine.model import Routine
 from voiceguide.routine.text import did_you_mean
@@ -26,11 +28,23 @@ from voiceguide.sound.tones import CueCache
 from voiceguide.speech.base import Synthesizer
 from voiceguide.speech.cache import PhraseCache
 
-__all__ = ["Controls", "play", "play_legend"]
+__all__ = ["Controls", "Listener", "play", "play_legend"]
 
 Controls = Callable[[LivePlayback], AbstractContextManager[object]]
 """Attaches keys and a display to a playback for as long as it runs (``terminal.controls``)."""
 
+
+class Listener(Protocol):
+    """Follows a playback from the outside (the practice log): told each stage of the plan,
+    and where playback is every :data:`LISTEN_S` and once more at the end. Called from
+    other threads than the sound's; it must return at once and never raise."""
+
+    def planned(self, timeline: Timeline) -> None: ...
+
+    def heard(self, status: Status) -> None: ...
+
+
+LISTEN_S = 0.25
 _BACKGROUND_NICE = 10
 _PROBE_MS = 10
 _ABANDON_WAIT_S = 5.0
@@ -39,10 +53,10 @@ _ABANDON_WAIT_S = 5.0
 def play(
     routine: Routine, settings: Settings, cache: PhraseCache, *,
     start_exercise: str | None = None, player: Player | None = None,
-    controls: Controls | None = None,
+    controls: Controls | None = None, listener: Listener | None = None,
 ) -> Status:  # fmt: skip
     """Play the routine from the start (or from ``start_exercise``) to the end or until the
-    listener stops it; returns where it ended."""
+    user stops it, with ``listener`` following it; returns where it ended."""
     ids = [e.id for e in routine.exercises]
     if start_exercise is not None and start_exercise not in ids:
         hint = did_you_mean(start_exercise, ids)
@@ -69,9 +83,13 @@ def play(
     playback = LivePlayback(first, cache.pcm, player, start_ms=start_ms, cues=cues)
     rest = None  # the thread that plans the rest, once the first sound is on its way
     if not first.final:
-        rest = threading.Thread(target=_plan_rest, args=(stages, playback), daemon=True)
+        rest = threading.Thread(target=_plan_rest, args=(stages, playback, listener),
+                                daemon=True)  # fmt: skip
     try:
-        with controls(playback) if controls is not None else contextlib.nullcontext():
+        with (
+            _listening(playback, first.timeline, listener),
+            controls(playback) if controls is not None else contextlib.nullcontext(),
+        ):
             playback.run(on_start=rest.start if rest is not None else None)
     finally:
         if rest is not None and rest.is_alive():
@@ -100,7 +118,34 @@ def play_legend(
     return playback.status()
 
 
-def _plan_rest(stages: Iterator[PlanStage], playback: LivePlayback) -> None:
+@contextlib.contextmanager
+def _listening(
+    playback: LivePlayback, timeline: Timeline, listener: Listener | None
+) -> Iterator[None]:
+    """Tell ``listener`` the plan, then where playback is, from a thread of its own."""
+    if listener is None:
+        yield
+        return
+    listener.planned(timeline)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(LISTEN_S):
+            listener.heard(playback.status())
+
+    watcher = threading.Thread(target=watch, name="voiceguide-listener", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join(timeout=1.0)
+        listener.heard(playback.status())
+
+
+def _plan_rest(
+    stages: Iterator[PlanStage], playback: LivePlayback, listener: Listener | None = None
+) -> None:
     # Synthesis behind playback must never starve the sound device's thread (an underrun is
     # a gap): this thread, and the synthesis processes it starts, yield the CPU to it. And
     # Ctrl-C is for the player (the main thread), not for those processes.
@@ -111,6 +156,8 @@ def _plan_rest(stages: Iterator[PlanStage], playback: LivePlayback) -> None:
     try:
         for stage in stages:
             playback.offer(stage)
+            if listener is not None:
+                listener.planned(stage.timeline)
     except BaseException as error:  # the playback raises it, in its own thread
         playback.fail(error)
 

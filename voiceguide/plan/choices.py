@@ -61,6 +61,7 @@ class Choices:
     breath_s: tuple[float, float] | Off | None = None
     fit_s: float | Off | None = None
     bitrate: str | None = None
+    log: bool | None = None  # record played sessions in the practice log
 
 
 # ---------------------------------------------------------------- the command line
@@ -69,7 +70,7 @@ class Choices:
 def command_line(
     overrides: Iterable[tuple[str, str]] = (), voice: str | None = None,
     rate_wpm: int | None = None, verbosity: str | None = None, breath: str | None = None,
-    fit: str | None = None, bitrate: str | None = None,
+    fit: str | None = None, bitrate: str | None = None, log: bool | None = None,
 ) -> Choices:  # fmt: skip
     """The command line's choices, checked (``("hold", "45")`` pairs and option values as
     typed; ``--breath off`` and ``--fit off`` turn off a saved preference)."""
@@ -89,4 +90,5 @@ def command_line(
         breath_s="off" if is_off(breath) else parse_breath(breath) if breath is not None else None,
         fit_s="off" if is_off(fit) else parse_duration(fit) if fit is not None else None,
         bitrate=parse_bitrate(bitrate) if bitrate is not None else None,
+        log=log,
     )

@@ -44,7 +44,7 @@ from voiceguide.routine.text import did_you_mean
 __all__ = ["CONFIG_KEYS", "Config", "Place", "config_dir", "config_path", "load_config"]
 
 CONFIG_NAME = "config.toml"
-CONFIG_KEYS = (*OPTION_FIELDS, "voice", "rate", "verbosity", "breath", "fit", "bitrate")
+CONFIG_KEYS = (*OPTION_FIELDS, "voice", "rate", "verbosity", "breath", "fit", "bitrate", "log")
 
 
 def config_dir() -> Path:
@@ -210,6 +210,10 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
             raise place.error(key, value, 'must be a duration such as "15m", or "off"')
         text = value if isinstance(value, str) else templates.format_number(value)
         return {"fit_s": check(f"--fit {text!r}: ", lambda: parse_duration(text))}
+    if key == "log":
+        if not isinstance(value, bool):
+            raise place.error(key, value, "must be true or false (record sessions in the log)")
+        return {"log": value}
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise place.error(key, value, 'must be an MP3 bitrate such as "96k"')
     text = str(value)

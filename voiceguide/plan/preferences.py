@@ -68,6 +68,7 @@ class Resolved:
     rows: tuple[Row, ...]
     config: Path  # the config file (it may not exist)
     config_found: bool
+    log: bool = True  # record played sessions in the practice log
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,23 +112,25 @@ def resolve(routine: Routine | None, command: Choices, config: Config | None) ->
         name: pick(name, default)
         for name, default in (("voice", Settings.voice), ("rate_wpm", Settings.rate_wpm),
                               ("verbosity", Settings.verbosity), ("breath_s", None),
-                              ("fit_s", None), ("bitrate", DEFAULT_BITRATE))
+                              ("fit_s", None), ("bitrate", DEFAULT_BITRATE), ("log", True))
     }  # fmt: skip
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
-        **{name: value for name, (value, _s) in picked.items() if name != "bitrate"},
+        **{name: value for name, (value, _s) in picked.items() if name not in ("bitrate", "log")},
     )
     rows = _exercise_rows(routine, settings, overrides) if routine is not None else []
     shown: dict[str, Callable[[Any], str]] = {
         "voice": str, "rate_wpm": str, "verbosity": str,
         "breath_s": lambda v: "-".join(templates.format_number(s) for s in v) if v else "off",
         "fit_s": lambda v: clock(round(v * 1000)) if v else "off", "bitrate": str,
+        "log": lambda v: "on" if v else "off",
     }  # fmt: skip
     names = {"rate_wpm": "rate", "breath_s": "breath", "fit_s": "fit"}
     rows += [Row(names.get(name, name), shown[name](value), source)
              for name, (value, source) in picked.items()]  # fmt: skip
     path = config.path if config is not None else config_path()
-    return Resolved(settings, picked["bitrate"][0], tuple(rows), path, config is not None)
+    return Resolved(settings, picked["bitrate"][0], tuple(rows), path, config is not None,
+                    log=picked["log"][0])  # fmt: skip
 
 
 def _applies(o: Override, routine: Routine) -> bool:

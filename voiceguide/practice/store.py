@@ -91,6 +91,10 @@ class Store:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (a nested one joins the one open)."""
+        if self._db.in_transaction:
+            yield self._db
+            return
         with said(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -148,15 +152,16 @@ class Store:
                 [(s.value, ms, session_id, i) for i, (s, ms) in enumerate(states)],
             )
 
-    def add(self, new: NewSession, ended_utc: float, done: Sequence[str]) -> int:
-        """A session done elsewhere (``voiceguide log``): the exercises in ``done`` were
-        completed, the others not played."""
-        session_id = self.begin(new, pid=0)
+    def add(self, new: NewSession, ended_utc: float, done: Sequence[str], heard_ms: int) -> int:
+        """A session done elsewhere (``voiceguide log``), in one transaction: the exercises
+        in ``done`` were completed, the others not played."""
         states = [(ExerciseState.COMPLETED if e in done else ExerciseState.NOT_PLAYED, 0)
                   for e, _t in new.exercises]  # fmt: skip
         completed = all(s is ExerciseState.COMPLETED for s, _ms in states)
-        self.update(session_id, ended_utc, new.planned_ms if completed else 0, 0, states,
-                    status="done", completed=completed)  # fmt: skip
+        with self._write():
+            session_id = self.begin(new, pid=0)
+            self.update(session_id, ended_utc, heard_ms, heard_ms, states, status="done",
+                        completed=completed)  # fmt: skip
         return session_id
 
     def repair(self, now_utc_s: float) -> int:

@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 from voiceguide.routine import templates
-from voiceguide.routine.model import SIDES, Limit, Side
+from voiceguide.routine.model import PER_DAY_LIMIT, SIDES, Limit, Side
 from voiceguide.routine.source import Source, field_name, shown
 from voiceguide.routine.text import did_you_mean
 
-__all__ = ["number", "reject_unknown", "sides", "text", "text_list"]
+__all__ = ["number", "per_day", "reject_unknown", "sides", "text", "text_list"]
 
 
 def reject_unknown(src: Source, known: frozenset[str]) -> None:
@@ -82,6 +82,23 @@ def number(
         )  # fmt: skip
         return None
     return int(value) if limit.integer else float(value)
+
+
+def per_day(src: Source, value: Any) -> tuple[int, int] | None:
+    """``per_day: 2`` or ``per_day: [1, 2]`` (once or twice a day): (fewest, most); None
+    when it is wrong."""
+    pair = value if isinstance(value, list) else [value, value]
+    if len(pair) != 2:
+        src.report(f"must be a number of times a day, or [fewest, most], got {shown(value)}",
+                   "per_day")  # fmt: skip
+        return None
+    low, high = (number(src, v, PER_DAY_LIMIT, "per_day") for v in pair)
+    if low is None or high is None:
+        return None
+    if low > high:
+        src.report(f"the fewest ({low:g}) is more than the most ({high:g})", "per_day")
+        return None
+    return int(low), int(high)
 
 
 def sides(src: Source, value: Any) -> tuple[Side, ...] | None:

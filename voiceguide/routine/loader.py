@@ -39,7 +39,7 @@ __all__ = ["check_routine", "load_exercise", "load_routine"]
 
 _EXERCISE_NUMBERS = tuple(LIMITS)
 _EXERCISE_KEYS = frozenset(
-    {"id", "kind", "sides", "reminders", "fit", *EXERCISE_TEXT, *_EXERCISE_NUMBERS}
+    {"id", "kind", "sides", "reminders", "fit", "per_day", *EXERCISE_TEXT, *_EXERCISE_NUMBERS}
 )
 _FIT_FIELDS = ("hold_s", "rest_s")
 _ROUTINE_KEYS = frozenset(
@@ -188,6 +188,8 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
         fit_ranges = _fit_ranges(src, data["fit"], kind)
         if fit_ranges is not None:
             kwargs["fit_ranges"] = fit_ranges
+    if "per_day" in data:
+        kwargs["per_day"] = fields.per_day(src, data["per_day"])
     exercise = Exercise(
         id=exercise_id, kind=kind or ExerciseKind.HOLD, source=path, sides=sides or (), **kwargs
     )

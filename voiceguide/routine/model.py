@@ -63,6 +63,7 @@ LIMITS: dict[str, Limit] = {
     "switch_s": Limit(0, 120),
 }
 ROUTINE_LIMITS: dict[str, Limit] = {"chapter_gap_s": Limit(0, 30)}
+PER_DAY_LIMIT = Limit(1, 12, integer=True)  # how often a day an exercise may ask to be done
 
 
 class FitRange(NamedTuple):
@@ -111,6 +112,7 @@ class Exercise:
     rest_s: float = 10.0  # quiet rest between rounds (hold) or sets (reps)
     settle_s: float = 8.0  # quiet time to get into position after the set-up
     switch_s: float = 8.0  # quiet time to change sides
+    per_day: tuple[int, int] | None = None  # how often a day to do it, (fewest, most): history
 
     @property
     def has_sides(self) -> bool:

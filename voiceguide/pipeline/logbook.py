@@ -1,0 +1,212 @@
+"""The practice log's side of the commands: a played session recorded as it goes, a session
+done elsewhere logged by hand, the history, forgetting, the CSV.
+
+The log is ``practice.sqlite3`` in the user's data folder (``$VOICEGUIDE_DATA_DIR`` when
+set). Recording never stops a session: a log that cannot be written is said in one line
+after it (see :func:`play_logged`); ``log``, ``history`` and ``--forget`` fail with one line
+instead (exit 1), and leave the file as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from voiceguide.errors import SettingsError, VoiceguideError
+from voiceguide.pipeline.live import Controls, play
+from voiceguide.pipeline.planning import plan
+from voiceguide.pipeline.setup import load, make_cache
+from voiceguide.plan.settings import Settings
+from voiceguide.plan.timeline import Timeline
+from voiceguide.play import Player, Status
+from voiceguide.practice import (
+    Clock,
+    History,
+    Moment,
+    NewSession,
+    Outline,
+    Recorder,
+    Session,
+    SessionInfo,
+    Store,
+    build_history,
+    log_path,
+    moment_of,
+    parse_day,
+    parse_when,
+    system_clock,
+    write_csv,
+)
+from voiceguide.routine.loader import load_routine
+from voiceguide.routine.model import Routine
+from voiceguide.routine.text import did_you_mean
+from voiceguide.speech.cache import PhraseCache
+
+__all__ = ["export_csv", "forget", "history", "log_session", "play_logged"]
+
+_TARGET_ROUTINES = 20  # the most recent routines whose daily targets history shows
+
+
+class _Recording:
+    """A :class:`~voiceguide.pipeline.live.Listener` that feeds a :class:`Recorder`."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    def planned(self, timeline: Timeline) -> None:
+        self._recorder.planned(Outline.of(timeline))
+
+    def heard(self, status: Status) -> None:
+        self._recorder.heard(status.state.value, status.position_ms)
+
+
+def play_logged(
+    routine: Routine, settings: Settings, cache: PhraseCache, *,
+    start_exercise: str | None = None, controls: Controls | None = None,
+    player: Player | None = None, log: bool = True, clock: Clock = system_clock,
+) -> tuple[Status, str | None]:  # fmt: skip
+    """Play the routine (see :func:`~voiceguide.pipeline.live.play`) and, with ``log``,
+    record the session in the practice log as it goes. Returns where it ended and, when the
+    log could not be written, why (one line; the session played all the same)."""
+    if not log:
+        return play(routine, settings, cache, start_exercise=start_exercise,
+                    controls=controls, player=player), None  # fmt: skip
+    info = SessionInfo(routine.name, routine.title, str(routine.source), start_exercise)
+    offset_s = moment_of(clock()).offset_s
+    path = log_path()
+    recorder = Recorder(info, lambda: Store.open(path, offset_s=offset_s), clock=clock)
+    try:
+        status = play(routine, settings, cache, start_exercise=start_exercise,
+                      controls=controls, player=player, listener=_Recording(recorder))  # fmt: skip
+    finally:
+        problem = recorder.close()
+    return status, problem
+
+
+def _open(clock: Clock) -> Store | None:
+    """The log, checked, migrated and with dead players' sessions stopped; None when there
+    is no log yet (reading does not make one)."""
+    path = log_path()
+    if not path.exists():
+        return None
+    now = moment_of(clock())
+    store = Store.open(path, offset_s=now.offset_s)
+    try:
+        store.repair(now.utc_s)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _sessions(clock: Clock) -> list[Session]:
+    store = _open(clock)
+    if store is None:
+        return []
+    with store:
+        return store.sessions()
+
+
+def history(
+    *, since: str | None = None, routine: str | None = None, last: int = 10,
+    clock: Clock = system_clock,
+) -> History:  # fmt: skip
+    """The last sessions (all since ``since``), streaks, a calendar and today's targets, of
+    one routine (by name) or of all."""
+    now = moment_of(clock())
+    since_day = parse_day(since, now.day) if since is not None else None
+    if last < 1:
+        raise SettingsError(f"--last {last}: must be 1 or more")
+    sessions = _sessions(clock)
+    per_day = _targets(sessions, routine)
+    return build_history(log_path(), sessions, now, per_day, since=since_day, routine=routine,
+                         last=last)  # fmt: skip
+
+
+def _targets(sessions: list[Session], routine: str | None) -> dict[str, tuple[str, int, int]]:
+    """{exercise id: (title, fewest, most)} of the exercises with a daily target in the
+    routines played lately (or in ``routine``); routines that no longer load are passed by."""
+    wanted: dict[str, str | None] = {}  # name -> the file it was played from
+    for session in reversed(sessions):
+        if routine is None or session.routine == routine:
+            wanted.setdefault(session.routine, session.routine_path)
+    if routine is not None:
+        wanted.setdefault(routine, None)
+    found: dict[str, tuple[str, int, int]] = {}
+    for name, path in list(wanted.items())[:_TARGET_ROUTINES]:
+        loaded = None
+        with contextlib.suppress(VoiceguideError, OSError):
+            loaded = load_routine(Path(path)) if path and Path(path).is_file() else load(name)
+        for exercise in loaded.exercises if loaded is not None else ():
+            if exercise.per_day is not None:
+                found.setdefault(exercise.id, (exercise.title, *exercise.per_day))
+    return found
+
+
+def log_session(
+    routine: Routine, settings: Settings, *, at: str | None = None,
+    exercises: list[str] | None = None, cache: PhraseCache | None = None,
+    clock: Clock = system_clock,
+) -> Session:  # fmt: skip
+    """Record a session done elsewhere (the exported MP3s on a phone): the routine with the
+    settings an export of it uses, the exercises done (all when none are named), started at
+    ``at`` (default: it just ended)."""
+    loaded = routine
+    ids = [e.id for e in loaded.exercises]
+    for exercise in exercises or []:
+        if exercise not in ids:
+            raise SettingsError(
+                f"--exercise {exercise}: no exercise '{exercise}' in routine '{loaded.name}'"
+                f"{did_you_mean(exercise, ids)}; exercises: {', '.join(ids)}"
+            )
+    done = set(exercises or ids)
+    now = clock()
+    zone = None if clock is system_clock else now.tzinfo  # None: the system's, with its rules
+    started_at = parse_when(at, now, zone) if at is not None else None
+    cache = cache or make_cache(settings)
+    timeline = plan(loaded, settings, cache)
+    outline = Outline.of(timeline)
+    heard_ms = (
+        outline.total_ms
+        if done == set(ids)
+        else sum(p.end_ms - p.start_ms for p in outline.parts if p.exercise in done)
+    )
+    end = moment_of(now)
+    start = moment_of(started_at) if started_at is not None else None
+    if start is None:
+        start = Moment(end.utc_s - heard_ms / 1000, end.offset_s)
+    new = NewSession(
+        routine=loaded.name, title=loaded.title, started=start, planned_ms=outline.total_ms,
+        settings=outline.settings, exercises=tuple((p.exercise, p.title) for p in outline.parts),
+        routine_path=str(loaded.source), source="log",
+    )  # fmt: skip
+    with Store.open(log_path(), offset_s=end.offset_s) as store:
+        session_id = store.add(new, start.utc_s + heard_ms / 1000, sorted(done), heard_ms)
+        return next(s for s in store.sessions() if s.id == session_id)
+
+
+def forget(before: str | None = None, clock: Clock = system_clock) -> int:
+    """Delete every session (or those of days before ``before``) for real; how many."""
+    now = moment_of(clock())
+    before_day = parse_day(before, now.day, "--before") if before is not None else None
+    store = _open(clock)
+    if store is None:
+        return 0
+    with store:
+        return store.forget(before_day)
+
+
+def export_csv(
+    out: Path, *, since: str | None = None, routine: str | None = None,
+    clock: Clock = system_clock,
+) -> int:  # fmt: skip
+    """The log (since ``since``, of ``routine``) as CSV at ``out``; how many sessions."""
+    now = moment_of(clock())
+    since_day = parse_day(since, now.day) if since is not None else None
+    sessions = [
+        s for s in _sessions(clock)
+        if (routine is None or s.routine == routine)
+        and (since_day is None or s.started.day >= since_day)
+    ]  # fmt: skip
+    write_csv(sessions, out)
+    return len(sessions)
