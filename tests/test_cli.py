@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,56 @@ def test_export_json_reports_tracks_and_the_full_length_matches_the_plan(tmp_pat
     assert exported["full"]["duration_s"] == pytest.approx(plan["total_s"], abs=0.15)
     for track in exported["tracks"]:
         assert Path(track["path"]).is_file()
+
+
+def _missing_ffmpeg(tmp_path: Path) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"  # a PATH without ffmpeg
+    bin_dir.mkdir(exist_ok=True)
+    return {"PATH": str(bin_dir)}
+
+
+VERBOSE_CASES = {
+    "bad value (2)": (["plan", "--hold", "0"], None, 2),
+    "unknown option (2)": (["plan", "--no-such-option"], None, 2),
+    "unknown routine (2)": (["plan", "no-such-routine"], None, 2),
+    "ffmpeg missing (1)": (["export", "--out", "OUT"], _missing_ffmpeg, 1),
+}
+
+
+@pytest.mark.parametrize("case", VERBOSE_CASES, ids=list(VERBOSE_CASES))
+def test_verbose_adds_the_traceback_and_changes_nothing_else(case: str, tmp_path: Path) -> None:
+    args, env_of, code = VERBOSE_CASES[case]
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    env = env_of(tmp_path) if env_of else None
+    plain = run(*args, env=env)
+    verbose = run("-v", *args, env=env)
+    assert plain.returncode == verbose.returncode == code, (plain.stderr, verbose.stderr)
+    assert plain.stderr.count("\n") == 1 and "Traceback" not in plain.stderr
+    assert verbose.stderr.startswith("Traceback (most recent call last):"), verbose.stderr
+    assert verbose.stderr.endswith(plain.stderr)  # the same one line, last
+    assert verbose.stdout == plain.stdout
+
+
+def test_verbose_on_an_internal_error_exits_1_after_the_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voiceguide import cli, pipeline
+    from voiceguide.cli import commands
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(pipeline, "plan", broken)
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    for verbose in ([], ["-v"]):
+        monkeypatch.setattr(sys, "argv", ["voiceguide", *verbose, "plan"])
+        monkeypatch.setitem(commands._state, "verbose", False)
+        try:
+            with pytest.raises(SystemExit) as caught:
+                cli.main()
+        finally:
+            signal.signal(signal.SIGINT, ctrl_c)  # main() installs its own
+        assert caught.value.code == 1
+        stderr = capsys.readouterr().err
+        assert stderr.splitlines()[-1].startswith("voiceguide: internal error: ZeroDivisionError")
+        assert ("Traceback" in stderr) == bool(verbose)

@@ -523,6 +523,19 @@ def test_ctrl_c_during_synthesis_exits_130_without_a_worker_traceback(
     )  # fmt: skip
 
 
+@pytest.mark.espeak
+def test_ctrl_c_with_verbose_still_exits_130_after_the_traceback(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))  # empty: synthesize
+    code, shown = _ctrl_c(["-v", "plan", str(tiny)], lambda: workers(os.getpid()), tmp_path)
+    assert code == 130, shown
+    assert "Traceback (most recent call last)" in shown and "Interrupted" in shown, shown
+    assert shown.strip().splitlines()[-1].strip() in (
+        "voiceguide: error: interrupted", "^Cvoiceguide: error: interrupted",
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------- the speech engine
 
 

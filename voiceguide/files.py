@@ -1,19 +1,32 @@
-"""Writing files so that nothing half-made is ever seen, and cleaning up after killed runs.
+"""Writing files so that nothing half-made is ever seen, reading them without being fooled,
+and cleaning up after killed runs.
 
-Every stage that keeps files (the phrase and cue caches, the export) uses these two: an
-atomic write, and the sweep of working folders whose process is gone (a folder's name
+Every stage that keeps files (the phrase and cue caches, the export) uses these: an atomic
+write, a read of regular files only and of a bounded size, the checksum that seals a cache
+entry to its key, and the sweep of working folders whose process is gone (a folder's name
 carries the pid of the process that made it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "pid_alive", "sweep_abandoned"]
+__all__ = [
+    "SEAL_BYTES",
+    "atomic_write",
+    "make_way",
+    "pid_alive",
+    "read_regular",
+    "seal",
+    "sweep_abandoned",
+]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -29,6 +42,47 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``path`` (a link to one is followed). Raises
+    FileNotFoundError when there is nothing, and OSError when it is not a regular file (a
+    folder, a FIFO, a device: never waited on) or larger than ``max_bytes``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise OSError(errno.EFBIG, f"larger than {max_bytes} bytes", str(path))
+    return data
+
+
+SEAL_BYTES = 32
+
+
+def seal(key: bytes, content: bytes) -> bytes:
+    """The SHA-256 of a cache entry's key and content (the key's length first), so an entry
+    that is damaged, or another entry's copied over it, does not pass."""
+    digest = hashlib.sha256(len(key).to_bytes(8, "little"))
+    digest.update(key)
+    digest.update(content)
+    return digest.digest()
+
+
+def make_way(root: Path, path: Path) -> None:
+    """Before writing ``path`` inside the folder ``root``: every folder from ``root`` down to
+    its own is a folder (a file in the way is removed; a link to a folder is kept), and
+    ``path`` is not a folder (one in the way is removed with what it holds). Raises OSError."""
+    folder = root
+    for part in ("", *path.parent.relative_to(root).parts):
+        folder = folder / part if part else folder
+        if os.path.lexists(folder) and not folder.is_dir():
+            folder.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
 
 
 def pid_alive(pid: int) -> bool:

@@ -282,8 +282,12 @@ def _usage_message(error: Exception) -> str | None:
 
 
 def _fail(message: str, exit_code: int, error: BaseException) -> None:
+    """One line and the exit code; ``--verbose`` adds the traceback before the line and
+    changes nothing else (the same line, the same exit code)."""
     if _state["verbose"]:
-        raise error
+        import traceback
+
+        sys.stderr.write("".join(traceback.format_exception(error)))
     typer.echo(f"voiceguide: {_one_line(message)}", err=True)
     sys.exit(exit_code)
 
@@ -291,7 +295,7 @@ def _fail(message: str, exit_code: int, error: BaseException) -> None:
 def main() -> None:
     """The console script: runs the app and turns every error into one line and an exit code:
     2 for bad input (a file, an option or its value), 1 when something outside failed, 130
-    for Ctrl-C. ``--verbose`` shows the traceback instead."""
+    for Ctrl-C. ``--verbose`` adds the traceback."""
     signal.signal(signal.SIGINT, _interrupt)
     try:
         code = app(standalone_mode=False)
@@ -302,9 +306,9 @@ def main() -> None:
         sys.exit(1)
     except Exception as error:
         usage = _usage_message(error)
-        if usage is None:  # a bug: still one line unless --verbose
-            _fail(f"internal error: {type(error).__name__}: {error} "
-                  "(run with --verbose for the traceback)", 1, error)  # fmt: skip
+        if usage is None:  # a bug: still one line (after the traceback with --verbose)
+            hint = "" if _state["verbose"] else " (run with --verbose for the traceback)"
+            _fail(f"internal error: {type(error).__name__}: {error}{hint}", 1, error)
         elif isinstance(error, _NO_ARGS_IS_HELP):  # no command: the help
             error.show()
             sys.exit(2)

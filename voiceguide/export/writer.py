@@ -10,7 +10,6 @@ half-written file under a final name, and the previous export stays intact until
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from voiceguide.export.encoder import (
 )
 from voiceguide.export.lyrics import lrc, m3u8, marks
 from voiceguide.export.names import plan_tracks, safe_filename
-from voiceguide.export.publish import make_staging, publish, write_zip
+from voiceguide.export.publish import discard_staging, make_staging, publish, write_zip
 from voiceguide.export.tags import TrackTags, write_tags
 from voiceguide.plan.settings import DEFAULT_BITRATE
 from voiceguide.plan.timeline import Timeline
@@ -127,11 +126,11 @@ def export_timeline(
     except (OSError, MutagenError) as error:  # mutagen wraps a full disk's OSError
         cause = error.args[0] if isinstance(error, MutagenError) and error.args else error
         raise ExportError(
-            f"writing the export to {out_dir} failed: {getattr(cause, 'strerror', None) or cause}; "
+            f"writing the export to {out_dir} failed: {_reason(cause)}; "
             "the previous export there is unchanged"
         ) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard_staging(out_dir, staging)
     return ExportResult(
         tracks=tracks[:-1], full=tracks[-1], playlist=out_dir / playlist, zip_path=zip_path
     )
@@ -168,6 +167,16 @@ def export_track(
     finally:
         staged.unlink(missing_ok=True)
     return track
+
+
+def _reason(cause: object) -> str:
+    """An OSError's reason, with the file it is about when that is one of the export's."""
+    if not isinstance(cause, OSError) or not cause.strerror:
+        return str(cause)
+    name = Path(cause.filename).name if isinstance(cause.filename, str) else ""
+    if name and not name.startswith("."):  # not a staging or temporary file
+        return f"{name}: {cause.strerror}"
+    return cause.strerror
 
 
 def _write_text(path: Path, text: str) -> None:
