@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from voiceguide.sound.audio import AudioFormat
 
-from voiceguide.files import atomic_write
+from voiceguide.files import SEAL_BYTES, atomic_write, make_way, read_regular, seal
 from voiceguide.plan.cues import CUE_MS, NOTES, Cue
 
 __all__ = ["CueCache", "cue_audio"]
@@ -67,7 +67,7 @@ def cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
 
 
 # Bumped whenever the cue sounds or their processing change.
-_CUE_VERSION = 2
+_CUE_VERSION = 3  # 3: an entry is its PCM and the SHA-256 of its key and PCM
 
 
 class CueCache:
@@ -84,21 +84,25 @@ class CueCache:
             return self._pcm[cue]
         from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 
-        key = f"{_CUE_VERSION}|{cue.value}|{self.fmt}|{TARGET_LUFS}|{PIECE_OFFSET_LU}"
-        path = self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pcm")
+        key = f"{_CUE_VERSION}|{cue.value}|{self.fmt}|{TARGET_LUFS}|{PIECE_OFFSET_LU}".encode()
+        path = self.directory / (hashlib.sha256(key).hexdigest()[:32] + ".pcm")
         expected = self.fmt.frames(CUE_MS[cue]) * self.fmt.frame_bytes
+        # the entry: the PCM, then the SHA-256 of the key and the PCM. Damage of any kind,
+        # another cue's entry copied over it, a folder or a FIFO there: the cue made again
         try:
-            data = path.read_bytes()
+            entry = read_regular(path, expected + SEAL_BYTES)
         except OSError:
-            data = b""
-        if len(data) != expected:
+            entry = b""
+        data = entry[:-SEAL_BYTES]
+        if len(data) != expected or entry[-SEAL_BYTES:] != seal(key, data):
             data = cue_audio(cue, self.fmt).raw_data[:expected]
             data += bytes(expected - len(data))
-            self._write(path, data)
+            self._write(path, data + seal(key, data))
         self._pcm[cue] = data
         return data
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: Path, entry: bytes) -> None:
         # A cache that cannot be written only costs speed; the sound is still right.
         with contextlib.suppress(OSError):
-            atomic_write(path, data)
+            make_way(self.directory, path)
+            atomic_write(path, entry)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide.errors import SynthesisError
-from voiceguide.files import atomic_write, sweep_abandoned
+from voiceguide.files import atomic_write, make_way, read_regular, seal, sweep_abandoned
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 from voiceguide.speech.base import Finisher, Synthesizer, short
@@ -27,7 +27,8 @@ __all__ = ["PhraseCache", "PhraseFinisher", "default_cache_dir"]
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
 PROCESSING_VERSION = 4  # 4: each phrase spoken from a fresh engine (the same every time)
 _WORK_PREFIX = "voiceguide-tts-"  # + pid: a temporary folder of phrases being made
-_CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its audio
+_CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its key and audio
+_MAX_ENTRY_BYTES = 64 * 1024 * 1024  # a 1,000-character paragraph at 80 wpm is about 11 MB
 
 
 def default_cache_dir() -> Path:
@@ -92,13 +93,17 @@ class PhraseCache:
         self._changed = threading.Condition()
         self._batch: threading.Thread | None = None
 
-    def path_for(self, text: str) -> Path:
-        key = "\0".join([
+    def key(self, text: str) -> bytes:
+        """What a phrase's audio depends on: the engine, voice and rate, the format, the
+        processing, and the text."""
+        return "\0".join([
             self.synthesizer.identity, str(self.fmt.sample_rate), str(self.fmt.channels),
             str(self.fmt.sample_width), f"{PROCESSING_VERSION}@{TARGET_LUFS}{PIECE_OFFSET_LU:+}",
             text,
-        ])  # fmt: skip
-        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        ]).encode("utf-8")  # fmt: skip
+
+    def path_for(self, text: str) -> Path:
+        digest = hashlib.sha256(self.key(text)).hexdigest()
         return self.directory / digest[:2] / f"{digest}.wav"
 
     def ensure(self, texts: Iterable[str], *, lengths_only: bool = False) -> None:
@@ -113,7 +118,7 @@ class PhraseCache:
         for text in dict.fromkeys(texts):
             if text in self._pcm or text in self._pending:
                 continue
-            data = self._read(self.path_for(text))
+            data = self._read(text)
             if data is None:
                 missing.append(text)
             else:
@@ -203,11 +208,12 @@ class PhraseCache:
             self._frames[text] = -(-frames * to // rate)  # what resampling gives: ceil
             self._changed.notify_all()
 
-    def _read(self, path: Path) -> bytes | None:
-        """A valid cache entry's PCM, or None (missing, truncated, damaged or garbage: the
-        phrase is synthesized again). The entry's last chunk is the SHA-256 of its audio."""
+    def _read(self, text: str) -> bytes | None:
+        """The phrase's cache entry's PCM, or None (missing, truncated, damaged, garbage, not
+        a regular file, or another phrase's entry: the phrase is synthesized again). The
+        entry's last chunk is the SHA-256 of the phrase's key and its audio."""
         try:
-            raw = path.read_bytes()
+            raw = read_regular(self.path_for(text), _MAX_ENTRY_BYTES)
         except OSError:
             return None
         data = self._pcm_of_wav(raw)
@@ -215,7 +221,7 @@ class PhraseCache:
             return None
         if raw[-40:-32] != _CHECK_CHUNK + (32).to_bytes(4, "little"):
             return None
-        if raw[-32:] != hashlib.sha256(data).digest():
+        if raw[-32:] != seal(self.key(text), data):
             return None
         return data
 
@@ -255,21 +261,24 @@ class PhraseCache:
                 f"the phrase {short(text)} came out {len(data) // self.fmt.frame_bytes} "
                 f"frames long, not {frames} (a bug in voiceguide)"
             )
-        self._write(self.path_for(text), data)
+        self._write(text, data)
         with self._changed:
             self._pcm[text] = data
             self._pending.discard(text)
             self.synthesized += 1
             self._changed.notify_all()
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, text: str, data: bytes) -> None:
         # A cache that cannot be written only costs speed; the audio is still right.
+        path = self.path_for(text)
         with contextlib.suppress(OSError):
-            atomic_write(path, self._entry(data))
+            make_way(self.directory, path)  # a folder in place of the entry, a file of its folder
+            atomic_write(path, self._entry(text, data))
 
-    def _entry(self, data: bytes) -> bytes:
-        """A WAV of the PCM, ending with a chunk holding the audio's SHA-256 (which WAV readers
-        skip), so any damage to an entry is noticed when it is read."""
+    def _entry(self, text: str, data: bytes) -> bytes:
+        """A WAV of the PCM, ending with a chunk holding the SHA-256 of the phrase's key and
+        audio (which WAV readers skip), so any damage to an entry, or another entry copied
+        over it, is noticed when it is read."""
         buffer = io.BytesIO()
         with wave.open(buffer, "wb") as w:
             w.setframerate(self.fmt.sample_rate)
@@ -279,6 +288,6 @@ class PhraseCache:
         wav = bytearray(buffer.getvalue())
         if len(wav) % 2:  # RIFF chunks start on even offsets
             wav += b"\0"
-        wav += _CHECK_CHUNK + (32).to_bytes(4, "little") + hashlib.sha256(data).digest()
+        wav += _CHECK_CHUNK + (32).to_bytes(4, "little") + seal(self.key(text), data)
         wav[4:8] = (len(wav) - 8).to_bytes(4, "little")
         return bytes(wav)
