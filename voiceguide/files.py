@@ -48,8 +48,10 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
     """The bytes of the regular file ``path`` (a link to one is followed). Raises
     FileNotFoundError when there is nothing, and OSError when it is not a regular file (a
     folder, a FIFO, a device: never waited on) or larger than ``max_bytes``."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with open(fd, "rb") as handle:
+    if not stat.S_ISREG(os.stat(path).st_mode):  # never opened: opening a device can act
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:  # (checked again: it may have been swapped meanwhile)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))

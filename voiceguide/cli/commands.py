@@ -108,7 +108,8 @@ def validate_command(
     if result.problems:
         count = len(result.problems)
         raise RoutineError(f"{count} problem{'s' if count > 1 else ''}", path=result.path)
-    typer.echo(f"ok: {result.exercises} exercises, total {clock(result.total_ms)} "
+    exercises = f"{result.exercises} exercise{'s' if result.exercises != 1 else ''}"
+    typer.echo(f"ok: {exercises}, total {clock(result.total_ms)} "
                "(estimated from word counts; 'voiceguide plan' times it exactly)")  # fmt: skip
 
 

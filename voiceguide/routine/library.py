@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 from voiceguide.errors import RoutineError, RuntimeFailure, SettingsError
+from voiceguide.files import read_regular
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import ID_PATTERN, ROUTINE_SUFFIX
+from voiceguide.routine.source import unreadable_reason
 from voiceguide.routine.text import did_you_mean
 
 __all__ = [
@@ -82,13 +84,14 @@ def resolve_routine(name_or_path: str | None) -> Path:
     routine file's path."""
     if name_or_path is None:
         name_or_path = DEFAULT_ROUTINE
+    _check_name_lengths(name_or_path)
     candidate = Path(name_or_path).expanduser()
-    if candidate.suffix in (".yaml", ".yml") or candidate.is_file() or "/" in name_or_path:
-        if not candidate.is_file():
+    if candidate.suffix in (".yaml", ".yml") or _is_file(candidate) or "/" in name_or_path:
+        if not _is_file(candidate):
             raise RoutineError("no such routine file", path=candidate)
         return candidate
     bundled = bundled_dir() / (name_or_path + ROUTINE_SUFFIX)
-    if bundled.is_file():
+    if ID_PATTERN.match(name_or_path) and bundled.is_file():
         return bundled
     own = user_routines_dir() / name_or_path / (name_or_path + ROUTINE_SUFFIX)
     if ID_PATTERN.match(name_or_path) and own.is_file():
@@ -101,6 +104,33 @@ def resolve_routine(name_or_path: str | None) -> Path:
         f"bundled: {', '.join(names) or 'none'}; yours: {', '.join(yours) or 'none'} "
         f"(in {user_routines_dir()})"
     )
+
+
+_MAX_COPY_BYTES = 256 * 1024  # the most a routine file or narration script may be
+_NAME_MAX_BYTES = 255  # a file or folder name, on every common file system
+_PATH_MAX_BYTES = 4095
+
+
+def _check_name_lengths(name_or_path: str) -> None:
+    """A ROUTINE no file system could hold is bad input, said as such (not "File name too
+    long" from deep inside)."""
+    encoded = os.fsencode(name_or_path) if "\0" not in name_or_path else b"\0"
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if longest > _NAME_MAX_BYTES or len(encoded) > _PATH_MAX_BYTES or b"\0" in encoded:
+        shown = name_or_path[:40] + ("..." if len(name_or_path) > 40 else "")
+        what = "has a NUL character" if b"\0" in encoded else (
+            f"has a name of {longest:,} bytes; file names have at most {_NAME_MAX_BYTES}"
+            if longest > _NAME_MAX_BYTES else f"is a path of {len(encoded):,} bytes, too long"
+        )  # fmt: skip
+        raise RoutineError(f"ROUTINE {shown!r} {what}")
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False when the system cannot even look (a name too long, ...)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -182,18 +212,31 @@ def init_routine(name: str, folder: Path | None = None, source: str | None = Non
     try:
         target.mkdir(parents=True, exist_ok=True)
         for source_file, destination in copies:
+            try:  # as the loader read it (it may have changed since)
+                data = read_regular(source_file, _MAX_COPY_BYTES)
+            except OSError as error:
+                raise _Changed(source_file, unreadable_reason(error, "256 KiB")) from None
             with destination.open("xb") as handle:  # never over a file made meanwhile
                 written.append(destination)
-                handle.write(source_file.read_bytes())
+                handle.write(data)
     except FileExistsError as error:
         _remove(written[:-1])
         raise RoutineError("already exists; nothing was written", path=error.filename) from None
+    except _Changed as changed:
+        _remove(written)
+        raise RoutineError(f"{changed.reason}; nothing was written", path=changed.path) from None
     except OSError as error:
         _remove(written)
         raise RuntimeFailure(
             f"cannot write the routine into {target}: {error.strerror or error}"
         ) from None
     return Created(name, copies[0][1], tuple(d for _s, d in copies[1:]), by_name=folder is None)
+
+
+class _Changed(Exception):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(reason)
+        self.path, self.reason = path, reason
 
 
 def _remove(paths: list[Path]) -> None:

@@ -84,19 +84,30 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
         entries = []
     exercises: list[Exercise] = []
     seen: set[str] = set()
+    folder = _resolved(path.parent)
     for index, entry in enumerate(entries, start=1):
         parsed = _routine_entry(src, entry, index)
         if parsed is None:
             continue
         exercise_id, overrides = parsed
+        line = src.item_line("exercises", index - 1)
         if exercise_id in seen:
-            src.report(f"exercise '{exercise_id}' is listed twice", "exercises")
+            src.report(f"exercise '{exercise_id}' is listed twice", "exercises", line=line)
             continue
         seen.add(exercise_id)
         script = path.parent / f"{exercise_id}.yaml"
         entry_src = src.about(exercise_id)
         if not script.is_file():
-            entry_src.report(f"no narration script {script.name} next to the routine", "exercises")
+            entry_src.report(
+                f"no narration script {script.name} next to the routine", "exercises", line=line
+            )
+            continue
+        if folder is None or _resolved(script, inside=folder) is None:
+            entry_src.report(
+                f"{script.name} leads outside the routine's folder (a link); narration "
+                "scripts are read only from inside it: copy the file there instead",
+                "exercises", line=line,
+            )  # fmt: skip
             continue
         exercise = _exercise(script, exercise_id, problems)
         if exercise is None:  # unreadable, or of no known kind: nothing more to check
@@ -106,7 +117,7 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
             for key in wrong:
                 entry_src.report(
                     f"does not apply to '{exercise_id}', a '{exercise.kind.value}' exercise",
-                    key, line_key="exercises",
+                    key, line=line,
                 )  # fmt: skip
             numbers = {k: v for k, v in overrides.items() if k not in wrong}
             exercise = _apply_numbers(entry_src, exercise, numbers, "exercises")
@@ -145,7 +156,7 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
 def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exercise | None:
     """One narration script; None when it cannot be read or its kind is unknown (the rest
     of it is still checked)."""
-    src = read_source(path, problems)
+    src = read_source(path, problems, exercise=expected_id or path.stem)
     if src is None:
         return None
     data = src.data
@@ -207,6 +218,16 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
     return exercise
 
 
+def _resolved(path: Path, inside: Path | None = None) -> Path | None:
+    """``path`` with every link followed; None when that fails, or when it is not inside
+    the folder ``inside``."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a loop of links, a name too long...
+        return None
+    return real if inside is None or real.is_relative_to(inside) else None
+
+
 def _apply_numbers(
     src: Source, exercise: Exercise, numbers: dict[str, Any], line_key: str | None = None
 ) -> Exercise:
@@ -220,13 +241,14 @@ def _apply_numbers(
 
 def _routine_entry(src: Source, entry: Any, index: int) -> tuple[str, dict[str, Any]] | None:
     """An entry of the routine's ``exercises``: an id, or a mapping of an id and numbers."""
+    line = src.item_line("exercises", index - 1)
     if isinstance(entry, str):
         entry = {"id": entry}
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         src.report(
             f"entry {index} must be an exercise id, or a mapping with 'id' and numbers "
             "such as hold_s",
-            "exercises",
+            "exercises", line=line,
         )  # fmt: skip
         return None
     exercise_id = entry["id"]
@@ -234,7 +256,7 @@ def _routine_entry(src: Source, entry: Any, index: int) -> tuple[str, dict[str, 
         src.report(
             f"entry {index}: {shown(exercise_id)} is not an exercise id "
             "(lower-case letters, digits and dashes)",
-            "exercises",
+            "exercises", line=line,
         )  # fmt: skip
         return None
     overrides: dict[str, Any] = {}
@@ -242,7 +264,7 @@ def _routine_entry(src: Source, entry: Any, index: int) -> tuple[str, dict[str, 
         if key not in _ROUTINE_ENTRY_KEYS:
             src.report(
                 f"unknown field{did_you_mean(str(key), _ROUTINE_ENTRY_KEYS)}",
-                field_name(str(key)), line_key="exercises", exercise=exercise_id,
+                field_name(str(key)), line=line, exercise=exercise_id,
             )  # fmt: skip
         elif key != "id":
             overrides[key] = value

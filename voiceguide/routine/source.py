@@ -1,14 +1,17 @@
 """One YAML file being read: its text and fields, and where its problems go.
 
-:func:`read_source` reads a routine file or a narration script (bounded in size, UTF-8,
-a mapping of text keys, no key given twice) into a :class:`Source`, the context every check
-reports through: the file, the exercise and the field, and the line the YAML says.
+:func:`read_source` reads a routine file or a narration script (a regular file, bounded in
+size, UTF-8, plain YAML types only, a mapping of text keys, no key given twice) into a
+:class:`Source`, the context every check reports through: the file, the exercise and the
+field, and the line the YAML says.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
+import re
 import reprlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +20,10 @@ from typing import Any
 import yaml
 
 from voiceguide.errors import RoutineError
+from voiceguide.files import read_regular
+from voiceguide.routine import plain_yaml
 
-__all__ = ["Problems", "Source", "field_name", "read_source", "shown"]
+__all__ = ["Problems", "Source", "field_name", "read_source", "shown", "unreadable_reason"]
 
 _MAX_FILE_BYTES = 256 * 1024
 
@@ -57,25 +62,44 @@ class Source:
         """The line of a top-level key (None when it cannot be found)."""
         return _key_lines(self.text).get(key) if key is not None else None
 
+    def item_line(self, key: str, index: int) -> int | None:
+        """The line of the ``index``-th (from 0) item of the top-level list ``key``, else the
+        key's line."""
+        lines = _item_lines(self.text).get(key, ())
+        return lines[index] if index < len(lines) else self.line(key)
+
     def report(
         self, message: str, field: str | None = None, *, line_key: str | None = None,
-        exercise: str | None = None,
+        exercise: str | None = None, line: int | None = None,
     ) -> None:  # fmt: skip
-        """A problem with ``field`` (at the line of ``line_key``, by default the field's)."""
+        """A problem with ``field`` (at ``line``, else at the line of ``line_key``, by default
+        the field's)."""
         self.problems.add(RoutineError(
             message, path=self.path, exercise=exercise or self.exercise, field=field,
-            line=self.line(line_key or field),
+            line=line if line is not None else self.line(line_key or field),
         ))  # fmt: skip
 
 
-def read_source(path: Path, problems: Problems) -> Source | None:
-    """The file as a :class:`Source`; None (after reporting why) when it cannot be read."""
+def read_source(path: Path, problems: Problems, exercise: str | None = None) -> Source | None:
+    """The file as a :class:`Source`; None (after reporting why) when it cannot be read.
+    ``exercise``: the exercise a narration script is for, named by problems with a field."""
     try:
         text, data = _read(path)
     except _Unreadable as unreadable:
+        named = exercise if unreadable.field is not None else None
         problems.add(RoutineError(
-            unreadable.message, path=path, line=unreadable.line, field=unreadable.field
+            unreadable.message, path=path, line=unreadable.line, field=unreadable.field,
+            exercise=named,
         ))  # fmt: skip
+        return None
+    refused = plain_yaml.refused_values(data)
+    for key, value in refused:  # every one, then nothing more of this file
+        name = field_name(key) if isinstance(key, str) else None
+        problems.add(RoutineError(
+            value.reason, path=path, line=value.line, field=name,
+            exercise=exercise if name is not None else None,
+        ))  # fmt: skip
+    if refused:
         return None
     return Source(path, text, data, problems)
 
@@ -89,14 +113,12 @@ class _Unreadable(Exception):
 def _read(path: Path) -> tuple[str, dict[str, Any]]:
     """The file's text and fields, or :class:`_Unreadable` saying why not."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(_MAX_FILE_BYTES + 1)  # never more, whatever the file's size
+        raw = read_regular(path, _MAX_FILE_BYTES)
     except FileNotFoundError:
         raise _Unreadable("no such file") from None
     except OSError as error:
-        raise _Unreadable(f"cannot read: {error.strerror}") from None
-    if len(raw) > _MAX_FILE_BYTES:
-        raise _Unreadable("is larger than 256 KiB, the most a narration file may be")
+        reason = unreadable_reason(error, "256 KiB, the most a narration file may be")
+        raise _Unreadable(reason) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -106,12 +128,12 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
             line=raw[: error.start].count(b"\n") + 1,
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = plain_yaml.parse(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "malformed YAML"
         line = mark.line + 1 if mark else None
-        raise _Unreadable(f"malformed YAML: {problem}", line=line) from None
+        raise _Unreadable(f"malformed YAML: {_brief(problem)}", line=line) from None
     except yaml.reader.ReaderError as error:  # a character YAML does not allow (NUL, ...)
         character = error.character if isinstance(error.character, int) else 0
         raise _Unreadable(
@@ -119,20 +141,36 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
             line=text[: error.position].count("\n") + 1,
         ) from None
     except yaml.YAMLError as error:
-        raise _Unreadable(f"malformed YAML: {' '.join(str(error).split())}") from None
+        raise _Unreadable(f"malformed YAML: {_brief(' '.join(str(error).split()))}") from None
     except RecursionError:
         raise _Unreadable("malformed YAML: nested too deeply") from None
     if data is None:
         raise _Unreadable("is empty; it must be a YAML mapping of fields")
+    if isinstance(data, plain_yaml.Refused):
+        raise _Unreadable(data.reason, line=data.line)
     if not isinstance(data, dict):
         raise _Unreadable(f"must be a YAML mapping of fields, got {type(data).__name__}")
-    odd = [key for key in data if not isinstance(key, str)]
+    odd = [key for key in data if not isinstance(key, str | plain_yaml.Refused)]
     if odd:
         raise _Unreadable(f"field names must be text, got {shown(odd[0])}")
     duplicate = _duplicate_key(text)
     if duplicate is not None:
         raise _Unreadable("is given twice", line=duplicate[1], field=field_name(duplicate[0]))
     return text, data
+
+
+def unreadable_reason(error: OSError, largest: str) -> str:
+    """Why :func:`~voiceguide.files.read_regular` could not read a file, in a few words."""
+    if error.errno == errno.EINVAL:
+        return "is not a regular file (a folder, a device or a pipe)"
+    if error.errno == errno.EFBIG:
+        return f"is larger than {largest}"
+    return f"cannot read: {error.strerror or error}"
+
+
+def _brief(problem: str) -> str:
+    """PyYAML's problem, each piece of the file it quotes (an alias, a tag...) cut short."""
+    return re.sub(r"'([^'\n]{20})[^'\n]+'", r"'\1...'", problem)
 
 
 _REPR = reprlib.Repr()
@@ -158,7 +196,7 @@ def field_name(key: str) -> str:
 def _duplicate_key(text: str) -> tuple[str, int] | None:
     """The first mapping key given twice (PyYAML silently keeps the last), with its line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = plain_yaml.compose(text)
     except (yaml.YAMLError, RecursionError):
         return None
     stack, visited = [root], set()
@@ -184,7 +222,7 @@ def _duplicate_key(text: str) -> tuple[str, int] | None:
 def _key_lines(text: str) -> dict[str, int]:
     """Each top-level key's line: the file is composed once, however many fields ask."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = plain_yaml.compose(text)
     except (yaml.YAMLError, RecursionError):
         return {}
     if not isinstance(node, yaml.MappingNode):
@@ -194,4 +232,21 @@ def _key_lines(text: str) -> dict[str, int]:
         value = getattr(key_node, "value", None)
         if isinstance(value, str) and value not in lines:
             lines[value] = int(value_node.start_mark.line) + 1
+    return lines
+
+
+@functools.lru_cache(maxsize=16)
+def _item_lines(text: str) -> dict[str, tuple[int, ...]]:
+    """The line of each item of each top-level list."""
+    try:
+        node = plain_yaml.compose(text)
+    except (yaml.YAMLError, RecursionError):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    lines: dict[str, tuple[int, ...]] = {}
+    for key_node, value_node in node.value:
+        value = getattr(key_node, "value", None)
+        if isinstance(value, str) and isinstance(value_node, yaml.SequenceNode):
+            lines.setdefault(value, tuple(int(i.start_mark.line) + 1 for i in value_node.value))
     return lines
