@@ -16,6 +16,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -300,6 +301,55 @@ def test_an_encoder_killed_mid_export_fails_cleanly(
     assert re.search(r"ffmpeg failed writing .*\.mp3", str(outcome[0])), outcome[0]
     assert snapshot(out) == before and not staging(out)
     assert not [p for p, c in descendants(os.getpid()).items() if "ffmpeg" in c]
+
+
+def _hanging_ffmpeg(folder: Path, hang_when: str) -> Path:
+    """A stand-in ffmpeg that runs the real one, except when ``hang_when`` is in its
+    arguments: then it starts a child (holding ffmpeg's stdin open) that never reads and
+    never ends, and writes both pids; only killing the whole process group ends it."""
+    folder.mkdir()
+    real = shutil.which("ffmpeg")
+    script = folder / "ffmpeg"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'case "$*" in *{hang_when}*) ;; *) exec {real} "$@" ;; esac\n'
+        f"echo $$ >> {folder}/pids\n"
+        f"exec {sys.executable} -c 'import os, time; "
+        f'open("{folder}/pids", "a").write(f"{{os.getpid()}}\\n"); time.sleep(3600)\'\n'
+    )
+    script.chmod(0o755)
+    return folder
+
+
+@pytest.mark.ffmpeg
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["encoding", "cutting"])
+def test_a_hung_ffmpeg_is_stopped_with_its_children_in_one_line(
+    fake_export: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+) -> None:  # fmt: skip
+    """A fake ffmpeg that never reads (encoding) or never ends (cutting the chapters): after
+    its limit (10 s and 1 s per 10 s of audio given to it), its process group is killed."""
+    out = tmp_path / "out"
+    fake_export(out)
+    before = snapshot(out)
+    fake = _hanging_ffmpeg(tmp_path / "hung", "pipe:0" if stage == "encoding" else "segment")
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    started = time.monotonic()
+    with pytest.raises(ExportError) as caught:
+        fake_export(out, ("hold", "6"))
+    took_s = time.monotonic() - started
+    message = str(caught.value)
+    assert "\n" not in message and caught.value.exit_code == 1
+    what = "encoding" if stage == "encoding" else "cutting the chapter tracks"
+    assert message.startswith(f"ffmpeg stopped responding while {what} (it kept voiceguide")
+    limit_s = float(re.search(r"waiting (\d+) s", message)[1])  # type: ignore[index]
+    assert 10 <= limit_s <= 10 + 0.1 * 60  # the tiny routine: under a minute of audio
+    assert took_s < limit_s + 20, took_s
+    pids = [int(p) for p in (fake / "pids").read_text().split()]
+    assert len(pids) >= 2  # the stand-in and its child
+    wait_for(lambda: not any(alive(p) for p in pids), 10, "the hung ffmpeg's processes")
+    assert snapshot(out) == before and not staging(out)
 
 
 # ---------------------------------------------------------------- read-only folder, full disk

@@ -7,8 +7,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -37,6 +40,11 @@ __all__ = [
 _LAME_QUALITY = "5"
 _CUT_LEAD_MS = 40  # chapter tracks are cut this much before their chapter, in its quiet lead-in
 _FULL_DISK_BYTES = 256 * 1024  # an ffmpeg failure with less free than this: the disk is full
+# ffmpeg may keep voiceguide waiting (blocked writing to it, or waiting for it to finish) this
+# long in all: 10 s, and 1 s per 10 s of the audio given to it (it encodes 100-400 s of audio
+# a second here); then it is killed with everything it started
+_FFMPEG_BASE_S = 10.0
+_FFMPEG_S_PER_AUDIO_S = 0.1
 Progress = Callable[[int, int], None]
 """Called with (ms rendered so far, total ms)."""
 
@@ -86,35 +94,107 @@ class Encoder:
         )  # fmt: skip
         assert self._process.stdin is not None
         self._stdin = self._process.stdin
+        self._byte_s = 1 / (fmt.frame_bytes * fmt.sample_rate)
+        self._watchdog = _Watchdog(self._process, "encoding")
 
     def write(self, data: bytes) -> None:
+        self._watchdog.audio_s += len(data) * self._byte_s
         try:
-            self._stdin.write(data)
+            with self._watchdog.waiting():
+                self._stdin.write(data)
         except BrokenPipeError:
             self._fail()
 
     def close(self) -> None:
-        with contextlib.suppress(BrokenPipeError):
-            self._stdin.close()
-        if self._process.wait() != 0:
+        with self._watchdog.waiting():
+            with contextlib.suppress(BrokenPipeError):
+                self._stdin.close()
+            code = self._process.wait()
+        self._watchdog.stop()
+        if code != 0:
             self._fail()
         self._stderr.close()
 
     def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            self._process.kill()
-        self._process.wait()
+        self._watchdog.stop()
+        _kill_group(self._process)
         with contextlib.suppress(BrokenPipeError, OSError):
             self._stdin.close()
         self._stderr.close()
 
     def _fail(self) -> None:
-        self._process.kill()
-        self._process.wait()
+        self._watchdog.stop()
+        _kill_group(self._process)
+        self._watchdog.check()
         self._stderr.seek(0)
         lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
         detail = lines[-1] if lines else f"exit code {self._process.returncode}"
         raise _ffmpeg_failure(f"writing {self.path.name}", detail, self.path.parent)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill a program and everything it started (it runs in a process group of its own),
+    only while it is not reaped: until then its pid, the group's id, is not reused."""
+    if process.returncode is None:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+class _Watchdog:
+    """Kills a program's process group once voiceguide has waited on it (:meth:`waiting`)
+    longer in all than its limit: 10 s and 1 s per 10 s of audio (``audio_s``, given as it
+    goes). Time spent rendering or waiting for speech does not count."""
+
+    def __init__(self, process: subprocess.Popen[bytes], what: str, audio_s: float = 0) -> None:
+        self.audio_s = audio_s
+        self.fired = False
+        self._process = process
+        self._what = what
+        self._waited_s = 0.0
+        self._since: float | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        threading.Thread(target=self._watch, daemon=True, name="voiceguide-watchdog").start()
+
+    def limit_s(self) -> float:
+        return _FFMPEG_BASE_S + _FFMPEG_S_PER_AUDIO_S * self.audio_s
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        started = time.monotonic()
+        with self._lock:
+            self._since = started
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waited_s += time.monotonic() - started
+                self._since = None
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def check(self) -> None:
+        """Raises the one-line error if the limit was reached (the program was killed)."""
+        if self.fired:
+            raise ExportError(
+                f"ffmpeg stopped responding while {self._what} (it kept voiceguide waiting "
+                f"{self.limit_s():.0f} s, the limit for {self.audio_s:.0f} s of audio); it was "
+                "stopped"
+            )
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(0.1):
+            with self._lock:
+                waited = self._waited_s
+                if self._since is not None:
+                    waited += time.monotonic() - self._since
+            if waited > self.limit_s() and self._process.returncode is None:
+                self.fired = True
+                with contextlib.suppress(OSError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                return
 
 
 def _ffmpeg_failure(what: str, detail: str, folder: Path) -> Exception:
@@ -214,11 +294,21 @@ def _split(
     if full is not None:
         args += ["-map", "0:a", "-c", "copy", "-write_xing", "1", "-id3v2_version", "3",
                  "-f", "mp3", str(full)]  # fmt: skip
-    result = subprocess.run(  # in its own process group, as the encoder
-        args, capture_output=True, text=True, stdin=subprocess.DEVNULL, process_group=0
-    )
-    if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+    process = subprocess.Popen(  # in its own process group, as the encoder
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        process_group=0,
+    )  # fmt: skip
+    watchdog = _Watchdog(process, "cutting the chapter tracks", timeline.total_ms / 1000)
+    try:
+        with watchdog.waiting():
+            _, stderr = process.communicate()
+    finally:
+        watchdog.stop()
+        _kill_group(process)  # nothing of it left running, whatever happened
+    watchdog.check()
+    if process.returncode != 0:
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = (lines or [f"exit code {process.returncode}"])[-1]
         raise _ffmpeg_failure("cutting the chapter tracks", detail, staging)
     rows = [line.split(",") for line in listing.read_text(encoding="utf-8").splitlines() if line]
     if len(rows) != len(names):
