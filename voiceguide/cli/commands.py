@@ -3,6 +3,7 @@ library function, and prints. Errors become one line and an exit code in :func:`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -249,6 +250,11 @@ def play_command(
     typer.echo(summary(status), err=True)
     if problem is not None:
         typer.echo(f"voiceguide: warning: {_one_line(problem)}", err=True)
+    elif prepared.log if log is None else log:
+        from voiceguide.cli.show import streak_line
+
+        with contextlib.suppress(VoiceguideError):  # it was just written: it reads
+            typer.echo(streak_line(pipeline.history(last=1)), err=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:

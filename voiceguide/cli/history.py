@@ -46,7 +46,7 @@ def log_command(
     """Record a session done elsewhere (the exported MP3s on a phone), with the settings an
     export of the routine with these options uses."""
     from voiceguide import pipeline
-    from voiceguide.cli.show import clock
+    from voiceguide.cli.show import clock, streak_line
 
     loaded, prepared = options.prepare()
     session = pipeline.log_session(loaded, prepared.settings, at=at, exercises=exercise)
@@ -58,6 +58,7 @@ def log_command(
     when = session.started.local().strftime("%a %d %b %H:%M")
     typer.echo(f"Logged {session.routine} on {when}: {what} {len(session.exercises)} exercises, "
                f"{clock(session.heard_ms)}, in {pipeline.log_path()}")  # fmt: skip
+    typer.echo(streak_line(pipeline.history(last=1)))
 
 
 @app.command("history")

@@ -29,6 +29,7 @@ __all__ = [
     "export_summary",
     "history_view",
     "plan_table",
+    "streak_line",
     "voices_table",
 ]
 
@@ -220,3 +221,15 @@ def history_view(history: History, console: Console | None = None) -> None:
         else:
             line.append(", not yet", style="yellow")
         console.print(line)
+
+
+def streak_line(history: History) -> str:
+    """The streak and today's targets in one line (after a session is recorded)."""
+    streak = history.streaks
+    parts = [f"{streak.current} day{'s' if streak.current != 1 else ''} in a row "
+             f"(longest {streak.longest})"]  # fmt: skip
+    for target in history.targets:
+        times = f"{target.low}" if target.low == target.high else f"{target.low}-{target.high}"
+        mark = " ✓" if target.met else ""
+        parts.append(f"{target.title} today: {target.done_today} of {times}{mark}")
+    return "Practice: " + " · ".join(parts)

@@ -20,7 +20,7 @@ from voiceguide.errors import PracticeLogError
 from voiceguide.practice.progress import ExerciseState, Outline, Tracker
 from voiceguide.practice.records import NewSession
 from voiceguide.practice.store import Store
-from voiceguide.practice.streaks import Clock, moment_of, system_clock
+from voiceguide.practice.streaks import Clock, Moment, moment_of, system_clock
 
 __all__ = ["HEARTBEAT_S", "Recorder", "SessionInfo"]
 
@@ -53,8 +53,8 @@ class Recorder:
         self._clock = clock
         self._monotonic = monotonic
         self._inbox: queue.Queue[object] = queue.Queue()
-        self._started = moment_of(clock())
         self.problem: str | None = None
+        self._started: Moment | None = None
         self.session_id: int | None = None
         self.tracker: Tracker | None = None
         self._thread = threading.Thread(target=self._run, name="voiceguide-log", daemon=True)
@@ -63,7 +63,9 @@ class Recorder:
     # ---- any thread
 
     def planned(self, outline: Outline) -> None:
-        """The plan (again for each later stage of it)."""
+        """The plan (again for each later stage of it); the session starts with the first."""
+        if self._started is None:
+            self._started = moment_of(self._clock())
         self._inbox.put(outline)
 
     def heard(self, state: str, position_ms: int) -> None:
@@ -85,7 +87,7 @@ class Recorder:
         store: Store | None = None
         try:
             store = self._open_store()
-            store.repair(self._started.utc_s)
+            store.repair(self._clock().timestamp())
             self._record(store)
         except PracticeLogError as error:
             self.problem = f"{error}; this session was not recorded"
@@ -140,8 +142,9 @@ class Recorder:
                 return
 
     def _new(self, outline: Outline) -> NewSession:
+        started = self._started or moment_of(self._clock())
         return NewSession(
-            routine=self.info.routine, title=self.info.title, started=self._started,
+            routine=self.info.routine, title=self.info.title, started=started,
             planned_ms=outline.total_ms, settings=outline.settings,
             exercises=tuple((p.exercise, p.title) for p in outline.parts),
             routine_path=self.info.routine_path, start_exercise=self.info.start_exercise,
