@@ -17,6 +17,7 @@ APT_PACKAGES=(
   mp3val                   # the tests check the MP3 streams with it
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils  # the virtual sound device of the tests
   libasound2-dev gcc       # simpleaudio builds from source
+  chromium zbar-tools      # serve's tests: the page in a headless browser, the QR code decoded
 )
 
 setup() {

@@ -23,6 +23,8 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     names = zipfile.ZipFile(wheel).namelist()
     assert "voiceguide/scripts/outer-hip.routine.yaml" in names
     assert "voiceguide/scripts/supine-hip-stretch.yaml" in names
+    for page in ("index.html", "app.js", "app.css"):  # voiceguide serve's page
+        assert f"voiceguide/serve/static/{page}" in names
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],

@@ -2,5 +2,8 @@
 
 from voiceguide.cli.commands import app, main
 from voiceguide.cli.history import history_command, log_command  # noqa: F401  (registers them)
+from voiceguide.cli.serving import prepare_from_args
 
-__all__ = ["app", "main"]
+# the commands in modules of their own join the app when imported (above)
+
+__all__ = ["app", "main", "prepare_from_args"]

@@ -118,13 +118,16 @@ def _remove_folder(folder: Path) -> None:
 # ---------------------------------------------------------------- publishing
 
 
-def publish(staging: Path, out_dir: Path, names: list[str]) -> None:
+def publish(staging: Path, out_dir: Path, names: list[str], fingerprint: str = "") -> None:
     """Replace the previous export in ``out_dir`` by the files ``names`` of ``staging`` (a
-    folder inside ``out_dir``), all or nothing; see the module's docstring."""
+    folder inside ``out_dir``), all or nothing; see the module's docstring. ``fingerprint``
+    (what the export is made from) is kept in the manifest."""
     export_id = secrets.token_hex(8)
     manifest = staging / MANIFEST
-    manifest.write_text(json.dumps({"id": export_id, "files": names}, indent=1),
-                        encoding="utf-8")  # fmt: skip
+    content: dict[str, Any] = {"id": export_id, "files": names}
+    if fingerprint:
+        content["fingerprint"] = fingerprint
+    manifest.write_text(json.dumps(content, indent=1), encoding="utf-8")
     with locked(out_dir):
         recover(out_dir)
         for name in names:

@@ -47,6 +47,7 @@ class ExportOptions:
     artist: str = "voiceguide"
     comment: str = ""
     as_zip: bool = False  # one zip file holding the whole export, for transfer
+    fingerprint: str = ""  # what it is made from, kept in the manifest (serve reuses it)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def export_timeline(
             write_zip(staging, names, staging / zip_name, folder=safe_filename(album))
             names = [zip_name]
             zip_path = out_dir / zip_name
-        publish(staging, out_dir, names)
+        publish(staging, out_dir, names, options.fingerprint)
     except (OSError, MutagenError) as error:  # mutagen wraps a full disk's OSError
         cause = error.args[0] if isinstance(error, MutagenError) and error.args else error
         raise ExportError(

@@ -3,7 +3,7 @@
 Each function takes plain values and returns plain values; the CLI only parses and prints.
 """
 
-from voiceguide.pipeline.export import export, export_legend
+from voiceguide.pipeline.export import current_export, export, export_legend, fingerprint
 from voiceguide.pipeline.legend import legend
 from voiceguide.pipeline.live import Controls, Listener, play, play_legend
 from voiceguide.pipeline.logbook import export_csv, forget, history, log_session, play_logged
@@ -23,10 +23,12 @@ __all__ = [
     "Listener",
     "asked_phrases",
     "cue_cache",
+    "current_export",
     "default_player",
     "export",
     "export_csv",
     "export_legend",
+    "fingerprint",
     "forget",
     "history",
     "legend",

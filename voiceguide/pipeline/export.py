@@ -3,9 +3,13 @@ the cue legend into one MP3)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import stat
 from pathlib import Path
 
 from voiceguide.export import (
+    MANIFEST,
     ExportOptions,
     ExportResult,
     Progress,
@@ -22,7 +26,7 @@ from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache
 
-__all__ = ["export", "export_legend"]
+__all__ = ["current_export", "export", "export_legend", "fingerprint"]
 
 
 def export(
@@ -37,6 +41,7 @@ def export(
         album_label=settings.label(),
         artist=routine.author,
         comment=comment(settings),
+        fingerprint=fingerprint(routine, settings, bitrate, as_zip),
     )
     # the first phrases are encoded while the later ones are still being made
     try:
@@ -47,6 +52,31 @@ def export(
         raise
     cache.close()
     return timeline, result
+
+
+def fingerprint(routine: Routine, settings: Settings, bitrate: str, as_zip: bool = False) -> str:
+    """What an export is made from: voiceguide's version, the routine as loaded (every text
+    and number of its files), the settings and the bitrate. The same fingerprint, the same
+    files (speech aside: espeak-ng may differ by a few ms from run to run)."""
+    from voiceguide import __version__
+
+    made_from = repr((__version__, routine, settings, parse_bitrate(bitrate), as_zip))
+    return hashlib.sha256(made_from.encode("utf-8")).hexdigest()
+
+
+def current_export(out_dir: Path, made_from: str) -> bool:
+    """Whether ``out_dir`` holds a whole export (loose files, not a zip) with the fingerprint
+    ``made_from``: every file its manifest lists is there, as a regular file."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        names = manifest["files"]
+        if manifest.get("fingerprint") != made_from or not isinstance(names, list):
+            return False
+        plain = [n for n in names if isinstance(n, str) and n == Path(n).name]
+        return (len(plain) == len(names) and any(n.endswith(".mp3") for n in plain)
+                and all(stat.S_ISREG((out_dir / n).lstat().st_mode) for n in plain))  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def export_legend(command: Choices, out_path: Path) -> tuple[Timeline, Track]:

@@ -1,0 +1,81 @@
+"""Serving from start to Ctrl-C: bind, export (or reuse), show the address, serve."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from voiceguide import pipeline
+from voiceguide.plan.preferences import Resolved
+from voiceguide.routine.model import Routine
+from voiceguide.serve.server import Server
+from voiceguide.serve.service import Prepare, Service
+from voiceguide.serve.terminal import lan_address, qr_lines
+
+__all__ = ["DEFAULT_PORT", "Options", "export_render", "run", "url_of"]
+
+DEFAULT_PORT = 8765
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    routine: str | None
+    args: tuple[str, ...]  # the settings options, as typed: ("--hold=45", "--voice=gmw/en")
+    out_dir: Path
+    host: str | None = None  # None: every address of this machine
+    port: int = DEFAULT_PORT
+    token: str | None = None  # None: a new random one
+
+
+def url_of(server: Server, host: str | None) -> str:
+    """The page's address: this machine's LAN address when listening on all of them."""
+    shown = lan_address() if host in (None, "", "0.0.0.0", "::") else str(server.host)
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{server.port}/{server.token}/"
+
+
+def export_render(routine: Routine, resolved: Resolved, out_dir: Path, progress: Progress) -> None:
+    """What ``voiceguide export`` does with these settings, into ``out_dir``."""
+    settings = resolved.settings
+    pipeline.export(routine, settings, pipeline.make_cache(settings), out_dir, resolved.bitrate,
+                    progress=progress)  # fmt: skip
+
+
+def run(
+    options: Options, prepare: Prepare, echo: Callable[[str], None],
+    out: Callable[[str], None], color: bool = False,
+    progress: Callable[[], AbstractContextManager[Progress | None]] | None = None,
+) -> None:  # fmt: skip
+    """Bind (a busy port fails here, before any work), export or reuse an up-to-date export,
+    print the QR code and the URL (``out``), then serve until Ctrl-C; the port is freed on
+    the way out. Refusals and renders are logged with ``echo``."""
+    service = Service(options.routine, options.args, prepare, export_render, options.out_dir, echo)
+    host = options.host if options.host is not None else "0.0.0.0"
+    server = Server(service, host, options.port, options.token)
+    try:
+        made_from = pipeline.fingerprint(service.routine, service.resolved.settings,
+                                         service.resolved.bitrate)  # fmt: skip
+
+        def is_current() -> bool:
+            return pipeline.current_export(options.out_dir, made_from)
+
+        with progress() if progress is not None else contextlib.nullcontext() as report:
+            reused = service.start(report or (lambda done, total: None), is_current)
+        snapshot = service.current
+        url = url_of(server, options.host)
+        echo(f"{'Serving the export in' if reused else 'Exported into'} "
+             f"{options.out_dir}: {snapshot.album} ({len(snapshot.files)} files)")  # fmt: skip
+        for line in qr_lines(url, color):
+            out(line)
+        out(url)
+        echo("Scan the code with your phone's camera (same network), or open the address. "
+             "Ctrl-C stops.")  # fmt: skip
+        server.serve_forever()
+    finally:
+        server.close()
+        service.close()

@@ -1,0 +1,376 @@
+"""The HTTP server: the page, its state, the settings form and the export's files, all
+behind a random token in the path; nothing else, and nothing written.
+
+Every request's first path segment must be the token (403 otherwise, whatever the rest
+is). After it, only fixed routes exist: the page and its two assets, ``api/state``,
+``api/settings`` (POST), ``files/GEN/NAME`` (a file the export's manifest lists, opened
+when the export was published), ``cover/GEN.png`` and ``zip/GEN/NAME``. A path with ``..``,
+a backslash, an encoded slash or dot, or a NUL is refused and logged before any lookup.
+Connections are served by threads (at most ``MAX_CONNECTIONS`` at once), each with a
+socket timeout, so a slow or hostile client holds one thread, never the server.
+"""
+
+from __future__ import annotations
+
+import errno
+import hmac
+import json
+import re
+import secrets
+import socket
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from voiceguide.errors import RuntimeFailure
+from voiceguide.serve.service import Service
+from voiceguide.serve.snapshot import ServedFile, Snapshot
+
+__all__ = ["MAX_CONNECTIONS", "Server", "new_token", "parse_range"]
+
+MAX_CONNECTIONS = 100
+TIMEOUT_S = 15.0  # a connection that sends or takes nothing for this long is closed
+_CHUNK = 256 * 1024
+_MAX_FORM_BYTES = 16 * 1024
+_MAX_RANGE_HEADER = 100
+_ASSETS = {
+    "": ("index.html", "text/html; charset=utf-8"),
+    "app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "app.css": ("app.css", "text/css; charset=utf-8"),
+}
+_SUSPICIOUS = re.compile(r"\\|%2f|%5c|%00|\x00|//", re.IGNORECASE)
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the token is in the URL: never send it elsewhere
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; media-src 'self'; "
+    "style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+def new_token() -> str:
+    """128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """One ``bytes=`` range as (first, last) inclusive; None: serve the whole file (no
+    header, or one this server ignores: several ranges, another unit, bad syntax, as RFC
+    9110 allows); "unsatisfiable": a range that starts past the end (416)."""
+    if header is None or len(header) > _MAX_RANGE_HEADER:
+        return None
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d{0,18})\s*-\s*(\d{0,18})\s*", header)
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first_text, last_text = match.groups()
+    if first_text == "":  # the last N bytes
+        length = int(last_text)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    first = int(first_text)
+    last = int(last_text) if last_text else size - 1
+    if last_text and last < first:
+        return None
+    if first >= size:
+        return "unsatisfiable"
+    return first, min(last, size - 1)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], family: socket.AddressFamily,
+                 service: Service, token: str) -> None:  # fmt: skip
+        self.address_family = family
+        self.service = service
+        self.token = token
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.service.log(f"refused a connection from {client_address[0]}: "
+                             f"{MAX_CONNECTIONS} already open")  # fmt: skip
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away, or timed out: nothing to say
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = TIMEOUT_S
+    server_version = "voiceguide"
+    sys_version = ""
+
+    # ------------------------------------------------------------ plumbing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # requests are not logged; refusals are, by _refuse
+
+    def _refuse(self, status: HTTPStatus, why: str) -> None:
+        if self.path == "/favicon.ico":  # asked by every browser, by itself: not logged
+            self._send_text(status, f"{status.value} {status.phrase}\n")
+            return
+        path = self.path if len(self.path) <= 200 else self.path[:200] + "..."
+        printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+        # the token is never logged
+        printable = printable.replace(self.server.token, "TOKEN")
+        self.server.service.log(
+            f"refused {self.command} {printable} from {self.client_address[0]}: {why}"
+        )
+        self._send_text(status, f"{status.value} {status.phrase}\n")
+
+    def _send_text(
+        self, status: HTTPStatus, text: str, headers: dict[str, str] | None = None
+    ) -> None:
+        body = text.encode("utf-8")
+        self.send_response(status)
+        for name, value in {**_HEADERS, **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_bytes(self, body: bytes, content_type: str, cache: str = "no-store") -> None:
+        self.send_response(HTTPStatus.OK)
+        for name, value in _HEADERS.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", cache)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_json(self, status: int, data: Any) -> None:
+        body = json.dumps(data).encode("utf-8")
+        self.send_response(status)
+        for name, value in _HEADERS.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _route(self) -> list[str] | None:
+        """The path's segments after the token, or None when the request was answered
+        (refused)."""
+        raw = self.path.split("?", 1)[0].split("#", 1)[0]
+        segments = raw.split("/")
+        token = segments[1] if raw.startswith("/") and len(segments) > 1 else ""
+        if not hmac.compare_digest(token.encode("utf-8", "replace"), self.server.token.encode()):
+            self._refuse(HTTPStatus.FORBIDDEN, "no valid token")
+            return None
+        try:
+            decoded = [unquote(segment, errors="strict") for segment in segments[2:]]
+        except UnicodeDecodeError:
+            decoded = ["\x00"]
+        if _SUSPICIOUS.search(raw) or any(
+            segment in (".", "..") or "/" in segment or "\\" in segment or "\x00" in segment
+            for segment in decoded
+        ):
+            self._refuse(HTTPStatus.NOT_FOUND, "a path that tries to leave the export")
+            return None
+        if len(segments) == 2:  # /TOKEN: the page is /TOKEN/
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+            self.send_header("Location", f"/{self.server.token}/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        return decoded
+
+    # ------------------------------------------------------------ methods
+
+    def do_GET(self) -> None:
+        route = self._route()
+        if route is None:
+            return
+        service = self.server.service
+        if len(route) == 1 and route[0] in _ASSETS:
+            name, kind = _ASSETS[route[0]]
+            body = resources.files("voiceguide.serve").joinpath("static", name).read_bytes()
+            self._send_bytes(body, kind)
+        elif route == ["api", "state"]:
+            self._send_json(HTTPStatus.OK, service.state())
+        elif len(route) == 3 and route[0] in ("files", "zip") and route[1].isdigit():
+            self._serve_export_file(route[0], int(route[1]), route[2])
+        elif len(route) == 2 and route[0] == "cover" and re.fullmatch(r"\d{1,9}\.png", route[1]):
+            snapshot = service.snapshot(int(route[1].removesuffix(".png")))
+            if snapshot is None or not snapshot.cover_png:
+                self._send_text(HTTPStatus.NOT_FOUND, "404 Not Found\n")
+                return
+            self._send_bytes(snapshot.cover_png, "image/png", "private, max-age=86400")
+        else:
+            self._refuse(HTTPStatus.NOT_FOUND, "no such page or file")
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        route = self._route()
+        if route is None:
+            return
+        if route != ["api", "settings"]:
+            self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "POST is only for the settings form")
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._send_text(HTTPStatus.LENGTH_REQUIRED, "411 Length Required\n")
+            return
+        if not 0 <= length <= _MAX_FORM_BYTES:
+            self.close_connection = True
+            self._refuse(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a form of {length} bytes")
+            return
+        body = self.rfile.read(length)
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                              max_num_fields=300)  # fmt: skip
+        except (UnicodeDecodeError, ValueError):
+            self._send_json(HTTPStatus.BAD_REQUEST,
+                            {"errors": [{"field": None, "message": "not a form"}]})  # fmt: skip
+            return
+        status, data = self.server.service.submit(dict(pairs))
+        self._send_json(status, data)
+
+    def _refuse_method(self) -> None:
+        self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "read-only server")
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse_method
+
+    # ------------------------------------------------------------ the export's files
+
+    def _serve_export_file(self, kind: str, generation: int, name: str) -> None:
+        snapshot = self.server.service.snapshot(generation)
+        if snapshot is None:
+            self._send_text(HTTPStatus.NOT_FOUND, "404 Not Found: an export no longer served\n")
+            return
+        with snapshot.use() as usable:
+            if not usable:
+                self._send_text(HTTPStatus.NOT_FOUND, "404 Not Found: an export no longer served\n")
+            elif kind == "zip" and name == snapshot.zip_name:
+                self._send_file(snapshot, None, snapshot.zip_bytes())
+            elif kind == "files" and name in snapshot.files:
+                self._send_file(snapshot, snapshot.files[name], None)
+            else:
+                self._refuse(HTTPStatus.NOT_FOUND, "not a file of the export")
+
+    def _send_file(self, snapshot: Snapshot, served: ServedFile | None, data: bytes | None) -> None:
+        if served is not None:
+            size, kind, name = served.size, served.content_type, served.name
+            etag = f'"{snapshot.generation}-{size}-{served.mtime_ns}"'
+        else:
+            assert data is not None
+            size, kind, name = len(data), "application/zip", snapshot.zip_name
+            etag = f'"{snapshot.generation}-zip-{size}"'
+        wanted = parse_range(self.headers.get("Range"), size)
+        if wanted == "unsatisfiable":
+            self._send_text(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+                            "416 Range Not Satisfiable\n",
+                            {"Content-Range": f"bytes */{size}"})  # fmt: skip
+            return
+        if_range = self.headers.get("If-Range")
+        if isinstance(wanted, tuple) and if_range is not None and if_range != etag:
+            wanted = None
+        first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
+        partial = isinstance(wanted, tuple)
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK)
+        for header, value in _HEADERS.items():
+            self.send_header(header, value)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(last - first + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        self.send_header("Cache-Control", "private, max-age=86400")
+        if isinstance(wanted, tuple):
+            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        query = dict(parse_qsl(self.path.partition("?")[2]))
+        if "download" in query or served is None or not name.endswith(".mp3"):
+            self.send_header("Content-Disposition", _attachment(name))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        position = first
+        while position <= last:
+            count = min(_CHUNK, last + 1 - position)
+            if data is not None:
+                chunk = data[position : position + count]
+            else:
+                assert served is not None
+                chunk = snapshot.read(served.name, position, count)
+            if not chunk:  # the file shrank: it is no longer the export's (never expected)
+                self.close_connection = True
+                return
+            self.wfile.write(chunk)
+            position += len(chunk)
+
+
+def _attachment(name: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+class Server:
+    """The listening server. ``bind`` fails at once (one line, exit 1) when the address
+    cannot be had; ``serve_forever`` runs until ``shutdown`` or Ctrl-C."""
+
+    def __init__(self, service: Service, host: str, port: int, token: str | None = None) -> None:
+        self.token = token or new_token()
+        self.service = service
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            self._server = _Server((host, port), family, service, self.token)
+        except OSError as error:
+            raise RuntimeFailure(_bind_error(host, port, error)) from None
+        self.host, self.port = self._server.server_address[:2]
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.2)
+
+    def shutdown(self) -> None:
+        self._server.shutdown()
+
+    def close(self) -> None:
+        self._server.server_close()
+
+
+def _bind_error(host: str, port: int, error: OSError) -> str:
+    where = f"{host}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the port is in use; choose another with --port"
+    if error.errno == errno.EACCES:
+        return (f"cannot listen on {where}: not allowed (ports below 1024 need root); "
+                "choose another with --port")  # fmt: skip
+    unknown = isinstance(error, socket.gaierror)
+    if unknown or error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+        return (f"cannot listen on {where}: this machine has no such address; leave out --host "
+                "(all its addresses) or give one of its own")  # fmt: skip
+    return f"cannot listen on {where}: {error.strerror or error}"
