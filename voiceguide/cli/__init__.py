@@ -2,8 +2,6 @@
 
 from voiceguide.cli.commands import app, main
 from voiceguide.cli.history import history_command, log_command  # noqa: F401  (registers them)
-from voiceguide.cli.serving import prepare_from_args
-
-# the commands in modules of their own join the app when imported (above)
+from voiceguide.cli.serving import prepare_from_args  # (and registers serve)
 
 __all__ = ["app", "main", "prepare_from_args"]
