@@ -3,7 +3,7 @@ routine), lyrics, a playlist and a cover, published into a folder all at once.""
 
 from voiceguide.export.encoder import Progress, find_program
 from voiceguide.export.names import safe_filename
-from voiceguide.export.publish import MANIFEST
+from voiceguide.export.publish import JOURNAL, MANIFEST
 from voiceguide.export.writer import (
     ExportOptions,
     ExportResult,
@@ -13,6 +13,7 @@ from voiceguide.export.writer import (
 )
 
 __all__ = [
+    "JOURNAL",
     "MANIFEST",
     "ExportOptions",
     "ExportResult",

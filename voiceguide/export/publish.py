@@ -5,7 +5,8 @@ previous export or exactly the new one (once the next export has run, if it was 
 
 What is on disk, inside the output folder::
 
-    .voiceguide-export.json         the manifest of the export in place: {"id", "files"}
+    .voiceguide-export.json         the manifest of the export in place: {"id", "files"} (and
+                                    "fingerprint": what it was made from)
     .voiceguide-staging-PID-XXXX/   a new export being written, with its own manifest
         .previous/                  while publishing: the files it replaces, moved aside
     .voiceguide-journal.json        only while a publish is under way (or was killed)

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 from voiceguide.export import (
+    JOURNAL,
     MANIFEST,
     ExportOptions,
     ExportResult,
@@ -67,6 +68,8 @@ def fingerprint(routine: Routine, settings: Settings, bitrate: str, as_zip: bool
 def current_export(out_dir: Path, made_from: str) -> bool:
     """Whether ``out_dir`` holds a whole export (loose files, not a zip) with the fingerprint
     ``made_from``: every file its manifest lists is there, as a regular file."""
+    if (out_dir / JOURNAL).exists():  # a publish under way, or killed: not a whole export
+        return False
     try:
         manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
         names = manifest["files"]
