@@ -125,3 +125,45 @@ def test_real_speech_export_of_the_default_routine(routine: Routine, tmp_path: P
 )
 def test_file_names_are_safe_on_a_phone(title: str, expected: str) -> None:
     assert safe_filename(title) == expected
+
+
+LONG_TITLES = {
+    "latin": "Étirements du matin pour le dos et les hanches, doux et lents, " * 3,
+    "cyrillic": "Утренняя растяжка спины и бёдер для тех, кто весь день сидит " * 3,
+    "emoji": "🧘" * 100,
+    "one long word": "x" * 300,
+}
+
+
+@pytest.mark.ffmpeg
+@pytest.mark.parametrize("kind", LONG_TITLES)
+def test_every_file_name_is_at_most_80_characters_and_keeps_full_routine(
+    kind: str, tmp_path: Path
+) -> None:
+    from tests.test_security import _routine_with_titles
+
+    title = LONG_TITLES[kind]
+    routine = pipeline.load(str(_routine_with_titles(tmp_path / "src", title, title)))
+    cache = PhraseCache(FakeSynthesizer(), tmp_path / "cache")
+    settings = pipeline.parse_settings([("hold", "6")])  # an album label: a longer album
+    _, result = pipeline.export(routine, settings, cache, tmp_path / "out")
+    _, zipped = pipeline.export(routine, settings, cache, tmp_path / "zip", as_zip=True)
+    assert zipped.zip_path is not None
+    import zipfile
+
+    inside = [Path(n).name for n in zipfile.ZipFile(zipped.zip_path).namelist()]
+    names = [p.name for p in (tmp_path / "out").iterdir()] + [zipped.zip_path.name, *inside]
+    for name in names:
+        assert len(name) <= 80 and len(name.encode("utf-8")) <= 255, (len(name), name)
+    assert result.full.path.name.endswith(" - full routine.mp3"), result.full.path.name
+    assert result.full.title == routine.title + " - full routine"  # the tag is not cut
+    assert [t.path.name[:3] for t in result.tracks] == ["01 ", "02 ", "03 "]
+    assert result.playlist.name.endswith(".m3u8") and result.playlist.exists()
+
+
+def test_a_cut_title_keeps_the_number_the_suffix_and_the_extension() -> None:
+    from voiceguide.export.names import file_name
+
+    name = file_name("word " * 40, ".mp3", prefix="100 ", suffix=" - full routine")
+    assert len(name) <= 80 and name.startswith("100 word word")
+    assert name.endswith("word - full routine.mp3")  # cut at a space, not in a word

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from voiceguide.plan.timeline import Timeline
 
-__all__ = ["PlannedTrack", "plan_tracks", "safe_filename"]
+__all__ = ["PlannedTrack", "file_name", "plan_tracks", "safe_filename"]
 
 _FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
@@ -34,14 +34,25 @@ def safe_filename(title: str, max_length: int = _MAX_NAME) -> str:
     name = _FAT_FORBIDDEN.sub(" ", title)
     name = "".join(" " if _invisible(ch) else ch for ch in name)
     name = " ".join(name.split()).strip(" .")
-    name = name[:max_length].rstrip(" .")
+    if name.split(".")[0].upper() in _RESERVED:
+        name = "_" + name
+    if len(name) > max_length:  # cut at a space when there is one near the end
+        cut = name[:max_length]
+        space = cut.rfind(" ")
+        name = cut[:space] if space >= max_length * 2 // 3 else cut
+    name = name.rstrip(" .")
     while len(name.encode("utf-8")) > _MAX_NAME_BYTES:
         name = name[:-1].rstrip(" .")
     if not name or set(name) <= {"."}:
         name = "track"
-    if name.split(".")[0].upper() in _RESERVED:
-        name = "_" + name
     return name
+
+
+def file_name(title: str, extension: str, prefix: str = "", suffix: str = "") -> str:
+    """``prefix``, the title made safe, ``suffix`` and ``extension``: at most 80 characters
+    in all, the title cut to make room (never the number, the suffix or the extension)."""
+    room = _MAX_NAME - len(prefix) - len(suffix) - len(extension)
+    return f"{prefix}{safe_filename(title, room)}{suffix}{extension}"
 
 
 def _invisible(ch: str) -> bool:
@@ -54,10 +65,10 @@ def plan_tracks(timeline: Timeline) -> list[PlannedTrack]:
     count = len(timeline.chapters) + 1
     width = max(2, len(str(count)))
     for chapter in timeline.chapters:
-        name = f"{chapter.index:0{width}d} {safe_filename(chapter.title)}.mp3"
+        name = file_name(chapter.title, ".mp3", prefix=f"{chapter.index:0{width}d} ")
         span = (chapter.first_event, chapter.end_event)
         planned.append(PlannedTrack(chapter.index, chapter.title, name, span))
-    full_title = f"{timeline.title} - full routine"
-    name = f"{count:0{width}d} {safe_filename(full_title)}.mp3"
-    planned.append(PlannedTrack(count, full_title, name, None))
+    suffix = " - full routine"
+    name = file_name(timeline.title, ".mp3", prefix=f"{count:0{width}d} ", suffix=suffix)
+    planned.append(PlannedTrack(count, timeline.title + suffix, name, None))
     return planned

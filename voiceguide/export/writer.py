@@ -28,7 +28,7 @@ from voiceguide.export.encoder import (
     rendered,
 )
 from voiceguide.export.lyrics import lrc, m3u8, marks
-from voiceguide.export.names import plan_tracks, safe_filename
+from voiceguide.export.names import file_name, plan_tracks, safe_filename
 from voiceguide.export.publish import discard_staging, make_staging, publish, write_zip
 from voiceguide.export.tags import TrackTags, write_tags
 from voiceguide.plan.settings import DEFAULT_BITRATE
@@ -113,13 +113,13 @@ def export_timeline(
             lrc_name = track.path.with_suffix(".lrc").name
             _write_text(staging / lrc_name, lrc(tags, track.duration_s))
             names.append(lrc_name)
-        playlist = f"{safe_filename(album)}.m3u8"
+        playlist = file_name(album, ".m3u8")
         entries = [(t.title, t.path.name, t.duration_s) for t in tracks[:-1]]
         _write_text(staging / playlist, m3u8(entries, options.artist))
         names.append(playlist)
         zip_path = None
         if options.as_zip:
-            zip_name = f"{safe_filename(album)}.zip"
+            zip_name = file_name(album, ".zip")
             write_zip(staging, names, staging / zip_name, folder=safe_filename(album))
             names = [zip_name]
             zip_path = out_dir / zip_name
