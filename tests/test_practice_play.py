@@ -20,6 +20,7 @@ import pytest
 
 from tests import sound
 from tests.conftest import REPO, FakeSynthesizer
+from tests.test_faults import Mounts
 from voiceguide import pipeline
 from voiceguide.plan.preferences import command_line
 from voiceguide.play import Command, LivePlayback, SimpleaudioPlayer, State
@@ -131,15 +132,23 @@ def test_stopping_in_an_exercise_is_logged_where_it_stopped(
 
 
 @pytest.mark.sound
-@pytest.mark.parametrize("bad", ["damaged", "locked"])
+@pytest.mark.parametrize("bad", ["damaged", "foreign", "read-only", "locked"])
 def test_a_log_that_cannot_be_written_never_stops_the_session(
-    sound_device: sound.SoundDevice, micro: Path, bad: str
+    sound_device: sound.SoundDevice, micro: Path, bad: str, mounts: Mounts
 ) -> None:
     path = log_path()
     path.parent.mkdir(parents=True)
     holder = None
     if bad == "damaged":
         path.write_bytes(b"\x00garbage" * 1000)
+    elif bad == "foreign":
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE photos (name TEXT)")
+        db.commit()
+        db.close()
+    elif bad == "read-only":
+        Store.open(path).close()
+        mounts.read_only(path.parent)
     else:
         Store.open(path).close()
         holder = subprocess.Popen([sys.executable, "-c", LOCK, str(path)],
@@ -158,7 +167,12 @@ def test_a_log_that_cannot_be_written_never_stops_the_session(
             holder.stdout.close()
     assert state is State.DONE
     assert problem is not None and "not recorded" in problem and "\n" not in problem
-    said = {"damaged": "not a SQLite database", "locked": "locked by another program"}[bad]
+    said = {
+        "damaged": "not a SQLite database",
+        "foreign": "another program's SQLite database",
+        "read-only": "its disk is mounted read-only",
+        "locked": "locked by another",
+    }[bad]
     assert problem.startswith(f"practice log {path}: ") and said in problem
     assert path.read_bytes() == before
     assert took < 60
@@ -270,3 +284,12 @@ def test_log_false_in_the_config_records_nothing(
     _out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert len(sessions()) == 1
+
+
+@pytest.fixture
+def mounts() -> Iterator[Mounts]:
+    done = Mounts()
+    try:
+        yield done
+    finally:
+        done.undo()

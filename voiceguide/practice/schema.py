@@ -145,15 +145,28 @@ def prepare(db: sqlite3.Connection, path: Path, offset_s: int) -> None:
 
 
 @contextlib.contextmanager
-def said(path: Path) -> Iterator[None]:
+def said(path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Iterator[None]:
     """SQLite's errors as one line about the log."""
     try:
         yield
     except sqlite3.Error as error:
-        raise PracticeLogError(f"practice log {path}: {_reason(error)}") from error
+        reason = _reason(error, path, busy_timeout_s)
+        raise PracticeLogError(f"practice log {path}: {reason}") from error
 
 
-def _reason(error: sqlite3.Error) -> str:
+def _unwritable(path: Path) -> str | None:
+    """Why the log's folder cannot be written, if it cannot."""
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return "its disk is mounted read-only"
+    except OSError:
+        return "its folder cannot be read"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "no permission to write it"
+    return None
+
+
+def _reason(error: sqlite3.Error, path: Path, busy_timeout_s: float) -> str:
     name = getattr(error, "sqlite_errorname", "") or ""
     if name in ("SQLITE_NOTADB",) or "not a database" in str(error):
         return ("the file is not a SQLite database (damaged, or another program's file); it was "
@@ -161,12 +174,11 @@ def _reason(error: sqlite3.Error) -> str:
     if name.startswith("SQLITE_CORRUPT") or "malformed" in str(error):
         return "the file is damaged; it was left as it is (move it away to start a new log)"
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(error):
-        return (f"locked by another program for more than {BUSY_TIMEOUT_S:g} s; "
+        return (f"locked by another program for more than {busy_timeout_s:g} s; "
                 "try again when it is done")  # fmt: skip
-    if name.startswith("SQLITE_READONLY") or "readonly" in str(error):
-        return "cannot write to it (a read-only file or folder)"
-    if name.startswith("SQLITE_CANTOPEN"):
-        return "cannot open it (a missing or read-only folder, or no permission)"
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in str(error):
+        why = _unwritable(path) or "a read-only file or folder, or no permission"
+        return f"cannot write to it ({why}); it was left as it is"
     if name == "SQLITE_FULL":
         return "the disk is full"
     return str(error)

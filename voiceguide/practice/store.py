@@ -51,9 +51,12 @@ def _alive(pid: int | None, boot_id: str | None) -> bool:
 class Store:
     """An open practice log. Not shared between threads: each opens its own."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, connection: sqlite3.Connection, busy_timeout_s: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.path = path
         self._db = connection
+        self._busy_s = busy_timeout_s
 
     # ---------------------------------------------------------------- opening
 
@@ -69,15 +72,15 @@ class Store:
             raise PracticeLogError(
                 f"practice log {path}: cannot create its folder: {error.strerror}"
             ) from None
-        with said(path):
+        with said(path, busy_timeout_s):
             db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
         try:
-            with said(path):
+            with said(path, busy_timeout_s):
                 prepare(db, path, offset_s)
         except BaseException:
             db.close()
             raise
-        return cls(path, db)
+        return cls(path, db, busy_timeout_s)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
@@ -95,7 +98,7 @@ class Store:
         if self._db.in_transaction:
             yield self._db
             return
-        with said(self.path):
+        with said(self.path, self._busy_s):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -167,7 +170,7 @@ class Store:
     def repair(self, now_utc_s: float) -> int:
         """Sessions whose player is gone (killed, crashed, the machine off) become
         "stopped" where they were; returns how many."""
-        with said(self.path):
+        with said(self.path, self._busy_s):
             rows = self._db.execute(
                 "SELECT id, pid, boot_id, updated_utc FROM sessions WHERE status = 'playing'"
             ).fetchall()
@@ -203,7 +206,7 @@ class Store:
             where.append("routine = ?")
             args.append(routine)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        with said(self.path):
+        with said(self.path, self._busy_s):
             rows = self._db.execute(
                 "SELECT id, routine, title, source, started_utc, utc_offset_s, ended_utc,"
                 " updated_utc, status, completed, position_ms, heard_ms, planned_ms, settings,"
@@ -236,7 +239,7 @@ class Store:
         """Delete every session (or those started before the local day ``before``) for
         real: the freed pages are overwritten and the file rebuilt (VACUUM), and the
         write-ahead log emptied. Returns how many sessions were deleted."""
-        with said(self.path):
+        with said(self.path, self._busy_s):
             self._db.execute("PRAGMA secure_delete = ON")
         with self._write() as db:
             if before is None:
@@ -248,7 +251,7 @@ class Store:
             db.executemany("DELETE FROM session_exercises WHERE session_id = ?",
                            [(i,) for i in ids])  # fmt: skip
             db.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids])
-        with said(self.path):
+        with said(self.path, self._busy_s):
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(ids)
