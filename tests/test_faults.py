@@ -655,14 +655,18 @@ def test_one_bad_phrase_among_good_ones_is_named_and_nothing_is_left_running(
 
 @pytest.mark.espeak
 def test_cancel_from_another_thread_stops_synthesis_at_once_and_its_workers(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what `play` does when the listener stops while the rest is still being synthesized
     synthesizer = Pyttsx3Synthesizer("gmw/en-us", 160)
     cache = PhraseCache(synthesizer, tmp_path / "c")
     phrases = [f"Phrase number {n} of a long routine, spoken slowly." for n in range(200)]
     outcome: list[BaseException] = []
-    temporary = set(Path(tempfile.gettempdir()).glob("voiceguide-tts-*"))
+    # a temporary folder of its own: other voiceguide runs on the machine use the shared one
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
 
     def synthesize() -> None:
         try:
@@ -684,7 +688,7 @@ def test_cancel_from_another_thread_stops_synthesis_at_once_and_its_workers(
     assert took_s < 2.0, took_s
     assert workers(os.getpid()) == []
     assert 0 < len(list((tmp_path / "c").rglob("*.wav"))) < len(phrases)  # what was done is kept
-    assert set(Path(tempfile.gettempdir()).glob("voiceguide-tts-*")) == temporary
+    assert list(temp.iterdir()) == []  # the work folder was removed
 
 
 # ---------------------------------------------------------------- the phrase cache
