@@ -367,6 +367,19 @@ BAD_OPTIONS: dict[str, tuple[list[str], str]] = {
     "a device as the routine": (["/dev/zero"], r"/dev/zero: no such routine file"),
     "a folder as the routine": (["scripts/"], r"scripts: no such routine file"),
     "a misspelt routine": (["outer-hips"], r"did you mean 'outer-hip'"),
+    # digits of other scripts (float() and \\d take them), numbers too long to show whole
+    "Arabic-Indic digits": (["--hold", "٤٥"], r"--hold '٤٥': '٤٥' is not a number"),
+    "a superscript digit": (["--hold", "supine-hip-stretch=³⁰"], r"'³⁰' is not a number"),
+    "underscores in a number": (["--rest", "1_0"], r"'1_0' is not a number"),
+    "5,000 digits": (
+        ["--hold", "9" * 5000],
+        r"^voiceguide: error: --hold '9{40}\.\.\.': '9{40}\.\.\.' is not a number",
+    ),
+    "a fit in Devanagari digits": (["--fit", "१५m"], r"--fit '१५m': give a duration such as 15m"),
+    "a breath in fullwidth digits": (
+        ["--breath", "４-６"],
+        r"--breath '４-６': give inhale-exhale seconds",
+    ),
 }
 
 
@@ -514,3 +527,15 @@ def test_validate_counts_one_exercise_as_one(tmp_path: Path) -> None:
     code, stdout, stderr = run_main("validate", str(folder / "one.routine.yaml"))
     assert code == 0, stderr
     assert stdout.startswith("ok: 1 exercise, total "), stdout
+
+
+@pytest.mark.parametrize("value", ["²", "①", "³²", "9" * 5000, "٩٦k", "９６", "96 k"])
+def test_a_bitrate_of_other_digits_is_one_line_and_exit_2(value: str) -> None:
+    for command in ("config", "export", "cues"):
+        code, stdout, stderr = run_main(command, "--bitrate", value)
+        assert code == 2, stderr
+        line = assert_one_clean_line(stderr)
+        assert re.fullmatch(
+            r"voiceguide: error: --bitrate '.{1,40}(\.\.\.)?': MP3 bitrates are 32k, .*", line
+        )
+        assert stdout == ""

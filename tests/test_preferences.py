@@ -6,7 +6,10 @@ from __future__ import annotations
 import functools
 import json
 import os
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -165,6 +168,17 @@ def test_top_level_values_that_do_not_fit_a_routine_are_left_out_for_it(tmp_path
         ("[routines.another-one]\nrate = 5", "table [routines.another-one], key 'rate' = 5:"),
         ("hold = x", "the config file is not valid TOML: Invalid value (at line 1, column 8)"),
         ('voice = "a\\u001b[2Jb"', "key 'voice' = \"a\\u001b[2Jb\": not an espeak-ng voice"),
+        # digits of other scripts, numbers too long for Python, nesting 5,000-10,000 deep
+        ('hold = "٤٥"', "key 'hold' = \"٤٥\": '٤٥' is not a number"),
+        ('bitrate = "²"', "key 'bitrate' = \"²\": MP3 bitrates are 32k"),
+        ('fit = "١٥m"', "key 'fit' = \"١٥m\": give a duration such as 15m"),
+        ("rate = " + "9" * 4401, "the config file is not valid TOML: a number is too long (line 1)"),
+        ("rate = 0x" + "f" * 5000, "key 'rate': the integer is larger than TOML allows"),
+        ("hold = " + "[" * 5000 + "]" * 5000, "the config file is not valid TOML: nested too deeply"),
+        ("hold = " + "[" * 10000 + "]" * 10000, "the config file is not valid TOML: nested too deeply"),
+        ("hold = " + "{a = " * 5000 + "1" + "}" * 5000, "not valid TOML: nested too deeply"),
+        (".".join(["hold"] * 5000) + " = 1", "key 'hold.hold.hold.hold.hold.hold.hold.ho...': nested too deeply"),
+        ("[routines." + ".".join(["x"] * 10000) + "]", "key 'routines.x.x.x.x.x.x.x.x': nested too deeply"),
     ],
 )  # fmt: skip
 def test_a_bad_config_value_is_one_line_naming_file_table_and_key(text: str, message: str) -> None:
@@ -186,7 +200,34 @@ def test_a_config_file_that_is_not_utf8_or_not_a_file_is_one_line() -> None:
     path.unlink()
     path.mkdir()
     code, _, err = run_main("config")
-    assert code == 2 and "cannot read the config file" in assert_one_clean_line(err)
+    assert code == 2 and assert_one_clean_line(err).endswith(
+        f"{path}: the config file is not a regular file (a folder, a device or a pipe)"
+    )
+
+
+@pytest.mark.parametrize("kind", ["a FIFO", "a link to /dev/zero", "80 KB of comments"])
+def test_a_config_file_that_never_ends_is_refused_at_once(kind: str) -> None:
+    """Real processes: a FIFO nobody writes to used to hang every command, /dev/zero to grow
+    to 1.9 GB before a MemoryError."""
+    path = write_config("")
+    path.unlink()
+    if kind == "a FIFO":
+        os.mkfifo(path)
+    elif kind == "a link to /dev/zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_bytes(b"# a comment\n" * 7000)
+    reason = "is larger than 64 KiB" if kind.startswith("80") else "is not a regular file"
+    for command in (["config"], ["plan", "--json"], ["voices"]):
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceguide", *command],
+            capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+        )  # fmt: skip
+        assert time.monotonic() - started < 20
+        assert result.returncode == 2, result.stderr
+        line = assert_one_clean_line(result.stderr)
+        assert line.startswith(f"voiceguide: error: {path}: the config file {reason}"), line
 
 
 def test_command_line_values_are_checked_as_before() -> None:

@@ -58,6 +58,27 @@ def test_the_voices_command_lists_espeak_voices_with_the_default() -> None:
     assert "German" not in table.stdout
 
 
+@pytest.mark.espeak
+def test_voices_reads_the_config_file_as_every_command_does() -> None:
+    """A broken config file stops ``voices`` too (one line, exit 2); a good one's voice is
+    marked."""
+    from voiceguide.plan.config import config_path
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('voice = "gmw/en-gb-x-rp"\nrate = 9000\n', encoding="utf-8")
+    broken = run("voices")
+    assert broken.returncode == 2 and broken.stdout == ""
+    assert broken.stderr == (f"voiceguide: error: {path}: top level, key 'rate' = 9000: must be "
+                             "between 80 and 450 words per minute\n")  # fmt: skip
+    path.write_text('voice = "gmw/en-gb-x-rp"\n', encoding="utf-8")
+    table = run("voices", "--lang", "en")
+    assert table.returncode == 0, table.stderr
+    chosen = [line for line in table.stdout.splitlines() if line.startswith(">")]
+    assert len(chosen) == 1 and "gmw/en-gb-x-rp" in chosen[0] and "(yours)" in chosen[0]
+    assert json.loads(run("voices", "--json").stdout)["config_voice"] == "gmw/en-gb-x-rp"
+
+
 def _spectrum(pcm: bytes) -> NDArray[np.float64]:
     """How the speech's energy spreads over 40 bands up to 8.2 kHz (shares summing to 1)."""
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)

@@ -122,15 +122,19 @@ def voices_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the installed espeak-ng voices for --voice (the default is marked with *)."""
+    """List the installed espeak-ng voices for --voice (the default is marked with *, the one
+    your config file chooses with >)."""
     from voiceguide.cli.show import voices_table
+    from voiceguide.plan.config import load_config
     from voiceguide.speech.voices import installed_voices, voices_to_json
 
+    config = load_config()  # a broken config file stops this command too, as every other
+    yours = config.top.voice if config is not None else None
     voices = installed_voices(lang)
     if as_json:
-        typer.echo(json.dumps(voices_to_json(voices), indent=2))
+        typer.echo(json.dumps({**voices_to_json(voices), "config_voice": yours}, indent=2))
     else:
-        voices_table(voices)
+        voices_table(voices, yours=yours)
 
 
 @app.command("cues")

@@ -102,17 +102,22 @@ def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -
                   f"in {elapsed_s:.1f} s.")  # fmt: skip
 
 
-def voices_table(voices: list[Voice], console: Console | None = None) -> None:
-    """One voice a line: id, language, name; the default marked with a star."""
+def voices_table(
+    voices: list[Voice], console: Console | None = None, yours: str | None = None
+) -> None:
+    """One voice a line: id, language, name; the default marked with a star, the config
+    file's voice (``yours``) with an arrow."""
     console = console or Console(highlight=False)
     table = Table(show_edge=False, pad_edge=False, box=None)
-    for column in ("", "id", "language", "name"):
+    table.add_column("", no_wrap=True, min_width=1)  # the mark: never squeezed away
+    for column in ("id", "language", "name"):
         table.add_column(column, no_wrap=True)
     for voice in voices:
-        default = voice.is_default
-        cells = ("*" if default else "", voice.id, voice.language,
-                 voice.name + (" (default)" if default else ""))  # fmt: skip
-        table.add_row(*(Text(cell) for cell in cells), style="bold" if default else None)
+        default, chosen = voice.is_default, voice.id == yours
+        notes = [note for note, yes in (("default", default), ("yours", chosen)) if yes]
+        cells = (">" if chosen else "*" if default else "", voice.id, voice.language,
+                 voice.name + (f" ({', '.join(notes)})" if notes else ""))  # fmt: skip
+        table.add_row(*(Text(cell) for cell in cells), style="bold" if default or chosen else None)
     console.print(table)
 
 

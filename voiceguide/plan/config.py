@@ -18,8 +18,10 @@ How its values combine with the others: :mod:`voiceguide.plan.preferences`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
+from voiceguide.files import read_regular
 from voiceguide.plan.choices import Choices, Source, is_off
 from voiceguide.plan.settings import (
     OPTION_FIELDS,
@@ -37,6 +40,7 @@ from voiceguide.plan.settings import (
     parse_breath,
     parse_duration,
     parse_override,
+    quoted,
 )
 from voiceguide.routine import templates
 from voiceguide.routine.text import did_you_mean
@@ -77,17 +81,31 @@ def load_config(path: Path | None = None) -> Config | None:
     """The config file, every value checked; None when there is none."""
     path = path or config_path()
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, _MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise SettingsError(f"{path}: cannot read the config file: {error.strerror}") from None
+        if error.errno == errno.EINVAL:
+            reason = "the config file is not a regular file (a folder, a device or a pipe)"
+        elif error.errno == errno.EFBIG:
+            reason = f"the config file is larger than {_MAX_CONFIG_BYTES // 1024} KiB"
+        else:
+            reason = f"cannot read the config file: {error.strerror or error}"
+        raise SettingsError(f"{path}: {reason}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SettingsError(f"{path}: the config file is not UTF-8 text") from None
+    not_toml = f"{path}: the config file is not valid TOML"
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{path}: the config file is not valid TOML: {error}") from None
+        raise SettingsError(f"{not_toml}: {error}") from None
+    except RecursionError:  # arrays or inline tables nested hundreds deep
+        raise SettingsError(f"{not_toml}: nested too deeply") from None
+    except ValueError:  # an integer of more than 4,300 digits (Python will not read one)
+        raise SettingsError(f"{not_toml}: a number is too long{_long_number_line(text)}") from None
+    _check_shape(data, path)
     tables = data.pop("routines", {})
     top = _choices(data, Place(path, None))
     if not isinstance(tables, dict):
@@ -102,6 +120,33 @@ def load_config(path: Path | None = None) -> Config | None:
             )
         routines[name] = _choices(table, Place(path, f"routines.{name}"))
     return Config(path, top, routines)
+
+
+_MAX_CONFIG_BYTES = 64 * 1024
+_MAX_DEPTH = 8  # [routines.NAME] key = [list]: 4 deep; the rest is never a setting
+_TOML_INTEGERS = range(-(2**63), 2**63)  # TOML's integers are 64-bit
+
+
+def _long_number_line(text: str) -> str:
+    match = re.search(r"[0-9_]{4000,}", text)
+    return f" (line {text.count(chr(10), 0, match.start()) + 1})" if match else ""
+
+
+def _check_shape(data: dict[str, Any], path: Path) -> None:
+    """No table or array nested deeper than settings ever are (a dotted key 5,000 long is
+    5,000 tables), no integer outside TOML's 64 bits (``0x`` and 5,000 f's)."""
+    stack: list[tuple[Any, int, str]] = [(data, 0, "")]
+    while stack:
+        value, depth, where = stack.pop()
+        key = where if len(where) <= 40 else where[:37] + "..."
+        if depth > _MAX_DEPTH:
+            raise SettingsError(f"{path}: key '{key}': nested too deeply for a setting")
+        if isinstance(value, int) and not isinstance(value, bool) and value not in _TOML_INTEGERS:
+            raise SettingsError(f"{path}: key '{key}': the integer is larger than TOML allows")
+        if isinstance(value, dict):
+            stack += [(v, depth + 1, f"{where}.{k}" if where else str(k)) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1, where) for v in value]
 
 
 @dataclass(frozen=True)
@@ -167,7 +212,7 @@ def _overrides(option: str, value: Any, place: Place) -> list[Override]:
         try:
             parsed.append(parse_override(option, text))
         except SettingsError as error:
-            raise place.restated(option, item, error, f"--{option} {text!r}: ") from None
+            raise place.restated(option, item, error, f"--{option} {quoted(text)}: ") from None
     return parsed
 
 
@@ -186,7 +231,7 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
         if not isinstance(value, str):
             raise place.error(key, value, 'must be an espeak-ng voice id such as "gmw/en-us" '
                               "(see voiceguide voices)")  # fmt: skip
-        check(f"--voice {value!r}: ", lambda: Settings(voice=value))
+        check(f"--voice {quoted(value)}: ", lambda: Settings(voice=value))
         return {"voice": value}
     if key == "rate":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -202,14 +247,14 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
             return {"breath_s": "off"}
         if not isinstance(value, str):
             raise place.error(key, value, 'must be inhale-exhale seconds such as "4-6", or "off"')
-        return {"breath_s": check(f"--breath {value!r}: ", lambda: parse_breath(value))}
+        return {"breath_s": check(f"--breath {quoted(value)}: ", lambda: parse_breath(value))}
     if key == "fit":
         if off:
             return {"fit_s": "off"}
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise place.error(key, value, 'must be a duration such as "15m", or "off"')
         text = value if isinstance(value, str) else templates.format_number(value)
-        return {"fit_s": check(f"--fit {text!r}: ", lambda: parse_duration(text))}
+        return {"fit_s": check(f"--fit {quoted(text)}: ", lambda: parse_duration(text))}
     if key == "log":
         if not isinstance(value, bool):
             raise place.error(key, value, "must be true or false (record sessions in the log)")
@@ -217,4 +262,4 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise place.error(key, value, 'must be an MP3 bitrate such as "96k"')
     text = str(value)
-    return {"bitrate": check(f"--bitrate {text!r}: ", lambda: parse_bitrate(text))}
+    return {"bitrate": check(f"--bitrate {quoted(text)}: ", lambda: parse_bitrate(text))}

@@ -30,7 +30,9 @@ __all__ = [
     "parse_bitrate",
     "parse_breath",
     "parse_duration",
+    "parse_number",
     "parse_override",
+    "quoted",
 ]
 
 Verbosity = Literal["minimal", "standard", "coach"]
@@ -89,7 +91,7 @@ class Settings:
             )
         if not self.voice or not self.voice.isprintable() or len(self.voice) > 64:
             raise SettingsError(
-                f"--voice {self.voice!r}: not an espeak-ng voice id (such as {DEFAULT_VOICE})"
+                f"--voice {quoted(self.voice)}: not an espeak-ng voice id (such as {DEFAULT_VOICE})"
             )
 
     def describe(self) -> dict[str, Any]:
@@ -120,34 +122,53 @@ class Settings:
         return ", ".join(parts)
 
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+_DURATION = re.compile(
+    r"(?:([0-9]+(?:\.[0-9]+)?)h)?(?:([0-9]+(?:\.[0-9]+)?)m)?(?:([0-9]+(?:\.[0-9]+)?)s?)?"
+)
+# A number as typed: ASCII digits only (float() would also take '²'-like digits of other
+# scripts, '١٢', '1_000'), an exponent, or inf/nan (refused by range with a clear message).
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.I
+)
+_MAX_NUMBER_CHARS = 64
+
+
+def quoted(raw: str) -> str:
+    """A value as typed, quoted for a message: at most 40 characters of it."""
+    return repr(raw if len(raw) <= 40 else raw[:40] + "...")
+
+
+def parse_number(text: str) -> float | None:
+    """``text`` as a number, written with ASCII digits; None when it is not one."""
+    text = text.strip()
+    if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+        return None
+    return float(text)
 
 
 def parse_duration(raw: str, option: str = "--fit") -> float:
     """``"15m"``, ``"14m30s"``, ``"1h"``, ``"900"`` or ``"900s"`` -> seconds (1 minute-4 hours)."""
     text = raw.strip().lower().replace(" ", "")
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text) if len(text) <= _MAX_NUMBER_CHARS else None
     if not text or match is None or not any(match.groups()):
-        raise SettingsError(f"{option} {raw!r}: give a duration such as 15m, 14m30s or 900s")
+        raise SettingsError(f"{option} {quoted(raw)}: give a duration such as 15m, 14m30s or 900s")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if not 60 <= total <= 4 * 3600:
-        raise SettingsError(f"{option} {raw!r}: must be between 1 minute and 4 hours")
+        raise SettingsError(f"{option} {quoted(raw)}: must be between 1 minute and 4 hours")
     return total
 
 
 def parse_breath(raw: str) -> tuple[float, float]:
     """``"4-6"`` -> (4.0, 6.0): inhale and exhale seconds, each 2-15 s."""
     inhale, sep, exhale = raw.strip().partition("-")
-    try:
-        pace = (float(inhale), float(exhale)) if sep else None
-    except ValueError:
-        pace = None
-    if pace is None or not all(2 <= s <= 15 for s in pace):
+    inhale_s = parse_number(inhale) if sep else None
+    exhale_s = parse_number(exhale) if sep else None
+    if inhale_s is None or exhale_s is None or not (2 <= inhale_s <= 15 and 2 <= exhale_s <= 15):
         raise SettingsError(
-            f"--breath {raw!r}: give inhale-exhale seconds, such as 4-6 (each 2 to 15 s)"
+            f"--breath {quoted(raw)}: give inhale-exhale seconds, such as 4-6 (each 2 to 15 s)"
         )
-    return pace
+    return inhale_s, exhale_s
 
 
 def parse_override(option: str, raw: str) -> Override:
@@ -158,22 +179,22 @@ def parse_override(option: str, raw: str) -> Override:
     if "=" in text:
         exercise, _, text = (part.strip() for part in text.partition("="))
         if not exercise:
-            raise SettingsError(f"--{option} {raw!r}: the exercise id before '=' is empty")
-    try:
-        value = float(text)
-    except ValueError:
+            raise SettingsError(f"--{option} {quoted(raw)}: the exercise id before '=' is empty")
+    value = parse_number(text)
+    if value is None:
         raise SettingsError(
-            f"--{option} {raw!r}: {text!r} is not a number (give N, or EXERCISE=N for one exercise)"
-        ) from None
+            f"--{option} {quoted(raw)}: {quoted(text)} is not a number (give N, or EXERCISE=N "
+            "for one exercise)"
+        )
     limit = LIMITS[field_name]
     unit = " s" if field_name.endswith("_s") else ""
     if value != value or not limit.low <= value <= limit.high:  # NaN, or out of range
         raise SettingsError(
-            f"--{option} {raw!r}: must be between {templates.format_number(limit.low)}{unit} "
+            f"--{option} {quoted(raw)}: must be between {templates.format_number(limit.low)}{unit} "
             f"and {templates.format_number(limit.high)}{unit}"
         )
     if limit.integer and not value.is_integer():
-        raise SettingsError(f"--{option} {raw!r}: must be a whole number")
+        raise SettingsError(f"--{option} {quoted(raw)}: must be a whole number")
     return Override(option=option, value=value, exercise=exercise)
 
 
@@ -225,7 +246,9 @@ _MP3_BITRATES_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 
 def parse_bitrate(raw: str) -> str:
     """ "96k" or "96" -> "96k"; only bitrates MP3 has at 44.1 kHz."""
     text = raw.strip().lower().removesuffix("k")
-    if not text.isdigit() or int(text) not in _MP3_BITRATES_KBPS:
+    if not (text.isascii() and text.isdigit() and len(text) <= 4) or (
+        int(text) not in _MP3_BITRATES_KBPS
+    ):  # ASCII digits only: '²', '①' or '٩٦' are digits to str.isdigit(), not to int()
         allowed = ", ".join(f"{b}k" for b in _MP3_BITRATES_KBPS)
-        raise SettingsError(f"--bitrate {raw!r}: MP3 bitrates are {allowed}")
+        raise SettingsError(f"--bitrate {quoted(raw)}: MP3 bitrates are {allowed}")
     return f"{int(text)}k"
