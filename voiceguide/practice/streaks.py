@@ -87,11 +87,11 @@ class Streaks:
         }
 
 
-def _follows(last: Moment, last_day: date, moment: Moment) -> bool:
-    """Whether ``moment`` is on the day after ``last_day`` (by the date, or by the date in
-    ``last``'s time zone when a change of zone skipped one)."""
+def _follows(last: Moment, last_day: date, moment: Moment, day: date) -> bool:
+    """Whether ``moment`` (on ``day``) is on the day after ``last_day``: by the date, or by
+    the date in ``last``'s time zone when a change of zone skipped one."""
     after = last_day + timedelta(days=1)
-    return moment.day == after or moment.day_in(last.offset_s) <= after
+    return day == after or moment.day_in(last.offset_s) <= after
 
 
 def streaks(moments: Iterable[Moment], now: Moment) -> Streaks:
@@ -99,22 +99,23 @@ def streaks(moments: Iterable[Moment], now: Moment) -> Streaks:
     starts of the sessions that count as practice)."""
     runs: list[tuple[int, date, Moment]] = []  # (days, last day, last moment)
     for moment in sorted(moments):
+        day = moment.day
         if runs:
             days, last_day, last = runs[-1]
-            if moment.day <= last_day:  # the same day (or a date repeated flying west)
+            if day <= last_day:  # the same day (or a date repeated flying west)
                 runs[-1] = (days, last_day, moment)
                 continue
-            if _follows(last, last_day, moment):
-                runs[-1] = (days + 1, moment.day, moment)
+            if _follows(last, last_day, moment, day):
+                runs[-1] = (days + 1, day, moment)
                 continue
-        runs.append((1, moment.day, moment))
+        runs.append((1, day, moment))
     if not runs:
         return Streaks(0, 0, False, None)
     longest = max(days for days, _d, _m in runs)
     days, last_day, last = runs[-1]
     today = now.day
     practised_today = today <= last_day
-    alive = practised_today or _follows(last, last_day, now)
+    alive = practised_today or _follows(last, last_day, now, today)
     return Streaks(days if alive else 0, longest, practised_today, last_day)
 
 
