@@ -52,6 +52,7 @@ class Browser:
         self._process = subprocess.Popen(
             [path, *FLAGS, f"--user-data-dir={self._profile.name}", "about:blank"],
             pass_fds=(3, 4), stdin=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": self._profile.name},  # its temporary files in there
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=lambda: (os.dup2(to_browser_r, 3), os.dup2(from_browser_w, 4)),
         )  # fmt: skip

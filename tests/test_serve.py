@@ -136,13 +136,14 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         out_dir = base / "audio"
         service = Service(None, (), _prepare, export_render, out_dir, log.append)
         server = Server(service, "127.0.0.1", 0)
-        service.start(lambda done, total: None, lambda: False)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
+            service.start(lambda done, total: None, lambda: False)
+            thread.start()
             yield Running(service, server, out_dir, log, env)
         finally:
-            server.shutdown()
+            if thread.is_alive():
+                server.shutdown()
             server.close()
             service.close()
 
@@ -400,6 +401,25 @@ def test_bad_form_values_are_refused_with_the_cli_message_and_change_nothing(
     assert not running.service.rendering()
     assert _export_files(running.out_dir) == before
     assert not list(tmp_path.iterdir()) or all(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_an_impossible_fit_fails_the_render_with_the_cli_message_and_changes_nothing(
+    running: Running, tmp_path: Path
+) -> None:
+    """--fit is checked when the plan is made: the render starts, fails with the message
+    'export --fit' prints, naming the field, and the export served stays."""
+    before = _export_files(running.out_dir)
+    generation = running.state()["generation"]
+    status, answer = running.submit({"fit": "2m"})
+    assert status == 202, answer
+    deadline = time.monotonic() + 120
+    while (render := running.state()["render"])["state"] == "rendering":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert render["state"] == "failed" and render["field"] == "fit"
+    assert render["error"] == _cli_error(["--fit", "2m"], running.env, tmp_path)
+    assert running.state()["generation"] == generation
+    assert _export_files(running.out_dir) == before
 
 
 def test_unknown_fields_and_stale_forms_are_refused(running: Running) -> None:

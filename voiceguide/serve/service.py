@@ -5,6 +5,7 @@ command line's own parsing and checks, one render at a time."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
 import threading
 import time
@@ -271,7 +272,8 @@ class Service:
             snapshot = open_snapshot(self.out_dir, self.current.generation + 1, self.log)
         except VoiceguideError as error:
             with self._lock:
-                self._status = {"state": "failed", "error": str(error)}
+                self._status = {"state": "failed", "error": str(error),
+                                "field": _field_of(str(error))}  # fmt: skip
             if not isinstance(error, Interrupted):
                 self.log(f"render failed: {error}")
             return
@@ -285,6 +287,12 @@ class Service:
             self._publish(snapshot)
             self._status = {"state": "done", "seconds": round(time.monotonic() - started, 1)}
         self.log(f"rendered generation {self.current.generation}: {self.command()}")
+
+
+def _field_of(message: str) -> str | None:
+    """The form field a render's error names (``--fit 1m: ...`` -> ``fit``), if any."""
+    match = re.match(r"--(voice|rate|verbosity|breath|fit)\b", message)
+    return match.group(1) if match else None
 
 
 def _errors(errors: list[tuple[str | None, str]]) -> dict[str, Any]:

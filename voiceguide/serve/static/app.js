@@ -325,7 +325,7 @@ function showRender(render) {
       : "Preparing the speech… The current version plays until it is done.";
   } else if (render.state === "failed") {
     text.textContent = "";
-    showErrors([{ field: null, message: render.error }]);
+    showErrors([{ field: render.field || null, message: render.error }]);
   } else if (render.state === "done") {
     text.textContent = "Done: now playing the new version (" + render.seconds + " s to render).";
   } else {
