@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,9 +15,14 @@ from tests.conftest import REPO
 
 @pytest.mark.slow
 def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) -> None:
+    # built from a clean copy: a build/ folder left in the checkout could hide a missing file
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "audio", "__pycache__", ".*_cache",
+    ))  # fmt: skip
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(REPO)],
+         "-w", str(tmp_path / "dist"), str(source)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     (wheel,) = (tmp_path / "dist").glob("voiceguide-*.whl")
@@ -25,6 +31,13 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     assert "voiceguide/scripts/supine-hip-stretch.yaml" in names
     for page in ("index.html", "app.js", "app.css"):  # voiceguide serve's page
         assert f"voiceguide/serve/static/{page}" in names
+    # every module of the source tree is in the wheel (a package left out of pyproject's
+    # list would be missing only once installed)
+    sources = {
+        str(p.relative_to(REPO)) for p in (REPO / "voiceguide").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }  # fmt: skip
+    assert sources - set(names) == set()
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
