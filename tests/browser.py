@@ -163,6 +163,13 @@ class Page:
         self.call("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point})
         self.call("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
+    def hide(self) -> None:
+        """Minimize the page's window: the page is hidden (``document.hidden``), as it is
+        with a phone's screen locked."""
+        window = self.call("Browser.getWindowForTarget")["windowId"]
+        self.browser.send("Browser.setWindowBounds",
+                          {"windowId": window, "bounds": {"windowState": "minimized"}})  # fmt: skip
+
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", {"format": "png"})["data"]
         path.write_bytes(base64.b64decode(data))

@@ -632,6 +632,24 @@ def test_the_page_plays_seeks_by_chapter_and_follows_the_lyrics(
 
 
 @pytest.mark.browser
+def test_the_audio_plays_on_while_the_page_is_hidden(running: Running, browser: Any) -> None:
+    """A plain audio element keeps playing when the page is hidden (a locked phone screen
+    hides it too; Web Audio would be suspended)."""
+    page = browser.page(390, 844)
+    page.goto(f"http://127.0.0.1:{running.server.port}/{running.token}/")
+    page.wait_for("document.querySelectorAll('#chapters button').length > 0")
+    page.tap("#play")
+    page.wait_for("document.getElementById('audio').currentTime > 0.3", 20)
+    page.hide()
+    page.wait_for("document.hidden")
+    start = page.js("document.getElementById('audio').currentTime")
+    time.sleep(2.0)
+    assert page.js("document.getElementById('audio').currentTime") - start > 1.5
+    assert not page.js("document.getElementById('audio').paused")
+    page.js("document.getElementById('audio').pause()")
+
+
+@pytest.mark.browser
 def test_the_page_is_accessible(running: Running, browser: Any) -> None:
     page = browser.page(390, 844)
     page.goto(f"http://127.0.0.1:{running.server.port}/{running.token}/")
