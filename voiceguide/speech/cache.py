@@ -25,7 +25,7 @@ from voiceguide.speech.base import Finisher, Synthesizer, short
 __all__ = ["PhraseCache", "PhraseFinisher", "default_cache_dir"]
 
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
-PROCESSING_VERSION = 4  # 4: each phrase spoken from a fresh engine (the same every time)
+PROCESSING_VERSION = 5  # 4: each phrase from a fresh engine; 5: loudness at its rate
 _WORK_PREFIX = "voiceguide-tts-"  # + pid: a temporary folder of phrases being made
 _CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its key and audio
 _MAX_ENTRY_BYTES = 64 * 1024 * 1024  # a 1,000-character paragraph at 80 wpm is about 11 MB
@@ -64,8 +64,9 @@ class PhraseFinisher:
             raise SynthesisError(f"the speech engine wrote no 16-bit audio for {short(text)}")
         samples = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
         samples = samples.reshape(-1, channels).mean(axis=1)  # mono
+        # brought to loudness at the engine's rate (half the work at 22.05 kHz), then resampled
+        samples = loudness.normalize(samples, rate)
         samples = loudness.resample(samples, rate, self.fmt.sample_rate)
-        samples = loudness.normalize(samples, self.fmt.sample_rate)
         pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
         if self.fmt.channels > 1:
             pcm = np.repeat(pcm, self.fmt.channels)
