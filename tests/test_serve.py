@@ -579,10 +579,12 @@ def test_the_page_plays_seeks_by_chapter_and_follows_the_lyrics(
     assert page.js("document.getElementById('audio').currentTime") > first + 0.5
     assert page.js("document.getElementById('play').getAttribute('aria-label')") == "Pause"
     # tapping a chapter seeks to its plan time
+    errors = []
     for index in (4, 2, len(sections) - 1):
         page.tap(f"#chapters li:nth-child({index + 1}) button")
         at = page.js("document.getElementById('audio').currentTime")
-        assert abs(at - sections[index][1]) < 0.1, (index, at, sections[index])
+        errors.append(abs(at - sections[index][1]))
+        assert errors[-1] < 0.1, (index, at, sections[index])
         page.wait_for(
             f"document.getElementById('chapter').textContent === {json.dumps(sections[index][0])}"
         )
@@ -590,6 +592,7 @@ def test_the_page_plays_seeks_by_chapter_and_follows_the_lyrics(
         assert page.js(
             "document.querySelector('#chapters button[aria-current=true]').dataset.index"
         ) == str(index)
+    print(f"chapter taps: at most {max(errors) * 1000:.1f} ms from the plan's time")
     assert page.js("navigator.mediaSession.metadata.artist") == timeline.title
     assert page.js("navigator.mediaSession.metadata.artwork[0].src").endswith(state["cover"])
     # the instruction follows the timed lyrics of the exported .lrc file
