@@ -6,8 +6,8 @@
 #   ./dev.sh setup               only set up
 #
 # Set-up installs the system packages voiceguide and its tests need (with apt-get, through
-# sudo when not root), creates .venv/ and installs voiceguide into it with its test and
-# playback extras. It re-runs pip only when pyproject.toml changed.
+# sudo when not root), creates .venv/ and installs voiceguide into it with its test,
+# playback and neural-voice extras. It re-runs pip only when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -41,7 +41,7 @@ setup() {
   if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
     echo "installing voiceguide into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    .venv/bin/python -m pip install -q -e ".[test,play]" 2> >(grep -v '^WARNING: Location' >&2)
+    .venv/bin/python -m pip install -q -e ".[test,play,neural]" 2> >(grep -v '^WARNING: Location' >&2)
     printf '%s' "$stamp" > .venv/.setup-stamp
   fi
 }

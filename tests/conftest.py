@@ -49,6 +49,12 @@ def _espeak_available() -> bool:
     return True
 
 
+def _neural_available() -> bool:
+    from voiceguide.speech.piper import packaged_voices
+
+    return bool(packaged_voices())
+
+
 @pytest.fixture(autouse=True)
 def _real_backends(request: pytest.FixtureRequest) -> None:
     """Marked tests need their real backend: skip locally, fail in CI when it is missing."""
@@ -58,6 +64,9 @@ def _real_backends(request: pytest.FixtureRequest) -> None:
                 "apt-get install ffmpeg")  # fmt: skip
     if node.get_closest_marker("espeak"):
         require("espeak-ng (through pyttsx3)", _espeak_available(), "apt-get install espeak-ng")
+    if node.get_closest_marker("neural"):
+        require("the neural voice (Piper)", _neural_available(),
+                "pip install 'voiceguide[neural]' (./dev.sh setup)")  # fmt: skip
     if node.get_closest_marker("sound"):
         request.getfixturevalue("sound_device")
 

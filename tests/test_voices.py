@@ -29,18 +29,18 @@ def _engine() -> list[SimpleNamespace]:
 
 
 def test_voices_are_sorted_by_language_filtered_and_the_default_is_marked() -> None:
-    voices = installed_voices(engine_voices=_engine)
+    voices = installed_voices(engine_voices=_engine, neural_voices=lambda: None)
     assert [v.id for v in voices] == ["gmw/de", "gmw/en", "gmw/en-us", "roa/es-419"]
     assert voices[1] == Voice("gmw/en", "en-gb", "English (Great Britain)")
     assert [v.id for v in voices if v.is_default] == [DEFAULT_VOICE]
-    assert [v.id for v in installed_voices("en", _engine)] == ["gmw/en", "gmw/en-us"]
-    assert [v.id for v in installed_voices("EN-GB", _engine)] == ["gmw/en"]
+    assert [v.id for v in installed_voices("en", _engine, lambda: None)] == ["gmw/en", "gmw/en-us"]
+    assert [v.id for v in installed_voices("EN-GB", _engine, lambda: None)] == ["gmw/en"]
     with pytest.raises(SettingsError, match="--lang 'e': no installed voice speaks it"):
-        installed_voices("e", _engine)
+        installed_voices("e", _engine, lambda: None)
     shown = voices_to_json(voices)
     assert shown["default"] == DEFAULT_VOICE
     assert {"id": "gmw/en-us", "language": "en-us", "name": "English (America)",
-            "default": True} in shown["voices"]  # fmt: skip
+            "engine": "espeak-ng", "default": True} in shown["voices"]  # fmt: skip
 
 
 @pytest.mark.espeak
@@ -49,7 +49,8 @@ def test_the_voices_command_lists_espeak_voices_with_the_default() -> None:
     assert listed.returncode == 0, listed.stderr
     voices = {v["id"]: v for v in json.loads(listed.stdout)["voices"]}
     assert voices[DEFAULT_VOICE] == {"id": DEFAULT_VOICE, "language": "en-us",
-                                     "name": "English (America)", "default": True}  # fmt: skip
+                                     "name": "English (America)", "engine": "espeak-ng",
+                                     "default": True}  # fmt: skip
     assert {"gmw/en", "gmw/en-gb-x-rp"} <= voices.keys()
     table = run("voices", "--lang", "en")
     assert table.returncode == 0, table.stderr

@@ -9,8 +9,9 @@ import os
 import signal
 import sys
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +24,9 @@ from voiceguide.cli.options import (
     routine_options,
 )
 from voiceguide.errors import Interrupted, VoiceguideError
+
+if TYPE_CHECKING:
+    from voiceguide.play import LivePlayback
 
 app = typer.Typer(
     name="voiceguide",
@@ -122,19 +126,22 @@ def voices_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the installed espeak-ng voices for --voice (the default is marked with *, the one
-    your config file chooses with >)."""
+    """List the voices for --voice, espeak-ng's and the neural ones (the default is marked
+    with *, the one your config file chooses with >)."""
     from voiceguide.cli.show import voices_table
     from voiceguide.plan.config import load_config
-    from voiceguide.speech.voices import installed_voices, voices_to_json
+    from voiceguide.speech.voices import installed_voices, neural_missing, voices_to_json
 
     config = load_config()  # a broken config file stops this command too, as every other
     yours = config.top.voice if config is not None else None
     voices = installed_voices(lang)
+    missing = neural_missing()
     if as_json:
-        typer.echo(json.dumps({**voices_to_json(voices), "config_voice": yours}, indent=2))
+        typer.echo(
+            json.dumps({**voices_to_json(voices, missing), "config_voice": yours}, indent=2)
+        )
     else:
-        voices_table(voices, yours=yours)
+        voices_table(voices, missing, yours=yours)
 
 
 @app.command("cues")
@@ -171,7 +178,10 @@ def plan_command(options: RoutineOptions, as_json: JsonOpt = False) -> None:
 
     loaded, prepared = options.prepare()
     settings = prepared.settings
-    timeline = pipeline.plan(loaded, settings, pipeline.make_cache(settings))
+    cache = pipeline.make_cache(settings)
+    with pipeline.ProgressBars() as bars:
+        cache.progress = bars.speaking
+        timeline = pipeline.plan(loaded, settings, cache)
     if as_json:
         typer.echo(json.dumps(timeline.to_json(), indent=2))
     else:
@@ -191,21 +201,18 @@ def export_command(
 ) -> None:  # fmt: skip
     """Render the routine to MP3s: one per chapter and one of the whole routine."""
     from voiceguide import pipeline
-    from voiceguide.cli.show import export_progress, export_summary
+    from voiceguide.cli.show import export_summary
 
     loaded, prepared = options.prepare(bitrate)
     settings = prepared.settings
     started = time.perf_counter()
-    with export_progress(enabled=not as_json) as progress:
+    cache = pipeline.make_cache(settings)
+    with pipeline.ProgressBars(enabled=not as_json) as bars:
+        cache.progress = bars.speaking
         timeline, result = pipeline.export(
-            loaded,
-            settings,
-            pipeline.make_cache(settings),
-            out,
-            prepared.bitrate,
-            progress=progress,
+            loaded, settings, cache, out, prepared.bitrate, progress=bars.rendering,
             as_zip=as_zip,
-        )
+        )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:
@@ -247,10 +254,18 @@ def play_command(
 
     loaded, prepared = options.prepare()
     settings = prepared.settings
-    status, problem = pipeline.play_logged(
-        loaded, settings, pipeline.make_cache(settings), start_exercise=start,
-        controls=controls, log=prepared.log if log is None else log,
-    )  # fmt: skip
+    cache = pipeline.make_cache(settings)
+    with pipeline.ProgressBars() as bars:
+        cache.progress = bars.speaking
+
+        def controls_after_bars(playback: LivePlayback) -> AbstractContextManager[object]:
+            bars.close()  # the first sound: from here the terminal is the player's display
+            return controls(playback)
+
+        status, problem = pipeline.play_logged(
+            loaded, settings, cache, start_exercise=start, controls=controls_after_bars,
+            log=prepared.log if log is None else log,
+        )  # fmt: skip
     typer.echo(summary(status), err=True)
     if problem is not None:
         typer.echo(f"voiceguide: warning: {_one_line(problem)}", err=True)

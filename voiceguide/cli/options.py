@@ -68,7 +68,8 @@ FitOpt = Annotated[
                       "within their allowed ranges; off turns off a saved preference."),
 ]  # fmt: skip
 RateOpt = Annotated[
-    int | None, typer.Option("--rate", help="Speaking rate in words per minute (default 160).")
+    int | None,
+    typer.Option("--rate", help="Words a minute, as a listener counts them (default 178)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 BitrateOpt = Annotated[

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from voiceguide.export import ExportResult
-from voiceguide.export import Progress as ProgressCallback
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.text import clock
 
@@ -25,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = [
     "clock",
     "config_table",
-    "export_progress",
     "export_summary",
     "history_view",
     "plan_table",
@@ -71,25 +66,6 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
         console.print(f"  fitted: {change}")
 
 
-@contextlib.contextmanager
-def export_progress(enabled: bool = True) -> Iterator[ProgressCallback | None]:
-    """A progress bar on stderr while rendering (only on a terminal)."""
-    console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn("rendering"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(), console=console, transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("render", total=1)
-
-        def update(done_ms: int, total_ms: int) -> None:
-            bar.update(task, completed=done_ms, total=total_ms)
-
-        yield update
-
-
 def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -> None:
     console = Console()
     if result.zip_path is not None:
@@ -103,10 +79,12 @@ def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -
 
 
 def voices_table(
-    voices: list[Voice], console: Console | None = None, yours: str | None = None
-) -> None:
-    """One voice a line: id, language, name; the default marked with a star, the config
-    file's voice (``yours``) with an arrow."""
+    voices: list[Voice], missing: str | None = None, console: Console | None = None,
+    yours: str | None = None,
+) -> None:  # fmt: skip
+    """One voice a line: id, language, name (a neural one says so); the default marked with a
+    star, the config file's voice (``yours``) with an arrow; then how to get the neural voices
+    when they are missing."""
     console = console or Console(highlight=False)
     table = Table(show_edge=False, pad_edge=False, box=None)
     table.add_column("", no_wrap=True, min_width=1)  # the mark: never squeezed away
@@ -119,6 +97,8 @@ def voices_table(
                  voice.name + (f" ({', '.join(notes)})" if notes else ""))  # fmt: skip
         table.add_row(*(Text(cell) for cell in cells), style="bold" if default or chosen else None)
     console.print(table)
+    if missing is not None:
+        console.print(Text(missing))
 
 
 def config_table(routine: Routine, resolved: Resolved, console: Console | None = None) -> None:

@@ -8,6 +8,7 @@ from voiceguide.pipeline.legend import legend
 from voiceguide.pipeline.live import Controls, Listener, play, play_legend
 from voiceguide.pipeline.logbook import export_csv, forget, history, log_session, play_logged
 from voiceguide.pipeline.planning import asked_phrases, plan, plan_stages
+from voiceguide.pipeline.progress import ProgressBars
 from voiceguide.pipeline.setup import (
     cue_cache,
     default_player,
@@ -21,6 +22,7 @@ from voiceguide.practice import log_path
 __all__ = [
     "Controls",
     "Listener",
+    "ProgressBars",
     "asked_phrases",
     "cue_cache",
     "current_export",

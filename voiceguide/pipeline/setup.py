@@ -16,7 +16,7 @@ from voiceguide.routine.model import Routine
 from voiceguide.sound.tones import CueCache
 from voiceguide.speech.base import Synthesizer
 from voiceguide.speech.cache import PhraseCache
-from voiceguide.speech.espeak import Pyttsx3Synthesizer
+from voiceguide.speech.voices import synthesizer_for
 
 if TYPE_CHECKING:
     from voiceguide.play import Player
@@ -49,7 +49,7 @@ def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,
                cache_dir: Path | None = None) -> PhraseCache:  # fmt: skip
     """The phrase cache for these settings' voice and rate (``synthesizer``: another engine,
     a fake in tests)."""
-    synth = synthesizer or Pyttsx3Synthesizer(settings.voice, settings.rate_wpm)
+    synth = synthesizer or synthesizer_for(settings.voice, settings.rate_wpm, cache_dir)
     return PhraseCache(synth, cache_dir)
 
 

@@ -3,14 +3,18 @@ other engine) offers the phrase cache."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Finisher", "Synthesizer", "short"]
+__all__ = ["Finisher", "SynthesisProgress", "Synthesizer", "estimate_s", "short"]
 
 Finisher = Callable[[str, Path], None]
 """Called with a phrase's text and the path of its WAV."""
+
+SynthesisProgress = Callable[[int, int, float], None]
+"""Called with the phrases synthesized so far, the phrases to synthesize in all, and how
+long the whole synthesis should take (in seconds, estimated from the words)."""
 
 
 class Synthesizer(Protocol):
@@ -42,3 +46,11 @@ class Synthesizer(Protocol):
 def short(text: str, limit: int = 60) -> str:
     """A phrase as an error message quotes it: at most ``limit`` characters."""
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def estimate_s(synthesizer: Synthesizer, texts: Iterable[str]) -> float:
+    """How long synthesizing ``texts`` should take: the engine's measured cost per word (a
+    ``cost_s_per_word`` attribute; none for a fake) over its worker processes."""
+    per_word = float(getattr(synthesizer, "cost_s_per_word", 0.0))
+    workers = max(1, int(getattr(synthesizer, "workers", 1)))
+    return per_word * sum(len(text.split()) for text in texts) / workers

@@ -20,7 +20,7 @@ from voiceguide.errors import SynthesisError
 from voiceguide.files import atomic_write, make_way, read_regular, seal, sweep_abandoned
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
-from voiceguide.speech.base import Finisher, Synthesizer, short
+from voiceguide.speech.base import Finisher, SynthesisProgress, Synthesizer, estimate_s, short
 
 __all__ = ["PhraseCache", "PhraseFinisher", "default_cache_dir"]
 
@@ -93,6 +93,9 @@ class PhraseCache:
         self._failure: BaseException | None = None
         self._changed = threading.Condition()
         self._batch: threading.Thread | None = None
+        # told of every phrase synthesized (a progress bar); (done, in all, estimate)
+        self.progress: SynthesisProgress | None = None
+        self._progress_of = (0, 0, 0.0)
 
     def key(self, text: str) -> bytes:
         """What a phrase's audio depends on: the engine, voice and rate, the format, the
@@ -245,6 +248,9 @@ class PhraseCache:
         sweep_abandoned(Path(tempfile.gettempdir()), _WORK_PREFIX)
         with tempfile.TemporaryDirectory(prefix=f"{_WORK_PREFIX}{os.getpid()}-") as tmp:
             jobs = [(text, Path(tmp) / f"{i}.wav") for i, text in enumerate(texts)]
+            self._progress_of = (0, len(texts), estimate_s(self.synthesizer, texts))
+            if self.progress is not None:
+                self.progress(*self._progress_of)
             self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt), self._keep, spoken)
             for text, _path in jobs:
                 if text not in self._pcm:
@@ -268,6 +274,11 @@ class PhraseCache:
             self._pending.discard(text)
             self.synthesized += 1
             self._changed.notify_all()
+        done, total, estimate = self._progress_of
+        self._progress_of = (done + 1, total, estimate)
+        progress = self.progress
+        if progress is not None:
+            progress(done + 1, total, estimate)
 
     def _write(self, text: str, data: bytes) -> None:
         # A cache that cannot be written only costs speed; the audio is still right.

@@ -1,40 +1,96 @@
-"""The speech engine's voices: what ``voiceguide voices`` lists.
+"""The voices ``--voice`` takes, of every engine: what ``voiceguide voices`` lists, and the
+synthesizer for a voice id.
 
-Synthesis runs in worker processes (pyttsx3's engine is a per-process singleton whose rate
-is fixed by the first phrase); listing the voices only reads the engine's voice table, so
-it is done here, in the calling process. pyttsx3 is imported only inside
-:func:`installed_voices`.
+espeak-ng's voices are read from its voice table here, in the calling process (synthesis
+runs in worker processes); the neural voices are the Piper voices installed with the
+``neural`` extra (any other Piper model is given by its path). pyttsx3 and piper are
+imported only in their engine modules.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
 from voiceguide.plan.settings import DEFAULT_VOICE
+from voiceguide.speech.base import Synthesizer
 
-__all__ = ["Voice", "installed_voices", "voices_to_json"]
+__all__ = [
+    "Voice",
+    "installed_voices",
+    "neural_missing",
+    "synthesizer_for",
+    "voices_to_json",
+]
+
+ESPEAK = "espeak-ng"
+PIPER = "piper"
 
 
 @dataclass(frozen=True)
 class Voice:
-    """One espeak-ng voice: its id (what ``--voice`` takes), language and name."""
+    """One voice: its id (what ``--voice`` takes), language, name and engine."""
 
     id: str
     language: str
     name: str
+    engine: str = ESPEAK
 
     @property
     def is_default(self) -> bool:
         return self.id == DEFAULT_VOICE
 
 
+def synthesizer_for(voice: str, rate_wpm: int, cache_dir: Path | None = None) -> Synthesizer:
+    """The engine that speaks ``voice`` at ``rate_wpm`` words a minute as a listener counts
+    them: Piper for ``piper:NAME`` and ``.onnx`` paths, espeak-ng for the rest."""
+    from voiceguide.speech.cache import default_cache_dir
+    from voiceguide.speech.piper import PiperSynthesizer, is_piper_voice
+
+    if is_piper_voice(voice):
+        return PiperSynthesizer(voice, rate_wpm, cache_dir or default_cache_dir())
+    from voiceguide.speech.espeak import Pyttsx3Synthesizer, espeak_rate_for
+
+    return Pyttsx3Synthesizer(voice, espeak_rate_for(rate_wpm))
+
+
 def _espeak_voices() -> Iterable[Any]:
     from voiceguide.speech.espeak import espeak_engine
 
     return list(espeak_engine().getProperty("voices"))
+
+
+def _neural_voices() -> list[Voice] | None:
+    """The installed Piper voices, or None when the neural extra is not installed."""
+    from voiceguide.speech.piper import packaged_voices
+
+    found = packaged_voices()
+    if found is None:
+        return None
+    voices = []
+    for voice_id, files in found.items():
+        try:
+            config = json.loads(files.config.read_text(encoding="utf-8"))
+            language = str(config["language"]["code"]).replace("_", "-").lower()
+            quality = config.get("audio", {}).get("quality", "")
+            name = f"{str(config.get('dataset', voice_id)).title()} (neural, {quality})"
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            language, name = "", voice_id
+        voices.append(Voice(voice_id, language, name, PIPER))
+    return voices
+
+
+def neural_missing() -> str | None:
+    """How to get the neural voices when they are not installed (else None)."""
+    from voiceguide.speech.piper import INSTALL_HINT, packaged_voices
+
+    if packaged_voices():
+        return None
+    return f"neural voices (Piper): not installed; {INSTALL_HINT}"
 
 
 def _text(value: Any) -> str:
@@ -44,21 +100,20 @@ def _text(value: Any) -> str:
 
 
 def installed_voices(
-    language: str | None = None, engine_voices: Callable[[], Iterable[Any]] = _espeak_voices
-) -> list[Voice]:
-    """The installed voices, sorted by language then id; with ``language`` ("en", "en-gb")
-    only those whose language is it or a variant of it."""
-    voices = sorted(
-        {
-            Voice(
-                id=_text(v.id),
-                language=_text(v.languages[0]) if v.languages else "",
-                name=_text(v.name),
-            )
-            for v in engine_voices()
-        },
-        key=lambda v: (v.language, v.id),
-    )
+    language: str | None = None, engine_voices: Callable[[], Iterable[Any]] = _espeak_voices,
+    neural_voices: Callable[[], list[Voice] | None] = _neural_voices,
+) -> list[Voice]:  # fmt: skip
+    """The installed voices of both engines, sorted by language then id; with ``language``
+    ("en", "en-gb") only those whose language is it or a variant of it."""
+    espeak = {
+        Voice(
+            id=_text(v.id),
+            language=_text(v.languages[0]) if v.languages else "",
+            name=_text(v.name),
+        )
+        for v in engine_voices()
+    }
+    voices = sorted(espeak | set(neural_voices() or []), key=lambda v: (v.language, v.id))
     if language is None:
         return voices
     wanted = language.strip().lower()
@@ -71,12 +126,21 @@ def installed_voices(
     return chosen
 
 
-def voices_to_json(voices: list[Voice]) -> dict[str, Any]:
-    """``voiceguide voices --json``."""
-    return {
+def voices_to_json(voices: list[Voice], missing: str | None = None) -> dict[str, Any]:
+    """``voiceguide voices --json`` (``missing``: how to get the neural voices)."""
+    shown: dict[str, Any] = {
         "default": DEFAULT_VOICE,
         "voices": [
-            {"id": v.id, "language": v.language, "name": v.name, "default": v.is_default}
+            {
+                "id": v.id,
+                "language": v.language,
+                "name": v.name,
+                "engine": v.engine,
+                "default": v.is_default,
+            }
             for v in voices
         ],
     }
+    if missing is not None:
+        shown["neural_missing"] = missing
+    return shown

@@ -34,6 +34,8 @@ class WorkerSynthesizer:
     """Speaks phrases in a pool of worker processes (one engine per process)."""
 
     engine_name: ClassVar[str] = "the speech engine"  # as error messages name it
+    cost_s_per_word: ClassVar[float] = 0.0  # synthesis time per word on one core (estimates)
+    start_allowance_s: ClassVar[float] = 0.0  # more time for the first phrase: workers start
 
     def __init__(
         self, initializer: Callable[..., None], initargs: tuple[Any, ...],
@@ -73,8 +75,8 @@ class WorkerSynthesizer:
             speaking = [(text, path, pool.apply_async(self._speak, (text, str(path))))
                         for text, path in jobs]  # fmt: skip
             finishing = []
-            for text, path, result in speaking:
-                self._wait(text, result)
+            for index, (text, path, result) in enumerate(speaking):
+                self._wait(text, result, self.start_allowance_s if index == 0 else 0.0)
                 if spoken is not None:
                     spoken(text, path)
                 finishing.append(
@@ -91,9 +93,9 @@ class WorkerSynthesizer:
             pool.terminate()
             pool.join()
 
-    def _wait(self, text: str, result: Any) -> None:
+    def _wait(self, text: str, result: Any, extra_s: float = 0.0) -> None:
         """The phrase's result (its error raised here), watching for cancel() meanwhile."""
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + self.timeout_s + extra_s
         while True:
             if self._cancelled.is_set():
                 raise Interrupted()
@@ -104,7 +106,7 @@ class WorkerSynthesizer:
                 if time.monotonic() >= deadline:
                     raise SynthesisError(
                         f"{self.engine_name} hung on the phrase {short(text)} "
-                        f"(no audio after {self.timeout_s:g} s)"
+                        f"(no audio after {self.timeout_s + extra_s:g} s)"
                     ) from None
 
     def cancel(self) -> None:
