@@ -29,8 +29,8 @@ def test_help_figure() -> None:
 
 
 def test_a_bad_selection_is_refused() -> None:
-    result = bench("--only", "6")
-    assert result.returncode == 2 and "numbers from 1 to 5" in result.stderr
+    result = bench("--only", "7")
+    assert result.returncode == 2 and "numbers from 1 to 6" in result.stderr
 
 
 @pytest.mark.sound

@@ -14,6 +14,8 @@ machine, and prints each figure as a ratio to its floor (goal in brackets):
 4. ``voiceguide --help`` wall time                                            [<= 0.3 s]
 5. live play, on a virtual sound device (a PulseAudio null sink, recorded): time to the
    first sound heard, warm [<= 0.5 s] and cold, and the CPU share while holding  [<= 5 %]
+6. the neural voice (Piper): cold export vs the ``piper`` program + ``ffmpeg``, real-time
+   factor, peak memory of all processes, warm re-export (see :mod:`.neural`)
 
 Timings are the median of ``--repeat`` runs (default 3). Nothing here asserts: the numbers
 are printed, and the README quotes them with this command.
@@ -97,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         print(f"voiceguide benchmark: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
               f"median of {repeat}\n")  # fmt: skip
-        only = options.only or {1, 2, 3, 4, 5}
+        only = options.only or {1, 2, 3, 4, 5, 6}
         if only & {1, 2}:
             _cold_and_warm(work, repeat)
         if 3 in only:
@@ -106,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _help(repeat)
         if 5 in only:
             _live(work, repeat, options.live_routine)
+        if 6 in only:
+            from voiceguide.bench.neural import neural_figure
+
+            neural_figure(work, _row)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
@@ -115,9 +121,9 @@ def _items(text: str) -> set[int]:
     try:
         items = {int(part) for part in text.split(",")}
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: numbers from 1 to 5, e.g. 4,5") from None
-    if not items <= {1, 2, 3, 4, 5}:
-        raise argparse.ArgumentTypeError(f"{text!r}: numbers from 1 to 5, e.g. 4,5")
+        raise argparse.ArgumentTypeError(f"{text!r}: numbers from 1 to 6, e.g. 4,5") from None
+    if not items <= {1, 2, 3, 4, 5, 6}:
+        raise argparse.ArgumentTypeError(f"{text!r}: numbers from 1 to 6, e.g. 4,5")
     return items
 
 

@@ -28,7 +28,7 @@ from voiceguide.speech.base import short
 
 __all__ = ["INSTALL_HINT", "NOISE_VERSION", "Engine", "PiperVoiceFiles", "prepared_model", "reason"]
 
-NOISE_VERSION = 1  # bumped when the noise or the rewrite changes (part of the identity)
+NOISE_VERSION = 2  # bumped when the noise or the rewrite changes (part of the identity)
 INSTALL_HINT = "pip install 'voiceguide[neural]' (in a clone: ./dev.sh setup)"
 
 
@@ -171,7 +171,9 @@ class Engine:
 
     def speak(self, text: str, spoken: str) -> bytes:
         """16-bit mono PCM at ``sample_rate``: the phrase, sentence after sentence, each
-        scaled to full range as Piper does."""
+        scaled to full range as Piper does, from 10 ms before its first sound (the model
+        starts with 50-100 ms of quiet: the lyrics and the plan take a phrase to start with
+        its sound, as espeak-ng's do)."""
         import numpy as np
 
         digest = hashlib.sha256(f"{self.identity}\0{text}".encode()).digest()
@@ -186,7 +188,15 @@ class Engine:
             pieces.append(np.clip(audio * 32767.0, -32767.0, 32767.0).astype("<i2"))
         if not pieces:
             raise SynthesisError(f"Piper found nothing to speak in the phrase {short(text)}")
-        return bytes(np.concatenate(pieces).tobytes())
+        pcm = np.concatenate(pieces)
+        frame = self.sample_rate // 200  # 5 ms
+        count = len(pcm) // frame
+        level = np.sqrt(
+            (pcm[: count * frame].astype(np.float64).reshape(count, frame) ** 2).mean(1)
+        )
+        loud = np.nonzero(level > 0.01 * 32768)[0]  # -40 dBFS
+        start = max(0, int(loud[0]) * frame - self.sample_rate // 100) if loud.size else 0
+        return bytes(pcm[start:].tobytes())
 
     def _sentence(self, ids: list[int], seed: int, index: int) -> Any:
         import numpy as np
