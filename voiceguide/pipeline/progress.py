@@ -78,6 +78,7 @@ class ProgressBars:
         if name not in self._tasks:
             self._tasks[name] = self._display.add_task(name, total=total, detail="")
         self._display.update(self._tasks[name], completed=done, total=max(total, 1), detail=detail)
+        self._display.refresh()
 
     def _finish(self, name: str) -> None:
         """A bar whose work is done goes; the display too, when it was the last."""
