@@ -137,9 +137,7 @@ def voices_command(
     voices = installed_voices(lang)
     missing = neural_missing()
     if as_json:
-        typer.echo(
-            json.dumps({**voices_to_json(voices, missing), "config_voice": yours}, indent=2)
-        )
+        typer.echo(json.dumps({**voices_to_json(voices, missing), "config_voice": yours}, indent=2))
     else:
         voices_table(voices, missing, yours=yours)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -9,6 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from voiceguide.export import ExportResult
+from voiceguide.export import Progress as ProgressCallback
+from voiceguide.pipeline import ProgressBars
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.text import clock
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "clock",
     "config_table",
+    "export_progress",
     "export_summary",
     "history_view",
     "plan_table",
@@ -64,6 +69,13 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
     console.print(f"\n[bold]{total}[/] ({timeline.total_ms / 1000:.1f} s) - {summary}")
     for change in timeline.fit_changes:
         console.print(f"  fitted: {change}")
+
+
+@contextlib.contextmanager
+def export_progress(enabled: bool = True) -> Iterator[ProgressCallback | None]:
+    """A rendering bar on stderr (only on a terminal), for a front end that shows no other."""
+    with ProgressBars(enabled=enabled) as bars:
+        yield bars.rendering if bars.enabled else None
 
 
 def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -> None:
