@@ -97,7 +97,10 @@ def voices_table(
     """One voice a line: id, language, name (a neural one says so); the default marked with a
     star, the config file's voice (``yours``) with an arrow; then how to get the neural voices
     when they are missing."""
-    console = console or Console(highlight=False)
+    if console is None:
+        console = Console(highlight=False)
+        if not console.is_terminal:  # a pipe or a file: whole lines
+            console.width = 160
     table = Table(show_edge=False, pad_edge=False, box=None)
     table.add_column("", no_wrap=True, min_width=1)  # the mark: never squeezed away
     for column in ("id", "language", "name"):
