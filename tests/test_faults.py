@@ -253,6 +253,68 @@ def test_missing_espeak_ng_exits_1_saying_what_to_install(tiny: Path, tmp_path: 
     assert "espeak-ng is not available" in line and "apt-get install espeak-ng" in line
 
 
+def _espeak_data_folder() -> Path:
+    real = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data"),
+                             Path("/usr/lib/aarch64-linux-gnu/espeak-ng-data"),
+                             Path("/usr/share/espeak-ng-data")) if (p / "phontab").exists()),
+                None)  # fmt: skip
+    require("espeak-ng's data folder", real is not None, "apt-get install espeak-ng")
+    assert real is not None
+    return real
+
+
+@pytest.mark.espeak
+@pytest.mark.parametrize("command", ["plan", "voices", "export"])
+def test_missing_espeak_ng_data_is_found_up_front_in_one_line(
+    tiny: Path, tmp_path: Path, command: str
+) -> None:
+    """The library is there, its data folder is not: an empty folder is mounted over it in a
+    private mount namespace. The library would print an error per file and exit(1) inside
+    the process that started it (``plan`` waited 30 s for a worker, then said "hung")."""
+    real = _espeak_data_folder()
+    allowed = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    require("unshare -m (a private mount namespace)", allowed.returncode == 0,
+            allowed.stderr.decode().strip())  # fmt: skip
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = {"plan": f"plan '{tiny}'", "voices": "voices",
+            "export": f"export '{tiny}' --out '{tmp_path / 'out'}'"}[command]  # fmt: skip
+    script = (
+        f"mount --bind '{empty}' '{real.resolve()}' && exec '{sys.executable}' -m voiceguide "
+        + args
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "empty-cache")},
+    )  # fmt: skip
+    assert time.monotonic() - started < 15  # not the 30 s synthesis timeout
+    assert result.returncode == 1, result.stderr
+    assert one_line(result.stderr) == (
+        f"voiceguide: error: espeak-ng's data folder {real.resolve()} is incomplete (no phontab, "
+        "phonindex, phondata, intonations); install it: sudo apt-get install --reinstall "
+        "espeak-ng-data"
+    )
+    assert result.stdout == "" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.espeak
+def test_an_espeak_data_path_without_data_is_one_line(tiny: Path, tmp_path: Path) -> None:
+    """$ESPEAK_DATA_PATH (which espeak-ng reads first) naming a folder without its data."""
+    from tests.test_cli import run
+
+    env = {"ESPEAK_DATA_PATH": str(tmp_path), "VOICEGUIDE_CACHE_DIR": str(tmp_path / "c")}
+    for args in (["plan", str(tiny)], ["voices"]):
+        result = run(*args, env=env)
+        assert result.returncode == 1 and result.stdout == ""
+        assert one_line(result.stderr) == (
+            f"voiceguide: error: espeak-ng's data folder {tmp_path} is incomplete (no phontab, "
+            "phonindex, phondata, intonations); install it: sudo apt-get install --reinstall "
+            "espeak-ng-data"
+        )
+
+
 @pytest.mark.ffmpeg
 def test_a_broken_ffmpeg_fails_cleanly_and_keeps_the_previous_export(
     fake_export: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

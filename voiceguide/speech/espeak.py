@@ -11,12 +11,13 @@ import os
 import signal
 import warnings
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
 from voiceguide.routine.text import did_you_mean, speakable
-from voiceguide.speech.base import short
+from voiceguide.speech.base import Finisher, short
 from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, start_worker, wav_complete
 
 __all__ = ["Pyttsx3Synthesizer", "espeak_engine", "espeak_rate_for"]
@@ -57,6 +58,16 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
     @property
     def identity(self) -> str:
         return f"pyttsx3-espeak|{self.voice}|{self.rate_wpm}"
+
+    def synthesize(
+        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
+        done: Finisher | None = None, spoken: Finisher | None = None,
+    ) -> None:  # fmt: skip
+        if jobs:  # espeak-ng's data checked here first: one line at once, no worker started
+            problem = _data_problem(_espeak_binding())
+            if problem is not None:
+                raise DependencyMissing(problem)
+        super().synthesize(jobs, finish, done, spoken)
 
 
 # ---- inside a worker process
@@ -99,6 +110,9 @@ def espeak_engine() -> Any:
         raise DependencyMissing(
             f"pyttsx3 is not installed ({error}); pip install pyttsx3"
         ) from None
+    problem = _data_problem(_espeak_binding())  # else the library prints and exits
+    if problem is not None:
+        raise DependencyMissing(problem)
     try:
         return pyttsx3.init("espeak")
     except Exception as error:
@@ -122,6 +136,39 @@ def _espeak_binding() -> Any:
     return _espeak
 
 
+# What espeak_Initialize reads first; without any of them the library prints an error for
+# each and calls exit(1), from inside the process that loaded it.
+_DATA_FILES = ("phontab", "phonindex", "phondata", "intonations")
+_DATA_HINT = "install it: sudo apt-get install --reinstall espeak-ng-data"
+
+
+def _data_problem(espeak: Any) -> str | None:
+    """What is wrong with the data folder libespeak-ng is about to use (found the way it
+    finds it: ``$ESPEAK_DATA_PATH``, ``~/espeak-ng-data``, the folder it was built with), or
+    None. Asks the library for the folder without starting it."""
+    import ctypes
+
+    try:
+        espeak.dll.espeak_ng_InitializePath(None)
+        info = espeak.dll.espeak_Info
+    except AttributeError:  # not espeak-ng (the old espeak): nothing to ask
+        return None
+    info.restype = ctypes.c_char_p
+    info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+    found = ctypes.c_char_p()
+    info(ctypes.byref(found))
+    folder = Path(os.fsdecode(found.value or b""))
+    if not folder.is_dir():
+        return f"espeak-ng's data folder {folder} is missing; {_DATA_HINT}"
+    missing = [name for name in _DATA_FILES if not (folder / name).is_file()]
+    if missing:
+        return (
+            f"espeak-ng's data folder {folder} is incomplete (no {', '.join(missing)}); "
+            f"{_DATA_HINT}"
+        )
+    return None
+
+
 def _worker_ready() -> Any:
     """espeak-ng set up in this worker: synchronous output into :func:`_collect`, the voice
     and the rate set (and read back), nothing spoken yet."""
@@ -132,6 +179,9 @@ def _worker_ready() -> Any:
 
     voice, rate_wpm = _worker_voice
     espeak = _espeak_binding()
+    problem = _data_problem(espeak)  # else the library prints and exits, and the pool waits
+    if problem is not None:
+        raise DependencyMissing(problem)
     rate_hz = espeak.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 0)
     if rate_hz <= 0:
         raise DependencyMissing(
