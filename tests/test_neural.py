@@ -230,6 +230,13 @@ def test_an_unknown_piper_voice_says_did_you_mean_and_exits_2(tmp_path: Path) ->
     assert "voiceguide voices" in line and len(line.splitlines()) == 1
 
 
+def test_a_neural_voice_named_without_its_engine_says_did_you_mean() -> None:
+    from voiceguide.speech.voices import synthesizer_for
+
+    with pytest.raises(SettingsError, match=r"did you mean 'piper:en_US-joe-medium'"):
+        synthesizer_for("en_US-joe-medium", 178)
+
+
 def test_a_piper_voice_without_the_extra_exits_1_with_the_install_command(tmp_path: Path) -> None:
     # the extra really missing: its packages cannot be imported in this process
     blocked = "import sys\nsys.modules['piper'] = None\nsys.modules['onnxruntime'] = None"

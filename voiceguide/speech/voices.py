@@ -48,11 +48,18 @@ class Voice:
 def synthesizer_for(voice: str, rate_wpm: int, cache_dir: Path | None = None) -> Synthesizer:
     """The engine that speaks ``voice`` at ``rate_wpm`` words a minute as a listener counts
     them: Piper for ``piper:NAME`` and ``.onnx`` paths, espeak-ng for the rest."""
+    from voiceguide.routine.text import did_you_mean
     from voiceguide.speech.cache import default_cache_dir
-    from voiceguide.speech.piper import PiperSynthesizer, is_piper_voice
+    from voiceguide.speech.piper import PACKAGED_VOICES, PREFIX, PiperSynthesizer, is_piper_voice
 
     if is_piper_voice(voice):
         return PiperSynthesizer(voice, rate_wpm, cache_dir or default_cache_dir())
+    neural = [PREFIX + name for name in PACKAGED_VOICES]
+    if "/" not in voice and did_you_mean(voice, neural):  # espeak-ng's ids all have a /
+        raise SettingsError(
+            f"--voice {voice!r}: no such voice{did_you_mean(voice, neural)}; "
+            "'voiceguide voices' lists them"
+        )
     from voiceguide.speech.espeak import Pyttsx3Synthesizer, espeak_rate_for
 
     return Pyttsx3Synthesizer(voice, espeak_rate_for(rate_wpm))
