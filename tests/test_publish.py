@@ -458,3 +458,50 @@ def test_publishing_is_quick(exports: Exports, tmp_path: Path) -> None:
         exports.publish(out, staging)
         took.append(time.perf_counter() - started)
     assert min(took) < 0.5, took
+
+
+@pytest.mark.espeak
+@pytest.mark.slow
+def test_ctrl_c_through_the_command_line_at_steps_of_publishing(
+    exports: Exports, steps: list[str], tmp_path: Path
+) -> None:
+    """The real command and its Ctrl-C handler: SIGINT at a step before the commit exits 130
+    with the old export in place; at a step after it, the export completes (exit 0)."""
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    command = ["export", str(exports.routine), "--hold", "6"]
+    commit = commit_step(steps)
+    interrupter = (
+        "import os, signal, sys\n"
+        "from voiceguide.export import publish as pub\n"
+        "calls, at = [0], int(sys.argv[1])\n"
+        "for name in ('_rename', '_write_journal', '_remove_journal', '_remove_folder'):\n"
+        "    original = getattr(pub, name)\n"
+        "    def step(*args, _f=original):\n"
+        "        calls[0] += 1\n"
+        "        if calls[0] - 1 == at: os.kill(os.getpid(), signal.SIGINT)\n"
+        "        _f(*args)\n"
+        "    setattr(pub, name, step)\n"
+        "from voiceguide.cli import main\n"
+        "sys.argv = ['voiceguide', *sys.argv[2:]]\n"
+        "main()\n"
+    )
+    for k in (0, 3, commit - 1, commit + 1):
+        out = tmp_path / f"out-{k}"
+        first = subprocess.run(
+            [sys.executable, "-m", "voiceguide", "export", str(exports.routine), "--out", str(out)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert first.returncode == 0, first.stderr
+        before = snapshot(out)
+        run = subprocess.run(
+            [sys.executable, "-c", interrupter, str(k), *command, "--out", str(out)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        if k < commit:
+            assert run.returncode == 130, run.stderr
+            assert run.stderr.strip().endswith("voiceguide: error: interrupted"), run.stderr
+            assert snapshot(out) == before and exports.clean(out), k
+        else:
+            assert run.returncode == 0, run.stderr
+            assert set(exports.manifest(out)) == set(exports.new_names)
+            assert exports.clean(out), k
