@@ -38,7 +38,7 @@ _BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 3
 _SAMPLE_RATES = (44_100, 48_000, 32_000)
 _INFO_OFFSET_MONO = 4 + 17  # after the frame header and a mono frame's side information
 _INFO_OFFSET_STEREO = 4 + 32
-_COPY_BYTES = 1 << 20
+_COPY_BYTES = 1 << 18  # read from a piece at a time
 
 
 @dataclass(frozen=True)
