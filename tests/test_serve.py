@@ -703,6 +703,10 @@ def test_the_page_shows_a_form_error_next_to_its_field(running: Running, browser
         )
         == "true"
     )
+    # the voice field suggests the installed voices
+    voices = page.js("[...document.querySelectorAll('#voice-ids option')].map(o => o.value)")
+    assert "gmw/en-us" in voices
+    assert page.js("document.querySelector('[name=voice]').getAttribute('list')") == "voice-ids"
 
 
 # ---------------------------------------------------------------- last: it changes the export

@@ -73,6 +73,7 @@ class Service:
         self._status: dict[str, Any] = {"state": "idle"}
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()
+        self._voices: list[str] | None = None
 
     # ------------------------------------------------------------ the export being served
 
@@ -202,11 +203,23 @@ class Service:
                           "from": str(r.source)} for r in rows
                          if r.setting != "bitrate"],
             "command": command,
-            "form": {"exercises": exercises, "values": values, "verbosities": VERBOSITIES},
+            "form": {"exercises": exercises, "values": values, "verbosities": VERBOSITIES,
+                     "voices": self.voices()},
             "render": status,
         }  # fmt: skip
 
     # ------------------------------------------------------------ the settings form
+
+    def voices(self) -> list[str]:
+        """The ids ``--voice`` takes (suggestions for the form; the CLI's checks decide)."""
+        if self._voices is None:
+            try:
+                from voiceguide.speech.voices import installed_voices
+
+                self._voices = [v.id for v in installed_voices()]
+            except Exception:  # no speech engine to ask: no suggestions
+                self._voices = []
+        return self._voices
 
     def submit(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         """A settings form, as (HTTP status, JSON body). Changed fields become command-line

@@ -264,7 +264,16 @@ function renderForm() {
   general.append(legend);
   general.append(field("verbosity", LABELS.verbosity, form.values.verbosity, form.verbosities));
   for (const name of ["voice", "rate", "breath", "fit"]) general.append(field(name, LABELS[name], form.values[name]));
+  const voices = document.createElement("datalist");
+  voices.id = "voice-ids";
+  for (const id of form.voices || []) {
+    const option = document.createElement("option");
+    option.value = id;
+    voices.append(option);
+  }
+  general.append(voices);
   fields.append(general);
+  $("settings").elements.namedItem("voice").setAttribute("list", "voice-ids");
   clearErrors();
 }
 
