@@ -2,7 +2,8 @@
 
 :func:`routine_options` adds the routine argument and its options (``--hold``, ``--rounds``,
 ``--reps``, ``--sets``, ``--rest``, ``--voice``, ``--rate``, ``--verbosity``, ``--breath``,
-``--fit``) to a command, and hands the command one :class:`RoutineOptions` value instead.
+``--fit``, ``--bed``, ``--bed-level``) to a command, and hands the command one
+:class:`RoutineOptions` value instead.
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ FitOpt = Annotated[
                  help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
                       "within their allowed ranges; off turns off a saved preference."),
 ]  # fmt: skip
+BedOpt = Annotated[
+    str | None,
+    typer.Option("--bed", metavar="pad|FILE",
+                 help="Music under the voice, ducked under every word and cue: pad (calm "
+                      "generated chords) or a music file (mp3, m4a, ogg, flac, wav; looped); "
+                      "off turns off a saved preference."),
+]  # fmt: skip
+BedLevelOpt = Annotated[
+    str | None,
+    typer.Option("--bed-level", metavar="DB", show_default="-18",
+                 help="The music's level in holds, in dB relative to the speech (-40 to -15)."),
+]  # fmt: skip
 RateOpt = Annotated[
     int | None,
     typer.Option("--rate", help="Words a minute, as a listener counts them (default 178)."),
@@ -93,6 +106,8 @@ class RoutineOptions:
     verbosity: VerbosityOpt = None
     breath: BreathOpt = None
     fit: FitOpt = None
+    bed: BedOpt = None
+    bed_level: BedLevelOpt = None
 
     def prepare(self, bitrate: str | None = None) -> tuple[Routine, Resolved]:
         """The routine and its settings from every source (defaults < routine < config file
@@ -107,7 +122,8 @@ class RoutineOptions:
         ]
         command = command_line(
             per_exercise, voice=self.voice, rate_wpm=self.rate, verbosity=self.verbosity,
-            breath=self.breath, fit=self.fit, bitrate=bitrate,
+            breath=self.breath, fit=self.fit, bitrate=bitrate, bed=self.bed,
+            bed_level=self.bed_level,
         )  # fmt: skip
         return pipeline.prepare(self.routine, command)
 

@@ -21,6 +21,7 @@ from voiceguide.export.names import PlannedTrack
 from voiceguide.export.parallel import Piece, encode_in_pieces, join_pieces, plan_pieces
 from voiceguide.plan.timeline import Silence, Timeline
 from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.bed import BedMix
 from voiceguide.sound.render import CueSource, PhraseSource, render_events, render_frames
 
 __all__ = [
@@ -213,7 +214,7 @@ def _ffmpeg_failure(what: str, detail: str, folder: Path) -> Exception:
 def encode_all(
     timeline: Timeline, phrases: PhraseSource, cues: CueSource | None,
     planned: list[PlannedTrack], staging: Path, ffmpeg: str, bitrate: str,
-    progress: Progress | None, fmt: AudioFormat,
+    progress: Progress | None, fmt: AudioFormat, bed: BedMix | None = None,
 ) -> list[int]:  # fmt: skip
     """Encode the whole routine once, then cut the chapter tracks out of it.
 
@@ -228,7 +229,7 @@ def encode_all(
              for e in timeline.events if isinstance(e, Silence)]  # fmt: skip
     pieces = plan_pieces(fmt.frames(timeline.total_ms), cores(), quiet)
     if len(pieces) == 1:
-        chunks = rendered(timeline, phrases, cues, progress, fmt)
+        chunks = rendered(timeline, phrases, cues, progress, fmt, bed)
         encode(Encoder(ffmpeg, full_path, bitrate, fmt), chunks)
         return _split(ffmpeg, full_path, names, timeline)
 
@@ -239,7 +240,9 @@ def encode_all(
 
     joined = staging / ".joined.mp3"
     encode_pieces(
-        lambda start, end: render_frames(timeline.events, start, end, phrases, fmt, cues),
+        lambda start, end: with_bed(
+            render_frames(timeline.events, start, end, phrases, fmt, cues), start, bed, fmt
+        ),
         pieces, joined, ffmpeg, bitrate, fmt, report,
     )  # fmt: skip
     starts = _split(ffmpeg, joined, names, timeline, full=full_path)
@@ -323,13 +326,26 @@ def _split(
 
 def rendered(
     timeline: Timeline, phrases: PhraseSource, cues: CueSource | None,
-    progress: Progress | None, fmt: AudioFormat,
+    progress: Progress | None, fmt: AudioFormat, bed: BedMix | None = None,
 ) -> Iterator[bytes]:  # fmt: skip
-    """The timeline rendered event by event, reporting ``progress`` as it goes."""
+    """The timeline rendered event by event (with the music ``bed`` mixed in), reporting
+    ``progress`` as it goes."""
+    frame = 0
     for event in timeline.events:
-        yield from render_events((event,), phrases, fmt, cues)
+        for chunk in render_events((event,), phrases, fmt, cues):
+            yield chunk if bed is None else bed.mix(chunk, frame)
+            frame += len(chunk) // fmt.frame_bytes
         if progress is not None:
             progress(event.end_ms, timeline.total_ms)
+
+
+def with_bed(
+    chunks: Iterable[bytes], frame: int, bed: BedMix | None, fmt: AudioFormat
+) -> Iterator[bytes]:
+    """``chunks`` (the timeline's frames from ``frame`` on) with the music ``bed`` mixed in."""
+    for chunk in chunks:
+        yield chunk if bed is None else bed.mix(chunk, frame)
+        frame += len(chunk) // fmt.frame_bytes
 
 
 def mp3_length_s(path: Path) -> float:

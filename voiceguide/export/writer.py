@@ -34,6 +34,7 @@ from voiceguide.export.tags import TrackTags, write_tags
 from voiceguide.plan.settings import DEFAULT_BITRATE
 from voiceguide.plan.timeline import Timeline
 from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.bed import BedMix
 from voiceguide.sound.render import CueSource, PhraseSource
 
 __all__ = ["ExportOptions", "ExportResult", "Track", "export_timeline", "export_track"]
@@ -81,8 +82,10 @@ class ExportResult:
 def export_timeline(
     timeline: Timeline, phrases: PhraseSource, options: ExportOptions,
     progress: Progress | None = None, fmt: AudioFormat = FORMAT, cues: CueSource | None = None,
+    bed: BedMix | None = None,
 ) -> ExportResult:  # fmt: skip
-    """Render and encode every track, then move them into ``options.out_dir`` together."""
+    """Render and encode every track (with the music ``bed`` mixed in), then move them into
+    ``options.out_dir`` together."""
     ffmpeg = find_program("ffmpeg")
     out_dir = options.out_dir
     try:
@@ -92,7 +95,7 @@ def export_timeline(
     try:
         planned = plan_tracks(timeline)
         starts = encode_all(
-            timeline, phrases, cues, planned, staging, ffmpeg, options.bitrate, progress, fmt
+            timeline, phrases, cues, planned, staging, ffmpeg, options.bitrate, progress, fmt, bed
         )
         starts.append(0)  # the full track
         tracks = tuple(

@@ -20,11 +20,12 @@ from voiceguide.export import (
 )
 from voiceguide.pipeline.legend import legend
 from voiceguide.pipeline.planning import plan
-from voiceguide.pipeline.setup import comment, cue_cache
+from voiceguide.pipeline.setup import bed_source, comment, cue_cache
 from voiceguide.plan.preferences import Choices
 from voiceguide.plan.settings import DEFAULT_BITRATE, Settings, parse_bitrate
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.model import Routine
+from voiceguide.sound.bed import BedMix
 from voiceguide.speech.cache import PhraseCache
 
 __all__ = ["current_export", "export", "export_legend", "fingerprint"]
@@ -44,10 +45,14 @@ def export(
         comment=comment(settings),
         fingerprint=fingerprint(routine, settings, bitrate, as_zip),
     )
+    bed = bed_source(settings, cache)
     # the first phrases are encoded while the later ones are still being made
     try:
         timeline = plan(routine, settings, cache, lengths_only=True)
-        result = export_timeline(timeline, cache.pcm, options, progress, cues=cue_cache(cache))
+        mix = BedMix(bed, timeline, settings.bed_level_db) if bed is not None else None
+        result = export_timeline(
+            timeline, cache.pcm, options, progress, cues=cue_cache(cache), bed=mix
+        )
     except BaseException:
         cache.close(cancel=True)
         raise

@@ -16,7 +16,7 @@ from typing import Protocol
 from voiceguide.errors import SettingsError
 from voiceguide.pipeline.legend import legend
 from voiceguide.pipeline.planning import plan_stages
-from voiceguide.pipeline.setup import cue_cache
+from voiceguide.pipeline.setup import bed_source, cue_cache
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.preferences import Choices
 from voiceguide.plan.settings import Settings
@@ -24,6 +24,7 @@ from voiceguide.plan.timeline import Timeline
 from voiceguide.play import Clock, LivePlayback, PlanStage, Player, Status
 from voiceguide.routine.model import Routine
 from voiceguide.routine.text import did_you_mean
+from voiceguide.sound.bed import BedMix
 from voiceguide.sound.tones import CueCache
 from voiceguide.speech.base import Synthesizer
 from voiceguide.speech.cache import PhraseCache
@@ -71,6 +72,7 @@ def play(
     # open the device before any synthesis, so that a missing or busy one is said at once
     probe = bytearray(cache.fmt.frames(_PROBE_MS) * cache.fmt.frame_bytes)
     probe_handle = player.play(memoryview(probe), cache.fmt)
+    bed = bed_source(settings, cache)
     cues = cue_cache(cache)
     warm = threading.Thread(target=_warm_cues, args=(cues,), daemon=True)
     warm.start()  # making a cue the first time takes a second: not while playing
@@ -80,7 +82,8 @@ def play(
     start_ms = 0
     if start_exercise is not None:
         start_ms = next(c.start_ms for c in first.timeline.chapters if c.exercise == start_exercise)
-    playback = LivePlayback(first, cache.pcm, player, start_ms=start_ms, cues=cues)
+    mix = BedMix(bed, first.timeline, settings.bed_level_db) if bed is not None else None
+    playback = LivePlayback(first, cache.pcm, player, start_ms=start_ms, cues=cues, bed=mix)
     rest = None  # the thread that plans the rest, once the first sound is on its way
     if not first.final:
         rest = threading.Thread(target=_plan_rest, args=(stages, playback, listener),

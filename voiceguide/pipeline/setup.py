@@ -13,6 +13,7 @@ from voiceguide.plan.settings import Settings
 from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
+from voiceguide.sound.bed import BedSource, open_bed
 from voiceguide.sound.tones import CueCache
 from voiceguide.speech.base import Synthesizer
 from voiceguide.speech.cache import PhraseCache
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from voiceguide.play import Player
 
 __all__ = [
+    "bed_source",
     "comment",
     "cue_cache",
     "default_player",
@@ -58,6 +60,14 @@ def cue_cache(phrases: PhraseCache) -> CueCache:
     return CueCache(phrases.directory.parent, phrases.fmt)
 
 
+def bed_source(settings: Settings, phrases: PhraseCache) -> BedSource | None:
+    """The settings' music bed, opened (a music file decoded once into the cache folder)
+    before anything is synthesized or written, so that a bad file is said at once."""
+    if settings.bed is None:
+        return None
+    return open_bed(settings.bed, phrases.directory.parent / "beds", phrases.fmt)
+
+
 def default_player() -> Player:
     """The sound device (simpleaudio), opened before any synthesis so that a missing or busy
     one is said at once."""
@@ -92,4 +102,6 @@ def comment(settings: Settings) -> str:
     """The settings as the tags' comment says them."""
     parts = [*settings.describe()["overrides"], f"voice {settings.voice}",
              f"rate {settings.rate_wpm} wpm"]  # fmt: skip
+    if settings.bed:
+        parts.append(f"music {settings.bed_name} at {settings.bed_level_db:g} dB")
     return "voiceguide settings: " + (", ".join(parts))

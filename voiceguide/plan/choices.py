@@ -14,6 +14,8 @@ from voiceguide.plan.settings import (
     Override,
     Settings,
     Verbosity,
+    parse_bed,
+    parse_bed_level,
     parse_bitrate,
     parse_breath,
     parse_duration,
@@ -62,6 +64,8 @@ class Choices:
     fit_s: float | Off | None = None
     bitrate: str | None = None
     log: bool | None = None  # record played sessions in the practice log
+    bed: str | Off | None = None
+    bed_level_db: float | None = None
 
 
 # ---------------------------------------------------------------- the command line
@@ -71,9 +75,10 @@ def command_line(
     overrides: Iterable[tuple[str, str]] = (), voice: str | None = None,
     rate_wpm: int | None = None, verbosity: str | None = None, breath: str | None = None,
     fit: str | None = None, bitrate: str | None = None, log: bool | None = None,
+    bed: str | None = None, bed_level: str | None = None,
 ) -> Choices:  # fmt: skip
     """The command line's choices, checked (``("hold", "45")`` pairs and option values as
-    typed; ``--breath off`` and ``--fit off`` turn off a saved preference)."""
+    typed; ``--breath off``, ``--fit off`` and ``--bed off`` turn off a saved preference)."""
 
     if verbosity is not None and verbosity not in VERBOSITIES:
         raise SettingsError(f"--verbosity {verbosity!r}: must be one of {', '.join(VERBOSITIES)}")
@@ -91,4 +96,6 @@ def command_line(
         fit_s="off" if is_off(fit) else parse_duration(fit) if fit is not None else None,
         bitrate=parse_bitrate(bitrate) if bitrate is not None else None,
         log=log,
+        bed="off" if is_off(bed) else parse_bed(bed) if bed is not None else None,
+        bed_level_db=parse_bed_level(bed_level) if bed_level is not None else None,
     )

@@ -12,6 +12,7 @@ every routine, and in a ``[routines.NAME]`` table for one routine::
     [routines.outer-hip]
     hold = ["supine-hip-stretch=60"]            # a number, "ID=N", or a list of them
     breath = "4-6"
+    bed = "~/Music/calm.mp3"                    # or "pad"; bed_level = -18 (dB under speech)
 
 How its values combine with the others: :mod:`voiceguide.plan.preferences`.
 """
@@ -36,6 +37,8 @@ from voiceguide.plan.settings import (
     VERBOSITIES,
     Override,
     Settings,
+    parse_bed,
+    parse_bed_level,
     parse_bitrate,
     parse_breath,
     parse_duration,
@@ -48,7 +51,8 @@ from voiceguide.routine.text import did_you_mean
 __all__ = ["CONFIG_KEYS", "Config", "Place", "config_dir", "config_path", "load_config"]
 
 CONFIG_NAME = "config.toml"
-CONFIG_KEYS = (*OPTION_FIELDS, "voice", "rate", "verbosity", "breath", "fit", "bitrate", "log")
+CONFIG_KEYS = (*OPTION_FIELDS, "voice", "rate", "verbosity", "breath", "fit", "bitrate", "log",
+               "bed", "bed_level")  # fmt: skip
 
 
 def config_dir() -> Path:
@@ -259,6 +263,19 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise place.error(key, value, "must be true or false (record sessions in the log)")
         return {"log": value}
+    if key == "bed":
+        if off:
+            return {"bed": "off"}
+        if not isinstance(value, str):
+            raise place.error(key, value, 'must be "pad", a music file\'s path, or "off"')
+        folder = place.path.parent  # a relative path is relative to the config file's folder
+        return {"bed": check(f"--bed {quoted(value)}: ", lambda: parse_bed(value, folder))}
+    if key == "bed_level":
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise place.error(key, value, "must be a number of dB such as -18")
+        level = str(value)
+        prefix = f"--bed-level {quoted(level)}: "
+        return {"bed_level_db": check(prefix, lambda: parse_bed_level(level))}
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise place.error(key, value, 'must be an MP3 bitrate such as "96k"')
     text = str(value)

@@ -21,6 +21,7 @@ from voiceguide.errors import SettingsError
 from voiceguide.plan.choices import DEFAULT, Choices, Source, command_line
 from voiceguide.plan.config import CONFIG_KEYS, Config, Place, config_dir, config_path, load_config
 from voiceguide.plan.settings import (
+    BED_LEVEL_DB,
     DEFAULT_BITRATE,
     OPTION_FIELDS,
     Override,
@@ -112,7 +113,8 @@ def resolve(routine: Routine | None, command: Choices, config: Config | None) ->
         name: pick(name, default)
         for name, default in (("voice", Settings.voice), ("rate_wpm", Settings.rate_wpm),
                               ("verbosity", Settings.verbosity), ("breath_s", None),
-                              ("fit_s", None), ("bitrate", DEFAULT_BITRATE), ("log", True))
+                              ("fit_s", None), ("bitrate", DEFAULT_BITRATE), ("log", True),
+                              ("bed", None), ("bed_level_db", BED_LEVEL_DB))
     }  # fmt: skip
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
@@ -124,8 +126,9 @@ def resolve(routine: Routine | None, command: Choices, config: Config | None) ->
         "breath_s": lambda v: "-".join(templates.format_number(s) for s in v) if v else "off",
         "fit_s": lambda v: clock(round(v * 1000)) if v else "off", "bitrate": str,
         "log": lambda v: "on" if v else "off",
+        "bed": lambda v: v or "off", "bed_level_db": lambda v: f"{v:g} dB",
     }  # fmt: skip
-    names = {"rate_wpm": "rate", "breath_s": "breath", "fit_s": "fit"}
+    names = {"rate_wpm": "rate", "breath_s": "breath", "fit_s": "fit", "bed_level_db": "bed_level"}
     rows += [Row(names.get(name, name), shown[name](value), source)
              for name, (value, source) in picked.items()]  # fmt: skip
     path = config.path if config is not None else config_path()

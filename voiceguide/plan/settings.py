@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 from voiceguide.errors import SettingsError
@@ -17,6 +18,8 @@ from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
 from voiceguide.routine.text import clock, did_you_mean
 
 __all__ = [
+    "BED_LEVEL_DB",
+    "BED_LEVEL_LIMITS_DB",
     "DEFAULT_BITRATE",
     "DEFAULT_RATE_WPM",
     "DEFAULT_VOICE",
@@ -27,6 +30,8 @@ __all__ = [
     "Settings",
     "Verbosity",
     "apply_settings",
+    "parse_bed",
+    "parse_bed_level",
     "parse_bitrate",
     "parse_breath",
     "parse_duration",
@@ -41,6 +46,8 @@ DEFAULT_VOICE = "gmw/en-us"
 # words a minute as a listener counts them: 178 is espeak-ng's own rate 160 (a calm pace)
 DEFAULT_RATE_WPM = 178
 RATE_LIMITS_WPM = (80, 450)
+BED_LEVEL_DB = -18.0  # the music bed in the quiet of a hold, relative to the speech (--bed-level)
+BED_LEVEL_LIMITS_DB = (-40.0, -15.0)  # louder, holds would count in the tracks' loudness (BS.1770)
 
 # Command-line option -> the exercise field it sets, and the exercise kinds it applies to.
 OPTION_FIELDS: dict[str, tuple[str, frozenset[ExerciseKind]]] = {
@@ -79,6 +86,8 @@ class Settings:
     verbosity: Verbosity = "standard"
     breath_s: tuple[float, float] | None = None  # (inhale, exhale) pacing tones in holds
     fit_s: float | None = None  # fit the whole routine into this many seconds (--fit)
+    bed: str | None = None  # a music bed: "pad", or a music file's absolute path (--bed)
+    bed_level_db: float = BED_LEVEL_DB  # the bed in holds, relative to the speech
 
     def __post_init__(self) -> None:
         if self.verbosity not in VERBOSITIES:
@@ -96,6 +105,12 @@ class Settings:
                 f"--voice {quoted(self.voice)}: not an espeak-ng voice id (such as {DEFAULT_VOICE})"
                 " nor the path of a .onnx model"
             )
+        parse_bed_level(str(self.bed_level_db))
+
+    @property
+    def bed_name(self) -> str:
+        """The bed as the tags say it: "pad" or the music file's name ("" for none)."""
+        return "" if self.bed is None else "pad" if self.bed == "pad" else PurePath(self.bed).name
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -105,6 +120,8 @@ class Settings:
             "verbosity": self.verbosity,
             "breath_s": list(self.breath_s) if self.breath_s else None,
             "fit_s": self.fit_s,
+            "bed": self.bed,
+            "bed_level_db": self.bed_level_db if self.bed else None,
         }
 
     def label(self) -> str:
@@ -122,6 +139,8 @@ class Settings:
             parts.append("breathing " + "-".join(templates.format_number(s) for s in self.breath_s))
         if self.fit_s:
             parts.append(f"fit to {clock(round(self.fit_s * 1000))}")
+        if self.bed:
+            parts.append("with music")
         return ", ".join(parts)
 
 
@@ -255,3 +274,28 @@ def parse_bitrate(raw: str) -> str:
         allowed = ", ".join(f"{b}k" for b in _MP3_BITRATES_KBPS)
         raise SettingsError(f"--bitrate {quoted(raw)}: MP3 bitrates are {allowed}")
     return f"{int(text)}k"
+
+
+def parse_bed(raw: str, base: Path | None = None) -> str:
+    """``"pad"``, or a music file's path made absolute (relative to ``base``, else to the
+    working folder; ``~`` is the home folder). Whether the file can be a bed is checked
+    when it is opened (:func:`voiceguide.sound.bed.open_bed`)."""
+    text = raw.strip()
+    if text.lower() == "pad":
+        return "pad"
+    if not text or not text.isprintable():
+        raise SettingsError(f"--bed {quoted(raw)}: give pad, a music file's path, or off")
+    path = Path(text).expanduser()
+    return str(path if path.is_absolute() else (base or Path.cwd()) / path)
+
+
+def parse_bed_level(raw: str) -> float:
+    """``"-18"`` or ``"-18dB"`` -> -18.0: the bed in holds, in dB relative to the speech."""
+    value = parse_number(raw.strip().lower().removesuffix("db"))
+    low, high = BED_LEVEL_LIMITS_DB
+    if value is None or not low <= value <= high:
+        raise SettingsError(
+            f"--bed-level {quoted(raw)}: give dB relative to the speech, between {low:g} and "
+            f"{high:g} (default {BED_LEVEL_DB:g})"
+        )
+    return value

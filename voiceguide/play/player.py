@@ -22,9 +22,10 @@ from voiceguide.errors import PlaybackError
 from voiceguide.plan.timeline import Timeline
 from voiceguide.play.device import Clock, Player, PlayHandle, SystemClock
 from voiceguide.play.state import Command, Message, PlanStage, State, Status
-from voiceguide.play.stream import Index, Renderer, Stream
+from voiceguide.play.stream import Index, Renderer, Stream, bedded
 from voiceguide.sound.acks import ACK_MS, Ack, ack_pcm
 from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.bed import BedMix
 from voiceguide.sound.render import CueSource, PhraseSource
 
 __all__ = ["LivePlayback"]
@@ -47,9 +48,9 @@ class LivePlayback:
     def __init__(
         self, plan: PlanStage | Timeline, phrases: PhraseSource, player: Player, *,
         start_ms: int = 0, cues: CueSource | None = None, clock: Clock | None = None,
-        fmt: AudioFormat = FORMAT,
+        fmt: AudioFormat = FORMAT, bed: BedMix | None = None,
     ) -> None:  # fmt: skip
-        self._stage = plan if isinstance(plan, PlanStage) else PlanStage.complete(plan)
+        self._stage, self._bed = bedded(plan, bed)  # bed: music under the voice (--bed)
         self._index = Index(self._stage.timeline)
         self._phrases, self._cues, self._player, self._fmt = phrases, cues, player, fmt
         self._clock: Clock = clock or SystemClock()
@@ -145,7 +146,7 @@ class LivePlayback:
         return self._fmt.frames(self._stage.timeline.total_ms) if self._stage.final else None
 
     def _accept(self, stage: PlanStage, resume: bool = True) -> None:
-        old = self._stage
+        old, (stage, self._bed) = self._stage, bedded(stage, self._bed)
         if stage.timeline.events[: old.ready_events] != old.timeline.events[: old.ready_events]:
             raise PlaybackError("the plan changed while playing (a bug in voiceguide)")
         with self._lock:
@@ -205,7 +206,7 @@ class LivePlayback:
         fb = self._fmt.frame_bytes
         while stream.rendered < min(until_frame, stream.end_frame) and stream.cut_frame is None:
             chunk = stream.renderer.next_chunk(
-                self._stage.timeline.events, self._stage.ready_events
+                self._stage.timeline.events, self._stage.ready_events, self._bed
             )
             if chunk is None:
                 return

@@ -16,16 +16,18 @@ resuming starts a new stream exactly there, after the resume sound.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import mmap
 from collections.abc import Iterator, Sequence
 
 from voiceguide.plan.timeline import Event, Timeline
 from voiceguide.play.device import PlayHandle
-from voiceguide.play.state import State, Status
+from voiceguide.play.state import PlanStage, State, Status
 from voiceguide.sound.audio import AudioFormat
+from voiceguide.sound.bed import BedMix, settled_events
 from voiceguide.sound.render import CueSource, PhraseSource, render_events
 
-__all__ = ["Index", "Renderer", "Stream"]
+__all__ = ["Index", "Renderer", "Stream", "bedded"]
 
 
 class Index:
@@ -77,13 +79,17 @@ class Renderer:
     def __init__(self, events: Sequence[Event], frame: int, phrases: PhraseSource,
                  cues: CueSource | None, fmt: AudioFormat) -> None:  # fmt: skip
         self._phrases, self._cues, self._fmt = phrases, cues, fmt
+        self._frame = frame  # of the next chunk
         starts = [fmt.frames(e.start_ms) for e in events] or [0]
         self._next = max(0, bisect.bisect_right(starts, frame) - 1)
         self._skip_bytes = (frame - starts[self._next]) * fmt.frame_bytes
         self._chunks: Iterator[bytes] | None = None
 
-    def next_chunk(self, events: Sequence[Event], ready_events: int) -> bytes | None:
-        """The next chunk, or None when the next event is not final (or there is none)."""
+    def next_chunk(
+        self, events: Sequence[Event], ready_events: int, bed: BedMix | None = None
+    ) -> bytes | None:
+        """The next chunk (with the music ``bed`` mixed in), or None when the next event is
+        not final (or there is none)."""
         while True:
             if self._chunks is None:
                 if self._next >= ready_events:
@@ -100,7 +106,19 @@ class Renderer:
                     self._skip_bytes -= len(chunk)
                     continue
                 chunk, self._skip_bytes = chunk[self._skip_bytes :], 0
-            return chunk
+            frame, self._frame = self._frame, self._frame + len(chunk) // self._fmt.frame_bytes
+            return chunk if bed is None else bed.mix(chunk, frame)
+
+
+def bedded(plan: PlanStage | Timeline, bed: BedMix | None) -> tuple[PlanStage, BedMix | None]:
+    """The plan, and the music bed under its timeline. The bed's gain looks a few seconds
+    ahead (:data:`~voiceguide.sound.bed.SETTLE_MS`), so of a plan that is not final yet only
+    the events that far from its unsettled part are ready to play with a bed."""
+    stage = plan if isinstance(plan, PlanStage) else PlanStage.complete(plan)
+    if bed is None:
+        return stage, None
+    ready = settled_events(stage.timeline, stage.ready_events)
+    return dataclasses.replace(stage, ready_events=ready), bed.for_timeline(stage.timeline)
 
 
 class Stream:

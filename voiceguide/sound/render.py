@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.timeline import Event, Silence, Speech, Timeline, Tone
 from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.bed import BedMix
 from voiceguide.sound.tones import cue_audio
 
 __all__ = ["CueSource", "PhraseSource", "render", "render_events", "render_frames"]
@@ -77,7 +78,9 @@ def render_frames(
 
 def render(
     timeline: Timeline, phrases: PhraseSource, fmt: AudioFormat = FORMAT,
-    cues: CueSource | None = None,
+    cues: CueSource | None = None, bed: BedMix | None = None,
 ) -> bytes:  # fmt: skip
-    """The whole timeline as one PCM buffer (for tests and short routines)."""
-    return b"".join(render_events(timeline.events, phrases, fmt, cues))
+    """The whole timeline as one PCM buffer (for tests and short routines), with the music
+    ``bed`` mixed in."""
+    pcm = b"".join(render_events(timeline.events, phrases, fmt, cues))
+    return pcm if bed is None else bed.mix(pcm, 0)

@@ -1,0 +1,298 @@
+"""The listener's own music as a bed (``--bed FILE``): decoded once, read by position.
+
+ffmpeg decodes the file (any format it reads) into the cache folder, keyed by the file's
+content; the file itself is only ever read. The decoded sound is trimmed of its silent ends,
+measured (BS.1770 loudness, streamed) and brought to the speech loudness, and looped with a
+crossfade when the routine is longer. A file that cannot be a bed (missing,
+empty, not sound, no audio stream, silent, too short to loop, longer than an hour) is a
+:class:`~voiceguide.errors.SettingsError` naming it, before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voiceguide.errors import DependencyMissing, SettingsError
+from voiceguide.files import atomic_write, pid_alive
+from voiceguide.sound.audio import FORMAT, AudioFormat
+from voiceguide.sound.loudness import TARGET_LUFS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Samples = npt.NDArray[np.float64]
+
+__all__ = ["CROSSFADE_MS", "MAX_MUSIC_S", "MIN_MUSIC_S", "Music", "StreamedLoudness"]
+
+MIN_MUSIC_S = 5.0  # shorter music (its silent ends trimmed) is too short to loop
+MAX_MUSIC_S = 3_600.0
+CROSSFADE_MS = 3_000  # at each loop (at most a quarter of the music)
+_SILENT_LUFS = -60.0  # music quieter than this is taken for silence
+_TRIM_LEVEL = 0.002  # the silent ends of the music: samples under -54 dBFS
+_KEEP = 3  # decoded files kept in the cache (the most recently used)
+_VERSION = 1  # of the decoding and analysis: bumped when they change
+_READ_FRAMES = 1 << 18
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """What is kept beside the decoded PCM of a music file."""
+
+    first: int  # the first frame after the silent start
+    frames: int  # frames from ``first`` to the end of the sound
+    gain: float  # brings it to TARGET_LUFS
+    peak: float  # the largest sample after ``gain``
+
+
+class Music:
+    """The listener's music file as a bed, looped: frame n of the bed is frame n % loop of the
+    music, and in the first ``crossfade`` frames of every loop but the first the music's end
+    fades out under its start."""
+
+    def __init__(self, path: Path, cache_dir: Path, fmt: AudioFormat = FORMAT) -> None:
+        import numpy as np
+
+        self.name = path.name
+        self._fmt = fmt
+        self._pcm, info = _decoded(path, cache_dir, fmt)
+        self._first, self._frames, self._gain = info.first, info.frames, info.gain
+        self.peak = info.peak
+        self.crossfade = min(fmt.frames(CROSSFADE_MS), self._frames // 4)
+        self.loop = self._frames - self.crossfade  # frames from one start of it to the next
+        # the two gains always sum to one, so the crossfade never steps further from one
+        # sample to the next than the music itself does (an equal-power one can, by up to
+        # 41 %, where the two ends are alike; its level dip in unlike ones is 3 dB at most)
+        x = (np.arange(self.crossfade) + 0.5) / self.crossfade
+        self._fade_in = 0.5 - 0.5 * np.cos(np.pi * x)
+        self._fade_out = 1.0 - self._fade_in
+
+    def samples(self, start: int, count: int) -> Samples:
+        import numpy as np
+
+        out: Samples = np.empty(count)
+        done = 0
+        while done < count:
+            k, r = divmod(start + done, self.loop)
+            size = min(count - done, self.loop - r)
+            piece = self.read(r, size)
+            if k >= 1 and r < self.crossfade:
+                n = min(size, self.crossfade - r)
+                tail = self.read(self.loop + r, n)
+                piece[:n] = piece[:n] * self._fade_in[r : r + n] + tail * self._fade_out[r : r + n]
+            out[done : done + size] = piece
+            done += size
+        return out
+
+    def read(self, frame: int, count: int) -> Samples:
+        """The music as decoded (its silent ends trimmed, at the bed loudness), not looped."""
+        import numpy as np
+
+        width = self._fmt.frame_bytes
+        with self._pcm.open("rb") as f:
+            f.seek((self._first + frame) * width)
+            raw = f.read(count * width)
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float64)
+        if len(data) < count:  # only if the cache file was cut short under us
+            data = np.concatenate([data, np.zeros(count - len(data))])
+        result: Samples = data * (self._gain / 32768.0)
+        return result
+
+
+def _program(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise DependencyMissing(
+            f"{name} is not installed or not on PATH (--bed reads music with it); "
+            "install it: sudo apt-get install ffmpeg"
+        )
+    return found
+
+
+def _decoded(path: Path, cache_dir: Path, fmt: AudioFormat) -> tuple[Path, _Decoded]:
+    """The decoded PCM of ``path`` in ``cache_dir`` and what was found in it (made once per
+    file content)."""
+    what = f"--bed {path}"
+    try:
+        if not path.is_file():
+            raise SettingsError(f"{what}: {'not a file' if path.exists() else 'no such file'}")
+        if path.stat().st_size == 0:
+            raise SettingsError(f"{what}: the file is empty (0 bytes)")
+        duration_s = _probe(path, what)
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                digest.update(block)
+    except OSError as error:
+        raise SettingsError(f"{what}: cannot read it: {error.strerror or error}") from None
+    if duration_s is not None and duration_s > MAX_MUSIC_S + 1:
+        raise SettingsError(f"{what}: {_too_long(duration_s)}")
+    key = f"{digest.hexdigest()[:32]}-v{_VERSION}-{fmt.sample_rate}"
+    pcm, meta = cache_dir / f"{key}.pcm", cache_dir / f"{key}.json"
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        info = _Decoded(**json.loads(meta.read_text(encoding="utf-8")))
+        if pcm.stat().st_size >= (info.first + info.frames) * fmt.frame_bytes:
+            os.utime(pcm)  # recently used: kept
+            return pcm, info
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _sweep(cache_dir)
+        staged = cache_dir / f".{os.getpid()}-{key}.tmp"
+        try:
+            _decode(path, staged, what, fmt)
+            info = _analyse(staged, what, fmt)
+            os.replace(staged, pcm)
+        finally:
+            staged.unlink(missing_ok=True)
+        atomic_write(meta, json.dumps(asdict(info)).encode())
+    except OSError as error:
+        raise SettingsError(
+            f"{what}: cannot decode it into {cache_dir}: {error.strerror or error}"
+        ) from None
+    return pcm, info
+
+
+def _too_long(duration_s: float) -> str:
+    return (f"the music is {duration_s / 3600:.1f} hours long; give a file of at most "
+            f"{MAX_MUSIC_S / 3600:.0f} hour (it is looped when the routine is longer)")  # fmt: skip
+
+
+def _failure(result: subprocess.CompletedProcess[str], path: Path) -> str:
+    lines = result.stderr.strip().splitlines() or [f"exit code {result.returncode}"]
+    return lines[-1].removeprefix(f"{path.absolute()}: ").strip()
+
+
+def _probe(path: Path, what: str) -> float | None:
+    """The duration ffprobe gives (None if it says none); no audio stream is an error."""
+    result = subprocess.run(
+        [_program("ffprobe"), "-v", "error", "-select_streams", "a",
+         "-show_entries", "stream=codec_type,duration:format=duration", "-of", "json",
+         str(path.absolute())],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise SettingsError(f"{what}: not a sound file ffmpeg can read ({_failure(result, path)})")
+    try:
+        data = json.loads(result.stdout)
+    except ValueError:
+        data = {}
+    if not data.get("streams"):
+        raise SettingsError(f"{what}: the file has no audio in it")
+    for raw in (data["streams"][0].get("duration"), data.get("format", {}).get("duration")):
+        with contextlib.suppress(TypeError, ValueError):
+            return float(raw)
+    return None
+
+
+def _decode(path: Path, target: Path, what: str, fmt: AudioFormat) -> None:
+    bits, source = 8 * fmt.sample_width, str(path.absolute())
+    result = subprocess.run(
+        [_program("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", source,
+         "-map", "0:a:0", "-vn", "-sn", "-dn", "-t", str(MAX_MUSIC_S + 2),
+         "-ac", str(fmt.channels), "-ar", str(fmt.sample_rate), "-c:a", f"pcm_s{bits}le",
+         "-f", f"s{bits}le", str(target)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise SettingsError(f"{what}: ffmpeg cannot decode it ({_failure(result, path)})")
+
+
+def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
+    """Find the silent ends and measure the loudness, reading the PCM a piece at a time."""
+    import numpy as np
+
+    total = pcm.stat().st_size // fmt.frame_bytes
+    if total > (MAX_MUSIC_S + 1) * fmt.sample_rate:
+        raise SettingsError(f"{what}: {_too_long(total / fmt.sample_rate)}")
+    meter = StreamedLoudness(fmt.sample_rate)
+    first = last = -1
+    peak, offset = 0, 0
+    threshold = _TRIM_LEVEL * 32768
+    with pcm.open("rb") as f:
+        while raw := f.read(_READ_FRAMES * fmt.frame_bytes):
+            data = np.frombuffer(raw, dtype="<i2").astype(np.int32)
+            loud = np.flatnonzero(np.abs(data) > threshold)
+            if len(loud):
+                first = offset + int(loud[0]) if first < 0 else first
+                last = offset + int(loud[-1])
+                peak = max(peak, int(np.abs(data).max()))
+            meter.add(data / 32768.0)
+            offset += len(data)
+    lufs = meter.loudness()
+    if first < 0 or not lufs > _SILENT_LUFS:
+        raise SettingsError(f"{what}: the music is silent")
+    frames = last + 1 - first
+    if frames < MIN_MUSIC_S * fmt.sample_rate:
+        raise SettingsError(
+            f"{what}: the music is {frames / fmt.sample_rate:.1f} s long; give at least "
+            f"{MIN_MUSIC_S:g} s (it is looped)"
+        )
+    gain = 10 ** ((TARGET_LUFS - lufs) / 20)
+    return _Decoded(first=first, frames=frames, gain=gain, peak=peak / 32768 * gain)
+
+
+def _sweep(cache_dir: Path) -> None:
+    """Remove decodings left by killed runs, and all but the last few decoded files."""
+    for entry in cache_dir.glob(".*.tmp"):
+        pid = entry.name[1:].split("-", 1)[0]
+        if not (pid.isdigit() and pid_alive(int(pid))):
+            entry.unlink(missing_ok=True)
+    decoded = sorted(cache_dir.glob("*.pcm"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in decoded[_KEEP - 1 :]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
+
+
+class StreamedLoudness:
+    """Integrated loudness (ITU-R BS.1770-4) of a signal given a piece at a time: the
+    K-weighting filters carry their state over, mean squares are kept per 100 ms, and the
+    overlapping 400 ms blocks are gated at the end."""
+
+    def __init__(self, rate: int) -> None:
+        import numpy as np
+        from pyloudnorm.iirfilter import IIRfilter
+
+        self._filters = [IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf"),
+                         IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")]  # fmt: skip
+        self._state: list[Samples] = [np.zeros(2), np.zeros(2)]
+        self._step = rate // 10
+        self._carry: Samples = np.zeros(0)
+        self._squares: list[float] = []
+
+    def add(self, samples: Samples) -> None:
+        import numpy as np
+        from scipy.signal import lfilter
+
+        for i, f in enumerate(self._filters):
+            samples, self._state[i] = lfilter(f.b, f.a, samples, zi=self._state[i])
+        data = np.concatenate([self._carry, samples])
+        whole = len(data) // self._step * self._step
+        if whole:
+            self._squares += (data[:whole] ** 2).reshape(-1, self._step).mean(axis=1).tolist()
+        self._carry = data[whole:]
+
+    def loudness(self) -> float:
+        import numpy as np
+
+        q = np.asarray(self._squares)
+        if len(q) < 4:
+            return -math.inf
+        blocks = (q[:-3] + q[1:-2] + q[2:-1] + q[3:]) / 4
+
+        def lufs(z: Samples) -> float:
+            mean = float(z.mean()) if len(z) else 0.0
+            return -0.691 + 10 * math.log10(mean) if mean > 0 else -math.inf
+
+        gated = blocks[blocks > 10 ** ((-70 + 0.691) / 10)]
+        if not len(gated):
+            return -math.inf
+        return lufs(gated[gated > 10 ** ((lufs(gated) - 10 + 0.691) / 10)])
