@@ -481,3 +481,47 @@ def test_exports_with_a_bed_keep_loudness_chapters_and_lyrics_and_say_the_music(
     assert (exports["song"].stat().st_mtime_ns, exports["song"].read_bytes()) == exports[
         "song_before"
     ]
+
+
+# ---------------------------------------------------------------- on a real sound device
+
+
+@pytest.mark.sound
+@pytest.mark.ffmpeg
+def test_on_a_sound_device_play_gives_the_samples_export_writes_with_a_bed(
+    sound_device: Any, tmp_path: Path
+) -> None:
+    from tests import sound
+    from tests.test_play_sound import NoiseSynthesizer, differing, first_content
+    from voiceguide.play import SimpleaudioPlayer
+
+    folder = tmp_path / "routine"
+    path = write_tiny_routine(folder)
+    for name in ("stretch", "squeeze"):  # shorter: ~30 s in all
+        text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
+        text = text.replace("settle_s: 1", "settle_s: 0.5").replace("sets: 2", "sets: 1")
+        (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
+    cache = PhraseCache(NoiseSynthesizer(), tmp_path / "cache")
+    routine, settings = pipeline.load(str(path)), Settings(bed="pad")
+    timeline = pipeline.plan(routine, settings, cache)
+    cues = CueCache(tmp_path / "cache", FORMAT)
+    mix = BedMix(Pad(tmp_path / "cache" / "beds"), timeline)
+    ref = np.frombuffer(render(timeline, cache.pcm, cues=cues, bed=mix), "<i2").astype(np.int32)
+    playback = LivePlayback(timeline, cache.pcm, SimpleaudioPlayer(), cues=cues, bed=mix)
+    with sound_device.record() as recorder:
+        playback.run()
+    rec = recorder.samples()
+    at = first_content(rec, ref)
+    assert playback.segments == [(0, len(ref))]
+    assert differing(rec, at, ref) == 0  # sample for sample, the bed included
+    # the exported MP3, decoded, is the same audio (up to the MP3 encoding)
+    _, result = pipeline.export(routine, settings, cache, tmp_path / "export")
+    mp3 = np.rint(decoded(result.full.path) * 32768).astype(np.int32)
+    found = sound.find(mp3[RATE : 3 * RATE], rec)
+    offset = found - RATE
+    n = min(len(mp3), len(rec) - offset)
+    assert sound.similarity(rec[offset : offset + n], mp3[:n]) > 0.95
+    assert abs(offset - at) < RATE // 10
+    sound.MEASUREMENTS["bed: play vs export on the virtual device"] = (
+        f"0 samples differing over {len(ref) / RATE:.0f} s with the pad"
+    )

@@ -8,9 +8,11 @@ machine, and prints each figure as a ratio to its floor (goal in brackets):
    WAV of the same length                                                     [<= 1.0]
 2. warm re-export after changing only hold lengths, vs ``ffmpeg`` alone encoding the same
    audio from a WAV                                                           [<= 0.65]
-   and the parallel encoder alone (one piece per core, joined) on that WAV, vs that ffmpeg
+   and the parallel encoder alone (one piece per core, joined) on that WAV, vs that ffmpeg;
+   the same warm re-export with the music bed ``--bed pad``, vs ffmpeg alone  [<= 1.3]
 3. scaling: the routine at 1x, 4x and 16x its rounds and sets: seconds per audio minute at
-   16x vs 1x [<= 17/16], and the peak memory (RSS) of a 2-hour export       [<= 250 MB]
+   16x vs 1x [<= 17/16], and the peak memory (RSS) of a 2-hour export [<= 250 MB], and
+   of the same export with a 3-minute music file as its bed, vs without       [<= 1.2]
 4. ``voiceguide --help`` wall time                                            [<= 0.3 s]
 5. live play, on a virtual sound device (a PulseAudio null sink, recorded): time to the
    first sound heard, warm [<= 0.5 s] and cold, and the CPU share while holding  [<= 5 %]
@@ -83,9 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--live-routine", metavar="ROUTINE", help="what figure 5 plays (default: the default)"
     )
     parser.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-bed", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.memory_child is not None:
-        _memory_child(options.memory_child)
+        _memory_child(options.memory_child, options.memory_bed)
         return 0
     repeat = max(1, options.repeat)
     for program in ("espeak-ng", "ffmpeg"):
@@ -189,6 +192,12 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
     warm = _timed(lambda: _run(_vg("export", "--out", str(out), "--hold", str(next(holds))), env),
                   repeat)  # fmt: skip
     print(_row("2. warm re-export (new holds) vs ffmpeg alone", warm, floor_encode, 0.65))
+    bed = ["--bed", "pad"]
+    _run(_vg("export", "--out", str(out), *bed), env)  # the pad is made once, then cached
+    holds = iter(range(41, 41 + repeat + 1))
+    warm = _timed(lambda: _run(_vg("export", "--out", str(out), *bed, "--hold", str(next(holds))),
+                               env), repeat)  # fmt: skip
+    print(_row("   the same with --bed pad vs ffmpeg alone", warm, floor_encode, 1.3))
     pieces, parallel = _parallel_encoder(wav, work, repeat)
     name = f"   parallel encoder alone ({pieces} pieces) vs ffmpeg"
     print(_row(name, parallel, floor_encode, 1.0))
@@ -253,15 +262,25 @@ def _scaling(work: Path, skip_memory: bool) -> None:
     child = [sys.executable, "-m", "voiceguide.bench", "--memory-child", str(work / "long")]
     hours, rss_mb = json.loads(_run(child, env).stdout)
     print(_row(f"   peak RSS of a {hours:.1f}-hour export vs 250 MB", rss_mb, 250, 1.0, "MB"))
+    song = work / "music.mp3"  # 3 minutes of slow chords
+    _run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+          "aevalsrc='0.2*sin(2*PI*110*t)+0.1*sin(2*PI*164.8*t)*(1+0.5*sin(0.7*t))"
+          "+0.05*sin(2*PI*277.2*t)':s=44100:d=180", "-c:a", "libmp3lame", "-b:a", "128k",
+          str(song)])  # fmt: skip
+    _, bed_mb = json.loads(_run([*child, "--memory-bed", str(song)], env).stdout)
+    print(_row("   the same with a 3-minute music bed vs without", bed_mb, rss_mb, 1.2, "MB"))
 
 
-def _memory_child(out: Path) -> None:
-    """Export about 2 hours (10 rounds of 3-minute holds) and print (hours, peak RSS in MB)."""
+def _memory_child(out: Path, bed: str | None) -> None:
+    """Export about 2 hours (10 rounds of 3-minute holds), with ``bed`` as its music bed,
+    and print (hours, peak RSS in MB)."""
+    import dataclasses
     import resource
 
     from voiceguide import pipeline
 
     settings = pipeline.parse_settings([("hold", "180"), ("rounds", "10"), ("sets", "3")])
+    settings = dataclasses.replace(settings, bed=bed)
     routine = pipeline.load(None)
     timeline, _ = pipeline.export(routine, settings, pipeline.make_cache(settings), out)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
