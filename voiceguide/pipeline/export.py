@@ -3,6 +3,7 @@ the cue legend into one MP3)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import stat
@@ -63,10 +64,16 @@ def export(
 def fingerprint(routine: Routine, settings: Settings, bitrate: str, as_zip: bool = False) -> str:
     """What an export is made from: voiceguide's version, the routine as loaded (every text
     and number of its files), the settings and the bitrate. The same fingerprint, the same
-    files (speech aside: espeak-ng may differ by a few ms from run to run)."""
+    files (speech aside: espeak-ng may differ by a few ms from run to run). A music bed's
+    file counts by its size and time of change."""
     from voiceguide import __version__
 
-    made_from = repr((__version__, routine, settings, parse_bitrate(bitrate), as_zip))
+    music = None  # a music bed's file: which version of it (the path alone does not say)
+    if settings.bed not in (None, "pad"):
+        with contextlib.suppress(OSError):
+            found = Path(str(settings.bed)).stat()
+            music = (found.st_size, found.st_mtime_ns)
+    made_from = repr((__version__, routine, settings, parse_bitrate(bitrate), as_zip, music))
     return hashlib.sha256(made_from.encode("utf-8")).hexdigest()
 
 
