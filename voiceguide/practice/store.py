@@ -241,20 +241,16 @@ class Store:
         write-ahead log emptied. Returns how many sessions were deleted."""
         with said(self.path, self._busy_s):
             self._db.execute("PRAGMA secure_delete = ON")
+        where, args = ("", ()) if before is None else (
+            " WHERE started_utc + utc_offset_s < ?", (midnight_utc_s(before),))  # fmt: skip
         with self._write() as db:
-            if before is None:
-                ids = [r[0] for r in db.execute("SELECT id FROM sessions")]
-            else:
-                ids = [r[0] for r in db.execute(
-                    "SELECT id FROM sessions WHERE started_utc + utc_offset_s < ?",
-                    (midnight_utc_s(before),))]  # fmt: skip
-            db.executemany("DELETE FROM session_exercises WHERE session_id = ?",
-                           [(i,) for i in ids])  # fmt: skip
-            db.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids])
+            db.execute("DELETE FROM session_exercises WHERE session_id IN"
+                       " (SELECT id FROM sessions" + where + ")", args)  # fmt: skip
+            count = db.execute("DELETE FROM sessions" + where, args).rowcount
         with said(self.path, self._busy_s):
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return len(ids)
+        return count
 
 
 def _state(value: str) -> ExerciseState:
