@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -239,3 +240,19 @@ def test_sessions_can_be_filtered_by_local_day_and_routine(log: Path) -> None:
         since = Moment(T0, -5 * 3600).day
         assert [s.routine for s in store.sessions(since=since)] == ["b", "a"]
         assert [s.routine for s in store.sessions(routine="a")] == ["a", "a"]
+
+
+def test_a_folder_link_or_fifo_in_the_logs_place_is_left_alone(log: Path) -> None:
+    log.parent.mkdir(parents=True)
+    target = log.parent / "elsewhere.sqlite3"
+    Store.open(target).close()
+    for make in (log.mkdir, lambda: log.symlink_to(target), lambda: os.mkfifo(log)):
+        make()
+        with pytest.raises(PracticeLogError, match="is not a regular file"):
+            Store.open(log)
+        if log.is_dir() and not log.is_symlink():
+            log.rmdir()
+        else:
+            log.unlink()
+    with Store.open(target) as store:
+        assert store.sessions() == []

@@ -72,6 +72,11 @@ class Store:
             raise PracticeLogError(
                 f"practice log {path}: cannot create its folder: {error.strerror}"
             ) from None
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise PracticeLogError(
+                f"practice log {path}: is not a regular file (a folder, link or device); "
+                "it was left as it is"
+            )
         with said(path, busy_timeout_s):
             db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
         try:
