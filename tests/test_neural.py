@@ -108,6 +108,27 @@ def test_a_phrase_does_not_depend_on_what_the_worker_spoke_before(tmp_path: Path
     assert after.pcm(again)[:half] != after.pcm(target)
 
 
+def test_a_warm_run_loads_no_engine(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from voiceguide import pipeline\n"
+        f"settings = pipeline.parse_settings([], voice={VOICE!r})\n"
+        f"cache = pipeline.make_cache(settings, cache_dir=Path({str(tmp_path)!r}))\n"
+        f"cache.ensure({PHRASES[:2]!r})\n"
+        "loaded = [m for m in ('piper', 'onnxruntime', 'onnx') if m in sys.modules]\n"
+        "print(cache.synthesized, ','.join(loaded) or '-')\n"
+    )
+
+    def run() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, timeout=300)  # fmt: skip
+        return done.stdout.split()
+
+    assert run()[0] == "2"  # cold: both synthesized
+    assert run() == ["0", "-"]  # warm: nothing synthesized, no engine even imported
+
+
 def test_the_prepared_model_reads_its_noise_from_inputs_and_is_made_once(tmp_path: Path) -> None:
     import onnx
 

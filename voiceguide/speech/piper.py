@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -77,10 +78,12 @@ def is_piper_voice(voice: str) -> bool:
 
 def packaged_voices() -> dict[str, PiperVoiceFiles] | None:
     """The packaged voices installed, by id; None when the neural extra is not installed."""
+    # looked for, not imported: onnxruntime takes a second to import, and a warm run (every
+    # phrase cached) never needs it
     try:
-        importlib.import_module("piper")
-        importlib.import_module("onnxruntime")
-    except ImportError:
+        if any(importlib.util.find_spec(name) is None for name in ("piper", "onnxruntime")):
+            return None
+    except (ImportError, ValueError):  # a module set to None (blocked) or broken
         return None
     found = {}
     for name, package in PACKAGED_VOICES.items():
