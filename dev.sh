@@ -16,7 +16,7 @@ APT_PACKAGES=(
   ffmpeg                   # MP3 encoding, ffprobe for the tests
   mp3val                   # the tests check the MP3 streams with it
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils  # the virtual sound device of the tests
-  libasound2-dev gcc       # simpleaudio builds from source
+  libasound2-dev gcc       # simpleaudio(-patched) builds from source
   chromium zbar-tools      # serve's tests: the page in a headless browser, the QR code decoded
 )
 
@@ -41,6 +41,8 @@ setup() {
   if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
     echo "installing voiceguide into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    # simpleaudio 1.0.4 (what older set-ups installed) writes the same module: out first
+    .venv/bin/python -m pip uninstall -q -y simpleaudio 2>/dev/null || true
     .venv/bin/python -m pip install -q -e ".[test,play,neural]" 2> >(grep -v '^WARNING: Location' >&2)
     printf '%s' "$stamp" > .venv/.setup-stamp
   fi

@@ -56,3 +56,32 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     assert out[0].startswith(str(target))
     assert out[1] == str(target / "voiceguide" / "scripts")
     assert out[2] == "['outer-hip']"
+
+
+def test_live_playback_uses_simpleaudio_patched_on_every_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The simpleaudio module is simpleaudio-patched's build: its C code allocates with
+    PyMem_RawMalloc/RawFree (safe without the GIL, from its playback thread), never with
+    PyMem_Malloc/Free as 1.0.4 does (a crash on Python 3.12+). And no Python is refused."""
+    from importlib import metadata
+
+    from tests.conftest import require
+
+    try:
+        patched = metadata.version("simpleaudio-patched")
+    except metadata.PackageNotFoundError:
+        patched = None
+    require("simpleaudio-patched", patched is not None, "./dev.sh setup (the play extra)")
+    assert patched is not None and tuple(map(int, patched.split(".")[:3])) >= (1, 0, 5)
+    with pytest.raises(metadata.PackageNotFoundError):  # the old one would share the module
+        metadata.version("simpleaudio")
+    import simpleaudio._simpleaudio as extension
+
+    symbols = Path(extension.__file__ or "").read_bytes()
+    assert b"\0PyMem_RawMalloc\0" in symbols and b"\0PyMem_RawFree\0" in symbols
+    assert b"\0PyMem_Malloc\0" not in symbols and b"\0PyMem_Free\0" not in symbols
+    from voiceguide.play.simpleaudio_player import SimpleaudioPlayer
+
+    monkeypatch.setattr(sys, "version_info", (3, 13, 0, "final", 0))
+    SimpleaudioPlayer()  # no longer refused on 3.12 and 3.13

@@ -11,7 +11,6 @@ silence there first.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from voiceguide.errors import DependencyMissing, PlaybackError
@@ -24,9 +23,10 @@ _INSTALL_HINT = (
     "libasound2-dev gcc python3-dev first)"
 )
 _EXPORT_HINT = "to listen without it, make MP3s with 'voiceguide export'"
-# Measured: on Python 3.12 and 3.13, simpleaudio 1.0.4 segfaults when its playback thread
-# ends (it takes the GIL from a thread Python does not know).
-_CRASHES_ON_312 = {"1.0.4", "unknown"}
+# The simpleaudio module comes from simpleaudio-patched 1.0.5 on every Python: 1.0.4 (the
+# last release of simpleaudio itself) allocates and frees with PyMem_Malloc/PyMem_Free from
+# its playback thread, without the GIL, which Python 3.12 no longer tolerates (a crash each
+# time a sound ends); 1.0.5 changes exactly those calls to PyMem_RawMalloc/PyMem_RawFree.
 
 
 class _Handle:
@@ -53,13 +53,6 @@ class SimpleaudioPlayer:
                 f"live playback needs simpleaudio, which is not installed ({error}): "
                 f"{_INSTALL_HINT}; {_EXPORT_HINT}"
             ) from None
-        version = _version()
-        if sys.version_info >= (3, 12) and version in _CRASHES_ON_312:
-            raise DependencyMissing(
-                f"simpleaudio {version} crashes Python {sys.version_info[0]}."
-                f"{sys.version_info[1]} (a segmentation fault each time a sound ends); live "
-                f"playback needs Python 3.11; {_EXPORT_HINT}"
-            )
         self._simpleaudio = simpleaudio
 
     def play(self, buffer: memoryview, fmt: AudioFormat) -> _Handle:
@@ -70,15 +63,6 @@ class SimpleaudioPlayer:
         except Exception as error:  # simpleaudio's SimpleaudioError, from ALSA
             raise PlaybackError(_describe(error)) from None
         return _Handle(play_object)
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("simpleaudio")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _describe(error: Exception) -> str:
