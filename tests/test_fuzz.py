@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import math
 import tempfile
 from collections.abc import Callable
@@ -301,6 +302,126 @@ def test_any_bytes_as_a_routine_file_are_refused_or_loaded(content: bytes) -> No
     with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
         (Path(tmp) / "fuzz.routine.yaml").write_bytes(content)
         _load_and_compile(Path(tmp))
+
+
+# ---------------------------------------------------------------- YAML tags and TOML depth
+
+PLAIN_TAGS = ["!!str", "!!int", "!!float", "!!bool", "!!null", "!<tag:yaml.org,2002:int>", "!"]
+OTHER_TAGS = ["!!timestamp", "!!binary", "!!set", "!!omap", "!!pairs", "!!merge", "!!value",
+              "!!python/name:os.system", "!!python/object/apply:os.system", "!!python/tuple",
+              "!mine", "!<tag:example.com,2000:x>", "!!yaml"]  # fmt: skip
+TAGGED_CONTENT = (
+    st.sampled_from(["maybe", "abc", "0o99", "0b", "0x1F", "1:30", "2001-13-01", "2001-02-30",
+                     "2001-02-03", ".nan", "-.inf", "yes", "", "aGVsbG8=", "1e999", "30"])
+    | st.integers(1, 5000).map(lambda n: "9" * n)
+    | st.integers(1, 5000).map(lambda n: "0x" + "f" * n)
+    | st.text(max_size=10)
+)  # fmt: skip
+
+
+@st.composite
+def tagged_value(draw: st.DrawFn) -> tuple[str, str]:
+    """A tag and a YAML value under it: a scalar, a list or a mapping."""
+    tag = draw(st.sampled_from(PLAIN_TAGS + OTHER_TAGS))
+    content = draw(TAGGED_CONTENT)
+    kind = draw(st.sampled_from(["scalar", "plain", "list", "mapping"]))
+    if kind == "scalar":
+        return tag, f"{tag} {json.dumps(content)}"
+    if kind == "plain" and content.isalnum():
+        return tag, f"{tag} {content}"
+    if kind == "list":
+        return tag, f"{tag} [{json.dumps(content)}, 1]"
+    return tag, f"{tag} {{a: {json.dumps(content)}}}"
+
+
+@FUZZ
+@given(
+    field=st.sampled_from(
+        [
+            *(k for k in TEXT_KEYS if k not in ("title", "setup")),
+            *LIMITS,
+            "kind",
+            "sides",
+            "reminders",
+            "fit",
+        ]
+    ),
+    tagged=tagged_value(),
+    nested=st.booleans(),
+)
+def test_any_tagged_value_is_plain_data_or_refused_naming_its_field(
+    field: str, tagged: tuple[str, str], nested: bool
+) -> None:
+    """Only text, numbers, true/false, null, lists and mappings are built; any other tag,
+    or a value its tag cannot hold, is refused in one line naming the file, line and field
+    (never a crash, never an object)."""
+    tag, value = tagged
+    value = f"[1, {value}]" if nested else value
+    with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
+        folder = Path(tmp)
+        (folder / "fuzz.routine.yaml").write_text("title: Fuzz\nexercises: [ex-0]\n")
+        script = folder / "ex-0.yaml"
+        script.write_text(f"title: Fuzz hold\nsetup: Sit down.\n{field}: {value}\n")
+        try:
+            routine = load_routine(folder / "fuzz.routine.yaml")
+        except RoutineError as error:
+            message = str(error)
+            assert "\n" not in message and len(message) < 1000, message[:300]
+            assert error.path is not None and "Traceback" not in message
+            if tag in OTHER_TAGS:  # refused first, whatever else is wrong with the value
+                assert message.startswith(f"{script}:3, exercise 'ex-0', field '{field}': "
+                                          "has the tag "), message  # fmt: skip
+            return
+        assert tag not in OTHER_TAGS, value
+        loaded = routine.exercises[0]
+        for name in ("title", "setup", *TEXT_KEYS, *LIMITS):
+            assert isinstance(getattr(loaded, name, ""), str | int | float), name
+
+
+TOML_SHAPES = ["array", "inline table", "dotted key", "table", "array of tables", "mixed"]
+
+
+def nested_toml(shape: str, depth: int, key: str) -> str:
+    if shape == "array":
+        return f"{key} = " + "[" * depth + "1" + "]" * depth + "\n"
+    if shape == "inline table":
+        return f"{key} = " + "{a = " * depth + "1" + "}" * depth + "\n"
+    if shape == "dotted key":
+        return ".".join([key] * depth) + " = 1\n"
+    if shape == "table":
+        return "[" + ".".join([key] * depth) + "]\nhold = 40\n"
+    if shape == "array of tables":
+        return "[[" + ".".join([key] * depth) + "]]\nhold = 40\n"
+    return f"{key} = " + "[{a = " * depth + "1" + "}]" * depth + "\n"
+
+
+@FUZZ
+@given(
+    shape=st.sampled_from(TOML_SHAPES),
+    depth=st.integers(1, 10) | st.integers(1, 10_000),
+    key=st.sampled_from(["hold", "rate", "routines", "x"]),
+)
+def test_any_toml_nesting_is_a_config_or_one_line_naming_the_file(
+    shape: str, depth: int, key: str
+) -> None:
+    """Arrays, inline tables, dotted keys and table headers nested 1-10,000 deep: settings,
+    or one SettingsError naming the file (tomllib itself overflows Python's stack past a few
+    hundred levels), never a crash."""
+    from voiceguide.plan.config import load_config
+
+    with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
+        path = Path(tmp) / "config.toml"
+        path.write_text(nested_toml(shape, depth, key), encoding="utf-8")
+        try:
+            load_config(path)
+        except SettingsError as error:
+            message = str(error)
+            assert message.startswith(f"{path}: ") and "\n" not in message, message[:300]
+            assert len(message) < 600, message[:300]
+            if depth > 300:
+                assert any(reason in message for reason in (
+                    "nested too deeply", "unknown setting", "larger than 64 KiB"
+                )), message  # fmt: skip
 
 
 # ---------------------------------------------------------------- values from users
