@@ -169,3 +169,40 @@ def test_markup_in_a_phrase_is_spoken_or_dropped_never_obeyed(tmp_path: Path) ->
     for text in marked[:3]:
         assert abs(cache.measure(text) - base_ms) < 150, text
     assert cache.measure(marked[3]) < base_ms + 2000  # the brackets' letters, spoken
+
+
+@pytest.mark.parametrize("planted", ["a FIFO", "a link to /dev/zero"])
+def test_a_planted_manifest_that_never_ends_is_never_waited_on(
+    tmp_path: Path, planted: str
+) -> None:
+    """The output folder is the user's: a manifest there that is a FIFO (nobody writes to it)
+    or a device is refused at once by the export's 'already exported?' check and by serve."""
+    import os
+    import threading
+
+    from voiceguide.errors import ExportError
+    from voiceguide.export import MANIFEST
+    from voiceguide.pipeline.export import current_export
+    from voiceguide.serve.snapshot import open_snapshot
+
+    out = tmp_path / "out"
+    out.mkdir()
+    if planted == "a FIFO":
+        os.mkfifo(out / MANIFEST)
+    else:
+        (out / MANIFEST).symlink_to("/dev/zero")
+    results: list[object] = []
+
+    def check() -> None:
+        results.append(current_export(out, "fingerprint"))
+        try:
+            open_snapshot(out, 1)
+        except ExportError as error:
+            results.append(str(error))
+
+    worker = threading.Thread(target=check, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "blocked reading the planted manifest"
+    assert results[0] is False
+    assert isinstance(results[1], str) and "holds no complete export" in results[1]

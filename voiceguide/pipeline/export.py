@@ -19,6 +19,7 @@ from voiceguide.export import (
     export_timeline,
     export_track,
 )
+from voiceguide.files import read_regular
 from voiceguide.pipeline.legend import legend
 from voiceguide.pipeline.planning import plan
 from voiceguide.pipeline.setup import bed_source, comment, cue_cache
@@ -77,13 +78,16 @@ def fingerprint(routine: Routine, settings: Settings, bitrate: str, as_zip: bool
     return hashlib.sha256(made_from.encode("utf-8")).hexdigest()
 
 
+_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+
+
 def current_export(out_dir: Path, made_from: str) -> bool:
     """Whether ``out_dir`` holds a whole export (loose files, not a zip) with the fingerprint
     ``made_from``: every file its manifest lists is there, as a regular file."""
     if (out_dir / JOURNAL).exists():  # a publish under way, or killed: not a whole export
         return False
     try:
-        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(read_regular(out_dir / MANIFEST, _MAX_MANIFEST_BYTES))  # no FIFO
         names = manifest["files"]
         if manifest.get("fingerprint") != made_from or not isinstance(names, list):
             return False

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from voiceguide.errors import ExportError
 from voiceguide.export import MANIFEST, safe_filename
+from voiceguide.files import read_regular
 
 __all__ = ["Chapter", "Lyric", "ServedFile", "Snapshot", "open_snapshot"]
 
@@ -157,7 +158,7 @@ def open_snapshot(
     symlink, not a regular file, or missing is left out (and reported to ``refused``); the
     full-routine track must be there."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(read_regular(folder / MANIFEST, 4 * 1024 * 1024))  # no FIFO
         names = [n for n in manifest["files"] if isinstance(n, str)]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ExportError(f"{folder} holds no complete export ({MANIFEST}: {error})") from None

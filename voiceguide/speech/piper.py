@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
-from voiceguide.files import atomic_write
+from voiceguide.files import atomic_write, read_regular
 from voiceguide.routine.text import did_you_mean, speakable
 from voiceguide.speech.base import Finisher, short
 from voiceguide.speech.piper_model import (
@@ -130,7 +130,7 @@ def _check_files(files: PiperVoiceFiles) -> None:
     if not files.config.is_file():
         raise files.error(f"{files.config}: missing (a Piper model needs its config beside it)")
     try:
-        config = json.loads(files.config.read_text(encoding="utf-8"))
+        config = json.loads(read_regular(files.config, 1 << 20))  # a few KB; never a device
         rate = config["audio"]["sample_rate"]
         ok = (isinstance(rate, int) and rate > 0 and isinstance(config["phoneme_id_map"], dict)
               and isinstance(config["num_symbols"], int))  # fmt: skip

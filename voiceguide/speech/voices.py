@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
+from voiceguide.files import read_regular
 from voiceguide.plan.settings import DEFAULT_VOICE
 from voiceguide.speech.base import Synthesizer
 
@@ -81,7 +82,7 @@ def _neural_voices() -> list[Voice] | None:
     voices = []
     for voice_id, files in found.items():
         try:
-            config = json.loads(files.config.read_text(encoding="utf-8"))
+            config = json.loads(read_regular(files.config, 1 << 20))
             language = str(config["language"]["code"]).replace("_", "-").lower()
             quality = config.get("audio", {}).get("quality", "")
             name = f"{str(config.get('dataset', voice_id)).title()} (neural, {quality})"
