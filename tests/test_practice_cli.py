@@ -261,3 +261,20 @@ def mounts() -> Iterator[Mounts]:
         yield done
     finally:
         done.undo()
+
+
+def test_log_undo_deletes_the_last_session_logged_by_hand_only() -> None:
+    assert run("log", "--undo").stdout == "No session logged by hand to undo\n"
+    seed([1, 0])  # today's is the last one logged
+    with Store.open(log_path()) as store:  # a played one, after them: never undone
+        store.begin(NewSession("outer-hip", "Outer hip", Moment(datetime.now(UTC).timestamp()),
+                               1000, {}, (("a", "A"),)))  # fmt: skip
+    result = run("log", "--undo")
+    assert result.returncode == 0 and result.stdout.startswith("Deleted the session of outer-hip")
+    left = json.loads(run("history", "--json").stdout)["sessions"]
+    assert [s["source"] for s in left] == ["play", "log"]
+    assert left[1]["day"] < left[0]["day"]
+    assert run("log", "--undo").returncode == 0
+    assert run("log", "--undo").stdout == "No session logged by hand to undo\n"
+    assert [s["source"] for s in json.loads(run("history", "--json").stdout)["sessions"]] == [
+        "play"]  # fmt: skip

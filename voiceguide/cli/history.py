@@ -41,6 +41,9 @@ def log_command(
         typer.Option("--exercise", metavar="ID",
                      help="An exercise you did (repeat it; default: all of them)."),
     ] = None,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="Delete the last session logged by hand instead.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Record a session done elsewhere (the exported MP3s on a phone), with the settings an
@@ -48,6 +51,14 @@ def log_command(
     from voiceguide import pipeline
     from voiceguide.cli.show import clock, streak_line
 
+    if undo:
+        removed = pipeline.undo_log()
+        if removed is None:
+            typer.echo("No session logged by hand to undo")
+            return
+        when = removed.started.local().strftime("%a %d %b %H:%M")
+        typer.echo(f"Deleted the session of {removed.routine} logged for {when}")
+        return
     loaded, prepared = options.prepare()
     session = pipeline.log_session(loaded, prepared.settings, at=at, exercises=exercise)
     if as_json:

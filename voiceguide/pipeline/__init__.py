@@ -6,7 +6,14 @@ Each function takes plain values and returns plain values; the CLI only parses a
 from voiceguide.pipeline.export import current_export, export, export_legend, fingerprint
 from voiceguide.pipeline.legend import legend
 from voiceguide.pipeline.live import Controls, Listener, play, play_legend
-from voiceguide.pipeline.logbook import export_csv, forget, history, log_session, play_logged
+from voiceguide.pipeline.logbook import (
+    export_csv,
+    forget,
+    history,
+    log_session,
+    play_logged,
+    undo_log,
+)
 from voiceguide.pipeline.planning import asked_phrases, plan, plan_stages
 from voiceguide.pipeline.progress import ProgressBars
 from voiceguide.pipeline.setup import (
@@ -45,4 +52,5 @@ __all__ = [
     "play_legend",
     "play_logged",
     "prepare",
+    "undo_log",
 ]

@@ -42,7 +42,7 @@ from voiceguide.routine.model import Routine
 from voiceguide.routine.text import did_you_mean
 from voiceguide.speech.cache import PhraseCache
 
-__all__ = ["export_csv", "forget", "history", "log_session", "play_logged"]
+__all__ = ["export_csv", "forget", "history", "log_session", "play_logged", "undo_log"]
 
 _TARGET_ROUTINES = 20  # the most recent routines whose daily targets history shows
 
@@ -183,6 +183,15 @@ def log_session(
     with Store.open(log_path(), offset_s=end.offset_s) as store:
         session_id = store.add(new, start.utc_s + heard_ms / 1000, sorted(done), heard_ms)
         return next(s for s in store.sessions() if s.id == session_id)
+
+
+def undo_log(clock: Clock = system_clock) -> Session | None:
+    """Delete the last session recorded by hand (a mistake); it, or None."""
+    store = _open(clock)
+    if store is None:
+        return None
+    with store:
+        return store.undo_logged()
 
 
 def forget(before: str | None = None, clock: Clock = system_clock) -> int:

@@ -240,6 +240,22 @@ class Store:
 
     # ---------------------------------------------------------------- forgetting
 
+    def undo_logged(self) -> Session | None:
+        """Delete the last session recorded by hand (``voiceguide log``), for real; it, or
+        None when there is none."""
+        logged = [s for s in self.sessions() if s.source == "log"]
+        if not logged:
+            return None
+        last = max(logged, key=lambda s: s.id)
+        with said(self.path, self._busy_s):
+            self._db.execute("PRAGMA secure_delete = ON")
+        with self._write() as db:
+            db.execute("DELETE FROM session_exercises WHERE session_id = ?", (last.id,))
+            db.execute("DELETE FROM sessions WHERE id = ?", (last.id,))
+        with said(self.path, self._busy_s):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return last
+
     def forget(self, before: date | None = None) -> int:
         """Delete every session (or those started before the local day ``before``) for
         real: the freed pages are overwritten and the file rebuilt (VACUUM), and the
