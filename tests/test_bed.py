@@ -28,6 +28,7 @@ from voiceguide.plan.settings import Settings, parse_bed, parse_bed_level
 from voiceguide.plan.timeline import Chapter, Silence, Speech, Timeline, Tone
 from voiceguide.play import Command, LivePlayback, PlanStage
 from voiceguide.play.player import LEAD_IN_MS, PREROLL_GAP_MS
+from voiceguide.play.stream import EDGE_MS
 from voiceguide.sound.acks import ACK_MS, Ack
 from voiceguide.sound.audio import FORMAT
 from voiceguide.sound.bed import BedMix, Ducking, Music, Pad, open_bed
@@ -214,10 +215,16 @@ def test_play_gives_the_samples_export_renders_with_a_bed_also_across_a_pause(
     (a, cut), (resumed, end) = playback.segments
     assert a == 0 and resumed == cut and end == len(ref)
     heard = device.heard()[FORMAT.frames(LEAD_IN_MS) :]
-    assert np.array_equal(heard[:cut], ref[:cut])
+    edge = FORMAT.frames(EDGE_MS)  # where the music is cut and comes back, it is faded
+    assert np.array_equal(heard[: cut - edge], ref[: cut - edge])
+    fading = heard[cut - edge : cut].astype(np.int32)
+    assert np.all(np.abs(fading) <= np.abs(ref[cut - edge : cut].astype(np.int32)))
+    assert abs(int(fading[-1])) < 100  # no click: the last sample before the cut is near 0
     second = device.handles[1]
     at = round(second.t0 * RATE) + FORMAT.frames(ACK_MS[Ack.RESUME] + PREROLL_GAP_MS)
-    assert np.array_equal(device.heard()[at : at + end - cut], ref[cut:])
+    resumed_pcm = device.heard()[at : at + end - cut]
+    assert abs(int(resumed_pcm[0])) < 100
+    assert np.array_equal(resumed_pcm[edge:], ref[cut + edge :])
 
 
 def test_a_plan_in_stages_plays_the_bed_of_the_final_plan(
@@ -243,8 +250,9 @@ def test_a_plan_in_stages_plays_the_bed_of_the_final_plan(
     (a, cut), (resumed, end) = playback.segments  # it waited for the plan, then went on
     assert a == 0 and resumed == cut <= FORMAT.frames(second.end_ms - 8_000) and end == len(ref)
     assert np.array_equal(heard[lead : lead + cut], ref[:cut])
-    at = round(device.handles[1].t0 * RATE) + lead
-    assert np.array_equal(heard[at : at + end - cut], ref[cut:])
+    at = round(device.handles[1].t0 * RATE) + lead + FORMAT.frames(EDGE_MS)  # faded in
+    assert np.array_equal(heard[at : at + end - cut - FORMAT.frames(EDGE_MS)],
+                          ref[cut + FORMAT.frames(EDGE_MS) :])  # fmt: skip
 
 
 # ---------------------------------------------------------------- bad files, for real

@@ -190,6 +190,7 @@ class LivePlayback:
         renderer = Renderer(events, frame, self._phrases, self._cues, fmt)
         stream = Stream(frame, preroll, (end if end is not None else bound) - frame, renderer, fmt)
         self._render(stream, frame + fmt.frames(INITIAL_MS))
+        stream.edge(frame, rising=True, on=self._bed is not None and frame > 0)
         try:
             stream.handle = self._player.play(stream.view, fmt)
         except BaseException:
@@ -264,6 +265,7 @@ class LivePlayback:
         frame = max(frame, stream.start_frame)
         self._render(stream, frame)
         frame = min(frame, stream.rendered)
+        stream.edge(frame, rising=False, on=self._bed is not None)
         tail = ack_pcm(ack, fmt) if ack is not None else b""
         stream.write(frame, tail)
         silence_from = frame + len(tail) // fmt.frame_bytes

@@ -27,7 +27,10 @@ from voiceguide.sound.audio import AudioFormat
 from voiceguide.sound.bed import BedMix, settled_events
 from voiceguide.sound.render import CueSource, PhraseSource, render_events
 
-__all__ = ["Index", "Renderer", "Stream", "bedded"]
+__all__ = ["EDGE_MS", "Index", "Renderer", "Stream", "bedded"]
+
+EDGE_MS = 15  # with a music bed, content is faded in and out this long where a stream
+# starts (after a pause or skip) and where it is cut
 
 
 class Index:
@@ -155,6 +158,23 @@ class Stream:
         return (
             self.started_s + (frame - self.start_frame + self.preroll_frames) / self.fmt.sample_rate
         )
+
+    def edge(self, frame: int, rising: bool, on: bool = True) -> None:
+        """With a music bed (``on``), soften where the content starts (``rising``: the
+        ``EDGE_MS`` from ``frame``) or is cut (the ``EDGE_MS`` before ``frame``, not read yet
+        by the device): music cut mid-note would click."""
+        import numpy as np
+
+        n = self.fmt.frames(EDGE_MS)
+        lo, hi = (frame, frame + n) if rising else (max(self.start_frame, frame - n), frame)
+        a, b = self.offset(lo), min(self.offset(hi), len(self.memory))
+        if not on or b <= a:
+            return
+        pcm = np.frombuffer(self.memory[a:b], dtype="<i2")
+        k = np.arange(len(pcm))
+        distance = (k + 0.5) / n if rising else (len(pcm) - k - 0.5) / n  # from the edge
+        ramp = 0.5 - 0.5 * np.cos(np.pi * distance)
+        self.memory[a:b] = np.rint(pcm * ramp).astype("<i2").tobytes()
 
     def write(self, frame: int, data: bytes) -> None:
         start = self.offset(frame)
