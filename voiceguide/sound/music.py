@@ -2,7 +2,7 @@
 
 ffmpeg decodes the file (any format it reads) into the cache folder, keyed by the file's
 content; the file itself is only ever read. The decoded sound is trimmed of its silent ends,
-measured (BS.1770 loudness, streamed) and brought to the speech loudness, and looped with a
+measured (BS.1770 loudness, by ffmpeg) and brought to the speech loudness, and looped with a
 crossfade when the routine is longer. A file that cannot be a bed (missing,
 empty, not sound, no audio stream, silent, too short to loop, longer than an hour) is a
 :class:`~voiceguide.errors.SettingsError` naming it, before anything is written.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.float64]
 
-__all__ = ["CROSSFADE_MS", "MAX_MUSIC_S", "MIN_MUSIC_S", "Music", "StreamedLoudness"]
+__all__ = ["CROSSFADE_MS", "MAX_MUSIC_S", "MIN_MUSIC_S", "Music"]
 
 MIN_MUSIC_S = 5.0  # shorter music (its silent ends trimmed) is too short to loop
 MAX_MUSIC_S = 3_600.0
@@ -213,7 +213,6 @@ def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
     total = pcm.stat().st_size // fmt.frame_bytes
     if total > (MAX_MUSIC_S + 1) * fmt.sample_rate:
         raise SettingsError(f"{what}: {_too_long(total / fmt.sample_rate)}")
-    meter = StreamedLoudness(fmt.sample_rate)
     first = last = -1
     peak, offset = 0, 0
     threshold = _TRIM_LEVEL * 32768
@@ -225,9 +224,8 @@ def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
                 first = offset + int(loud[0]) if first < 0 else first
                 last = offset + int(loud[-1])
                 peak = max(peak, int(np.abs(data).max()))
-            meter.add(data / 32768.0)
             offset += len(data)
-    lufs = meter.loudness()
+    lufs = _loudness(pcm, what, fmt)
     if first < 0 or not lufs > _SILENT_LUFS:
         raise SettingsError(f"{what}: the music is silent")
     frames = last + 1 - first
@@ -240,6 +238,20 @@ def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
     return _Decoded(first=first, frames=frames, gain=gain, peak=peak / 32768 * gain)
 
 
+def _loudness(pcm: Path, what: str, fmt: AudioFormat) -> float:
+    """The decoded music's integrated loudness (BS.1770, gated), measured by ffmpeg's
+    ebur128 filter in its own process (the music is not held in memory here)."""
+    result = subprocess.run(
+        [_program("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *fmt.ffmpeg_input,
+         "-i", str(pcm), "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", result.stderr)
+    if result.returncode != 0 or not found:
+        raise SettingsError(f"{what}: ffmpeg cannot measure its loudness ({_failure(result, pcm)})")
+    return float(found[-1])
+
+
 def _sweep(cache_dir: Path) -> None:
     """Remove decodings left by killed runs, and all but the last few decoded files."""
     for entry in cache_dir.glob(".*.tmp"):
@@ -250,49 +262,3 @@ def _sweep(cache_dir: Path) -> None:
     for old in decoded[_KEEP - 1 :]:
         old.unlink(missing_ok=True)
         old.with_suffix(".json").unlink(missing_ok=True)
-
-
-class StreamedLoudness:
-    """Integrated loudness (ITU-R BS.1770-4) of a signal given a piece at a time: the
-    K-weighting filters carry their state over, mean squares are kept per 100 ms, and the
-    overlapping 400 ms blocks are gated at the end."""
-
-    def __init__(self, rate: int) -> None:
-        import numpy as np
-        from pyloudnorm.iirfilter import IIRfilter
-
-        self._filters = [IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf"),
-                         IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")]  # fmt: skip
-        self._state: list[Samples] = [np.zeros(2), np.zeros(2)]
-        self._step = rate // 10
-        self._carry: Samples = np.zeros(0)
-        self._squares: list[float] = []
-
-    def add(self, samples: Samples) -> None:
-        import numpy as np
-        from scipy.signal import lfilter
-
-        for i, f in enumerate(self._filters):
-            samples, self._state[i] = lfilter(f.b, f.a, samples, zi=self._state[i])
-        data = np.concatenate([self._carry, samples])
-        whole = len(data) // self._step * self._step
-        if whole:
-            self._squares += (data[:whole] ** 2).reshape(-1, self._step).mean(axis=1).tolist()
-        self._carry = data[whole:]
-
-    def loudness(self) -> float:
-        import numpy as np
-
-        q = np.asarray(self._squares)
-        if len(q) < 4:
-            return -math.inf
-        blocks = (q[:-3] + q[1:-2] + q[2:-1] + q[3:]) / 4
-
-        def lufs(z: Samples) -> float:
-            mean = float(z.mean()) if len(z) else 0.0
-            return -0.691 + 10 * math.log10(mean) if mean > 0 else -math.inf
-
-        gated = blocks[blocks > 10 ** ((-70 + 0.691) / 10)]
-        if not len(gated):
-            return -math.inf
-        return lufs(gated[gated > 10 ** ((lufs(gated) - 10 + 0.691) / 10)])
