@@ -66,7 +66,7 @@ def test_the_config_folder_is_the_platforms_unless_overridden(
 
 def test_without_a_config_file_defaults_and_the_routine_apply(routine: Routine) -> None:
     result = resolved(routine)
-    assert result.settings == Settings() and result.bitrate == "96k"
+    assert result.settings == Settings(lexicon=routine.lexicon) and result.bitrate == "96k"
     assert not result.config_found
     assert value(result, "hold", SUPINE) == ("30 s", Source("routine", routine.exercises[0].source))
     assert value(result, "voice") == ("gmw/en-us", Source("default"))

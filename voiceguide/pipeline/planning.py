@@ -56,7 +56,15 @@ def plan(
     cache.ensure(asked, lengths_only=lengths_only)
     if settings.fit_s is None:
         return compile_routine(routine, settings, cache.measure)
-    fitted = fit(routine, settings, cache.measure)
+    known = set(asked)
+
+    def search(text: str) -> int:
+        """Lengths for the fit's search: a phrase with a number not said yet is timed as
+        long as its reference (see ``Builder.say_template``): the search synthesizes nothing."""
+        return cache.measure(text) if text in known else 1
+
+    fitted = fit(routine, settings, search)
+    cache.ensure(asked_phrases(routine, fitted.settings), lengths_only=lengths_only)
     timeline = compile_routine(routine, fitted.settings, cache.measure)
     return dataclasses.replace(timeline, settings=settings, fit_changes=tuple(fitted.changes))
 

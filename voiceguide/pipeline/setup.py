@@ -52,7 +52,7 @@ def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,
     """The phrase cache for these settings' voice and rate (``synthesizer``: another engine,
     a fake in tests)."""
     synth = synthesizer or synthesizer_for(settings.voice, settings.rate_wpm, cache_dir)
-    return PhraseCache(synth, cache_dir)
+    return PhraseCache(synth, cache_dir, lexicon=settings.lexicon)
 
 
 def cue_cache(phrases: PhraseCache) -> CueCache:

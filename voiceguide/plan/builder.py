@@ -78,7 +78,7 @@ class Builder:
 
     @property
     def talks(self) -> bool:
-        """False at minimal verbosity: tones and names only."""
+        """False at minimal verbosity: tones, names and safety notes only."""
         return self.coaching.verbosity != "minimal"
 
     def say(self, text: str, gap: bool = True) -> None:
@@ -90,26 +90,33 @@ class Builder:
                 raise ValueError(f"measure() gave {length} ms for {phrase!r}")
             self._add(Speech(self.t, self.t + length, phrase))
 
-    def say_template(self, template: str, values: dict[str, Any]) -> None:
-        """Say a filled template in slots that do not depend on the numbers in it.
+    def say_template(
+        self, template: str, values: dict[str, Any], then_s: tuple[float, ...] = ()
+    ) -> None:
+        """Say a filled template in slots that do not depend on the numbers in it, with
+        ``then_s[i]`` seconds of quiet after paragraph ``i`` (time to do what it said).
 
         A phrase with a number ("Hold for 45 seconds.") gets the longer of its own length
         and that of the same phrase with every number at a long-to-say reference value, so
         changing a hold by N seconds moves the rest of the timeline by exactly N seconds.
+        Without ``values`` (the routine's own texts) the text is said as written.
         """
-        text = templates.fill(template, values)
-        reference = templates.fill(template, {
-            k: (_REFERENCE_NUMBER if k in _NUMERIC and isinstance(v, int | float) else v)
-            for k, v in values.items()
-        })  # fmt: skip
-        if reference == text:
-            self.say(text)
-            return
-        for phrase, ref_phrase in zip(paragraphs(text), paragraphs(reference), strict=True):
+        text = reference = template
+        if values:
+            text = templates.fill(template, values)
+            reference = templates.fill(template, {
+                k: (_REFERENCE_NUMBER if k in _NUMERIC and isinstance(v, int | float) else v)
+                for k, v in values.items()
+            })  # fmt: skip
+        pairs = zip(paragraphs(text), paragraphs(reference), strict=True)
+        for index, (phrase, ref_phrase) in enumerate(pairs):
             self.say(phrase)
-            spare = self.measure(ref_phrase) - self.measure(phrase)
-            if spare > 0:
-                self.pause(spare)
+            if ref_phrase != phrase:
+                spare = self.measure(ref_phrase) - self.measure(phrase)
+                if spare > 0:
+                    self.pause(spare)
+            if index < len(then_s) and then_s[index] > 0:
+                self.pause(ms(then_s[index]))
 
     def tone(self, cue: Cue) -> None:
         self._add(Tone(self.t, self.t + CUE_MS[cue], cue))

@@ -21,6 +21,7 @@ from voiceguide.plan.settings import (
     parse_duration,
     parse_override,
 )
+from voiceguide.routine.lexicon import Lexicon
 
 __all__ = ["COMMAND_LINE", "DEFAULT", "Choices", "Off", "Source", "command_line", "is_off"]
 
@@ -66,6 +67,7 @@ class Choices:
     log: bool | None = None  # record played sessions in the practice log
     bed: str | Off | None = None
     bed_level_db: float | None = None
+    lexicon: Lexicon = ()  # [lexicon] word = "respelling": added to the routine's
 
 
 # ---------------------------------------------------------------- the command line

@@ -14,7 +14,9 @@ Timing rules (the README explains them to users):
 * A rep lasts exactly ``work_s + release_s``: the count is spoken at its start, the release
   cue sounds ``work_s`` after the start.
 * Rests (``rest_s``) and get-into-position pauses (``settle_s``, ``switch_s``) are quiet
-  time, after the words that announce them.
+  time, after the words that announce them; a step's ``then_s`` is quiet time after it.
+* Safety notes (the routine's ``safety``, an exercise's ``caution``) are said at every
+  verbosity; ``minimal`` leaves out the rest of the words (and the cue legend).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from voiceguide.errors import RoutineError
 from voiceguide.plan.builder import PHRASE_GAP_MS, Builder, Coaching, Measure, ms, paragraphs
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.holds import HoldWords, place_hold
+from voiceguide.plan.intro import introduce, spoken_list
 from voiceguide.plan.settings import Settings, Verbosity, apply_settings
 from voiceguide.plan.timeline import (
     RepSet,
     Timeline,
 )
 from voiceguide.routine import templates
-from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side
+from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side, then_s
 
 __all__ = ["Coaching", "Measure", "Verbosity", "compile_routine", "compile_timeline", "paragraphs"]
 
@@ -65,9 +68,7 @@ def compile_timeline(
     b = Builder(measure, coaching or Coaching())
     b.open_chapter("Introduction", None)
     b.say(routine.title + ".")
-    if b.talks:
-        b.say(routine.intro)
-        b.say(routine.safety)
+    introduce(b, routine)
     b.close_chapter(routine.chapter_gap_s)
     titles = [e.title for e in routine.exercises]
     for index, exercise in enumerate(routine.exercises):
@@ -80,7 +81,7 @@ def compile_timeline(
         b.close_chapter(routine.chapter_gap_s)
     b.open_chapter("Closing", None)
     if b.talks:
-        b.say(routine.closing)
+        b.say_template(routine.closing, {}, then_s(routine.steps, "closing"))
     b.tone(Cue.FINISH)
     b.pause(END_TAIL_MS)
     b.close_chapter(0)
@@ -94,13 +95,13 @@ def _values(exercise: Exercise, b: Builder, **extra: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "title": exercise.title,
         "next": b.next_title,
-        "hold_s": exercise.hold_s,
+        "hold_s": _spoken_seconds(exercise.hold_s),
         "rounds": exercise.rounds,
         "reps": exercise.reps,
         "sets": exercise.sets,
-        "rest_s": exercise.rest_s,
-        "work_s": exercise.work_s,
-        "release_s": exercise.release_s,
+        "rest_s": _spoken_seconds(exercise.rest_s),
+        "work_s": _spoken_seconds(exercise.work_s),
+        "release_s": _spoken_seconds(exercise.release_s),
     }
     side: Side | None = extra.pop("side", None)
     if side is not None:
@@ -110,12 +111,27 @@ def _values(exercise: Exercise, b: Builder, **extra: Any) -> dict[str, Any]:
     return values
 
 
+def _spoken_seconds(seconds: float) -> float:
+    """A length as it is said: whole seconds from 10 s on ("about 30 seconds" for a hold
+    --fit made 30.2 s), tenths below."""
+    return float(round(seconds)) if seconds >= 10 else round(seconds, 1)
+
+
+def _say(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) -> None:
+    """One of the exercise's texts, with the time its steps give after each phrase."""
+    b.say_template(getattr(exercise, field), values, then_s(exercise.steps, field))
+
+
 def _opening(b: Builder, exercise: Exercise) -> None:
     v = _values(exercise, b)
     b.say(exercise.title + ".")
     if b.talks:
-        for text in (exercise.intro, exercise.caution, exercise.setup):
-            b.say_template(text, v)
+        _say(b, exercise, "intro", v)
+    _say(b, exercise, "caution", v)  # a safety note: at every level
+    if b.talks:
+        if exercise.needs:
+            b.say(f"Have {spoken_list([n.rstrip('.') for n in exercise.needs])} within reach.")
+        _say(b, exercise, "setup", v)
 
 
 def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -> None:
@@ -125,22 +141,22 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
     for round_number in range(1, exercise.rounds + 1):
         if round_number > 1 and exercise.rest_s > 0:
             if b.talks:
-                b.say_template(exercise.rest_cue, _values(exercise, b))
+                _say(b, exercise, "rest_cue", _values(exercise, b))
             b.pause(ms(exercise.rest_s))
         for side in sides:
             v = _values(exercise, b, side=side, round=round_number)
             if side is not None:
                 b.open_section(f"{exercise.title} - {side} side", side, round_number)
-            if round_number > 1 and side == sides[0] and b.talks:
-                b.say_template(exercise.round_intro, v)
+            if exercise.rounds > 1 and side == sides[0] and b.talks:
+                _say(b, exercise, "round_intro", v)  # "Round 1 of 3." too
             if not first and side is not None:
                 b.tone(Cue.SWITCH)
             if side is not None:
                 if not b.talks:
                     b.say(f"{side.capitalize()}.")
                 else:
-                    text = exercise.side_setup if round_number == 1 else exercise.side_again
-                    b.say_template(text or exercise.side_again, v)
+                    field = "side_setup" if round_number == 1 else "side_again"
+                    _say(b, exercise, field if getattr(exercise, field) else "side_again", v)
             b.pause(ms(exercise.settle_s if first else exercise.switch_s))
             inside = HoldWords(
                 cue=templates.fill(exercise.hold_cue, v) if b.talks else "",
@@ -149,10 +165,10 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
             )
             place_hold(b, exercise, side, round_number, inside)
             if b.talks:
-                b.say_template(exercise.after, v)
+                _say(b, exercise, "after", v)
             first = False
     if b.talks:
-        b.say_template(exercise.closing, _values(exercise, b))
+        _say(b, exercise, "closing", _values(exercise, b))
 
 
 def _coach_words(
@@ -174,7 +190,7 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
         if exercise.sets > 1:
             b.open_section(f"{exercise.title} - set {set_number}", None, set_number)
             if b.talks:
-                b.say_template(exercise.set_intro, v)
+                _say(b, exercise, "set_intro", v)
             else:
                 b.say(f"Set {set_number}.")
             b.pause(SET_READY_MS)
@@ -203,10 +219,10 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
         b.sets.append(RepSet(exercise.id, set_number, exercise.reps, start, b.t))
         b.tone(Cue.SET_END)
         if b.talks:
-            b.say_template(exercise.set_end, v)
+            _say(b, exercise, "set_end", v)
         if set_number < exercise.sets and exercise.rest_s > 0:
             if b.talks:
-                b.say_template(exercise.rest_cue, v)
+                _say(b, exercise, "rest_cue", v)
             b.pause(ms(exercise.rest_s))
     if b.talks:
-        b.say_template(exercise.closing, _values(exercise, b))
+        _say(b, exercise, "closing", _values(exercise, b))

@@ -46,13 +46,14 @@ from voiceguide.plan.settings import (
     quoted,
 )
 from voiceguide.routine import templates
+from voiceguide.routine.lexicon import lexicon_problem
 from voiceguide.routine.text import did_you_mean
 
 __all__ = ["CONFIG_KEYS", "Config", "Place", "config_dir", "config_path", "load_config"]
 
 CONFIG_NAME = "config.toml"
 CONFIG_KEYS = (*OPTION_FIELDS, "voice", "rate", "verbosity", "breath", "fit", "bitrate", "log",
-               "bed", "bed_level")  # fmt: skip
+               "bed", "bed_level", "lexicon")  # fmt: skip
 
 
 def config_dir() -> Path:
@@ -276,6 +277,14 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
         level = str(value)
         prefix = f"--bed-level {quoted(level)}: "
         return {"bed_level_db": check(prefix, lambda: parse_bed_level(level))}
+    if key == "lexicon":
+        if not isinstance(value, dict):
+            raise place.error(key, value, 'must be a table of word = "respelling"')
+        for word, respelling in value.items():
+            problem = lexicon_problem(word, respelling)
+            if problem is not None:
+                raise place.error(key, value, problem)
+        return {"lexicon": tuple((w, r.strip()) for w, r in value.items())}
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise place.error(key, value, 'must be an MP3 bitrate such as "96k"')
     text = str(value)

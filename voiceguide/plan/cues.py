@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CUE_MS", "DESCRIPTIONS", "NOTES", "Cue"]
+__all__ = ["CUE_MS", "DESCRIPTIONS", "MEANINGS", "NOTES", "Cue"]
 
 
 class Cue(StrEnum):
@@ -63,4 +63,17 @@ DESCRIPTIONS: dict[Cue, str] = {
     Cue.FINISH: "a rising four-note arpeggio: the routine is done",
     Cue.INHALE: "a soft low rise: breathe in (with --breath)",
     Cue.EXHALE: "a soft low fall: breathe out (with --breath)",
+}
+# What each cue means, said right before it is played in a routine's introduction (the sound
+# itself is heard there, so it is not described).
+MEANINGS: dict[Cue, str] = {
+    Cue.START: "The hold begins.",
+    Cue.HALFWAY: "Halfway.",
+    Cue.TICK: "The last three seconds.",
+    Cue.END: "The hold ends, or: release.",
+    Cue.SWITCH: "Switch sides.",
+    Cue.SET_END: "The set is done.",
+    Cue.FINISH: "The routine is done.",
+    Cue.INHALE: "Breathe in.",
+    Cue.EXHALE: "Breathe out.",
 }

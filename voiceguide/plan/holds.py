@@ -23,7 +23,7 @@ _BREATH_MARGIN_MS = 250  # quiet kept around a breath tone
 class HoldWords:
     cue: str  # said just before the hold
     during: str  # must be heard: inside the hold if it fits, else just before it
-    extras: list[str]  # said inside the hold where they fit, else left out
+    extras: list[str]  # said inside the hold wherever they fit, else left out
 
 
 def place_hold(
@@ -36,7 +36,8 @@ def place_hold(
         fixed.append((hold_ms // 2, Cue.HALFWAY))
     fixed.extend((hold_ms - k * 1000, Cue.TICK) for k in range(COUNTDOWN_S, 0, -1))
     # The words meant for the hold go in the quiet gaps between its cues, in order; if
-    # they cannot all fit, they are all spoken before the hold instead.
+    # they cannot all fit, they are all spoken before the hold instead. Coach-level words
+    # then take the earliest quiet left anywhere in the hold, or are left out.
     during = paragraphs(words.during)
     gaps = _Gaps(fixed)
     inner = gaps.place_all([(p, b.measure(p)) for p in during])
@@ -89,38 +90,36 @@ def _breath_cues(
 
 
 class _Gaps:
-    """The quiet gaps of a hold between its fixed cues, filled in order."""
+    """The quiet of a hold between its fixed cues: free intervals (ms from the hold's start)
+    that phrases are placed into, each kept ``PHRASE_GAP_MS`` away from any other sound."""
 
     def __init__(self, fixed: list[tuple[int, Cue]]) -> None:
-        self.gaps: list[tuple[int, int]] = []  # (free from, free until), ms from the start
+        self.free: list[tuple[int, int]] = []  # (free from, free until), in time order
         free_from = CUE_MS[Cue.START]
         for offset, cue in fixed:
-            self.gaps.append((free_from, offset))
+            self.free.append((free_from, offset))
             free_from = offset + CUE_MS[cue]
-        self.index = 0
-        self.cursor = self.gaps[0][0] if self.gaps else 0
 
-    def place(self, phrase: str, length: int) -> tuple[int, str] | None:
-        """Where the phrase is said (ms from the hold's start), or None when it fits nowhere
-        at or after the last placed phrase."""
-        while self.index < len(self.gaps):
-            if self.cursor + PHRASE_GAP_MS + length + PHRASE_GAP_MS <= self.gaps[self.index][1]:
-                offset = self.cursor + PHRASE_GAP_MS
-                self.cursor = offset + length
+    def place(self, phrase: str, length: int, after: int = 0) -> tuple[int, str] | None:
+        """Where the phrase is said: the earliest spot with room at or after ``after``
+        (None when there is none); that time is taken."""
+        for index, (free_from, free_until) in enumerate(self.free):
+            offset = max(free_from, after) + PHRASE_GAP_MS
+            if offset + length + PHRASE_GAP_MS <= free_until:
+                self.free[index : index + 1] = [(free_from, offset), (offset + length, free_until)]
                 return offset, phrase
-            self.index += 1
-            if self.index < len(self.gaps):
-                self.cursor = self.gaps[self.index][0]
         return None
 
     def place_all(self, phrases: list[tuple[str, int]]) -> list[tuple[int, str | Cue]] | None:
-        """Place every phrase, or none (and leave the gaps as they were)."""
-        saved = (self.index, self.cursor)
+        """Place every phrase, in order, or none (and leave the gaps as they were)."""
+        saved = list(self.free)
         placed: list[tuple[int, str | Cue]] = []
+        after = 0
         for phrase, length in phrases:
-            spot = self.place(phrase, length)
+            spot = self.place(phrase, length, after)
             if spot is None:
-                self.index, self.cursor = saved
+                self.free = saved
                 return None
             placed.append(spot)
+            after = spot[0] + length
         return placed

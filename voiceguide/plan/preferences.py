@@ -29,6 +29,7 @@ from voiceguide.plan.settings import (
     apply_settings,
 )
 from voiceguide.routine import templates
+from voiceguide.routine.lexicon import merge
 from voiceguide.routine.model import Routine
 from voiceguide.routine.text import clock
 
@@ -118,6 +119,7 @@ def resolve(routine: Routine | None, command: Choices, config: Config | None) ->
     }  # fmt: skip
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
+        lexicon=merge(routine.lexicon if routine else (), *(x.lexicon for x in layers)),
         **{name: value for name, (value, _s) in picked.items() if name not in ("bitrate", "log")},
     )
     rows = _exercise_rows(routine, settings, overrides) if routine is not None else []

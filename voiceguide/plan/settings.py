@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from voiceguide.errors import SettingsError
 from voiceguide.routine import templates
+from voiceguide.routine.lexicon import Lexicon
 from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
 from voiceguide.routine.text import clock, did_you_mean
 
@@ -43,8 +44,9 @@ __all__ = [
 Verbosity = Literal["minimal", "standard", "coach"]
 VERBOSITIES: tuple[Verbosity, ...] = ("minimal", "standard", "coach")
 DEFAULT_VOICE = "gmw/en-us"
-# words a minute as a listener counts them: 178 is espeak-ng's own rate 160 (a calm pace)
-DEFAULT_RATE_WPM = 178
+# words a minute as a listener counts them: 145 (espeak-ng's own rate 130) gives a listener
+# time to follow new movements (espeak-ng's rate 160 is 178, brisk for a first listen)
+DEFAULT_RATE_WPM = 145
 RATE_LIMITS_WPM = (80, 450)
 BED_LEVEL_DB = -18.0  # the music bed in the quiet of a hold, relative to the speech (--bed-level)
 BED_LEVEL_LIMITS_DB = (-40.0, -15.0)  # louder, holds would count in the tracks' loudness (BS.1770)
@@ -88,6 +90,7 @@ class Settings:
     fit_s: float | None = None  # fit the whole routine into this many seconds (--fit)
     bed: str | None = None  # a music bed: "pad", or a music file's absolute path (--bed)
     bed_level_db: float = BED_LEVEL_DB  # the bed in holds, relative to the speech
+    lexicon: Lexicon = ()  # words respelled for the speech engine (routine, then config file)
 
     def __post_init__(self) -> None:
         if self.verbosity not in VERBOSITIES:

@@ -62,23 +62,24 @@ def text_list(src: Source, key: str) -> tuple[str, ...] | None:
 
 
 def number(
-    src: Source, value: Any, limit: Limit, key: str, line_key: str | None = None
-) -> float | None:
-    """The checked value of a number field (``line_key``: the field whose line to report);
-    None when it is wrong."""
-    line = line_key or key
+    src: Source, value: Any, limit: Limit, key: str, line_key: str | None = None,
+    line: int | None = None,
+) -> float | None:  # fmt: skip
+    """The checked value of a number field (at ``line``, else at the line of ``line_key``,
+    by default the field's); None when it is wrong."""
+    at: dict[str, Any] = {"line_key": line_key or key, "line": line}
     if isinstance(value, bool) or not isinstance(value, int | float):
-        src.report(f"must be a number, got {shown(value)}", key, line_key=line)
+        src.report(f"must be a number, got {shown(value)}", key, **at)
         return None
     if limit.integer and isinstance(value, float) and not value.is_integer():
-        src.report(f"must be a whole number, got {shown(value)}", key, line_key=line)
+        src.report(f"must be a whole number, got {shown(value)}", key, **at)
         return None
     if not limit.low <= value <= limit.high:
         unit = " s" if key.endswith("_s") else ""
         src.report(
             f"must be between {templates.format_number(limit.low)}{unit} and "
             f"{templates.format_number(limit.high)}{unit}, got {shown(value)}",
-            key, line_key=line,
+            key, **at,
         )  # fmt: skip
         return None
     return int(value) if limit.integer else float(value)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import RoutineError
-from voiceguide.routine import fields, templates
+from voiceguide.routine import fields, steps, templates
 from voiceguide.routine.checks import (
     EXERCISE_TEXT,
     check_coherent,
@@ -23,6 +23,7 @@ from voiceguide.routine.checks import (
     text_fields,
 )
 from voiceguide.routine.model import (
+    FIT_FIELDS,
     ID_PATTERN,
     LIMITS,
     ROUTINE_LIMITS,
@@ -39,12 +40,17 @@ __all__ = ["check_routine", "load_exercise", "load_routine"]
 
 _EXERCISE_NUMBERS = tuple(LIMITS)
 _EXERCISE_KEYS = frozenset(
-    {"id", "kind", "sides", "reminders", "fit", "per_day", *EXERCISE_TEXT, *_EXERCISE_NUMBERS}
+    {"id", "kind", "sides", "reminders", "fit", "per_day", "needs", *EXERCISE_TEXT,
+     *_EXERCISE_NUMBERS}
 )
-_FIT_FIELDS = ("hold_s", "rest_s")
-_ROUTINE_KEYS = frozenset(
-    {"title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s", "breathing"}
-)
+_ROUTINE_KEYS = frozenset({
+    "title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s", "breathing",
+    "needs", "lexicon",
+})  # fmt: skip
+# Texts that may be written as steps with time after them: not those said inside a hold or
+# a rep, whose timing is fixed.
+_STEP_TEXT = frozenset(EXERCISE_TEXT) - {"title", "hold_cue", "during", "rep_cue"}
+_ROUTINE_STEP_TEXT = frozenset({"intro", "safety", "closing"})
 _ROUTINE_ENTRY_KEYS = frozenset({"id", *_EXERCISE_NUMBERS})
 
 
@@ -76,8 +82,9 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
     src = read_source(path, problems)
     if src is None:
         return None
-    data = src.data
     fields.reject_unknown(src, _ROUTINE_KEYS)
+    data, routine_steps = steps.steps_of(src, _ROUTINE_STEP_TEXT)
+    src = dataclasses.replace(src, data=data)
     entries = data.get("exercises")
     if not isinstance(entries, list) or not entries:
         src.report("must be a non-empty list of exercise ids", "exercises")
@@ -144,12 +151,16 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
                 check_spoken(src, value, "breathing", template=True)
         if breathing is not None:
             values["breathing"] = breathing
+    if "needs" in data:
+        values["needs"] = _needs(src)
+    if "lexicon" in data:
+        values["lexicon"] = steps.lexicon(src) or ()
     gap_s = fields.number(
         src, data.get("chapter_gap_s", 2.0), ROUTINE_LIMITS["chapter_gap_s"], "chapter_gap_s"
     )
     return Routine(
         name=name, source=path, exercises=tuple(exercises),
-        chapter_gap_s=2.0 if gap_s is None else gap_s, **values,
+        chapter_gap_s=2.0 if gap_s is None else gap_s, steps=routine_steps, **values,
     )  # fmt: skip
 
 
@@ -175,6 +186,8 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
         exercise_id = expected_id
     src = src.about(exercise_id)
     fields.reject_unknown(src, _EXERCISE_KEYS)
+    data, exercise_steps = steps.steps_of(src, _STEP_TEXT)
+    src = dataclasses.replace(src, data=data)
 
     kind_value = data.get("kind", "hold")
     try:
@@ -195,6 +208,8 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
         reminders = fields.text_list(src, "reminders")
         if reminders is not None:
             kwargs["reminders"] = reminders
+    if "needs" in data:
+        kwargs["needs"] = _needs(src)
     if "fit" in data and kind is not None:
         fit_ranges = _fit_ranges(src, data["fit"], kind)
         if fit_ranges is not None:
@@ -202,8 +217,9 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
     if "per_day" in data:
         kwargs["per_day"] = fields.per_day(src, data["per_day"])
     exercise = Exercise(
-        id=exercise_id, kind=kind or ExerciseKind.HOLD, source=path, sides=sides or (), **kwargs
-    )
+        id=exercise_id, kind=kind or ExerciseKind.HOLD, source=path, sides=sides or (),
+        steps=exercise_steps, **kwargs,
+    )  # fmt: skip
     numbers = {key: data[key] for key in _EXERCISE_NUMBERS if key in data}
     exercise = _apply_numbers(src, exercise, numbers)
     bad = check_templates(src, exercise, sides is not None)
@@ -271,20 +287,29 @@ def _routine_entry(src: Source, entry: Any, index: int) -> tuple[str, dict[str, 
     return exercise_id, overrides
 
 
+def _needs(src: Source) -> tuple[str, ...]:
+    """``needs: [a small soft ball]``: what to have ready (said, so checked as speech)."""
+    needs = fields.text_list(src, "needs") or ()
+    for value in needs:
+        check_spoken(src, value, "needs", template=False)
+    return needs
+
+
 def _fit_ranges(src: Source, value: Any, kind: ExerciseKind) -> tuple[FitRange, ...] | None:
-    """``fit: {hold_s: [20, 45], rest_s: [0, 20]}``: how far --fit may move each number."""
+    """``fit: {hold_s: [20, 45], rounds: [1, 3]}``: how far --fit may move each number."""
     if not isinstance(value, dict):
         src.report(
-            "must map hold_s and/or rest_s to [shortest, longest], e.g. {hold_s: [20, 45]}",
+            f"must map some of {', '.join(FIT_FIELDS)} to [fewest, most], "
+            "e.g. {hold_s: [20, 45]}",
             "fit",
-        )
+        )  # fmt: skip
         return None
     ranges = []
     for key, pair in value.items():
         where = f"fit.{key}"
-        if key not in _FIT_FIELDS:
+        if key not in FIT_FIELDS:
             src.report(
-                f"unknown field{did_you_mean(str(key), frozenset(_FIT_FIELDS))}",
+                f"unknown field{did_you_mean(str(key), frozenset(FIT_FIELDS))}",
                 field_name(where), line_key="fit",
             )  # fmt: skip
             continue

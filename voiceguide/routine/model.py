@@ -13,16 +13,20 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 __all__ = [
+    "FIT_FIELDS",
     "ID_PATTERN",
     "LIMITS",
     "ROUTINE_LIMITS",
     "ROUTINE_SUFFIX",
+    "THEN_LIMIT",
     "Exercise",
     "ExerciseKind",
     "FitRange",
     "Limit",
     "Routine",
     "Side",
+    "Steps",
+    "then_s",
 ]
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
@@ -64,12 +68,26 @@ LIMITS: dict[str, Limit] = {
 }
 ROUTINE_LIMITS: dict[str, Limit] = {"chapter_gap_s": Limit(0, 30)}
 PER_DAY_LIMIT = Limit(1, 12, integer=True)  # how often a day an exercise may ask to be done
+THEN_LIMIT = Limit(0, 60)  # quiet time after a step, to do what it said
+FIT_FIELDS = ("hold_s", "rest_s", "rounds", "reps", "sets")  # what --fit may move
+
+Steps = tuple[tuple[str, tuple[float, ...]], ...]
+"""Time to do what a phrase said: (field, seconds of quiet after each of its paragraphs),
+for the texts written as steps (``- say: Lie on your back.`` / ``then_s: 4``)."""
+
+
+def then_s(steps: Steps, field: str) -> tuple[float, ...]:
+    """The seconds of quiet after each paragraph of ``field`` (() when there are none)."""
+    for name, seconds in steps:
+        if name == field:
+            return seconds
+    return ()
 
 
 class FitRange(NamedTuple):
     """How far ``--fit`` may move one number of an exercise (inclusive)."""
 
-    field: str  # "hold_s" or "rest_s"
+    field: str  # one of FIT_FIELDS
     low: float
     high: float
 
@@ -87,7 +105,7 @@ class Exercise:
     kind: ExerciseKind
     source: Path
     intro: str = ""  # why the exercise helps; spoken at the start of its chapter
-    caution: str = ""  # a safety note from the source, spoken before the set-up
+    caution: str = ""  # a safety note from the source, spoken before the set-up (every level)
     setup: str = ""  # how to get into position; spoken once
     sides: tuple[Side, ...] = ()  # () for an exercise done once, not per side
     side_setup: str = ""  # spoken before each side in the first round
@@ -103,6 +121,8 @@ class Exercise:
     set_end: str = "End of set {set} of {sets}."  # spoken after each set (reps)
     rest_cue: str = "Rest for {rest_s} seconds."  # spoken before a rest
     closing: str = ""  # spoken at the end of the exercise
+    needs: tuple[str, ...] = ()  # props: "Have a small soft ball within reach." before set-up
+    steps: Steps = ()  # time to do what a phrase said, after it
     hold_s: float = 30.0
     rounds: int = 1
     reps: int = 10
@@ -132,6 +152,9 @@ class Routine:
     closing: str = ""
     author: str = "voiceguide"
     breathing: tuple[str, ...] = ("Keep breathing, slow and easy.",)  # coach level, in holds
+    needs: tuple[str, ...] = ()  # what to have ready, said in the introduction
+    lexicon: tuple[tuple[str, str], ...] = ()  # word -> how the speech engine should say it
+    steps: Steps = ()  # time after phrases of the introduction, safety note and closing
     chapter_gap_s: float = 2.0  # quiet time between chapters
 
     def exercise(self, exercise_id: str) -> Exercise:

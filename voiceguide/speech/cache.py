@@ -18,6 +18,7 @@ from pathlib import Path
 
 from voiceguide.errors import SynthesisError
 from voiceguide.files import atomic_write, make_way, read_regular, seal, sweep_abandoned
+from voiceguide.routine.lexicon import Lexicon, respell
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
 from voiceguide.speech.base import Finisher, SynthesisProgress, Synthesizer, estimate_s, short
@@ -81,8 +82,9 @@ class PhraseCache:
     """Synthesized phrases on disk, in the one audio format, keyed by synthesizer and text."""
 
     def __init__(self, synthesizer: Synthesizer, directory: Path | None = None,
-                 fmt: AudioFormat = FORMAT) -> None:  # fmt: skip
+                 fmt: AudioFormat = FORMAT, lexicon: Lexicon = ()) -> None:  # fmt: skip
         self.synthesizer = synthesizer
+        self.lexicon = lexicon  # words the engine gets respelled (the texts keep them)
         self.directory = (directory or default_cache_dir()) / "phrases"
         self.fmt = fmt
         self._pcm: dict[str, bytes] = {}
@@ -103,7 +105,7 @@ class PhraseCache:
         return "\0".join([
             self.synthesizer.identity, str(self.fmt.sample_rate), str(self.fmt.channels),
             str(self.fmt.sample_width), f"{PROCESSING_VERSION}@{TARGET_LUFS}{PIECE_OFFSET_LU:+}",
-            text,
+            respell(text, self.lexicon),
         ]).encode("utf-8")  # fmt: skip
 
     def path_for(self, text: str) -> Path:
@@ -251,7 +253,19 @@ class PhraseCache:
             self._progress_of = (0, len(texts), estimate_s(self.synthesizer, texts))
             if self.progress is not None:
                 self.progress(*self._progress_of)
-            self.synthesizer.synthesize(jobs, PhraseFinisher(self.fmt), self._keep, spoken)
+            text_of = {path: text for text, path in jobs}  # the engine gets them respelled
+
+            def keep(_spelled: str, path: Path) -> None:
+                self._keep(text_of[path], path)
+
+            def said(_spelled: str, path: Path) -> None:
+                assert spoken is not None
+                spoken(text_of[path], path)
+
+            spelled = [(respell(text, self.lexicon), path) for text, path in jobs]
+            self.synthesizer.synthesize(
+                spelled, PhraseFinisher(self.fmt), keep, said if spoken is not None else None
+            )
             for text, _path in jobs:
                 if text not in self._pcm:
                     raise SynthesisError(f"the speech engine wrote no audio for {short(text)}")

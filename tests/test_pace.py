@@ -1,0 +1,236 @@
+"""Issue #13, measured: the bundled routine's compiled timeline, on real espeak-ng speech, is
+coached like a physical therapist would (time to move, what is needed said first, the
+article's numbers spoken, the cues heard before they are used, safety at every level,
+reminders in every hold, a listener's pace, --fit to any sensible length)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FakeSynthesizer
+from voiceguide import pipeline
+from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.cues import MEANINGS, Cue
+from voiceguide.plan.preferences import command_line, resolve
+from voiceguide.plan.settings import Settings, parse_duration, parse_override
+from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
+from voiceguide.routine.lexicon import respell
+from voiceguide.routine.model import Routine
+from voiceguide.speech.cache import PhraseCache
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['-][A-Za-z0-9]+)*")
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhraseCache]:
+    """Real espeak-ng speech at the default voice and rate, with the routine's lexicon."""
+    routine = pipeline.load(None)
+    settings = resolve(routine, command_line(), None).settings
+    cache = pipeline.make_cache(settings, cache_dir=tmp_path_factory.mktemp("speech"))
+    yield cache
+    cache.close()
+
+
+def real_plan(routine: Routine, cache: PhraseCache, **options: object) -> Timeline:
+    overrides = options.pop("overrides", ())
+    settings = Settings(
+        overrides=tuple(parse_override(o, v) for o, v in overrides),  # type: ignore[attr-defined]
+        lexicon=routine.lexicon, **options,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return pipeline.plan(routine, settings, cache)
+
+
+def spoken(timeline: Timeline, start_ms: int = 0, end_ms: int | None = None) -> list[Speech]:
+    end = timeline.total_ms if end_ms is None else end_ms
+    return [e for e in timeline.events if isinstance(e, Speech) and start_ms <= e.start_ms < end]
+
+
+def chapter(timeline: Timeline, title: str) -> tuple[int, int]:
+    found = next(c for c in timeline.chapters if c.title == title)
+    return found.start_ms, found.end_ms
+
+
+def texts(timeline: Timeline, title: str) -> list[str]:
+    return [e.text for e in spoken(timeline, *chapter(timeline, title))]
+
+
+def speech_runs(timeline: Timeline, quiet_ms: int = 2000) -> list[tuple[int, int]]:
+    """Stretches of an exercise's talk outside its holds and sets, with no quiet of
+    ``quiet_ms`` or more inside: (start, end) of each."""
+    busy = [(h.start_ms, h.end_ms) for h in timeline.holds]
+    busy += [(s.start_ms, s.end_ms) for s in timeline.sets]
+    runs: list[tuple[int, int]] = []
+    for c in timeline.chapters:
+        if c.exercise is None:
+            continue
+        run: tuple[int, int] | None = None
+        for event in timeline.events[c.first_event : c.end_event]:
+            inside = any(a <= event.start_ms < z for a, z in busy)
+            quiet = isinstance(event, Silence) and event.end_ms - event.start_ms >= quiet_ms
+            if inside or quiet:
+                if run is not None:
+                    runs.append(run)
+                run = None
+            elif isinstance(event, Speech | Tone):
+                run = (run[0] if run else event.start_ms, event.end_ms)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+pytestmark = pytest.mark.espeak
+
+
+def test_every_movement_has_time_and_no_set_up_talk_runs_past_12_s(
+    routine: Routine, speech: PhraseCache
+) -> None:
+    timeline = real_plan(routine, speech)
+    longest = max(end - start for start, end in speech_runs(timeline))
+    assert longest <= 12_000, longest
+    twist = routine.exercise("seated-twist-hip-release")
+    steps = dict(twist.steps)
+    assert sum(1 for s in steps["setup"] if s >= 2) >= 3
+    assert sum(1 for s in steps["side_setup"] if s >= 2) >= 4
+    # the last step of each set-up is followed by the time to settle, then the hold cue
+    for text in ("Bend one knee at the hip to bring it up toward your chest.",
+                 "Begin by sitting with both legs extended straight in front of you.",
+                 "Place a small, soft ball between your knees."):  # fmt: skip
+        said = next(e for e in timeline.events if isinstance(e, Speech) and e.text == text)
+        after = timeline.events[timeline.events.index(said) + 1]
+        assert isinstance(after, Silence) and after.end_ms - after.start_ms >= 3000
+
+
+def test_what_is_needed_is_said_first_and_the_prop_before_its_set_up(
+    routine: Routine, speech: PhraseCache
+) -> None:
+    timeline = real_plan(routine, speech)
+    intro = texts(timeline, "Introduction")
+    assert ("Have ready: floor space or a mat, a small soft ball, and if you like, a wall to "
+            "sit against.") in intro  # fmt: skip
+    squeeze = texts(timeline, "Adductor ball squeeze")
+    reminder = squeeze.index("Have a small soft ball within reach.")
+    assert reminder < squeeze.index("Lie on your back with your feet flat on the floor and your "
+                                    "knees bent.")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "supine", "twist", "reps", "rounds"),
+    [((), 30, 30, 12, 3),
+     ((("hold", "supine-hip-stretch=40"), ("hold", "seated-twist-hip-release=45"),
+       ("reps", "14"), ("rounds", "2")), 40, 45, 14, 2)],
+)  # fmt: skip
+def test_the_articles_numbers_are_spoken_once_from_the_settings(
+    routine: Routine, speech: PhraseCache, overrides: tuple[tuple[str, str], ...],
+    supine: int, twist: int, reps: int, rounds: int,
+) -> None:  # fmt: skip
+    timeline = real_plan(routine, speech, overrides=overrides)
+    words = " ".join(e.text for e in spoken(timeline))
+    assert words.count(f"for about {supine} seconds") == 1
+    assert words.count(f"for at least {twist} seconds") == 1
+    assert words.count(f"Squeeze and release {reps} times in each set.") == 1
+    supine_said = texts(timeline, "Supine hip stretch")
+    first_hold = timeline.holds[0].start_ms
+    assert f"Round 1 of {rounds}." in [e.text for e in spoken(timeline, 0, first_hold)]
+    assert [t for t in supine_said if t.startswith("Round ")] == [
+        f"Round {n} of {rounds}." for n in range(1, rounds + 1)
+    ]
+
+
+@pytest.mark.parametrize("verbosity", ["standard", "coach"])
+def test_the_introduction_plays_every_cue_the_routine_uses_right_after_its_name(
+    routine: Routine, speech: PhraseCache, verbosity: str
+) -> None:
+    timeline = real_plan(routine, speech, verbosity=verbosity)
+    start, end = chapter(timeline, "Introduction")
+    used = {e.cue for e in timeline.events if isinstance(e, Tone) and e.start_ms >= end}
+    assert Cue.SET_END in used and Cue.SWITCH in used
+    events = [e for e in timeline.events if start <= e.start_ms < end]
+    heard = set()
+    for index, event in enumerate(events):
+        if isinstance(event, Tone):
+            name = events[index - 2]  # the name, a short quiet, the sound
+            assert isinstance(events[index - 1], Silence | Tone)
+            if isinstance(name, Speech):
+                assert name.text == MEANINGS[event.cue]
+                assert event.start_ms - name.end_ms <= 1000
+            heard.add(event.cue)
+    assert heard == used
+
+
+def test_minimal_leaves_out_the_legend_but_never_a_safety_note(
+    routine: Routine, speech: PhraseCache
+) -> None:
+    timeline = real_plan(routine, speech, verbosity="minimal")
+    start, end = chapter(timeline, "Introduction")
+    assert not any(isinstance(e, Tone) and start <= e.start_ms < end for e in timeline.events)
+    said = [e.text for e in spoken(timeline)]
+    assert routine.safety in said
+    assert routine.exercise("seated-twist-hip-release").caution in said
+    twist_start = chapter(timeline, "Seated twist hip release")[0]
+    assert routine.exercise("seated-twist-hip-release").caution in [
+        e.text for e in spoken(timeline, twist_start, timeline.holds[6].start_ms)
+    ]
+
+
+def test_every_hold_gets_a_form_reminder_at_coach_level_in_its_quiet(
+    routine: Routine, speech: PhraseCache
+) -> None:
+    timeline = real_plan(routine, speech, verbosity="coach")
+    assert len(timeline.holds) == 8
+    for hold in timeline.holds:
+        reminders = {
+            r.replace("{side}", hold.side or "") for r in routine.exercise(hold.exercise).reminders
+        }
+        inside = spoken(timeline, hold.start_ms, hold.end_ms)
+        assert reminders & {e.text for e in inside}, hold
+        assert all(e.end_ms < hold.end_ms for e in inside)
+
+
+def test_the_default_pace_is_140_to_150_words_a_minute_as_a_listener_counts(
+    routine: Routine, speech: PhraseCache
+) -> None:
+    timeline = real_plan(routine, speech, verbosity="coach")
+    phrases = {e.text: e.end_ms - e.start_ms for e in spoken(timeline)}
+    rates = {text: len(_WORD.findall(text)) / (ms / 60_000) for text, ms in phrases.items()}
+    sentences = [text for text in phrases if len(_WORD.findall(text)) >= 5]
+    assert len(sentences) >= 50
+    median = statistics.median(rates[t] for t in sentences)
+    words = sum(len(_WORD.findall(t)) for t in sentences)
+    overall = words / (sum(phrases[t] for t in sentences) / 60_000)
+    print(f"pace: median {median:.1f} wpm per phrase, {overall:.1f} wpm over {len(sentences)}")
+    assert 140 <= median <= 150
+    assert 140 <= overall <= 150
+
+
+@pytest.mark.parametrize(("target", "verbosity"), [("12m", "standard"), ("10m", "minimal")])
+def test_fit_reaches_the_target_moving_counts_only_when_holds_and_rests_cannot(
+    routine: Routine, speech: PhraseCache, target: str, verbosity: str
+) -> None:
+    timeline = real_plan(routine, speech, verbosity=verbosity, fit_s=parse_duration(target))
+    assert abs(timeline.total_ms - parse_duration(target) * 1000) <= 1000
+    changes = timeline.fit_changes
+    assert changes
+    counts = [c for c in changes if re.search(r" (rounds|reps|sets) ", c)]
+    if verbosity == "minimal":
+        assert not counts  # holds and rests alone reach it
+    else:
+        assert counts and all(c.split()[1] in ("rounds", "sets", "reps") for c in counts)
+
+
+def test_the_lexicon_changes_only_what_the_engine_is_given(
+    routine: Routine, tmp_path: Path
+) -> None:
+    engine = FakeSynthesizer()
+    cache = PhraseCache(engine, tmp_path, lexicon=routine.lexicon)
+    timeline = compile_routine(routine, Settings(lexicon=routine.lexicon), lambda t: 40 * len(t))
+    cache.ensure(timeline.phrases())
+    said = [t for t in timeline.phrases() if "piriformis" in t]
+    assert said and all("pirri-formiss" not in t for t in timeline.phrases())
+    assert any("pirri-formiss" in call for call in engine.calls)
+    assert not any("piriformis" in call for call in engine.calls)
+    assert respell("Piriformis, piriformis's", routine.lexicon) == "Pirri-formiss, piriformis's"

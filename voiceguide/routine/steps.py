@@ -1,0 +1,75 @@
+"""Texts written as steps, each with time to do what it says, and the pronunciation lexicon
+of a routine file.
+
+A spoken text may be a list of steps instead of one text::
+
+    setup:
+      - say: Lie on your back with your knees bent.
+        then_s: 4                  # quiet time to do it (0-60 s)
+      - Place a small, soft ball between your knees.   # a step with no extra time
+
+Each step is a paragraph of the text (so every other check reads it as one text), and its
+``then_s`` is the quiet after it (:data:`~voiceguide.routine.model.Steps`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from voiceguide.routine import fields
+from voiceguide.routine.lexicon import Lexicon, lexicon_problem
+from voiceguide.routine.model import THEN_LIMIT, Steps
+from voiceguide.routine.source import Source, field_name, shown
+
+__all__ = ["lexicon", "steps_of"]
+
+
+def steps_of(src: Source, keys: frozenset[str]) -> tuple[dict[str, Any], Steps]:
+    """The file's fields with every text written as steps made one text (a paragraph per
+    step), and the quiet time after each paragraph."""
+    plain = dict(src.data)
+    steps: list[tuple[str, tuple[float, ...]]] = []
+    for key, value in src.data.items():
+        if key not in keys or not isinstance(value, list):
+            continue
+        paragraphs: list[str] = []
+        seconds: list[float] = []
+        for index, item in enumerate(value):
+            where, line = f"{key}[{index + 1}]", src.item_line(key, index)
+            say, wait = item, 0
+            if isinstance(item, dict):
+                for unknown in sorted(str(k) for k in item if k not in ("say", "then_s")):
+                    src.report(f"unknown field '{field_name(unknown)}' in a step (a step has "
+                               "'say' and 'then_s')", where, line=line)  # fmt: skip
+                say, wait = item.get("say"), item.get("then_s", 0)
+            if not isinstance(say, str) or not say.strip():
+                src.report("a step must be a text, or a mapping of 'say' (the text) and "
+                           f"'then_s' (seconds of quiet after it), got {shown(say)}",
+                           where, line=line)  # fmt: skip
+                continue
+            number = fields.number(src, wait, THEN_LIMIT, f"{where}.then_s", line=line)
+            parts = [p for p in re.split(r"\n\s*\n", say.strip()) if p.strip()]
+            paragraphs += parts
+            seconds += [0.0] * (len(parts) - 1) + [float(number or 0)]
+        plain[key] = "\n\n".join(paragraphs)
+        if any(seconds):
+            steps.append((key, tuple(seconds)))
+    return plain, tuple(steps)
+
+
+def lexicon(src: Source) -> Lexicon | None:
+    """``lexicon: {piriformis: pirri-formiss}``: how the speech engine should say a word."""
+    value = src.data.get("lexicon")
+    if not isinstance(value, dict):
+        src.report("must map a word to how to say it, e.g. {piriformis: pirri-formiss}",
+                   "lexicon")  # fmt: skip
+        return None
+    entries = []
+    for word, respelling in value.items():
+        problem = lexicon_problem(word, respelling)
+        if problem is not None:
+            src.report(problem, "lexicon")
+            continue
+        entries.append((str(word), str(respelling).strip()))
+    return tuple(entries)
