@@ -32,6 +32,7 @@ import pytest
 from tests.conftest import REPO, FakeSynthesizer, require
 from voiceguide import pipeline
 from voiceguide.errors import ExportError, Interrupted, SynthesisError
+from voiceguide.plan.settings import DEFAULT_RATE_WPM
 from voiceguide.speech import espeak as tts
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.espeak import Pyttsx3Synthesizer
@@ -863,7 +864,9 @@ def test_two_exports_at_once_with_one_shared_cache_both_succeed(tiny: Path, tmp_
     for track in sorted((tmp_path / "a").glob("*.mp3")):
         assert similar_speech(decode(tmp_path / "b" / track.name), decode(track)), track.name
     # and the cache both wrote is whole: nothing needs synthesizing again
-    cache = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160), tmp_path / "shared-cache")
+    cache = PhraseCache(
+        Pyttsx3Synthesizer("gmw/en-us", DEFAULT_RATE_WPM), tmp_path / "shared-cache"
+    )
     pipeline.plan(pipeline.load(str(tiny)), pipeline.parse_settings([]), cache)
     assert cache.synthesized == 0
 

@@ -234,3 +234,21 @@ def test_the_lexicon_changes_only_what_the_engine_is_given(
     assert any("pirri-formiss" in call for call in engine.calls)
     assert not any("piriformis" in call for call in engine.calls)
     assert respell("Piriformis, piriformis's", routine.lexicon) == "Pirri-formiss, piriformis's"
+
+
+def test_plan_shows_the_steps_and_their_time(routine: Routine) -> None:
+    timeline = compile_routine(routine, Settings(), lambda t: 40 * len(t))
+    twist = [x for x in timeline.steps if x.exercise == "seated-twist-hip-release"]
+    assert (
+        twist[0].text
+        == "A seated spinal twist, adapted so that it also gives the outer hip a gentle release."
+        and twist[0].then_ms == 2000
+    )
+    for step in timeline.steps:  # the quiet after each step is on the timeline, exactly
+        said = next(e for e in timeline.events if isinstance(e, Speech)
+                    and e.start_ms == step.start_ms)  # fmt: skip
+        quiet = timeline.events[timeline.events.index(said) + 1]
+        assert isinstance(quiet, Silence) and quiet.end_ms - quiet.start_ms >= step.then_ms
+    shown = timeline.to_json()["steps"]
+    assert shown[0] == {"exercise": "supine-hip-stretch", "text": timeline.steps[0].text,
+                        "start_s": timeline.steps[0].start_ms / 1000, "then_s": 2.0}  # fmt: skip

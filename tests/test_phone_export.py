@@ -100,7 +100,8 @@ def test_tags_cover_and_lyrics_are_embedded(real_export: tuple[Timeline, ExportR
         info = MP3(track.path).info
         assert info.sample_rate == 44_100 and info.channels == 1 and info.bitrate == 96_000
     spoken = {text for text, _ms in ID3(result.full.path).getall("SYLT")[0].text}
-    assert "Release your left leg." in spoken and "[switch sides]" in spoken
+    assert "Take your left ankle off your right thigh, and keep both legs up." in spoken
+    assert "[switch sides]" in spoken
 
 
 def test_full_track_chapters_match_the_plan_and_are_stored_in_time_order(

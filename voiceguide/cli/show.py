@@ -49,6 +49,11 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
     for chapter in timeline.chapters:
         table.add_row(clock(chapter.start_ms), f"[bold]{chapter.index}. {chapter.title}[/]", "",
                       clock(chapter.end_ms - chapter.start_ms))  # fmt: skip
+        steps = [x for x in timeline.steps if x.exercise == chapter.exercise]
+        if chapter.exercise is not None and steps:
+            moving = _seconds(sum(x.then_ms for x in steps))
+            table.add_row(clock(steps[0].start_ms), f"   {len(steps)} steps, {moving} to move",
+                          "", "")  # fmt: skip
         for hold in (h for h in timeline.holds if h.exercise == chapter.exercise):
             table.add_row(clock(hold.start_ms), f"   hold, round {hold.round}", hold.side or "",
                           _seconds(hold.end_ms - hold.start_ms))  # fmt: skip

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.fit import fit
 from voiceguide.plan.settings import Settings, apply_settings
-from voiceguide.plan.timeline import Timeline
+from voiceguide.plan.timeline import Speech, Timeline
 from voiceguide.play import PlanStage
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache
@@ -85,24 +85,32 @@ def plan_stages(
     head = dataclasses.replace(applied, exercises=applied.exercises[:count])
     applied_settings = dataclasses.replace(settings, overrides=())
     first = asked_phrases(head, applied_settings)
+    # the introduction names what every exercise needs and plays every cue the routine uses:
+    # its words are the whole routine's, not only those of the chapters up to the start
+    rough = compile_routine(routine, settings, lambda _text: 1)
+    intro = rough.chapters[0]
+    first += [e.text for e in rough.events[: intro.end_event] if isinstance(e, Speech)]
     cache.ensure(first)
     known = (set(asked) - missing) | set(first)
-    exact = compile_routine(head, applied_settings, cache.measure)
-    yield _provisional(routine, settings, cache, exact, asked, known)
+    yield _provisional(routine, settings, cache, asked, known)
     yield PlanStage.complete(plan(routine, settings, cache))
 
 
 def _provisional(
-    routine: Routine, settings: Settings, cache: PhraseCache, exact: Timeline,
-    asked: list[str], known: set[str],
-) -> PlanStage:  # fmt: skip
-    """The timeline with the known phrases; final up to where it agrees with ``exact``, the
-    timeline of the chapters whose phrases are all known (events after that still move)."""
+    routine: Routine, settings: Settings, cache: PhraseCache, asked: list[str], known: set[str]
+) -> PlanStage:
+    """The timeline with the known phrases; final up to where no unknown phrase's length
+    matters: where it agrees with the same timeline made with other stand-in lengths for the
+    unknown phrases (events after that still move)."""
 
     def measure(text: str) -> int:
         return cache.measure(text) if text in known else 1
 
+    def other(text: str) -> int:
+        return cache.measure(text) if text in known else 2
+
     timeline = compile_routine(routine, settings, measure)
+    exact = compile_routine(routine, settings, other)
     ready = 0
     for ours, theirs in zip(timeline.events, exact.events, strict=False):
         if ours != theirs:

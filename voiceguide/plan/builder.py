@@ -18,6 +18,7 @@ from voiceguide.plan.timeline import (
     Section,
     Silence,
     Speech,
+    Step,
     Timeline,
     Tone,
 )
@@ -74,6 +75,7 @@ class Builder:
     sections: list[Section] = field(default_factory=list)
     holds: list[Hold] = field(default_factory=list)
     sets: list[RepSet] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     _chapter: _OpenChapter | None = None
 
     @property
@@ -111,12 +113,15 @@ class Builder:
         pairs = zip(paragraphs(text), paragraphs(reference), strict=True)
         for index, (phrase, ref_phrase) in enumerate(pairs):
             self.say(phrase)
+            start = self.events[-1].start_ms
             if ref_phrase != phrase:
                 spare = self.measure(ref_phrase) - self.measure(phrase)
                 if spare > 0:
                     self.pause(spare)
             if index < len(then_s) and then_s[index] > 0:
                 self.pause(ms(then_s[index]))
+                exercise = self._chapter.exercise if self._chapter else None
+                self.steps.append(Step(exercise, phrase, start, ms(then_s[index])))
 
     def tone(self, cue: Cue) -> None:
         self._add(Tone(self.t, self.t + CUE_MS[cue], cue))
@@ -179,4 +184,5 @@ class Builder:
             sections=tuple(self.sections),
             holds=tuple(self.holds),
             sets=tuple(self.sets),
+            steps=tuple(self.steps),
         )

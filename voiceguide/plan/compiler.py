@@ -57,6 +57,7 @@ def compile_routine(routine: Routine, settings: Settings, measure: Measure) -> T
         sections=timeline.sections,
         holds=timeline.holds,
         sets=timeline.sets,
+        steps=timeline.steps,
         settings=settings,
     )
 

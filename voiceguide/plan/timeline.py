@@ -14,7 +14,10 @@ from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import Settings
 from voiceguide.routine.model import Side
 
-__all__ = ["Chapter", "Event", "Hold", "RepSet", "Section", "Silence", "Speech", "Timeline", "Tone"]
+__all__ = [
+    "Chapter", "Event", "Hold", "RepSet", "Section", "Silence", "Speech", "Step", "Timeline",
+    "Tone",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,16 @@ class RepSet:
 
 
 @dataclass(frozen=True)
+class Step:
+    """A phrase asking for a movement, and the quiet after it to make it (``then_s``)."""
+
+    exercise: str | None  # None in the introduction and the closing
+    text: str
+    start_ms: int  # the phrase's start
+    then_ms: int  # the quiet after it: from the phrase's end to then_ms later
+
+
+@dataclass(frozen=True)
 class Timeline:
     title: str
     events: tuple[Event, ...]
@@ -90,6 +103,7 @@ class Timeline:
     sections: tuple[Section, ...]
     holds: tuple[Hold, ...] = ()
     sets: tuple[RepSet, ...] = ()
+    steps: tuple[Step, ...] = ()
     # what it was made with: the settings asked for, and what --fit changed to reach its length
     settings: Settings | None = field(default=None, compare=False, hash=False)
     fit_changes: tuple[str, ...] = field(default=(), compare=False, hash=False)
@@ -140,6 +154,11 @@ class Timeline:
                 {"exercise": r.exercise, "set": r.set, "reps": r.reps,
                  "start_s": s(r.start_ms), "end_s": s(r.end_ms)}
                 for r in self.sets
+            ],
+            "steps": [
+                {"exercise": x.exercise, "text": x.text, "start_s": s(x.start_ms),
+                 "then_s": s(x.then_ms)}
+                for x in self.steps
             ],
             "events": len(self.events),
         }  # fmt: skip
