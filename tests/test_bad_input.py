@@ -127,7 +127,7 @@ BAD_FILES: dict[str, Bad] = {
     "hold as a list": Bad(SUPINE, sub(HOLD_30, "hold_s: [30]"), r"must be a number, got \[30\]", SUP, "hold_s"),
     "hold as yes": Bad(SUPINE, sub(HOLD_30, "hold_s: yes"), r"must be a number, got True", SUP, "hold_s"),
     "hold as a quoted number": Bad(SUPINE, sub(HOLD_30, 'hold_s: "30"'), r"must be a number, got '30'", SUP, "hold_s"),
-    "a date for a number": Bad(SUPINE, sub("settle_s: 10", "settle_s: 2001-02-30"),
+    "a date for a number": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: 2001-02-30 "),
                                r"must be a number, got '2001-02-30'", SUP, "settle_s"),
     "title as binary": Bad(SUPINE, sub("title: Supine hip stretch", "title: !!binary aGVsbG8="),
                            r"has the tag !!binary, which voiceguide does not take", SUP, "title"),
@@ -236,22 +236,22 @@ BAD_FILES: dict[str, Bad] = {
                              r"has the tag !!python/object/apply:os.system, which voiceguide does not take", field="author"),
     "python name tag": Bad(ROUTINE, sub("author: voiceguide", "author: !!python/name:os.system"), r"has the tag !!python/name:os.system", field="author"),
     # values PyYAML cannot build, or builds into types no field takes (issue 11, point 3)
-    "a !!bool that is not": Bad(SUPINE, sub("settle_s: 10", "settle_s: !!bool maybe"),
-                                r":13, exercise '[a-z-]+', field 'settle_s': is tagged !!bool but is not true or false$", SUP, "settle_s"),
-    "a !!float of letters": Bad(SUPINE, sub("settle_s: 10", 'settle_s: !!float "abc"'), r"is tagged !!float \(a number\) but is not one$", SUP, "settle_s"),
-    "a !!int of letters": Bad(SUPINE, sub("settle_s: 10", 'settle_s: !!int "abc"'), r"is tagged !!int \(a whole number\) but is not one$", SUP, "settle_s"),
-    "a !!int in base 8 with a 9": Bad(SUPINE, sub("settle_s: 10", "settle_s: !!int 0o99"), r"is tagged !!int", SUP, "settle_s"),
-    "an impossible !!timestamp": Bad(SUPINE, sub("settle_s: 10", "settle_s: !!timestamp 2001-13-01"),
+    "a !!bool that is not": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: !!bool maybe "),
+                                r":14, exercise '[a-z-]+', field 'settle_s': is tagged !!bool but is not true or false$", SUP, "settle_s"),
+    "a !!float of letters": Bad(SUPINE, sub("settle_s: 2 ", 'settle_s: !!float "abc" '), r"is tagged !!float \(a number\) but is not one$", SUP, "settle_s"),
+    "a !!int of letters": Bad(SUPINE, sub("settle_s: 2 ", 'settle_s: !!int "abc" '), r"is tagged !!int \(a whole number\) but is not one$", SUP, "settle_s"),
+    "a !!int in base 8 with a 9": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: !!int 0o99 "), r"is tagged !!int", SUP, "settle_s"),
+    "an impossible !!timestamp": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: !!timestamp 2001-13-01 "),
                                      r"has the tag !!timestamp, which voiceguide does not take \(only text, numbers, lists and mappings\)$", SUP, "settle_s"),
-    "a 4,401-digit number": Bad(SUPINE, sub("settle_s: 10", "settle_s: " + "9" * 4401), r"is a number 4,401 characters long", SUP, "settle_s"),
-    "a hex number of 5,000 digits": Bad(SUPINE, sub("settle_s: 10", "settle_s: 0x" + "f" * 5000), r"is a number 5,002 characters long", SUP, "settle_s"),
+    "a 4,401-digit number": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: " + "9" * 4401 + " "), r"is a number 4,401 characters long", SUP, "settle_s"),
+    "a hex number of 5,000 digits": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: 0x" + "f" * 5000 + " "), r"is a number 5,002 characters long", SUP, "settle_s"),
     "a set inside a list": Bad(SUPINE, sub("sides: [left, right]", "sides: [left, !!set {right}]"), r"has the tag !!set", SUP, "sides"),
     "a tag of one's own": Bad(ROUTINE, sub("author: voiceguide", "author: !secret x"), r"has the tag !secret", field="author"),
-    "a tagged field name": Bad(SUPINE, sub("settle_s: 10", "!!binary c2V0dGxl: 10"), r":13: has the tag !!binary"),
+    "a tagged field name": Bad(SUPINE, sub("settle_s: 2 ", "!!binary c2V0dGxl: 2 "), r":14: has the tag !!binary"),
     "a whole file that is a tag": Bad(SUPINE, whole("!!binary aGVsbG8=\n"), r":1: has the tag !!binary"),
     # where the routine file names a missing script, that entry's own line (point 13)
     "a script missing, on its entry's line": Bad(ROUTINE, lambda data: data.replace(b"  - adductor-ball-squeeze", b"  - neck-roll"),
-                                                 r"outer-hip\.routine\.yaml:35, exercise 'neck-roll', field 'exercises': no narration script", "neck-roll", "exercises"),
+                                                 r"outer-hip\.routine\.yaml:41, exercise 'neck-roll', field 'exercises': no narration script", "neck-roll", "exercises"),
 }  # fmt: skip
 
 
@@ -495,7 +495,7 @@ def test_a_script_that_leads_outside_the_routine_folder_is_refused_unread(tmp_pa
         assert "TOP-SECRET" not in stdout + stderr and "20228" not in stdout + stderr
     code, stdout, stderr = run_main("validate", str(routine_path))
     assert stdout.splitlines()[0] == (
-        f"{routine_path}:33, exercise 'supine-hip-stretch', field 'exercises': supine-hip-stretch"
+        f"{routine_path}:39, exercise 'supine-hip-stretch', field 'exercises': supine-hip-stretch"
         ".yaml leads outside the routine's folder (a link); narration scripts are read only "
         "from inside it: copy the file there instead"
     )
@@ -511,11 +511,11 @@ def test_a_script_that_leads_outside_the_routine_folder_is_refused_unread(tmp_pa
 def test_a_yaml_error_quotes_at_most_a_short_piece_of_the_file(tmp_path: Path) -> None:
     routine_path = _broken_copy(
         tmp_path,
-        Bad(SUPINE, sub("settle_s: 10", "settle_s: *TOP-SECRET-ALIAS-NAME-THAT-GOES-ON"), ""),
+        Bad(SUPINE, sub("settle_s: 2 ", "settle_s: *TOP-SECRET-ALIAS-NAME-THAT-GOES-ON "), ""),
     )
     with pytest.raises(RoutineError) as caught:
         load_routine(routine_path)
-    assert str(caught.value).endswith(":13: malformed YAML: found undefined alias "
+    assert str(caught.value).endswith(":14: malformed YAML: found undefined alias "
                                       "'TOP-SECRET-ALIAS-NAM...'"), str(caught.value)  # fmt: skip
 
 
