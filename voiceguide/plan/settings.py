@@ -44,7 +44,7 @@ __all__ = [
 Verbosity = Literal["minimal", "standard", "coach"]
 VERBOSITIES: tuple[Verbosity, ...] = ("minimal", "standard", "coach")
 DEFAULT_VOICE = "gmw/en-us"
-# words a minute as a listener counts them: 145 (espeak-ng's own rate 130) gives a listener
+# words a minute as a listener counts them: 145 (espeak-ng's own rate 131) gives a listener
 # time to follow new movements (espeak-ng's rate 160 is 178, brisk for a first listen)
 DEFAULT_RATE_WPM = 145
 RATE_LIMITS_WPM = (80, 450)
