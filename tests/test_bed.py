@@ -403,7 +403,9 @@ def in_holds_db(timeline: Timeline, mix: np.ndarray) -> list[float]:
     levels = []
     for hold in timeline.holds:
         for e in timeline.events:
-            quiet = isinstance(e, Silence) and e.end_ms - e.start_ms >= 3_000
+            # 4 s or more: a shorter stretch is mostly the bed's rise, and the pad's own slow
+            # swell moves a short window's loudness by a dB or two
+            quiet = isinstance(e, Silence) and e.end_ms - e.start_ms >= 4_000
             if quiet and hold.start_ms <= e.start_ms < hold.end_ms:
                 a, b = frames(e.start_ms + 500), frames(e.end_ms - 200)
                 levels.append(loudness_lufs(mix[a:b], RATE) - TARGET_LUFS)
