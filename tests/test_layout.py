@@ -151,3 +151,15 @@ def test_no_import_cycle_between_modules() -> None:
     for node in graph:
         if node not in state:
             visit(node, [])
+
+
+def test_no_name_of_the_face_shadows_a_stage() -> None:
+    """``voiceguide.plan`` and ``voiceguide.export`` stay the packages, whatever was imported."""
+    import importlib
+
+    face = importlib.import_module("voiceguide")
+    assert not set(face.__all__) & set(STAGES)
+    for stage in STAGES:
+        if (PACKAGE / stage).is_dir():
+            module = importlib.import_module(f"voiceguide.{stage}")
+            assert getattr(face, stage) is module, stage

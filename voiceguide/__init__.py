@@ -1,11 +1,15 @@
 """voiceguide: turn a stretching routine into spoken, timed audio.
 
-The pipeline, one way: narration scripts -> :func:`load` -> Routine; Routine + Settings ->
-:func:`compile_routine` -> Timeline; Timeline -> render -> PCM -> export (MP3s) or play.
+The pipeline, one way, a package a stage: narration scripts -> :mod:`voiceguide.routine`
+(a Routine) -> :mod:`voiceguide.plan` (Routine + Settings compiled into a Timeline) ->
+:mod:`voiceguide.sound` and :mod:`voiceguide.speech` (PCM) -> :mod:`voiceguide.play` (live)
+or :mod:`voiceguide.export` (MP3s). :mod:`voiceguide.pipeline` holds the functions the
+command line calls (``pipeline.load``, ``pipeline.plan``, ``pipeline.export``, ...).
+
+Nothing here shadows a stage: ``voiceguide.plan`` and ``voiceguide.export`` are packages.
 """
 
 from voiceguide.errors import InputError, RuntimeFailure, VoiceguideError
-from voiceguide.pipeline import export, load, plan
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline
@@ -21,8 +25,5 @@ __all__ = [
     "Timeline",
     "VoiceguideError",
     "compile_routine",
-    "export",
-    "load",
-    "plan",
 ]
 __version__ = "0.2.0"

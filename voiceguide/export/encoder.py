@@ -46,6 +46,8 @@ _FULL_DISK_BYTES = 256 * 1024  # an ffmpeg failure with less free than this: the
 # a second here); then it is killed with everything it started
 _FFMPEG_BASE_S = 10.0
 _FFMPEG_S_PER_AUDIO_S = 0.1
+_STALLED_S = 5.0  # past its limit, a program that used no CPU for this long is hung
+_SLOW_FACTOR = 4  # a program still working is given this many times its limit
 Progress = Callable[[int, int], None]
 """Called with (ms rendered so far, total ms)."""
 
@@ -144,8 +146,11 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 
 class _Watchdog:
     """Kills a program's process group once voiceguide has waited on it (:meth:`waiting`)
-    longer in all than its limit: 10 s and 1 s per 10 s of audio (``audio_s``, given as it
-    goes). Time spent rendering or waiting for speech does not count."""
+    longer in all than its limit, 10 s and 1 s per 10 s of audio (``audio_s``, given as it
+    goes), while the program makes no progress: it has used no CPU time for the last
+    ``_STALLED_S`` seconds. A working encoder on a busy machine is slow, not hung: it is
+    given up to ``_SLOW_FACTOR`` times its limit. Time spent rendering or waiting for speech
+    does not count."""
 
     def __init__(self, process: subprocess.Popen[bytes], what: str, audio_s: float = 0) -> None:
         self.audio_s = audio_s
@@ -186,16 +191,32 @@ class _Watchdog:
             )
 
     def _watch(self) -> None:
+        cpu_ticks, progressed = _cpu_ticks(self._process.pid), time.monotonic()
         while not self._stopped.wait(0.1):
             with self._lock:
                 waited = self._waited_s
                 if self._since is not None:
                     waited += time.monotonic() - self._since
-            if waited > self.limit_s() and self._process.returncode is None:
+            now_ticks = _cpu_ticks(self._process.pid)
+            if now_ticks is not None and now_ticks != cpu_ticks:
+                cpu_ticks, progressed = now_ticks, time.monotonic()
+            stalled = time.monotonic() - progressed > _STALLED_S
+            over = waited > self.limit_s() and (stalled or waited > _SLOW_FACTOR * self.limit_s())
+            if over and self._process.returncode is None:
                 self.fired = True
                 with contextlib.suppress(OSError):
                     os.killpg(self._process.pid, signal.SIGKILL)
                 return
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """The CPU time a process has used so far, in clock ticks (None when it cannot be read:
+    then only the limit counts)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _ffmpeg_failure(what: str, detail: str, folder: Path) -> Exception:
