@@ -40,8 +40,17 @@ __all__ = ["check_routine", "load_exercise", "load_routine"]
 
 _EXERCISE_NUMBERS = tuple(LIMITS)
 _EXERCISE_KEYS = frozenset(
-    {"id", "kind", "sides", "reminders", "fit", "per_day", "needs", *EXERCISE_TEXT,
-     *_EXERCISE_NUMBERS}
+    {
+        "id",
+        "kind",
+        "sides",
+        "reminders",
+        "fit",
+        "per_day",
+        "needs",
+        *EXERCISE_TEXT,
+        *_EXERCISE_NUMBERS,
+    }
 )
 _ROUTINE_KEYS = frozenset({
     "title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s", "breathing",
