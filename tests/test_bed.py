@@ -507,9 +507,10 @@ def test_on_a_sound_device_play_gives_the_samples_export_writes_with_a_bed(
 
     folder = tmp_path / "routine"
     path = write_tiny_routine(folder)
-    for name in ("stretch", "squeeze"):  # shorter: ~30 s in all
+    for name in ("stretch", "squeeze"):  # shorter: about a minute in all
         text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
-        text = text.replace("settle_s: 1", "settle_s: 0.5").replace("sets: 2", "sets: 1")
+        text = text.replace("settle_s: 1", "settle_s: 0.5").replace("switch_s: 1", "switch_s: 0.5")
+        text = text.replace("sets: 2", "sets: 1")
         (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
     cache = PhraseCache(NoiseSynthesizer(), tmp_path / "cache")
     routine, settings = pipeline.load(str(path)), Settings(bed="pad")
