@@ -249,8 +249,9 @@ def test_a_plan_in_stages_plays_the_bed_of_the_final_plan(
     lead = FORMAT.frames(LEAD_IN_MS)
     (a, cut), (resumed, end) = playback.segments  # it waited for the plan, then went on
     assert a == 0 and resumed == cut <= FORMAT.frames(second.end_ms - 8_000) and end == len(ref)
-    assert np.array_equal(heard[lead : lead + cut], ref[:cut])
-    at = round(device.handles[1].t0 * RATE) + lead + FORMAT.frames(EDGE_MS)  # faded in
+    edge = FORMAT.frames(EDGE_MS)  # faded out where it was cut, and in where it goes on
+    assert np.array_equal(heard[lead : lead + cut - edge], ref[: cut - edge])
+    at = round(device.handles[1].t0 * RATE) + lead + edge
     assert np.array_equal(heard[at : at + end - cut - FORMAT.frames(EDGE_MS)],
                           ref[cut + FORMAT.frames(EDGE_MS) :])  # fmt: skip
 
