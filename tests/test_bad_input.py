@@ -107,152 +107,497 @@ BAD_FILES: dict[str, Bad] = {
     # malformed YAML: the line is reported
     "tab indentation": Bad(SUPINE, sub(HOLD_30, "\thold_s: 30"), r"malformed YAML"),
     "TOML instead of YAML": Bad(SUPINE, sub(HOLD_30, "hold_s = 30"), r"malformed YAML"),
-    "unterminated quote": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine hip'),
-                              r"malformed YAML"),
-    "bad indentation": Bad(ROUTINE, sub("author: voiceguide", "  author: voiceguide"),
-                           r":7: malformed YAML: mapping values are not allowed here"),
-    "NUL byte": Bad(SUPINE, sub(b"title: Supine", b"title: Sup\x00ine"),
-                    r":4: malformed YAML: character U\+0000 is not allowed"),
-    "escape character": Bad(SUPINE, sub(b"title: Supine", b"title: Sup\x1bine"),
-                            r"malformed YAML: character U\+001B"),
-    "a list, not a mapping": Bad(ROUTINE, whole("- title: x\n- exercises: []\n"),
-                                 r"must be a YAML mapping of fields, got list", line=False),
-    "a bare string": Bad(SUPINE, whole("just some words\n"),
-                         r"must be a YAML mapping of fields, got str", line=False),
+    "unterminated quote": Bad(
+        SUPINE, sub("title: Supine hip stretch", 'title: "Supine hip'), r"malformed YAML"
+    ),
+    "bad indentation": Bad(
+        ROUTINE,
+        sub("author: voiceguide", "  author: voiceguide"),
+        r":7: malformed YAML: mapping values are not allowed here",
+    ),
+    "NUL byte": Bad(
+        SUPINE,
+        sub(b"title: Supine", b"title: Sup\x00ine"),
+        r":4: malformed YAML: character U\+0000 is not allowed",
+    ),
+    "escape character": Bad(
+        SUPINE, sub(b"title: Supine", b"title: Sup\x1bine"), r"malformed YAML: character U\+001B"
+    ),
+    "a list, not a mapping": Bad(
+        ROUTINE,
+        whole("- title: x\n- exercises: []\n"),
+        r"must be a YAML mapping of fields, got list",
+        line=False,
+    ),
+    "a bare string": Bad(
+        SUPINE, whole("just some words\n"), r"must be a YAML mapping of fields, got str", line=False
+    ),
     "empty file": Bad(SUPINE, whole(b""), r"is empty; it must be a YAML mapping", line=False),
     "only comments": Bad(ROUTINE, whole("# nothing here\n"), r"is empty", line=False),
-    "key given twice": Bad(SUPINE, sub(HOLD_30, "hold_s: 30\nhold_s: 45"), r":8, exercise 'supine-hip-stretch', field 'hold_s': is given twice",
-                           SUP, "hold_s"),
+    "key given twice": Bad(
+        SUPINE,
+        sub(HOLD_30, "hold_s: 30\nhold_s: 45"),
+        r":8, exercise 'supine-hip-stretch', field 'hold_s': is given twice",
+        SUP,
+        "hold_s",
+    ),
     # wrong types
-    "hold as a list": Bad(SUPINE, sub(HOLD_30, "hold_s: [30]"), r"must be a number, got \[30\]", SUP, "hold_s"),
-    "hold as yes": Bad(SUPINE, sub(HOLD_30, "hold_s: yes"), r"must be a number, got True", SUP, "hold_s"),
-    "hold as a quoted number": Bad(SUPINE, sub(HOLD_30, 'hold_s: "30"'), r"must be a number, got '30'", SUP, "hold_s"),
-    "a date for a number": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: 2001-02-30 "),
-                               r"must be a number, got '2001-02-30'", SUP, "settle_s"),
-    "title as binary": Bad(SUPINE, sub("title: Supine hip stretch", "title: !!binary aGVsbG8="),
-                           r"has the tag !!binary, which voiceguide does not take", SUP, "title"),
-    "sides as text": Bad(SUPINE, sub("sides: [left, right]", "sides: left"), r"must be a list", SUP, "sides"),
-    "side named twice": Bad(SUPINE, sub("sides: [left, right]", "sides: [left, left]"),
-                            r"names 'left' twice", SUP, "sides"),
-    "kind as a list": Bad(SUPINE, sub("kind: hold", "kind: [hold]"), r"must be 'hold' or 'reps'", SUP, "kind"),
-    "id as a number": Bad(SUPINE, sub("id: supine-hip-stretch", "id: 42"), r"must be lower-case letters", field="id"),
-    "id with a path in it": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - ../../etc/passwd"),
-                                r"'../../etc/passwd' is not an exercise id", field="exercises"),
-    "id with upper case": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - Supine"),
-                              r"is not an exercise id", field="exercises"),
-    "exercises as a mapping": Bad(ROUTINE, sub("exercises:\n", "exercises: {a: 1}\nx_exercises:\n"),
-                                  r"unknown field", field="x_exercises"),
-    "exercises empty": Bad(ROUTINE, sub("  - supine-hip-stretch\n  - seated-twist-hip-release\n  - adductor-ball-squeeze\n", "  []\n"),
-                           r"must be a non-empty list", field="exercises"),
-    "entry is a number": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - 7"),
-                             r"entry 1 must be an exercise id", field="exercises"),
-    "entry without id": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - {hold_s: 40}"),
-                            r"entry 1 must be an exercise id", field="exercises"),
-    "author as a list": Bad(ROUTINE, sub("author: voiceguide", "author: [a, b]"), r"must be text, got list", field="author"),
-    "gap as text": Bad(ROUTINE, sub("author: voiceguide", "author: voiceguide\nchapter_gap_s: two"),
-                       r"must be a number, got 'two'", field="chapter_gap_s"),
+    "hold as a list": Bad(
+        SUPINE, sub(HOLD_30, "hold_s: [30]"), r"must be a number, got \[30\]", SUP, "hold_s"
+    ),
+    "hold as yes": Bad(
+        SUPINE, sub(HOLD_30, "hold_s: yes"), r"must be a number, got True", SUP, "hold_s"
+    ),
+    "hold as a quoted number": Bad(
+        SUPINE, sub(HOLD_30, 'hold_s: "30"'), r"must be a number, got '30'", SUP, "hold_s"
+    ),
+    "a date for a number": Bad(
+        SUPINE,
+        sub("settle_s: 2 ", "settle_s: 2001-02-30 "),
+        r"must be a number, got '2001-02-30'",
+        SUP,
+        "settle_s",
+    ),
+    "title as binary": Bad(
+        SUPINE,
+        sub("title: Supine hip stretch", "title: !!binary aGVsbG8="),
+        r"has the tag !!binary, which voiceguide does not take",
+        SUP,
+        "title",
+    ),
+    "sides as text": Bad(
+        SUPINE, sub("sides: [left, right]", "sides: left"), r"must be a list", SUP, "sides"
+    ),
+    "side named twice": Bad(
+        SUPINE,
+        sub("sides: [left, right]", "sides: [left, left]"),
+        r"names 'left' twice",
+        SUP,
+        "sides",
+    ),
+    "kind as a list": Bad(
+        SUPINE, sub("kind: hold", "kind: [hold]"), r"must be 'hold' or 'reps'", SUP, "kind"
+    ),
+    "id as a number": Bad(
+        SUPINE, sub("id: supine-hip-stretch", "id: 42"), r"must be lower-case letters", field="id"
+    ),
+    "id with a path in it": Bad(
+        ROUTINE,
+        sub("  - supine-hip-stretch", "  - ../../etc/passwd"),
+        r"'../../etc/passwd' is not an exercise id",
+        field="exercises",
+    ),
+    "id with upper case": Bad(
+        ROUTINE,
+        sub("  - supine-hip-stretch", "  - Supine"),
+        r"is not an exercise id",
+        field="exercises",
+    ),
+    "exercises as a mapping": Bad(
+        ROUTINE,
+        sub("exercises:\n", "exercises: {a: 1}\nx_exercises:\n"),
+        r"unknown field",
+        field="x_exercises",
+    ),
+    "exercises empty": Bad(
+        ROUTINE,
+        sub(
+            "  - supine-hip-stretch\n  - seated-twist-hip-release\n  - adductor-ball-squeeze\n",
+            "  []\n",
+        ),
+        r"must be a non-empty list",
+        field="exercises",
+    ),
+    "entry is a number": Bad(
+        ROUTINE,
+        sub("  - supine-hip-stretch", "  - 7"),
+        r"entry 1 must be an exercise id",
+        field="exercises",
+    ),
+    "entry without id": Bad(
+        ROUTINE,
+        sub("  - supine-hip-stretch", "  - {hold_s: 40}"),
+        r"entry 1 must be an exercise id",
+        field="exercises",
+    ),
+    "author as a list": Bad(
+        ROUTINE,
+        sub("author: voiceguide", "author: [a, b]"),
+        r"must be text, got list",
+        field="author",
+    ),
+    "gap as text": Bad(
+        ROUTINE,
+        sub("author: voiceguide", "author: voiceguide\nchapter_gap_s: two"),
+        r"must be a number, got 'two'",
+        field="chapter_gap_s",
+    ),
     # missing required fields
-    "script without a title": Bad(SUPINE, sub("title: Supine hip stretch\n", ""), r"is missing", SUP, "title", line=False),
-    "routine without a title": Bad(ROUTINE, sub("title: Outer hip release for low back pain\n", ""),
-                                   r"is missing", field="title", line=False),
-    "routine without exercises": Bad(ROUTINE, sub("exercises:\n  - supine-hip-stretch\n  - seated-twist-hip-release\n  - adductor-ball-squeeze\n", ""),
-                                     r"must be a non-empty list", field="exercises", line=False),
+    "script without a title": Bad(
+        SUPINE, sub("title: Supine hip stretch\n", ""), r"is missing", SUP, "title", line=False
+    ),
+    "routine without a title": Bad(
+        ROUTINE,
+        sub("title: Outer hip release for low back pain\n", ""),
+        r"is missing",
+        field="title",
+        line=False,
+    ),
+    "routine without exercises": Bad(
+        ROUTINE,
+        sub(
+            "exercises:\n  - supine-hip-stretch\n  - seated-twist-hip-release\n  - adductor-ball-squeeze\n",
+            "",
+        ),
+        r"must be a non-empty list",
+        field="exercises",
+        line=False,
+    ),
     # unknown keys, with a "did you mean"
-    "unknown script field": Bad(SUPINE, sub("rest_s: 5", "rest: 5"), r"unknown field \(did you mean 'rest_s'\?\)", SUP, "rest"),
-    "unknown routine field": Bad(ROUTINE, sub("closing:", "closng:"), r"unknown field \(did you mean 'closing'\?\)", field="closng"),
-    "unknown entry field": Bad(ROUTINE, sub("  - supine-hip-stretch", "  - {id: supine-hip-stretch, hold_sec: 40}"),
-                               r"unknown field \(did you mean 'hold_s'\?\)", SUP, "hold_sec"),
-    "a newline in a field name": Bad(SUPINE, sub(HOLD_30, '"hold\\ns": 30'), r"unknown field", SUP, r"hold\ns"),
-    "an escape sequence as a field name": Bad(SUPINE, sub(HOLD_30, '"\\e[2J": 30'), r"unknown field", SUP, r"\x1b[2J"),
-    "an entry number for the other kind": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - {id: adductor-ball-squeeze, hold_s: 40}"),
-                                              r"does not apply to 'adductor-ball-squeeze', a 'reps' exercise", SQU, "hold_s"),
+    "unknown script field": Bad(
+        SUPINE,
+        sub("rest_s: 5", "rest: 5"),
+        r"unknown field \(did you mean 'rest_s'\?\)",
+        SUP,
+        "rest",
+    ),
+    "unknown routine field": Bad(
+        ROUTINE,
+        sub("closing:", "closng:"),
+        r"unknown field \(did you mean 'closing'\?\)",
+        field="closng",
+    ),
+    "unknown entry field": Bad(
+        ROUTINE,
+        sub("  - supine-hip-stretch", "  - {id: supine-hip-stretch, hold_sec: 40}"),
+        r"unknown field \(did you mean 'hold_s'\?\)",
+        SUP,
+        "hold_sec",
+    ),
+    "a newline in a field name": Bad(
+        SUPINE, sub(HOLD_30, '"hold\\ns": 30'), r"unknown field", SUP, r"hold\ns"
+    ),
+    "an escape sequence as a field name": Bad(
+        SUPINE, sub(HOLD_30, '"\\e[2J": 30'), r"unknown field", SUP, r"\x1b[2J"
+    ),
+    "an entry number for the other kind": Bad(
+        ROUTINE,
+        sub("  - adductor-ball-squeeze", "  - {id: adductor-ball-squeeze, hold_s: 40}"),
+        r"does not apply to 'adductor-ball-squeeze', a 'reps' exercise",
+        SQU,
+        "hold_s",
+    ),
     # durations: negative, zero, absurd
-    "zero hold": Bad(SUPINE, sub(HOLD_30, "hold_s: 0"), r"must be between 5 s and 600 s, got 0", SUP, "hold_s"),
-    "a hold over an hour": Bad(SUPINE, sub(HOLD_30, "hold_s: 3601"), r"between 5 s and 600 s, got 3601", SUP, "hold_s"),
-    "a hold of 10^400 s": Bad(SUPINE, sub(HOLD_30, "hold_s: " + "9" * 400), r"is a number 400 characters long", SUP, "hold_s"),
+    "zero hold": Bad(
+        SUPINE, sub(HOLD_30, "hold_s: 0"), r"must be between 5 s and 600 s, got 0", SUP, "hold_s"
+    ),
+    "a hold over an hour": Bad(
+        SUPINE, sub(HOLD_30, "hold_s: 3601"), r"between 5 s and 600 s, got 3601", SUP, "hold_s"
+    ),
+    "a hold of 10^400 s": Bad(
+        SUPINE,
+        sub(HOLD_30, "hold_s: " + "9" * 400),
+        r"is a number 400 characters long",
+        SUP,
+        "hold_s",
+    ),
     "an infinite hold": Bad(SUPINE, sub(HOLD_30, "hold_s: .inf"), r"got inf", SUP, "hold_s"),
     "a NaN hold": Bad(SUPINE, sub(HOLD_30, "hold_s: .nan"), r"got nan", SUP, "hold_s"),
-    "negative rest": Bad(SUPINE, sub("rest_s: 5", "rest_s: -1"), r"between 0 s and 600 s, got -1", SUP, "rest_s"),
-    "a settle of a billion s": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: 1e9 "), r"got '1e9'", SUP, "settle_s"),
-    "zero work": Bad(SQUEEZE, sub("work_s: 3", "work_s: 0"), r"between 1 s and 30 s", SQU, "work_s"),
-    "a tiny release": Bad(SQUEEZE, sub("release_s: 2", "release_s: 0.1"), r"between 0.5 s and 30 s", SQU, "release_s"),
-    "negative chapter gap": Bad(ROUTINE, sub("author: voiceguide", "author: voiceguide\nchapter_gap_s: -1"),
-                               r"between 0 s and 30 s", field="chapter_gap_s"),
+    "negative rest": Bad(
+        SUPINE, sub("rest_s: 5", "rest_s: -1"), r"between 0 s and 600 s, got -1", SUP, "rest_s"
+    ),
+    "a settle of a billion s": Bad(
+        SUPINE, sub("settle_s: 2 ", "settle_s: 1e9 "), r"got '1e9'", SUP, "settle_s"
+    ),
+    "zero work": Bad(
+        SQUEEZE, sub("work_s: 3", "work_s: 0"), r"between 1 s and 30 s", SQU, "work_s"
+    ),
+    "a tiny release": Bad(
+        SQUEEZE, sub("release_s: 2", "release_s: 0.1"), r"between 0.5 s and 30 s", SQU, "release_s"
+    ),
+    "negative chapter gap": Bad(
+        ROUTINE,
+        sub("author: voiceguide", "author: voiceguide\nchapter_gap_s: -1"),
+        r"between 0 s and 30 s",
+        field="chapter_gap_s",
+    ),
     # reps, sets and rounds out of range
-    "101 reps": Bad(SQUEEZE, sub("reps: 12", "reps: 101"), r"between 1 and 100, got 101", SQU, "reps"),
+    "101 reps": Bad(
+        SQUEEZE, sub("reps: 12", "reps: 101"), r"between 1 and 100, got 101", SQU, "reps"
+    ),
     "negative reps": Bad(SQUEEZE, sub("reps: 12", "reps: -3"), r"between 1 and 100", SQU, "reps"),
     "zero sets": Bad(SQUEEZE, sub("sets: 2", "sets: 0"), r"between 1 and 20, got 0", SQU, "sets"),
     "21 sets": Bad(SQUEEZE, sub("sets: 2", "sets: 21"), r"between 1 and 20", SQU, "sets"),
     "zero rounds": Bad(SUPINE, sub("rounds: 3", "rounds: 0"), r"between 1 and 20", SUP, "rounds"),
-    "10^400 rounds": Bad(SUPINE, sub("rounds: 3", "rounds: 1" + "0" * 400), r"a number 401 characters long", SUP, "rounds"),
-    "sets in a routine entry": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - {id: adductor-ball-squeeze, sets: 50}"),
-                                   r"between 1 and 20, got 50", SQU, "sets"),
+    "10^400 rounds": Bad(
+        SUPINE,
+        sub("rounds: 3", "rounds: 1" + "0" * 400),
+        r"a number 401 characters long",
+        SUP,
+        "rounds",
+    ),
+    "sets in a routine entry": Bad(
+        ROUTINE,
+        sub("  - adductor-ball-squeeze", "  - {id: adductor-ball-squeeze, sets: 50}"),
+        r"between 1 and 20, got 50",
+        SQU,
+        "sets",
+    ),
     # empty, whitespace-only or wordless narration
-    "empty setup": Bad(SUPINE, sub("setup:\n", 'setup: ""\nx_setup:\n'), r"unknown field|is empty", SUP),
-    "whitespace-only text": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: '   \t  '"), r"is empty", SUP, "hold_cue"),
-    "blank lines only": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", 'hold_cue: "\\n\\n\\n"'), r"is empty", SUP, "hold_cue"),
-    "punctuation only": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: '...'"), r"nothing to speak", SUP, "hold_cue"),
-    "markup only": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: '<break time=\"10s\"/>'"),
-                       r"nothing to speak", SUP, "hold_cue"),
-    "emoji-only title": Bad(SUPINE, sub("title: Supine hip stretch", "title: \U0001f9d8\U0001f9d8"), r"nothing to speak", SUP, "title"),
-    "a wordless paragraph": Bad(ROUTINE, sub("closing: |\n", "closing: |\n  ***\n\n"), r"paragraph 1 has nothing to speak", field="closing"),
-    "a bell character in text": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine \\a hip"'), r"control characters", SUP, "title"),
-    "an unpaired surrogate": Bad(SUPINE, sub("title: Supine hip stretch", 'title: "Supine \\ud800 hip"'),
-                                 r"unpaired surrogate", SUP, "title"),
-    "a side named in an exercise without sides": Bad(SUPINE, lambda data: re.sub(
-        rb"(?ms)^(sides|side_setup|side_again):.*?(?=^\w)", b"", data),
-        r"unknown template variable \{side\}", SUP, "during"),
+    "empty setup": Bad(
+        SUPINE, sub("setup:\n", 'setup: ""\nx_setup:\n'), r"unknown field|is empty", SUP
+    ),
+    "whitespace-only text": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: '   \t  '"),
+        r"is empty",
+        SUP,
+        "hold_cue",
+    ),
+    "blank lines only": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", 'hold_cue: "\\n\\n\\n"'),
+        r"is empty",
+        SUP,
+        "hold_cue",
+    ),
+    "punctuation only": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: '...'"),
+        r"nothing to speak",
+        SUP,
+        "hold_cue",
+    ),
+    "markup only": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: '<break time=\"10s\"/>'"),
+        r"nothing to speak",
+        SUP,
+        "hold_cue",
+    ),
+    "emoji-only title": Bad(
+        SUPINE,
+        sub("title: Supine hip stretch", "title: \U0001f9d8\U0001f9d8"),
+        r"nothing to speak",
+        SUP,
+        "title",
+    ),
+    "a wordless paragraph": Bad(
+        ROUTINE,
+        sub("closing: |\n", "closing: |\n  ***\n\n"),
+        r"paragraph 1 has nothing to speak",
+        field="closing",
+    ),
+    "a bell character in text": Bad(
+        SUPINE,
+        sub("title: Supine hip stretch", 'title: "Supine \\a hip"'),
+        r"control characters",
+        SUP,
+        "title",
+    ),
+    "an unpaired surrogate": Bad(
+        SUPINE,
+        sub("title: Supine hip stretch", 'title: "Supine \\ud800 hip"'),
+        r"unpaired surrogate",
+        SUP,
+        "title",
+    ),
+    "a side named in an exercise without sides": Bad(
+        SUPINE,
+        lambda data: re.sub(rb"(?ms)^(sides|side_setup|side_again):.*?(?=^\w)", b"", data),
+        r"unknown template variable \{side\}",
+        SUP,
+        "during",
+    ),
     # the routine names scripts that are not there
-    "a missing script": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - neck-roll"),
-                            r"no narration script neck-roll.yaml next to the routine", "neck-roll", "exercises"),
-    "an exercise listed twice": Bad(ROUTINE, sub("  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - {id: adductor-ball-squeeze, sets: 3}"),
-                                    r"exercise 'adductor-ball-squeeze' is listed twice", field="exercises"),
-    "a script whose id differs": Bad(SQUEEZE, sub("id: adductor-ball-squeeze", "id: supine-hip-stretch"),
-                                     r"is 'supine-hip-stretch' but the routine and the file name say", field="id"),
+    "a missing script": Bad(
+        ROUTINE,
+        sub("  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - neck-roll"),
+        r"no narration script neck-roll.yaml next to the routine",
+        "neck-roll",
+        "exercises",
+    ),
+    "an exercise listed twice": Bad(
+        ROUTINE,
+        sub(
+            "  - adductor-ball-squeeze",
+            "  - adductor-ball-squeeze\n  - {id: adductor-ball-squeeze, sets: 3}",
+        ),
+        r"exercise 'adductor-ball-squeeze' is listed twice",
+        field="exercises",
+    ),
+    "a script whose id differs": Bad(
+        SQUEEZE,
+        sub("id: adductor-ball-squeeze", "id: supine-hip-stretch"),
+        r"is 'supine-hip-stretch' but the routine and the file name say",
+        field="id",
+    ),
     # encodings and sizes
-    "UTF-16": Bad(SUPINE, lambda data: data.decode().encode("utf-16"), r"is not UTF-8 text \(byte 0xff at offset 0\)"),
-    "Latin-1 accents": Bad(SUPINE, lambda data: data.replace(b"Supine hip stretch", "Étirement".encode("latin-1")),
-                           r"is not UTF-8 text \(byte 0xc9"),
-    "a 1 MB line": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: " + "w" * 1_000_000),
-                       r"is larger than 256 KiB", line=False),
-    "a 200 kB paragraph": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: " + "word " * 40_000),
-                              r"the text is 199999 characters long; split it", SUP, "hold_cue"),
-    "5,000 nested lists": Bad(SUPINE, sub(HOLD_30, "hold_s: " + "[" * 5000 + "]" * 5000),
-                              r"malformed YAML: nested too deeply", line=False),
-    "5,000 nested mappings": Bad(SUPINE, sub(HOLD_30, "hold_s: " + "{a: " * 5000 + "1" + "}" * 5000),
-                                 r"nested too deeply", line=False),
-    "a billion laughs": Bad(SUPINE, sub(HOLD_30, "hold_s: " + _alias_bomb()), r"must be a number, got \[\[", SUP, "hold_s"),
+    "UTF-16": Bad(
+        SUPINE,
+        lambda data: data.decode().encode("utf-16"),
+        r"is not UTF-8 text \(byte 0xff at offset 0\)",
+    ),
+    "Latin-1 accents": Bad(
+        SUPINE,
+        lambda data: data.replace(b"Supine hip stretch", "Étirement".encode("latin-1")),
+        r"is not UTF-8 text \(byte 0xc9",
+    ),
+    "a 1 MB line": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: " + "w" * 1_000_000),
+        r"is larger than 256 KiB",
+        line=False,
+    ),
+    "a 200 kB paragraph": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: " + "word " * 40_000),
+        r"the text is 199999 characters long; split it",
+        SUP,
+        "hold_cue",
+    ),
+    "5,000 nested lists": Bad(
+        SUPINE,
+        sub(HOLD_30, "hold_s: " + "[" * 5000 + "]" * 5000),
+        r"malformed YAML: nested too deeply",
+        line=False,
+    ),
+    "5,000 nested mappings": Bad(
+        SUPINE,
+        sub(HOLD_30, "hold_s: " + "{a: " * 5000 + "1" + "}" * 5000),
+        r"nested too deeply",
+        line=False,
+    ),
+    "a billion laughs": Bad(
+        SUPINE,
+        sub(HOLD_30, "hold_s: " + _alias_bomb()),
+        r"must be a number, got \[\[",
+        SUP,
+        "hold_s",
+    ),
     # templates that would reach into Python
-    "attribute access in a template": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side.__class__}"),
-                                          r"unknown template variable \{side.__class__\}", SUP, "hold_cue"),
-    "indexing in a template": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side[0]}"),
-                                  r"unknown template variable", SUP, "hold_cue"),
-    "a conversion in a template": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side!r}"),
-                                      r"may not carry a format spec or conversion", SUP, "hold_cue"),
-    "a positional field": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: Release {0} {}"), r"unknown template variable", SUP, "hold_cue"),
-    "an unclosed brace": Bad(SUPINE, sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side"), r"bad template", SUP, "hold_cue"),
+    "attribute access in a template": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side.__class__}"),
+        r"unknown template variable \{side.__class__\}",
+        SUP,
+        "hold_cue",
+    ),
+    "indexing in a template": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side[0]}"),
+        r"unknown template variable",
+        SUP,
+        "hold_cue",
+    ),
+    "a conversion in a template": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side!r}"),
+        r"may not carry a format spec or conversion",
+        SUP,
+        "hold_cue",
+    ),
+    "a positional field": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: Release {0} {}"),
+        r"unknown template variable",
+        SUP,
+        "hold_cue",
+    ),
+    "an unclosed brace": Bad(
+        SUPINE,
+        sub("hold_cue: Stay in the stretch.", "hold_cue: Release {side"),
+        r"bad template",
+        SUP,
+        "hold_cue",
+    ),
     # unsafe YAML is refused, never run
-    "python object tag": Bad(ROUTINE, sub("author: voiceguide", "author: !!python/object/apply:os.system ['touch PWNED']"),
-                             r"has the tag !!python/object/apply:os.system, which voiceguide does not take", field="author"),
-    "python name tag": Bad(ROUTINE, sub("author: voiceguide", "author: !!python/name:os.system"), r"has the tag !!python/name:os.system", field="author"),
+    "python object tag": Bad(
+        ROUTINE,
+        sub("author: voiceguide", "author: !!python/object/apply:os.system ['touch PWNED']"),
+        r"has the tag !!python/object/apply:os.system, which voiceguide does not take",
+        field="author",
+    ),
+    "python name tag": Bad(
+        ROUTINE,
+        sub("author: voiceguide", "author: !!python/name:os.system"),
+        r"has the tag !!python/name:os.system",
+        field="author",
+    ),
     # values PyYAML cannot build, or builds into types no field takes (issue 11, point 3)
-    "a !!bool that is not": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: !!bool maybe "),
-                                r":14, exercise '[a-z-]+', field 'settle_s': is tagged !!bool but is not true or false$", SUP, "settle_s"),
-    "a !!float of letters": Bad(SUPINE, sub("settle_s: 2 ", 'settle_s: !!float "abc" '), r"is tagged !!float \(a number\) but is not one$", SUP, "settle_s"),
-    "a !!int of letters": Bad(SUPINE, sub("settle_s: 2 ", 'settle_s: !!int "abc" '), r"is tagged !!int \(a whole number\) but is not one$", SUP, "settle_s"),
-    "a !!int in base 8 with a 9": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: !!int 0o99 "), r"is tagged !!int", SUP, "settle_s"),
-    "an impossible !!timestamp": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: !!timestamp 2001-13-01 "),
-                                     r"has the tag !!timestamp, which voiceguide does not take \(only text, numbers, lists and mappings\)$", SUP, "settle_s"),
-    "a 4,401-digit number": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: " + "9" * 4401 + " "), r"is a number 4,401 characters long", SUP, "settle_s"),
-    "a hex number of 5,000 digits": Bad(SUPINE, sub("settle_s: 2 ", "settle_s: 0x" + "f" * 5000 + " "), r"is a number 5,002 characters long", SUP, "settle_s"),
-    "a set inside a list": Bad(SUPINE, sub("sides: [left, right]", "sides: [left, !!set {right}]"), r"has the tag !!set", SUP, "sides"),
-    "a tag of one's own": Bad(ROUTINE, sub("author: voiceguide", "author: !secret x"), r"has the tag !secret", field="author"),
-    "a tagged field name": Bad(SUPINE, sub("settle_s: 2 ", "!!binary c2V0dGxl: 2 "), r":14: has the tag !!binary"),
-    "a whole file that is a tag": Bad(SUPINE, whole("!!binary aGVsbG8=\n"), r":1: has the tag !!binary"),
+    "a !!bool that is not": Bad(
+        SUPINE,
+        sub("settle_s: 2 ", "settle_s: !!bool maybe "),
+        r":14, exercise '[a-z-]+', field 'settle_s': is tagged !!bool but is not true or false$",
+        SUP,
+        "settle_s",
+    ),
+    "a !!float of letters": Bad(
+        SUPINE,
+        sub("settle_s: 2 ", 'settle_s: !!float "abc" '),
+        r"is tagged !!float \(a number\) but is not one$",
+        SUP,
+        "settle_s",
+    ),
+    "a !!int of letters": Bad(
+        SUPINE,
+        sub("settle_s: 2 ", 'settle_s: !!int "abc" '),
+        r"is tagged !!int \(a whole number\) but is not one$",
+        SUP,
+        "settle_s",
+    ),
+    "a !!int in base 8 with a 9": Bad(
+        SUPINE, sub("settle_s: 2 ", "settle_s: !!int 0o99 "), r"is tagged !!int", SUP, "settle_s"
+    ),
+    "an impossible !!timestamp": Bad(
+        SUPINE,
+        sub("settle_s: 2 ", "settle_s: !!timestamp 2001-13-01 "),
+        r"has the tag !!timestamp, which voiceguide does not take \(only text, numbers, lists and mappings\)$",
+        SUP,
+        "settle_s",
+    ),
+    "a 4,401-digit number": Bad(
+        SUPINE,
+        sub("settle_s: 2 ", "settle_s: " + "9" * 4401 + " "),
+        r"is a number 4,401 characters long",
+        SUP,
+        "settle_s",
+    ),
+    "a hex number of 5,000 digits": Bad(
+        SUPINE,
+        sub("settle_s: 2 ", "settle_s: 0x" + "f" * 5000 + " "),
+        r"is a number 5,002 characters long",
+        SUP,
+        "settle_s",
+    ),
+    "a set inside a list": Bad(
+        SUPINE,
+        sub("sides: [left, right]", "sides: [left, !!set {right}]"),
+        r"has the tag !!set",
+        SUP,
+        "sides",
+    ),
+    "a tag of one's own": Bad(
+        ROUTINE,
+        sub("author: voiceguide", "author: !secret x"),
+        r"has the tag !secret",
+        field="author",
+    ),
+    "a tagged field name": Bad(
+        SUPINE, sub("settle_s: 2 ", "!!binary c2V0dGxl: 2 "), r":14: has the tag !!binary"
+    ),
+    "a whole file that is a tag": Bad(
+        SUPINE, whole("!!binary aGVsbG8=\n"), r":1: has the tag !!binary"
+    ),
     # where the routine file names a missing script, that entry's own line (point 13)
-    "a script missing, on its entry's line": Bad(ROUTINE, lambda data: data.replace(b"  - adductor-ball-squeeze", b"  - neck-roll"),
-                                                 r"outer-hip\.routine\.yaml:41, exercise 'neck-roll', field 'exercises': no narration script", "neck-roll", "exercises"),
-}  # fmt: skip
+    "a script missing, on its entry's line": Bad(
+        ROUTINE,
+        lambda data: data.replace(b"  - adductor-ball-squeeze", b"  - neck-roll"),
+        r"outer-hip\.routine\.yaml:41, exercise 'neck-roll', field 'exercises': no narration script",
+        "neck-roll",
+        "exercises",
+    ),
+}
 
 
 def _broken_copy(tmp_path: Path, bad: Bad) -> Path:
@@ -420,9 +765,13 @@ def test_help_is_not_an_error_and_a_closed_pipe_is_quiet() -> None:
     os.close(read_end)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "voiceguide", "list"], stdout=write_end,
-            stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=60,
-        )  # fmt: skip
+            [sys.executable, "-m", "voiceguide", "list"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+        )
     finally:
         os.close(write_end)
     assert result.returncode == 1
@@ -445,7 +794,7 @@ def test_a_name_or_an_exercise_id_ending_in_a_newline_is_refused(tmp_path: Path)
         match=r"field 'id': must be lower-case letters, digits and "
         r"dashes \(at most 64\), got 'supine-hip-stretch\\n'",
     ):
-        load_routine(folder)  # fmt: skip
+        load_routine(folder)
     from voiceguide.routine.loader import load_exercise
 
     with pytest.raises(RoutineError, match="field 'id': must be lower-case letters"):
@@ -515,8 +864,9 @@ def test_a_yaml_error_quotes_at_most_a_short_piece_of_the_file(tmp_path: Path) -
     )
     with pytest.raises(RoutineError) as caught:
         load_routine(routine_path)
-    assert str(caught.value).endswith(":14: malformed YAML: found undefined alias "
-                                      "'TOP-SECRET-ALIAS-NAM...'"), str(caught.value)  # fmt: skip
+    assert str(caught.value).endswith(
+        ":14: malformed YAML: found undefined alias 'TOP-SECRET-ALIAS-NAM...'"
+    ), str(caught.value)
 
 
 def test_validate_counts_one_exercise_as_one(tmp_path: Path) -> None:

@@ -60,8 +60,9 @@ def test_the_pad_is_deterministic_seamless_and_as_loud_as_speech(tmp_path: Path)
     assert np.array_equal(span, again.samples(0, made.period))
     assert np.array_equal(span, cached.samples(0, made.period))
     # any stretch, from any frame, is the same as the same stretch of the whole
-    assert np.array_equal(made.samples(made.period - 1000, 3000),
-                          np.concatenate([span[-1000:], span[:2000]]))  # fmt: skip
+    assert np.array_equal(
+        made.samples(made.period - 1000, 3000), np.concatenate([span[-1000:], span[:2000]])
+    )
     # the period repeats without a seam: no step there larger than inside it
     steps = np.abs(np.diff(span))
     assert abs(span[0] - span[-1]) <= steps.max()
@@ -75,8 +76,13 @@ SPEECH = Speech(10_000, 12_000, "one")
 
 
 def test_the_bed_falls_before_each_sound_and_comes_back_after() -> None:
-    timeline = timeline_of(Silence(0, 10_000), SPEECH, Silence(12_000, 30_000),
-                           Tone(30_000, 30_300, Cue.START), Silence(30_300, 60_000))  # fmt: skip
+    timeline = timeline_of(
+        Silence(0, 10_000),
+        SPEECH,
+        Silence(12_000, 30_000),
+        Tone(30_000, 30_300, Cue.START),
+        Silence(30_300, 60_000),
+    )
     ducking = Ducking(timeline, -18.0, peak=0.5)
     gain = ducking.gain(0, frames(60_000))
 
@@ -101,10 +107,15 @@ def test_the_bed_falls_before_each_sound_and_comes_back_after() -> None:
 
 
 def test_short_gaps_between_sounds_stay_ducked_no_pumping_within_a_sentence() -> None:
-    timeline = timeline_of(Silence(0, 10_000), Speech(10_000, 11_000, "Lie down,"),
-                           Silence(11_000, 11_450), Speech(11_450, 12_500, "and breathe."),
-                           Silence(12_500, 13_500), Tone(13_500, 13_600, Cue.TICK),
-                           Silence(13_600, 30_000))  # fmt: skip
+    timeline = timeline_of(
+        Silence(0, 10_000),
+        Speech(10_000, 11_000, "Lie down,"),
+        Silence(11_000, 11_450),
+        Speech(11_450, 12_500, "and breathe."),
+        Silence(12_500, 13_500),
+        Tone(13_500, 13_600, Cue.TICK),
+        Silence(13_600, 30_000),
+    )
     ducking = Ducking(timeline, -18.0, peak=0.5)
     gain = ducking.gain(frames(10_000), frames(3_600))
     assert np.all(gain == ducking.duck_gain)  # through the 450 ms and 1 s gaps
@@ -145,9 +156,11 @@ def make_music(path: Path, seconds: float = 12.0, lead_s: float = 1.0) -> Path:
     t = np.arange(int(seconds * RATE)) / RATE
     end = t[-1]
     swell = np.minimum(1.0, 0.05 + t / 0.3)  # the start is soft: ends unlike each other
-    x = swell * (0.3 * np.cos(2 * np.pi * 110 * (t - end))  # 0.3 at the very end
-                 + 0.1 * np.sin(2 * np.pi * 277.2 * t) * (1 + 0.2 * np.sin(2 * np.pi * 0.3 * t))
-                 + 0.05 * np.sin(2 * np.pi * 440 * t))  # fmt: skip
+    x = swell * (
+        0.3 * np.cos(2 * np.pi * 110 * (t - end))  # 0.3 at the very end
+        + 0.1 * np.sin(2 * np.pi * 277.2 * t) * (1 + 0.2 * np.sin(2 * np.pi * 0.3 * t))
+        + 0.05 * np.sin(2 * np.pi * 440 * t)
+    )
     pcm = np.concatenate([np.zeros(int(lead_s * RATE)), x])
     wav = path.with_suffix(".source.wav")
     with wave.open(str(wav), "wb") as w:
@@ -155,8 +168,12 @@ def make_music(path: Path, seconds: float = 12.0, lead_s: float = 1.0) -> Path:
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes((pcm * 32767).astype("<i2").tobytes())
-    codec = {".mp3": ["-c:a", "libmp3lame", "-b:a", "128k"], ".ogg": ["-c:a", "libvorbis"],
-             ".flac": ["-c:a", "flac"], ".wav": []}[path.suffix]  # fmt: skip
+    codec = {
+        ".mp3": ["-c:a", "libmp3lame", "-b:a", "128k"],
+        ".ogg": ["-c:a", "libvorbis"],
+        ".flac": ["-c:a", "flac"],
+        ".wav": [],
+    }[path.suffix]
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), *codec, str(path)], check=True)
     wav.unlink()
     return path
@@ -242,8 +259,14 @@ def test_a_plan_in_stages_plays_the_bed_of_the_final_plan(
     clock = FakeClock()
     device = FakePlayer(clock)
     clock.at(second.end_ms / 1000 + 1.0, PlanStage.complete(timeline))
-    playback = LivePlayback(PlanStage(provisional, ready, rest.end_ms), cache.pcm, device,
-                            cues=cues, clock=clock, bed=mix)  # fmt: skip
+    playback = LivePlayback(
+        PlanStage(provisional, ready, rest.end_ms),
+        cache.pcm,
+        device,
+        cues=cues,
+        clock=clock,
+        bed=mix,
+    )
     playback.run()
     heard = device.heard()
     lead = FORMAT.frames(LEAD_IN_MS)
@@ -252,8 +275,9 @@ def test_a_plan_in_stages_plays_the_bed_of_the_final_plan(
     edge = FORMAT.frames(EDGE_MS)  # faded out where it was cut, and in where it goes on
     assert np.array_equal(heard[lead : lead + cut - edge], ref[: cut - edge])
     at = round(device.handles[1].t0 * RATE) + lead + edge
-    assert np.array_equal(heard[at : at + end - cut - FORMAT.frames(EDGE_MS)],
-                          ref[cut + FORMAT.frames(EDGE_MS) :])  # fmt: skip
+    assert np.array_equal(
+        heard[at : at + end - cut - FORMAT.frames(EDGE_MS)], ref[cut + FORMAT.frames(EDGE_MS) :]
+    )
 
 
 # ---------------------------------------------------------------- bad files, for real
@@ -263,47 +287,96 @@ def run_cli(
     *args: str, tmp: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *args], capture_output=True, text=True,
-        cwd=REPO, timeout=300,
-        env={**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp / "cache"),
-             "VOICEGUIDE_CONFIG_DIR": str(tmp / "config"), **(env or {})},
-    )  # fmt: skip
+        [sys.executable, "-m", "voiceguide", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={
+            **os.environ,
+            "VOICEGUIDE_CACHE_DIR": str(tmp / "cache"),
+            "VOICEGUIDE_CONFIG_DIR": str(tmp / "config"),
+            **(env or {}),
+        },
+    )
 
 
 def four_hour_wav(path: Path) -> Path:
     """A WAV whose header says 4 hours (8 kHz, 16 bits), stored sparse."""
     data = 8_000 * 2 * 4 * 3600
     with path.open("wb") as f:
-        f.write(b"RIFF" + struct.pack("<I", 36 + data) + b"WAVEfmt "
-                + struct.pack("<IHHIIHH", 16, 1, 1, 8_000, 16_000, 2, 16)
-                + b"data" + struct.pack("<I", data))  # fmt: skip
+        f.write(
+            b"RIFF"
+            + struct.pack("<I", 36 + data)
+            + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1, 8_000, 16_000, 2, 16)
+            + b"data"
+            + struct.pack("<I", data)
+        )
         f.truncate(44 + data)
     return path
 
 
 def silent_mp3(path: Path) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono",
-                    "-t", "20", "-c:a", "libmp3lame", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=44100:cl=mono",
+            "-t",
+            "20",
+            "-c:a",
+            "libmp3lame",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def video_only(path: Path) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=32x32:d=2",
-                    "-c:v", "mpeg4", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=32x32:d=2",
+            "-c:v",
+            "mpeg4",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 BAD_BEDS = {
     "missing": (lambda d: d / "nowhere.mp3", r"nowhere\.mp3: no such file"),
-    "empty": (lambda d: (d / "empty.mp3", (d / "empty.mp3").write_bytes(b""))[0],
-              r"the file is empty \(0 bytes\)"),
-    "not sound": (lambda d: (d / "notes.mp3", (d / "notes.mp3").write_text("la la la"))[0],
-                  r"not a sound file ffmpeg can read"),
+    "empty": (
+        lambda d: (d / "empty.mp3", (d / "empty.mp3").write_bytes(b""))[0],
+        r"the file is empty \(0 bytes\)",
+    ),
+    "not sound": (
+        lambda d: (d / "notes.mp3", (d / "notes.mp3").write_text("la la la"))[0],
+        r"not a sound file ffmpeg can read",
+    ),
     "no audio stream": (lambda d: video_only(d / "clip.mp4"), r"the file has no audio in it"),
     "silence": (lambda d: silent_mp3(d / "quiet.mp3"), r"the music is silent"),
-    "4 hours": (lambda d: four_hour_wav(d / "long.wav"), r"4\.0 hours long; give a file of at most 1 hour"),
+    "4 hours": (
+        lambda d: four_hour_wav(d / "long.wav"),
+        r"4\.0 hours long; give a file of at most 1 hour",
+    ),
     "a folder": (lambda d: d, r": not a file"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.ffmpeg
@@ -317,8 +390,15 @@ def test_a_file_that_cannot_be_a_bed_is_one_line_exit_2_and_nothing_is_written(
     bed = make(files)
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files.iterdir() if p.is_file()}
     out = tmp_path / "out"
-    result = run_cli("export", str(write_tiny_routine(tmp_path / "routine")), "--bed", str(bed),
-                     "--out", str(out), tmp=tmp_path)  # fmt: skip
+    result = run_cli(
+        "export",
+        str(write_tiny_routine(tmp_path / "routine")),
+        "--bed",
+        str(bed),
+        "--out",
+        str(out),
+        tmp=tmp_path,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert re.search(message, result.stderr), result.stderr
@@ -335,8 +415,15 @@ def test_without_ffmpeg_a_music_bed_is_exit_1_saying_what_to_install(tmp_path: P
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").symlink_to(sys.executable)
-    result = run_cli("export", "--bed", str(song), "--out", str(tmp_path / "out"), tmp=tmp_path,
-                     env={"PATH": str(bin_dir)})  # fmt: skip
+    result = run_cli(
+        "export",
+        "--bed",
+        str(song),
+        "--out",
+        str(tmp_path / "out"),
+        tmp=tmp_path,
+        env={"PATH": str(bin_dir)},
+    )
     assert result.returncode == 1, result.stderr
     assert result.stderr.count("\n") == 1 and "apt-get install ffmpeg" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -368,18 +455,45 @@ def test_bed_options_and_config_values_are_checked(tmp_path: Path) -> None:
 
 def decoded(path: Path) -> np.ndarray:
     pcm = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-"],
-        check=True, capture_output=True,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(RATE),
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     return np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768
 
 
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) by ffmpeg's ebur128 filter."""
     err = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-         "-f", "null", "-"], capture_output=True, text=True, check=True,
-    ).stderr  # fmt: skip
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     summary = err[err.rindex("Summary:") :]
     lufs = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
@@ -424,9 +538,12 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     routine = pipeline.load(None)
     song = make_music(base / "song.ogg", seconds=40.0)
     song_before = (song.stat().st_mtime_ns, song.read_bytes())
-    runs = {"none": Settings(), "pad": Settings(bed="pad"),
-            "pad again": Settings(bed="pad"),
-            "music": Settings(bed=str(song), bed_level_db=-15.0)}  # fmt: skip
+    runs = {
+        "none": Settings(),
+        "pad": Settings(bed="pad"),
+        "pad again": Settings(bed="pad"),
+        "music": Settings(bed=str(song), bed_level_db=-15.0),
+    }
     results = {}
     for name, settings in runs.items():
         cache = pipeline.make_cache(settings, cache_dir=base / "cache")

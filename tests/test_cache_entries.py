@@ -208,8 +208,10 @@ after: Release.
 def decoded(path: Path) -> bytes:
     result = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
-        capture_output=True, timeout=120, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     return result.stdout
 
 

@@ -19,9 +19,12 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "voiceguide", *args],
-        capture_output=True, text=True, cwd=cwd or REPO, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env={**os.environ, **(env or {})},
         timeout=300,
-    )  # fmt: skip
+    )
 
 
 def test_help_and_list() -> None:

@@ -33,8 +33,13 @@ def after_intro(timeline: Timeline) -> tuple[Event, ...]:
 def inside_holds(timeline: Timeline) -> list[list[Speech | Tone]]:
     result = []
     for hold in timeline.holds:
-        result.append([e for e in timeline.events
-                       if isinstance(e, Speech | Tone) and hold.start_ms <= e.start_ms < hold.end_ms])  # fmt: skip
+        result.append(
+            [
+                e
+                for e in timeline.events
+                if isinstance(e, Speech | Tone) and hold.start_ms <= e.start_ms < hold.end_ms
+            ]
+        )
     return result
 
 
@@ -187,12 +192,15 @@ def test_fit_leaves_numbers_set_on_the_command_line_alone(routine: Routine) -> N
     assert abs(timeline.total_ms / 1000 - 780) <= 1.0
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("5m", r"--fit 5:00: routine 'outer-hip' lasts from \d+:\d\d to \d+:\d\d"),
-    ("3h", r"--fit 3:00:00|lasts from"),
-    ("soon", "give a duration such as 15m"),
-    ("10s", "between 1 minute and 4 hours"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("5m", r"--fit 5:00: routine 'outer-hip' lasts from \d+:\d\d to \d+:\d\d"),
+        ("3h", r"--fit 3:00:00|lasts from"),
+        ("soon", "give a duration such as 15m"),
+        ("10s", "between 1 minute and 4 hours"),
+    ],
+)
 def test_fit_refuses_clearly_when_impossible(routine: Routine, target: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         _fitted(routine, target)

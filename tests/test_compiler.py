@@ -53,16 +53,23 @@ def test_bundled_routine_compiles_to_a_consistent_timeline(routine: Routine) -> 
     timeline = plan(routine)
     check_invariants(timeline)
     titles = [c.title for c in timeline.chapters]
-    assert titles == ["Introduction", "Supine hip stretch", "Seated twist hip release",
-                      "Adductor ball squeeze", "Closing"]  # fmt: skip
+    assert titles == [
+        "Introduction",
+        "Supine hip stretch",
+        "Seated twist hip release",
+        "Adductor ball squeeze",
+        "Closing",
+    ]
     # supine: 3 rounds x 2 sides; twist: 1 round x 2 sides
     assert [(h.exercise, h.side) for h in timeline.holds] == [
         *[("supine-hip-stretch", side) for _ in range(3) for side in ("left", "right")],
-        ("seated-twist-hip-release", "right"), ("seated-twist-hip-release", "left"),
-    ]  # fmt: skip
+        ("seated-twist-hip-release", "right"),
+        ("seated-twist-hip-release", "left"),
+    ]
     assert [(s.exercise, s.set, s.reps) for s in timeline.sets] == [
-        ("adductor-ball-squeeze", 1, 12), ("adductor-ball-squeeze", 2, 12),
-    ]  # fmt: skip
+        ("adductor-ball-squeeze", 1, 12),
+        ("adductor-ball-squeeze", 2, 12),
+    ]
     assert tones(timeline, Cue.FINISH) and timeline.events[-1].end_ms == timeline.total_ms
 
 
@@ -116,16 +123,22 @@ def test_both_sides_get_the_same_hold_time_and_each_switch_is_announced(routine:
     switches = [t for t in tones(timeline, Cue.SWITCH) if t >= timeline.chapters[0].end_ms]
     assert len(switches) == (6 - 1) + (2 - 1)
     for at in switches:
-        following = next(e for e in timeline.events if e.start_ms >= at + CUE_MS[Cue.SWITCH]
-                         and isinstance(e, Speech))  # fmt: skip
+        following = next(
+            e
+            for e in timeline.events
+            if e.start_ms >= at + CUE_MS[Cue.SWITCH] and isinstance(e, Speech)
+        )
         assert following.text.startswith(("Left side", "Right side"))
 
 
 def test_text_meant_for_a_hold_is_spoken_inside_it_when_it_fits(routine: Routine) -> None:
     timeline = plan(routine)
     first = timeline.holds[0]
-    inside = [e.text for e in timeline.events
-              if isinstance(e, Speech) and first.start_ms <= e.start_ms < first.end_ms]  # fmt: skip
+    inside = [
+        e.text
+        for e in timeline.events
+        if isinstance(e, Speech) and first.start_ms <= e.start_ms < first.end_ms
+    ]
     assert any("cheating" in text for text in inside)
     # too short a hold: the same words come just before it instead, and the hold is intact
     short = plan(routine, ("hold", "6"))
@@ -158,8 +171,11 @@ def test_reps_keep_an_exact_tempo_and_are_counted_aloud(routine: Routine) -> Non
     rep_ms = round((squeeze.work_s + squeeze.release_s) * 1000)
     for rep_set in timeline.sets:
         assert rep_set.end_ms - rep_set.start_ms == rep_set.reps * rep_ms
-        counts = [e for e in timeline.events
-                  if isinstance(e, Speech) and rep_set.start_ms <= e.start_ms < rep_set.end_ms]  # fmt: skip
+        counts = [
+            e
+            for e in timeline.events
+            if isinstance(e, Speech) and rep_set.start_ms <= e.start_ms < rep_set.end_ms
+        ]
         assert [c.start_ms - rep_set.start_ms for c in counts] == [i * rep_ms for i in range(12)]
         assert [c.text for c in counts][:2] == ["1, squeeze.", "2, squeeze."]
         releases = [t for t in tones(timeline, Cue.END) if rep_set.start_ms <= t < rep_set.end_ms]
@@ -183,12 +199,23 @@ def test_each_set_up_step_is_followed_by_its_time_and_the_hold_by_settle_time(
 
     assert quiet_after("Lie on your back with your knees bent") == 4000  # then_s: 4
     assert quiet_after("Left side. Place your left ankle") == 4000
-    cue = next(e for e in events if isinstance(e, Speech) and e.text == "Stay in the stretch."
-               and e.end_ms <= first.start_ms)  # fmt: skip
+    cue = next(
+        e
+        for e in events
+        if isinstance(e, Speech) and e.text == "Stay in the stretch." and e.end_ms <= first.start_ms
+    )
     assert quiet_after("Keep your left knee pointing outward") == 2000  # settle_s
-    assert events.index(cue) == events.index(next(
-        e for e in events if isinstance(e, Speech) and e.text.startswith("Keep your left knee")
-    )) + 2  # fmt: skip
+    assert (
+        events.index(cue)
+        == events.index(
+            next(
+                e
+                for e in events
+                if isinstance(e, Speech) and e.text.startswith("Keep your left knee")
+            )
+        )
+        + 2
+    )
 
 
 def _tiny(kind: ExerciseKind, **fields: object) -> Routine:
@@ -204,8 +231,9 @@ def test_an_exercise_without_sides_and_several_rounds() -> None:
 
 
 def test_a_spoken_count_longer_than_the_effort_is_refused_naming_the_field() -> None:
-    routine = _tiny(ExerciseKind.REPS, rep_cue="This count is far too long to fit, {rep}.",
-                    work_s=1.0)  # fmt: skip
+    routine = _tiny(
+        ExerciseKind.REPS, rep_cue="This count is far too long to fit, {rep}.", work_s=1.0
+    )
     with pytest.raises(RoutineError, match=r"exercise 'x', field 'work_s'"):
         compile_timeline(routine, fake_measure)
 

@@ -21,16 +21,19 @@ pytestmark = pytest.mark.ffmpeg
 def _probe_duration_s(path: Path) -> float:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(json.loads(out)["format"]["duration"])
 
 
 def _decode_errors(path: Path) -> str:
     result = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     return result.stderr.strip()
 
 
@@ -44,10 +47,13 @@ def test_export_writes_tagged_tracks_whose_lengths_match_the_plan(
     assert [t.title for t in result.tracks] == [c.title for c in timeline.chapters]
     files = sorted(p.name for p in out.glob("*.mp3"))
     assert files == [
-        "01 Introduction.mp3", "02 Supine hip stretch.mp3", "03 Seated twist hip release.mp3",
-        "04 Adductor ball squeeze.mp3", "05 Closing.mp3",
+        "01 Introduction.mp3",
+        "02 Supine hip stretch.mp3",
+        "03 Seated twist hip release.mp3",
+        "04 Adductor ball squeeze.mp3",
+        "05 Closing.mp3",
         "06 Outer hip release for low back pain - full routine.mp3",
-    ]  # fmt: skip
+    ]
     total_s = timeline.total_ms / 1000
     # the full track is the plan's length, within 0.1 s plus the encoder's padding
     assert abs(result.full.duration_s - total_s) < 0.15

@@ -86,16 +86,23 @@ def fake_export(tiny: Path, tmp_path: Path) -> Callable[..., object]:
 
 def cli(*args: str, env: dict[str, str] | None = None, **popen: object) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "voiceguide", *args], cwd=REPO, text=True,
-        env={**os.environ, **(env or {})}, **popen,  # type: ignore[call-overload]
-    )  # fmt: skip
+        [sys.executable, "-m", "voiceguide", *args],
+        cwd=REPO,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **popen,  # type: ignore[call-overload]
+    )
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *args], cwd=REPO, text=True, capture_output=True,
-        env={**os.environ, **(env or {})}, timeout=300,
-    )  # fmt: skip
+        [sys.executable, "-m", "voiceguide", *args],
+        cwd=REPO,
+        text=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def one_line(stderr: str) -> str:
@@ -132,8 +139,9 @@ def decode(path: Path) -> bytes:
     """The MP3 decoded to PCM by ffmpeg; decoding errors fail the test."""
     result = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
-        capture_output=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and not result.stderr, result.stderr
     return result.stdout
 
@@ -192,8 +200,11 @@ class Mounts:
 
     def mount(self, *args: str, point: Path) -> None:
         result = subprocess.run(["mount", *args], capture_output=True, text=True)
-        require("mount (root allowed to mount)", result.returncode == 0,
-                f"mount {' '.join(args)}: {result.stderr.strip()}")  # fmt: skip
+        require(
+            "mount (root allowed to mount)",
+            result.returncode == 0,
+            f"mount {' '.join(args)}: {result.stderr.strip()}",
+        )
         self.points.append(point)
 
     def tmpfs(self, point: Path, size: str) -> Path:
@@ -231,34 +242,56 @@ def test_missing_espeak_ng_exits_1_saying_what_to_install(tiny: Path, tmp_path: 
     require("libespeak-ng (to hide it)", library is not None, "apt-get install espeak-ng")
     assert library is not None
     real = next(
-        (p for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib",
-                     "/usr/local/lib") if (p := Path(d) / library).exists()),
+        (
+            p
+            for d in (
+                "/usr/lib/x86_64-linux-gnu",
+                "/usr/lib/aarch64-linux-gnu",
+                "/usr/lib",
+                "/usr/local/lib",
+            )
+            if (p := Path(d) / library).exists()
+        ),
         None,
-    )  # fmt: skip
+    )
     require("the libespeak-ng file", real is not None, f"{library} not found")
     assert real is not None
     allowed = subprocess.run(["unshare", "-m", "true"], capture_output=True)
-    require("unshare -m (a private mount namespace)", allowed.returncode == 0,
-            allowed.stderr.decode().strip())  # fmt: skip
+    require(
+        "unshare -m (a private mount namespace)",
+        allowed.returncode == 0,
+        allowed.stderr.decode().strip(),
+    )
     script = (
         f"mount --bind /dev/null '{real.resolve()}' && exec '{sys.executable}' -m voiceguide "
         f"plan '{tiny}'"
     )
     result = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "empty-cache")},
-    )  # fmt: skip
+    )
     assert result.returncode == 1, result.stderr
     line = one_line(result.stderr)
     assert "espeak-ng is not available" in line and "apt-get install espeak-ng" in line
 
 
 def _espeak_data_folder() -> Path:
-    real = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data"),
-                             Path("/usr/lib/aarch64-linux-gnu/espeak-ng-data"),
-                             Path("/usr/share/espeak-ng-data")) if (p / "phontab").exists()),
-                None)  # fmt: skip
+    real = next(
+        (
+            p
+            for p in (
+                Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data"),
+                Path("/usr/lib/aarch64-linux-gnu/espeak-ng-data"),
+                Path("/usr/share/espeak-ng-data"),
+            )
+            if (p / "phontab").exists()
+        ),
+        None,
+    )
     require("espeak-ng's data folder", real is not None, "apt-get install espeak-ng")
     assert real is not None
     return real
@@ -274,12 +307,18 @@ def test_missing_espeak_ng_data_is_found_up_front_in_one_line(
     the process that started it (``plan`` waited 30 s for a worker, then said "hung")."""
     real = _espeak_data_folder()
     allowed = subprocess.run(["unshare", "-m", "true"], capture_output=True)
-    require("unshare -m (a private mount namespace)", allowed.returncode == 0,
-            allowed.stderr.decode().strip())  # fmt: skip
+    require(
+        "unshare -m (a private mount namespace)",
+        allowed.returncode == 0,
+        allowed.stderr.decode().strip(),
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
-    args = {"plan": f"plan '{tiny}'", "voices": "voices",
-            "export": f"export '{tiny}' --out '{tmp_path / 'out'}'"}[command]  # fmt: skip
+    args = {
+        "plan": f"plan '{tiny}'",
+        "voices": "voices",
+        "export": f"export '{tiny}' --out '{tmp_path / 'out'}'",
+    }[command]
     script = (
         f"mount --bind '{empty}' '{real.resolve()}' && exec '{sys.executable}' -m voiceguide "
         + args
@@ -287,9 +326,12 @@ def test_missing_espeak_ng_data_is_found_up_front_in_one_line(
     started = time.monotonic()
     result = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "empty-cache")},
-    )  # fmt: skip
+    )
     assert time.monotonic() - started < 15  # not the 30 s synthesis timeout
     assert result.returncode == 1, result.stderr
     assert one_line(result.stderr) == (
@@ -353,8 +395,11 @@ def test_an_encoder_killed_mid_export_fails_cleanly(
     thread = threading.Thread(target=long_export)
     thread.start()
     try:
-        wait_for(lambda: [p for p, c in descendants(os.getpid()).items() if "ffmpeg" in c],
-                 60, "an ffmpeg encoder")  # fmt: skip
+        wait_for(
+            lambda: [p for p, c in descendants(os.getpid()).items() if "ffmpeg" in c],
+            60,
+            "an ffmpeg encoder",
+        )
         time.sleep(0.3)
         victim = next(p for p, c in descendants(os.getpid()).items() if "ffmpeg" in c)
         os.kill(victim, signal.SIGKILL)
@@ -388,9 +433,11 @@ def _hanging_ffmpeg(folder: Path, hang_when: str) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["encoding", "cutting"])
 def test_a_hung_ffmpeg_is_stopped_with_its_children_in_one_line(
-    fake_export: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    fake_export: Callable[..., object],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     stage: str,
-) -> None:  # fmt: skip
+) -> None:
     """A fake ffmpeg that never reads (encoding) or never ends (cutting the chapters): after
     its limit (10 s and 1 s per 10 s of audio given to it), its process group is killed."""
     out = tmp_path / "out"
@@ -515,11 +562,22 @@ def test_sigkill_mid_export_keeps_the_previous_export_and_the_next_one_succeeds(
     out = tmp_path / "out"
     assert run_cli("export", str(tiny), "--out", str(out)).returncode == 0
     before = snapshot(out)
-    process = cli("export", str(tiny), "--hold", "600", "--out", str(out),
-                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = cli(
+        "export",
+        str(tiny),
+        "--hold",
+        "600",
+        "--out",
+        str(out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        wait_for(lambda: staging(out) and list(staging(out)[0].glob("*.mp3")), 120,
-                 "the export to start encoding")  # fmt: skip
+        wait_for(
+            lambda: staging(out) and list(staging(out)[0].glob("*.mp3")),
+            120,
+            "the export to start encoding",
+        )
         time.sleep(0.5)
         children = descendants(process.pid)
     finally:
@@ -541,8 +599,7 @@ def test_sigkill_during_synthesis_leaves_no_worker_behind(tiny: Path, tmp_path: 
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {"VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(temp)}
-    process = cli("plan", str(tiny), env=env, stdout=subprocess.DEVNULL,
-                  stderr=subprocess.DEVNULL)  # fmt: skip
+    process = cli("plan", str(tiny), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: workers(process.pid) or process.poll() is not None, 60, "workers")
         children = descendants(process.pid)
@@ -571,9 +628,12 @@ def _ctrl_c(args: list[str], ready: Callable[[], object], tmp_path: Path) -> tup
     shown = bytearray()
     process = subprocess.Popen(
         ["setsid", "-c", sys.executable, "-m", "voiceguide", *args],
-        stdin=slave, stdout=slave, stderr=slave, cwd=REPO,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=REPO,
         env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "TMPDIR": str(temp)},
-    )  # fmt: skip
+    )
 
     def read() -> None:
         with contextlib.suppress(OSError):
@@ -611,8 +671,9 @@ def test_ctrl_c_mid_export_exits_130_removes_temp_files_and_restores_the_termina
     before = snapshot(out)
     code, shown = _ctrl_c(
         ["export", str(tiny), "--hold", "600", "--out", str(out)],
-        lambda: staging(out) and list(staging(out)[0].glob("*.mp3")), tmp_path,
-    )  # fmt: skip
+        lambda: staging(out) and list(staging(out)[0].glob("*.mp3")),
+        tmp_path,
+    )
     assert code == 130, shown
     lines = [line for line in re.split(r"[\r\n]+", shown) if line.strip()]
     assert lines[-1].endswith("voiceguide: error: interrupted"), lines[-3:]
@@ -632,8 +693,9 @@ def test_ctrl_c_during_synthesis_exits_130_without_a_worker_traceback(
     assert "Traceback" not in shown and "KeyboardInterrupt" not in shown, shown
     # the terminal echoes the key as ^C; then one line
     assert shown.strip().splitlines()[-1].strip() in (
-        "voiceguide: error: interrupted", "^Cvoiceguide: error: interrupted",
-    )  # fmt: skip
+        "voiceguide: error: interrupted",
+        "^Cvoiceguide: error: interrupted",
+    )
 
 
 @pytest.mark.espeak
@@ -645,8 +707,9 @@ def test_ctrl_c_with_verbose_still_exits_130_after_the_traceback(
     assert code == 130, shown
     assert "Traceback (most recent call last)" in shown and "Interrupted" in shown, shown
     assert shown.strip().splitlines()[-1].strip() in (
-        "voiceguide: error: interrupted", "^Cvoiceguide: error: interrupted",
-    )  # fmt: skip
+        "voiceguide: error: interrupted",
+        "^Cvoiceguide: error: interrupted",
+    )
 
 
 # ---------------------------------------------------------------- the speech engine
@@ -655,10 +718,18 @@ def test_ctrl_c_with_verbose_still_exits_130_after_the_traceback(
 def _hidden_dictionary(tmp_path: Path) -> Path:
     """An espeak-ng data folder whose English dictionary is a FIFO nobody writes to: the
     real engine blocks for ever in open() when it loads the voice."""
-    real = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data"),
-                             Path("/usr/lib/aarch64-linux-gnu/espeak-ng-data"),
-                             Path("/usr/share/espeak-ng-data")) if (p / "en_dict").exists()),
-                None)  # fmt: skip
+    real = next(
+        (
+            p
+            for p in (
+                Path("/usr/lib/x86_64-linux-gnu/espeak-ng-data"),
+                Path("/usr/lib/aarch64-linux-gnu/espeak-ng-data"),
+                Path("/usr/share/espeak-ng-data"),
+            )
+            if (p / "en_dict").exists()
+        ),
+        None,
+    )
     require("espeak-ng's data folder", real is not None, "apt-get install espeak-ng")
     assert real is not None
     data = tmp_path / "espeak" / "espeak-ng-data"
@@ -766,9 +837,10 @@ def similar_speech(pcm: bytes, reference: bytes) -> bool:
     b = np.frombuffer(reference, "<i2").astype(np.float64)
     rms_a, rms_b = np.sqrt(np.mean(a**2)), np.sqrt(np.mean(b**2))
     return bool(
-        abs(len(a) - len(b)) <= 0.03 * len(b) and rms_b > 300
+        abs(len(a) - len(b)) <= 0.03 * len(b)
+        and rms_b > 300
         and abs(20 * np.log10(rms_a / rms_b)) < 1.0
-    )  # fmt: skip
+    )
 
 
 DAMAGE: dict[str, Callable[[bytes], bytes]] = {
@@ -781,7 +853,7 @@ DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "a header claiming 22 kHz": lambda data: data[:24] + (22_050).to_bytes(4, "little") + data[28:],
     "the checksum cut off": lambda data: data[:-40],
     "zeros": lambda data: bytes(len(data)),
-}  # fmt: skip
+}
 
 
 @pytest.mark.espeak
@@ -843,8 +915,19 @@ def test_two_exports_at_once_with_one_shared_cache_both_succeed(tiny: Path, tmp_
     from mutagen.mp3 import MP3
 
     env = {"VOICEGUIDE_CACHE_DIR": str(tmp_path / "shared-cache")}  # empty: both synthesize
-    runs = [cli("export", str(tiny), "--out", str(tmp_path / name), "--json", env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name in ("a", "b")]  # fmt: skip
+    runs = [
+        cli(
+            "export",
+            str(tiny),
+            "--out",
+            str(tmp_path / name),
+            "--json",
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name in ("a", "b")
+    ]
     results = []
     for run in runs:
         stdout, stderr = run.communicate(timeout=300)
@@ -881,8 +964,19 @@ def test_two_exports_at_once_into_one_folder_leave_one_whole_export(
     from mutagen.id3 import ID3
 
     out = tmp_path / "out"
-    runs = [cli("export", str(tiny), "--hold", hold, "--out", str(out),
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for hold in ("6", "7")]  # fmt: skip
+    runs = [
+        cli(
+            "export",
+            str(tiny),
+            "--hold",
+            hold,
+            "--out",
+            str(out),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for hold in ("6", "7")
+    ]
     for run in runs:
         _, stderr = run.communicate(timeout=300)
         assert run.returncode == 0, stderr

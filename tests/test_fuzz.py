@@ -35,9 +35,7 @@ from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
 from voiceguide.routine.text import speakable
 
-FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)  # fmt: skip
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ---------------------------------------------------------------- the invariants
 
@@ -98,8 +96,21 @@ def measure_at(ms_per_char: int) -> Callable[[str], int]:
 
 # ---------------------------------------------------------------- model objects
 
-WORDS = ["Hold", "breathe", "relax", "knee", "Hüfte", "ça va", "42", "🧘", "<b>", "[[x]]",
-         "señor", "slowly,", "now."]  # fmt: skip
+WORDS = [
+    "Hold",
+    "breathe",
+    "relax",
+    "knee",
+    "Hüfte",
+    "ça va",
+    "42",
+    "🧘",
+    "<b>",
+    "[[x]]",
+    "señor",
+    "slowly,",
+    "now.",
+]
 
 
 def paragraph(variables: frozenset[str]) -> st.SearchStrategy[str]:
@@ -131,18 +142,28 @@ def exercises(draw: st.DrawFn, exercise_id: str) -> Exercise:
     texts = ["intro", "caution", "setup", "closing", "rest_cue"]
     if kind is ExerciseKind.HOLD:
         texts += ["side_setup", "side_again", "round_intro", "hold_cue", "during", "after"]
-        fields["sides"] = draw(st.sampled_from([(), ("left", "right"), ("right", "left"),
-                                                ("left",)]))  # fmt: skip
+        fields["sides"] = draw(
+            st.sampled_from([(), ("left", "right"), ("right", "left"), ("left",)])
+        )
         numbers = ["hold_s", "rounds", "rest_s", "settle_s", "switch_s"]
     else:
         texts += ["set_intro", "set_end"]
         numbers = ["reps", "sets", "work_s", "release_s", "rest_s", "settle_s"]
-        fields["rep_cue"] = draw(st.sampled_from(["{rep}", "{rep}, squeeze.", "Squeeze {rep} of {reps}"]))  # fmt: skip
+        fields["rep_cue"] = draw(
+            st.sampled_from(["{rep}", "{rep}, squeeze.", "Squeeze {rep} of {reps}"])
+        )
     sided = bool(fields.get("sides"))
     for key in texts:
         text = draw(narration(key, sided))
-        if text or key not in ("side_again", "round_intro", "hold_cue", "after", "rest_cue",
-                               "set_intro", "set_end"):  # fmt: skip
+        if text or key not in (
+            "side_again",
+            "round_intro",
+            "hold_cue",
+            "after",
+            "rest_cue",
+            "set_intro",
+            "set_end",
+        ):
             fields[key] = text
     for key in numbers:
         value = draw(number(key))
@@ -158,11 +179,15 @@ def routines(draw: st.DrawFn) -> Routine:
     count = draw(st.integers(1, 4))
     chosen = tuple(draw(exercises(f"ex-{i}")) for i in range(count))
     return Routine(
-        name="fuzz", title=draw(paragraph(frozenset())), source=Path("fuzz.routine.yaml"),
-        exercises=chosen, intro=draw(narration("intro")), safety=draw(narration("intro")),
+        name="fuzz",
+        title=draw(paragraph(frozenset())),
+        source=Path("fuzz.routine.yaml"),
+        exercises=chosen,
+        intro=draw(narration("intro")),
+        safety=draw(narration("intro")),
         closing=draw(narration("intro")),
         chapter_gap_s=draw(st.floats(0, 30, allow_nan=False)),
-    )  # fmt: skip
+    )
 
 
 @st.composite
@@ -202,12 +227,28 @@ def test_any_routine_compiles_to_a_timeline_that_keeps_its_invariants(
 
 JUNK = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
-)  # fmt: skip
-TEXT_KEYS = ["title", "intro", "caution", "setup", "side_setup", "side_again", "round_intro",
-             "hold_cue", "during", "after", "rest_cue", "set_intro", "rep_cue", "set_end",
-             "closing"]  # fmt: skip
+)
+TEXT_KEYS = [
+    "title",
+    "intro",
+    "caution",
+    "setup",
+    "side_setup",
+    "side_again",
+    "round_intro",
+    "hold_cue",
+    "during",
+    "after",
+    "rest_cue",
+    "set_intro",
+    "rep_cue",
+    "set_end",
+    "closing",
+]
 
 
 def valid_value(key: str) -> st.SearchStrategy[Any]:
@@ -280,11 +321,35 @@ def write_fuzzed_routine(
 @FUZZ
 @given(
     scripts=st.lists(script_mapping(), min_size=1, max_size=3),
-    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 4),
-                             st.sampled_from([":", "-", " ", "\n", "  ", "{", "[", "'", '"', "&a",
-                                              "*a", "!!", "\t", "\x00", "é", "\ufeff", "#"])),
-                   max_size=2),
-)  # fmt: skip
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 10**6),
+            st.integers(0, 4),
+            st.sampled_from(
+                [
+                    ":",
+                    "-",
+                    " ",
+                    "\n",
+                    "  ",
+                    "{",
+                    "[",
+                    "'",
+                    '"',
+                    "&a",
+                    "*a",
+                    "!!",
+                    "\t",
+                    "\x00",
+                    "é",
+                    "\ufeff",
+                    "#",
+                ]
+            ),
+        ),
+        max_size=2,
+    ),
+)
 def test_any_yaml_routine_loads_or_is_refused_in_one_line(
     scripts: list[dict[str, Any]], edits: list[tuple[int, int, str]]
 ) -> None:
@@ -307,16 +372,46 @@ def test_any_bytes_as_a_routine_file_are_refused_or_loaded(content: bytes) -> No
 # ---------------------------------------------------------------- YAML tags and TOML depth
 
 PLAIN_TAGS = ["!!str", "!!int", "!!float", "!!bool", "!!null", "!<tag:yaml.org,2002:int>", "!"]
-OTHER_TAGS = ["!!timestamp", "!!binary", "!!set", "!!omap", "!!pairs", "!!merge", "!!value",
-              "!!python/name:os.system", "!!python/object/apply:os.system", "!!python/tuple",
-              "!mine", "!<tag:example.com,2000:x>", "!!yaml"]  # fmt: skip
+OTHER_TAGS = [
+    "!!timestamp",
+    "!!binary",
+    "!!set",
+    "!!omap",
+    "!!pairs",
+    "!!merge",
+    "!!value",
+    "!!python/name:os.system",
+    "!!python/object/apply:os.system",
+    "!!python/tuple",
+    "!mine",
+    "!<tag:example.com,2000:x>",
+    "!!yaml",
+]
 TAGGED_CONTENT = (
-    st.sampled_from(["maybe", "abc", "0o99", "0b", "0x1F", "1:30", "2001-13-01", "2001-02-30",
-                     "2001-02-03", ".nan", "-.inf", "yes", "", "aGVsbG8=", "1e999", "30"])
+    st.sampled_from(
+        [
+            "maybe",
+            "abc",
+            "0o99",
+            "0b",
+            "0x1F",
+            "1:30",
+            "2001-13-01",
+            "2001-02-30",
+            "2001-02-03",
+            ".nan",
+            "-.inf",
+            "yes",
+            "",
+            "aGVsbG8=",
+            "1e999",
+            "30",
+        ]
+    )
     | st.integers(1, 5000).map(lambda n: "9" * n)
     | st.integers(1, 5000).map(lambda n: "0x" + "f" * n)
     | st.text(max_size=10)
-)  # fmt: skip
+)
 
 
 @st.composite
@@ -369,8 +464,9 @@ def test_any_tagged_value_is_plain_data_or_refused_naming_its_field(
             assert "\n" not in message and len(message) < 1000, message[:300]
             assert error.path is not None and "Traceback" not in message
             if tag in OTHER_TAGS:  # refused first, whatever else is wrong with the value
-                assert message.startswith(f"{script}:3, exercise 'ex-0', field '{field}': "
-                                          "has the tag "), message  # fmt: skip
+                assert message.startswith(
+                    f"{script}:3, exercise 'ex-0', field '{field}': has the tag "
+                ), message
             return
         assert tag not in OTHER_TAGS, value
         loaded = routine.exercises[0]
@@ -419,9 +515,10 @@ def test_any_toml_nesting_is_a_config_or_one_line_naming_the_file(
             assert message.startswith(f"{path}: ") and "\n" not in message, message[:300]
             assert len(message) < 600, message[:300]
             if depth > 300:
-                assert any(reason in message for reason in (
-                    "nested too deeply", "unknown setting", "larger than 64 KiB"
-                )), message  # fmt: skip
+                assert any(
+                    reason in message
+                    for reason in ("nested too deeply", "unknown setting", "larger than 64 KiB")
+                ), message
 
 
 # ---------------------------------------------------------------- values from users

@@ -57,8 +57,10 @@ def test_each_cue_is_named_then_played_on_an_exact_contiguous_timeline() -> None
 def _probe(path: Path, entries: str) -> str:
     return subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", entries, "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 @pytest.mark.ffmpeg
@@ -91,8 +93,9 @@ def test_voiceguide_cues_out_writes_the_mp3_and_says_where(tmp_path: Path) -> No
     config = tmp_path / "config"
     config.mkdir()
     (config / "config.toml").write_text('bitrate = "64k"\n', encoding="utf-8")
-    result = run("cues", "--out", "legend.mp3", cwd=tmp_path,
-                 env={"VOICEGUIDE_CONFIG_DIR": str(config)})  # fmt: skip
+    result = run(
+        "cues", "--out", "legend.mp3", cwd=tmp_path, env={"VOICEGUIDE_CONFIG_DIR": str(config)}
+    )
     assert result.returncode == 0, result.stderr
     written = tmp_path / "legend.mp3"
     assert result.stdout.startswith("Wrote the cue sounds (1:")
@@ -117,8 +120,9 @@ def test_without_out_the_legend_plays_live_sample_for_sample_as_rendered(tmp_pat
     synthesizer = FakeSynthesizer()
     clock = FakeClock()
     device = FakePlayer(clock)
-    status = pipeline.play_legend(command_line(), player=device, clock=clock,
-                                  synthesizer=synthesizer)  # fmt: skip
+    status = pipeline.play_legend(
+        command_line(), player=device, clock=clock, synthesizer=synthesizer
+    )
     timeline, cache, _ = pipeline.legend(command_line(), synthesizer)
     assert status.state is State.DONE and status.position_ms == timeline.total_ms
     cues = CueCache(cache.directory.parent, cache.fmt)
@@ -140,10 +144,14 @@ def test_voiceguide_cues_plays_on_the_sound_device_and_writes_nothing(
 
     with sound_device.record() as recorder:
         process = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide", "cues"], cwd=tmp_path,
+            [sys.executable, "-m", "voiceguide", "cues"],
+            cwd=tmp_path,
             env={**sound_device.process_env(), "PYTHONPATH": str(REPO)},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             recorder.wait_for_sound(timeout_s=60)
         finally:

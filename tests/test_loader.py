@@ -18,16 +18,30 @@ from voiceguide.routine.model import ExerciseKind, Routine
 def spoken_text(routine: Routine) -> str:
     parts = [routine.intro, routine.safety, routine.closing]
     for e in routine.exercises:
-        parts += [e.intro, e.caution, e.setup, e.side_setup, e.side_again, e.hold_cue,
-                  e.during, e.after, e.set_intro, e.rep_cue, e.set_end, e.closing]  # fmt: skip
+        parts += [
+            e.intro,
+            e.caution,
+            e.setup,
+            e.side_setup,
+            e.side_again,
+            e.hold_cue,
+            e.during,
+            e.after,
+            e.set_intro,
+            e.rep_cue,
+            e.set_end,
+            e.closing,
+        ]
     return " ".join(" ".join(parts).split()).lower()
 
 
 def test_the_bundled_routine_is_listed_and_loads(routine: Routine) -> None:
     assert "outer-hip" in bundled_routines()
     assert [e.id for e in routine.exercises] == [
-        "supine-hip-stretch", "seated-twist-hip-release", "adductor-ball-squeeze",
-    ]  # fmt: skip
+        "supine-hip-stretch",
+        "seated-twist-hip-release",
+        "adductor-ball-squeeze",
+    ]
     assert routine.exercise("adductor-ball-squeeze").kind is ExerciseKind.REPS
 
 
@@ -104,51 +118,121 @@ def _edit(path: Path, old: str, new: str) -> None:
 @pytest.mark.parametrize(
     ("file", "old", "new", "expected"),
     [
-        ("supine-hip-stretch.yaml", "hold_s: 30", "hold_s: -5",
-         r"supine-hip-stretch.yaml:\d+, exercise 'supine-hip-stretch', field 'hold_s': must be "
-         r"between 5 s and 600 s, got -5"),
-        ("supine-hip-stretch.yaml", "hold_s: 30", "hold_s: 7200",
-         r"field 'hold_s': must be between 5 s and 600 s, got 7200"),
-        ("supine-hip-stretch.yaml", "hold_s: 30", "hold_s: thirty",
-         r"field 'hold_s': must be a number, got 'thirty'"),
+        (
+            "supine-hip-stretch.yaml",
+            "hold_s: 30",
+            "hold_s: -5",
+            r"supine-hip-stretch.yaml:\d+, exercise 'supine-hip-stretch', field 'hold_s': must be "
+            r"between 5 s and 600 s, got -5",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "hold_s: 30",
+            "hold_s: 7200",
+            r"field 'hold_s': must be between 5 s and 600 s, got 7200",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "hold_s: 30",
+            "hold_s: thirty",
+            r"field 'hold_s': must be a number, got 'thirty'",
+        ),
         ("supine-hip-stretch.yaml", "rounds: 3", "rounds: 2.5", r"field 'rounds': must be a whole"),
-        ("supine-hip-stretch.yaml", "hold_s: 30", "hold_sec: 30",
-         r"field 'hold_sec': unknown field \(did you mean 'hold_s'\?\)"),
+        (
+            "supine-hip-stretch.yaml",
+            "hold_s: 30",
+            "hold_sec: 30",
+            r"field 'hold_sec': unknown field \(did you mean 'hold_s'\?\)",
+        ),
         ("supine-hip-stretch.yaml", "kind: hold", "kind: stretch", r"field 'kind': must be 'hold'"),
-        ("supine-hip-stretch.yaml", "sides: [left, right]", "sides: [left, middle]",
-         r"field 'sides': must hold only 'left' and 'right'"),
-        ("supine-hip-stretch.yaml", "hold_cue: Stay in the stretch.",
-         "hold_cue: Stay in the {sied} stretch.",
-         r"field 'hold_cue': unknown template variable \{sied\}"),
-        ("supine-hip-stretch.yaml", "    then_s: 3\n  - Next", "    then_s: 99\n  - Next",
-         r"supine-hip-stretch.yaml:65, exercise 'supine-hip-stretch', field 'closing\[1\]"
-         r"\.then_s': must be between 0 s and 60 s, got 99"),
-        ("supine-hip-stretch.yaml", "  - say: Bend one knee", "  - sya: Bend one knee",
-         r"field 'setup\[2\]': unknown field 'sya' in a step"),
-        ("outer-hip.routine.yaml", "piriformis: pirri-formiss", "piriformis: <phoneme>",
-         r"outer-hip.routine.yaml:\d+, field 'lexicon': 'piriformis': the respelling must be"),
-        ("adductor-ball-squeeze.yaml", "  reps: [10, 15]", "  reps: [10, 15.5]",
-         r"field 'fit.reps': must be a whole number"),
-        ("supine-hip-stretch.yaml", "hold_cue: Stay in the stretch.",
-         "hold_cue: '   '",
-         r"field 'hold_cue': is empty"),
+        (
+            "supine-hip-stretch.yaml",
+            "sides: [left, right]",
+            "sides: [left, middle]",
+            r"field 'sides': must hold only 'left' and 'right'",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "hold_cue: Stay in the stretch.",
+            "hold_cue: Stay in the {sied} stretch.",
+            r"field 'hold_cue': unknown template variable \{sied\}",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "    then_s: 3\n  - Next",
+            "    then_s: 99\n  - Next",
+            r"supine-hip-stretch.yaml:65, exercise 'supine-hip-stretch', field 'closing\[1\]"
+            r"\.then_s': must be between 0 s and 60 s, got 99",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "  - say: Bend one knee",
+            "  - sya: Bend one knee",
+            r"field 'setup\[2\]': unknown field 'sya' in a step",
+        ),
+        (
+            "outer-hip.routine.yaml",
+            "piriformis: pirri-formiss",
+            "piriformis: <phoneme>",
+            r"outer-hip.routine.yaml:\d+, field 'lexicon': 'piriformis': the respelling must be",
+        ),
+        (
+            "adductor-ball-squeeze.yaml",
+            "  reps: [10, 15]",
+            "  reps: [10, 15.5]",
+            r"field 'fit.reps': must be a whole number",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "hold_cue: Stay in the stretch.",
+            "hold_cue: '   '",
+            r"field 'hold_cue': is empty",
+        ),
         ("adductor-ball-squeeze.yaml", "reps: 12 ", "reps: 0 ", r"field 'reps': must be between 1"),
-        ("adductor-ball-squeeze.yaml", "sets: 2 ", "hold_s: 30\nsets: 2 ",
-         r"field 'hold_s': does not apply to a 'reps' exercise"),
-        ("supine-hip-stretch.yaml", "title: Supine hip stretch", "title: [a, b]",
-         r"field 'title': must be text, got list"),
-        ("supine-hip-stretch.yaml", "id: supine-hip-stretch", "id: other-id",
-         r"field 'id': is 'other-id' but the routine and the file name say 'supine-hip-stretch'"),
-        ("outer-hip.routine.yaml", "  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - neck-roll",
-         r"outer-hip.routine.yaml:\d+, exercise 'neck-roll', field 'exercises': no narration script"),
-        ("outer-hip.routine.yaml", "  - adductor-ball-squeeze", "  - adductor-ball-squeeze\n  - supine-hip-stretch",
-         r"field 'exercises': exercise 'supine-hip-stretch' is listed twice"),
-        ("outer-hip.routine.yaml", "title: Outer", "titel: Outer",
-         r"field 'titel': unknown field \(did you mean 'title'\?\)"),
-        ("outer-hip.routine.yaml", "exercises:\n", "exercises: [\n",
-         r"outer-hip.routine.yaml:\d+: malformed YAML"),
+        (
+            "adductor-ball-squeeze.yaml",
+            "sets: 2 ",
+            "hold_s: 30\nsets: 2 ",
+            r"field 'hold_s': does not apply to a 'reps' exercise",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "title: Supine hip stretch",
+            "title: [a, b]",
+            r"field 'title': must be text, got list",
+        ),
+        (
+            "supine-hip-stretch.yaml",
+            "id: supine-hip-stretch",
+            "id: other-id",
+            r"field 'id': is 'other-id' but the routine and the file name say 'supine-hip-stretch'",
+        ),
+        (
+            "outer-hip.routine.yaml",
+            "  - adductor-ball-squeeze",
+            "  - adductor-ball-squeeze\n  - neck-roll",
+            r"outer-hip.routine.yaml:\d+, exercise 'neck-roll', field 'exercises': no narration script",
+        ),
+        (
+            "outer-hip.routine.yaml",
+            "  - adductor-ball-squeeze",
+            "  - adductor-ball-squeeze\n  - supine-hip-stretch",
+            r"field 'exercises': exercise 'supine-hip-stretch' is listed twice",
+        ),
+        (
+            "outer-hip.routine.yaml",
+            "title: Outer",
+            "titel: Outer",
+            r"field 'titel': unknown field \(did you mean 'title'\?\)",
+        ),
+        (
+            "outer-hip.routine.yaml",
+            "exercises:\n",
+            "exercises: [\n",
+            r"outer-hip.routine.yaml:\d+: malformed YAML",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_scripts_name_the_file_exercise_and_field(
     tmp_path: Path, file: str, old: str, new: str, expected: str
 ) -> None:
@@ -182,7 +266,7 @@ def test_unsafe_yaml_tags_are_refused_not_executed(tmp_path: Path) -> None:
         match=r":7, field 'author': has the tag "
         r"!!python/object/apply:os.system, which voiceguide does not take",
     ):
-        load_routine(routine_path)  # fmt: skip
+        load_routine(routine_path)
 
 
 def test_routines_are_found_by_name_or_path(tmp_path: Path) -> None:

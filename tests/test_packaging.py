@@ -17,14 +17,36 @@ from tests.conftest import REPO
 def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) -> None:
     # built from a clean copy: a build/ folder left in the checkout could hide a missing file
     source = tmp_path / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "*.egg-info", "audio", "__pycache__", ".*_cache",
-    ))  # fmt: skip
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "build",
+            "*.egg-info",
+            "audio",
+            "__pycache__",
+            ".*_cache",
+        ),
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(source)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = (tmp_path / "dist").glob("voiceguide-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "voiceguide/scripts/outer-hip.routine.yaml" in names
@@ -34,15 +56,28 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     # every module of the source tree is in the wheel (a package left out of pyproject's
     # list would be missing only once installed)
     sources = {
-        str(p.relative_to(REPO)) for p in (REPO / "voiceguide").rglob("*.py")
+        str(p.relative_to(REPO))
+        for p in (REPO / "voiceguide").rglob("*.py")
         if "__pycache__" not in p.parts
-    }  # fmt: skip
+    }
     assert sources - set(names) == set()
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
@@ -50,9 +85,14 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
         "print(voiceguide.__file__); print(l.bundled_dir()); print(l.bundled_routines())"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=elsewhere, env={"PYTHONPATH": str(target)},
-        check=True, capture_output=True, text=True, timeout=60,
-    ).stdout.splitlines()  # fmt: skip
+        [sys.executable, "-c", code],
+        cwd=elsewhere,
+        env={"PYTHONPATH": str(target)},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.splitlines()
     assert out[0].startswith(str(target))
     assert out[1] == str(target / "voiceguide" / "scripts")
     assert out[2] == "['outer-hip']"

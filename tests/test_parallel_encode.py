@@ -71,8 +71,11 @@ def speech_like(seconds: float, seed: int = 7) -> np.ndarray:
 
 
 def decode(path: Path) -> np.ndarray:
-    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1",
-                          "-"], check=True, capture_output=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
     return np.frombuffer(out, "<i2").astype(np.float64)
 
 
@@ -100,8 +103,26 @@ def encode_parallel(pcm: np.ndarray, path: Path, pieces: list[Piece]) -> None:
         {joined.name, *(p.name for p in path.parent.glob("single*"))}
     )  # the pieces' files are gone
     # what the export does next: the chapter split copies it through ffmpeg's MP3 writer
-    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(joined), "-c", "copy", "-write_xing",
-                    "1", "-id3v2_version", "0", "-f", "mp3", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(joined),
+            "-c",
+            "copy",
+            "-write_xing",
+            "1",
+            "-id3v2_version",
+            "0",
+            "-f",
+            "mp3",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 @pytest.mark.ffmpeg
@@ -161,8 +182,11 @@ def test_the_joined_file_has_a_right_header_and_length_and_mp3val_finds_nothing(
     for name in ("joined", None):
         path = parallel.with_suffix(".joined.mp3") if name else parallel
         report = subprocess.run(["mp3val", str(path)], capture_output=True, text=True).stdout
-        problems = [line for line in report.splitlines()
-                    if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line]  # fmt: skip
+        problems = [
+            line
+            for line in report.splitlines()
+            if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line
+        ]
         assert not problems, report
 
 

@@ -59,10 +59,22 @@ def _id3_frame_ids(path: Path) -> list[tuple[str, bytes]]:
 def _loudness(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) measured by ffmpeg's ebur128 filter."""
     result = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-         "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     summary = result.stderr[result.stderr.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))  # type: ignore[union-attr]
     peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))  # type: ignore[union-attr]
@@ -143,13 +155,19 @@ def test_the_playlist_lists_the_tracks_by_relative_path_and_each_decodes(
         path = result.playlist.parent / entry
         decoded = subprocess.run(
             ["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert decoded.stderr == ""
-        probe = json.loads(subprocess.run(
-            ["ffprobe", "-v", "error", "-show_format", "-of", "json", str(path)],
-            capture_output=True, text=True, check=True,
-        ).stdout)  # fmt: skip
+        probe = json.loads(
+            subprocess.run(
+                ["ffprobe", "-v", "error", "-show_format", "-of", "json", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         assert probe["format"]["format_name"] == "mp3"
 
 
@@ -177,8 +195,9 @@ def test_zip_holds_the_same_export(
     _, zipped = pipeline.export(routine, Settings(), fake_cache, tmp_path / "zip", as_zip=True)
     assert zipped.zip_path is not None
     assert sorted(p.name for p in (tmp_path / "zip").iterdir()) == [
-        ".voiceguide-export.json", zipped.zip_path.name,
-    ]  # fmt: skip
+        ".voiceguide-export.json",
+        zipped.zip_path.name,
+    ]
     with zipfile.ZipFile(zipped.zip_path) as archive:
         names = sorted(Path(n).name for n in archive.namelist())
         folders = {Path(n).parent.name for n in archive.namelist()}

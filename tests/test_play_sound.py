@@ -57,8 +57,9 @@ class NoiseSynthesizer:
     def cancel(self) -> None:
         pass  # it is never run behind playback
 
-    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None,
-                   spoken: Any = None) -> None:  # fmt: skip
+    def synthesize(
+        self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None, spoken: Any = None
+    ) -> None:
         for text, path in jobs:
             seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
             rng = np.random.default_rng(seed)
@@ -114,12 +115,16 @@ def setup(tmp_path: Path) -> Setup:
 
 
 def play(
-    device: sound.SoundDevice, setup: Setup, script: list[tuple[float, Command]],
-    start_ms: int = 0, probes: list[tuple[float, Callable[[], None]]] | None = None,
-) -> Played:  # fmt: skip
+    device: sound.SoundDevice,
+    setup: Setup,
+    script: list[tuple[float, Command]],
+    start_ms: int = 0,
+    probes: list[tuple[float, Callable[[], None]]] | None = None,
+) -> Played:
     """Play in this process, sending ``script`` commands (seconds after playback started)."""
-    playback = LivePlayback(setup.timeline, setup.cache.pcm, SimpleaudioPlayer(),
-                            start_ms=start_ms, cues=setup.cues)  # fmt: skip
+    playback = LivePlayback(
+        setup.timeline, setup.cache.pcm, SimpleaudioPlayer(), start_ms=start_ms, cues=setup.cues
+    )
     sent: list[tuple[float, Command]] = []
 
     def drive() -> None:
@@ -188,8 +193,9 @@ def test_the_routine_plays_sample_for_sample_as_exported_with_cues_on_time(
         return lambda: cpu.__setitem__(name, time.process_time())
 
     window = (hold.start_ms / 1000 + 0.5, hold.end_ms / 1000 - 0.5)
-    played = play(sound_device, setup, [],
-                  probes=[(window[0], cpu_at("from")), (window[1], cpu_at("to"))])  # fmt: skip
+    played = play(
+        sound_device, setup, [], probes=[(window[0], cpu_at("from")), (window[1], cpu_at("to"))]
+    )
     ref = setup.reference()
     rec = played.recording
     at = first_content(rec, ref)
@@ -201,9 +207,23 @@ def test_the_routine_plays_sample_for_sample_as_exported_with_cues_on_time(
     routine = pipeline.load(str(tmp_path / "routine" / "tiny.routine.yaml"))
     _, result = pipeline.export(routine, Settings(), setup.cache, tmp_path / "export")
     decoded = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(result.full.path), "-f", "s16le", "-ac", "1",
-         "-ar", str(RATE), "-"], check=True, capture_output=True,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(result.full.path),
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(RATE),
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
     mp3 = np.frombuffer(decoded, dtype="<i2").astype(np.int32)
     probe = mp3[RATE : 3 * RATE]
     found = sound.find(probe, rec)
@@ -258,9 +278,12 @@ def test_pause_really_stops_the_sound_and_resume_continues_where_it_stopped(
     sound_device: sound.SoundDevice, setup: Setup
 ) -> None:
     chapter = next(c for c in setup.timeline.chapters if c.exercise == "squeeze")
-    played = play(sound_device, setup,
-                  [(1.0, Command.TOGGLE), (3.0, Command.TOGGLE), (4.5, Command.STOP)],
-                  start_ms=chapter.start_ms)  # fmt: skip
+    played = play(
+        sound_device,
+        setup,
+        [(1.0, Command.TOGGLE), (3.0, Command.TOGGLE), (4.5, Command.STOP)],
+        start_ms=chapter.start_ms,
+    )
     ref, rec = setup.reference(), played.recording
     (start, cut), (resumed, _end) = played.playback.segments
     assert start == FORMAT.frames(chapter.start_ms) and resumed == cut
@@ -332,9 +355,14 @@ class Terminal:
         self.mode = termios.tcgetattr(slave)
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, *args], stdin=slave, stdout=slave, stderr=slave,
-            env=env, cwd=REPO, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-c", _CHILD, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+        )
         self.screen = bytearray()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -371,8 +399,13 @@ def test_voiceguide_play_in_a_terminal_with_real_keys_and_real_speech(
     sound_device: sound.SoundDevice, tmp_path: Path
 ) -> None:
     path = write_tiny_routine(tmp_path / "routine")
-    env = {**sound_device.process_env(), "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
-           "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "24"}  # fmt: skip
+    env = {
+        **sound_device.process_env(),
+        "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
+        "TERM": "xterm-256color",
+        "COLUMNS": "100",
+        "LINES": "24",
+    }
     args = ["play", str(path), "--from", "stretch"]
     with sound_device.record() as recorder:
         # cold: nothing synthesized yet; q stops it once it is heard
@@ -431,8 +464,9 @@ def test_voiceguide_play_in_a_terminal_with_real_keys_and_real_speech(
     assert code2 == 130 and term2.mode_after == term2.mode
     assert "Traceback" not in term2.text()
 
-    ref = np.frombuffer(render(timeline, cache.pcm, cues=CueCache(cache.directory.parent, FORMAT)),
-                        dtype="<i2").astype(np.int32)  # fmt: skip
+    ref = np.frombuffer(
+        render(timeline, cache.pcm, cues=CueCache(cache.directory.parent, FORMAT)), dtype="<i2"
+    ).astype(np.int32)
     start = FORMAT.frames(chapter.start_ms)
     at = first_content(rec, ref[start:], since)
     # up to the pause: the routine as export renders it
@@ -481,9 +515,13 @@ def test_no_sound_device_is_one_line_exit_1_suggesting_export(tmp_path: Path) ->
     env.pop("PULSE_CLIENTCONFIG", None)
     result = subprocess.run(
         [sys.executable, "-m", "voiceguide", "play", str(routine)],
-        capture_output=True, text=True, env={**env, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "c")},
-        stdin=subprocess.DEVNULL, timeout=120, cwd=REPO,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**env, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "c")},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        cwd=REPO,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -49,8 +49,14 @@ class Rig:
     device: FakePlayer
 
     def playback(self, plan: PlanStage | Timeline | None = None, start_ms: int = 0) -> LivePlayback:
-        return LivePlayback(plan or self.timeline, self.cache.pcm, self.device,
-                            start_ms=start_ms, cues=self.cues, clock=self.clock)  # fmt: skip
+        return LivePlayback(
+            plan or self.timeline,
+            self.cache.pcm,
+            self.device,
+            start_ms=start_ms,
+            cues=self.cues,
+            clock=self.clock,
+        )
 
     def reference(self) -> np.ndarray:
         pcm = render(self.timeline, self.cache.pcm, cues=self.cues)
@@ -127,8 +133,14 @@ def test_next_skips_to_the_next_section_and_back_twice_goes_to_the_previous(rig:
     playback.run()
     starts = [start for start, _ in playback.segments]
     opening, left = section_start(t, "Stretch"), section_start(t, "Stretch - left side")
-    assert starts == [0, frames(opening), frames(left), frames(left), frames(opening),
-                      frames(section_start(t, "Stretch - left side"))]  # fmt: skip
+    assert starts == [
+        0,
+        frames(opening),
+        frames(left),
+        frames(left),
+        frames(opening),
+        frames(section_start(t, "Stretch - left side")),
+    ]
     ref, heard = rig.reference(), rig.heard()
     for index, ((start, end), ack) in enumerate(
         zip(

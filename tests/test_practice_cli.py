@@ -26,9 +26,14 @@ from voiceguide.practice import ExerciseState, Moment, NewSession, Store, log_pa
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *args], capture_output=True, text=True, cwd=REPO,
-        env=dict(os.environ), timeout=300, input=stdin if stdin is not None else "",
-    )  # fmt: skip
+        [sys.executable, "-m", "voiceguide", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=dict(os.environ),
+        timeout=300,
+        input=stdin if stdin is not None else "",
+    )
 
 
 def seed(days_ago: list[int], routine: str = "outer-hip") -> None:
@@ -38,8 +43,9 @@ def seed(days_ago: list[int], routine: str = "outer-hip") -> None:
     with Store.open(log_path()) as store:
         for ago in days_ago:
             when = Moment((today - timedelta(days=ago)).timestamp(), 0)
-            new = NewSession(routine, "Outer hip", when, 840_000, {"voice": "gmw/en-us"},
-                             exercises, source="log")  # fmt: skip
+            new = NewSession(
+                routine, "Outer hip", when, 840_000, {"voice": "gmw/en-us"}, exercises, source="log"
+            )
             store.add(new, when.utc_s + 840, [e for e, _t in exercises], 840_000)
 
 
@@ -74,11 +80,21 @@ def test_history_shows_sessions_streak_calendar_and_todays_target() -> None:
     assert "Mo  Tu  We  Th  Fr  Sa  Su" in out and "■" in out
     assert "Today: Adductor ball squeeze, 1-2 times a day: 1 done ✓" in out
     data = json.loads(run("history", "--json").stdout)
-    assert data["streak"] == {"current_days": 3, "longest_days": 3, "practised_today": True,
-                              "last_day": data["today"]}  # fmt: skip
-    assert data["targets"] == [{"exercise": "adductor-ball-squeeze",
-                                "title": "Adductor ball squeeze", "per_day": [1, 2],
-                                "done_today": 1, "met": True}]  # fmt: skip
+    assert data["streak"] == {
+        "current_days": 3,
+        "longest_days": 3,
+        "practised_today": True,
+        "last_day": data["today"],
+    }
+    assert data["targets"] == [
+        {
+            "exercise": "adductor-ball-squeeze",
+            "title": "Adductor ball squeeze",
+            "per_day": [1, 2],
+            "done_today": 1,
+            "met": True,
+        }
+    ]
     assert [s["completed"] for s in data["sessions"]] == [True] * 4
     assert len(json.loads(run("history", "--json", "--since", "2d").stdout)["sessions"]) == 3
     assert json.loads(run("history", "--json", "--routine", "other").stdout)["sessions"] == []
@@ -124,14 +140,20 @@ def test_log_records_a_session_done_elsewhere_with_the_export_settings() -> None
     loaded, prepared = pipeline.prepare(None, _hold(45))
     timeline = pipeline.plan(loaded, prepared.settings, cache)
     fixed = datetime(2026, 3, 2, 21, 0, tzinfo=datetime.now().astimezone().tzinfo)
-    session = pipeline.log_session(loaded, prepared.settings, at="2026-03-02 18:30",
-                                   exercises=["adductor-ball-squeeze"], cache=cache,
-                                   clock=lambda: fixed)  # fmt: skip
+    session = pipeline.log_session(
+        loaded,
+        prepared.settings,
+        at="2026-03-02 18:30",
+        exercises=["adductor-ball-squeeze"],
+        cache=cache,
+        clock=lambda: fixed,
+    )
     assert session.source == "log" and not session.completed
     assert session.settings == timeline.described_settings()
     assert session.settings["overrides"] == ["--hold 45"]
     assert [e.state for e in session.exercises] == [ExerciseState.NOT_PLAYED] * 2 + [
-        ExerciseState.COMPLETED]  # fmt: skip
+        ExerciseState.COMPLETED
+    ]
     assert session.started.local().strftime("%Y-%m-%d %H:%M") == "2026-03-02 18:30"
     squeeze = next(c for c in timeline.chapters if c.exercise == "adductor-ball-squeeze")
     assert session.heard_ms == squeeze.end_ms - squeeze.start_ms
@@ -141,8 +163,9 @@ def test_log_records_a_session_done_elsewhere_with_the_export_settings() -> None
     with pytest.raises(SettingsError, match="did you mean 'adductor-ball-squeeze'"):
         pipeline.log_session(routine, prepared.settings, exercises=["adductor-ball"], cache=cache)
     with pytest.raises(SettingsError, match="in the future"):
-        pipeline.log_session(routine, prepared.settings, at="2026-03-03 08:00", cache=cache,
-                             clock=lambda: fixed)  # fmt: skip
+        pipeline.log_session(
+            routine, prepared.settings, at="2026-03-03 08:00", cache=cache, clock=lambda: fixed
+        )
 
 
 def _hold(seconds: int) -> pipeline.Choices:
@@ -159,7 +182,8 @@ def test_voiceguide_log_then_history() -> None:
     data = json.loads(run("history", "--json").stdout)
     (session,) = data["sessions"]
     assert session["started"][11:16] == "18:30" and session["settings"]["overrides"] == [
-        "--hold 40"]  # fmt: skip
+        "--hold 40"
+    ]
     assert data["streak"]["current_days"] == 1 and not data["streak"]["practised_today"]
 
 
@@ -182,28 +206,38 @@ def _damaged(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize(("make", "said"), [
-    (lambda p: p.write_bytes(b"PK\x03\x04 a zip file, not a database" * 20),
-     "not a SQLite database"),
-    (_foreign, "another program's SQLite database"),
-    (_damaged, "damaged"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (
+            lambda p: p.write_bytes(b"PK\x03\x04 a zip file, not a database" * 20),
+            "not a SQLite database",
+        ),
+        (_foreign, "another program's SQLite database"),
+        (_damaged, "damaged"),
+    ],
+)
 def test_a_bad_log_is_one_line_exit_1_and_left_as_it_was(make: object, said: str) -> None:
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     make(path)  # type: ignore[operator]
     before = digest(path)
-    for args in (("history",), ("history", "--export", "/tmp/never.csv"),
-                 ("history", "--forget", "--yes")):  # fmt: skip
+    for args in (
+        ("history",),
+        ("history", "--export", "/tmp/never.csv"),
+        ("history", "--forget", "--yes"),
+    ):
         result = run(*args)
         assert result.returncode == 1, (args, result.stderr)
         line = one_line(result)
         assert line.startswith(f"voiceguide: error: practice log {path}: ") and said in line
     assert digest(path) == before
     with pytest.raises(PracticeLogError, match=said):
-        pipeline.log_session(pipeline.load(None), pipeline.parse_settings([]),
-                             cache=pipeline.make_cache(pipeline.parse_settings([]),
-                                                       FakeSynthesizer()))  # fmt: skip
+        pipeline.log_session(
+            pipeline.load(None),
+            pipeline.parse_settings([]),
+            cache=pipeline.make_cache(pipeline.parse_settings([]), FakeSynthesizer()),
+        )
     assert digest(path) == before and not Path("/tmp/never.csv").exists()
 
 
@@ -222,8 +256,9 @@ HOLD_LOCK = textwrap.dedent("""
 def locked_log() -> Iterator[Path]:
     """The log, held by another program in an exclusive transaction."""
     seed([0])
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(log_path())],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(log_path())], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         yield log_path()
@@ -267,8 +302,16 @@ def test_log_undo_deletes_the_last_session_logged_by_hand_only() -> None:
     assert run("log", "--undo").stdout == "No session logged by hand to undo\n"
     seed([1, 0])  # today's is the last one logged
     with Store.open(log_path()) as store:  # a played one, after them: never undone
-        store.begin(NewSession("outer-hip", "Outer hip", Moment(datetime.now(UTC).timestamp()),
-                               1000, {}, (("a", "A"),)))  # fmt: skip
+        store.begin(
+            NewSession(
+                "outer-hip",
+                "Outer hip",
+                Moment(datetime.now(UTC).timestamp()),
+                1000,
+                {},
+                (("a", "A"),),
+            )
+        )
     result = run("log", "--undo")
     assert result.returncode == 0 and result.stdout.startswith("Deleted the session of outer-hip")
     left = json.loads(run("history", "--json").stdout)["sessions"]
@@ -277,4 +320,5 @@ def test_log_undo_deletes_the_last_session_logged_by_hand_only() -> None:
     assert run("log", "--undo").returncode == 0
     assert run("log", "--undo").stdout == "No session logged by hand to undo\n"
     assert [s["source"] for s in json.loads(run("history", "--json").stdout)["sessions"]] == [
-        "play"]  # fmt: skip
+        "play"
+    ]

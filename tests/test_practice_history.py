@@ -22,14 +22,26 @@ def at(text: str) -> Moment:
 
 
 def add(store: Store, when: str, states: list[E], routine: str = "hips") -> None:
-    new = NewSession(routine, routine.title(), at(when), 600_000, {"voice": "v"},
-                     (("stretch", "Stretch"), ("squeeze", "Ball squeeze")))  # fmt: skip
+    new = NewSession(
+        routine,
+        routine.title(),
+        at(when),
+        600_000,
+        {"voice": "v"},
+        (("stretch", "Stretch"), ("squeeze", "Ball squeeze")),
+    )
     sid = store.begin(new)
     done = all(s is E.COMPLETED for s in states)
     stopped = any(s is E.STOPPED for s in states)
-    store.update(sid, new.started.utc_s + 600, 600_000 if done else 200_000, 0,
-                 [(s, 0) for s in states], status="stopped" if stopped else "done",
-                 completed=done)  # fmt: skip
+    store.update(
+        sid,
+        new.started.utc_s + 600,
+        600_000 if done else 200_000,
+        0,
+        [(s, 0) for s in states],
+        status="stopped" if stopped else "done",
+        completed=done,
+    )
 
 
 def test_history_lists_streaks_calendar_and_todays_target(tmp_path: Path) -> None:
@@ -50,8 +62,7 @@ def test_history_lists_streaks_calendar_and_todays_target(tmp_path: Path) -> Non
     week = history.calendar[-1]  # Mon 2 Mar .. Sun 8 Mar
     assert [m.level for m in week[:4]] == ["practised", "tried", "completed", "practised"]
     assert week[3].today and week[4].future
-    only = build_history(tmp_path, sessions, now, SQUEEZE, routine="hips",
-                         since=date(2026, 3, 2))  # fmt: skip
+    only = build_history(tmp_path, sessions, now, SQUEEZE, routine="hips", since=date(2026, 3, 2))
     assert [s.started.day.day for s in only.sessions] == [4, 3, 2]
     assert only.streaks.current == 1 and not only.streaks.practised_today
     data = only.to_json()

@@ -29,13 +29,13 @@ from voiceguide.practice import ExerciseState, Store, log_path
 E = ExerciseState
 MICRO = {
     "micro.routine.yaml": "title: Micro\nintro: Two short ones.\n"
-                          "exercises:\n  - lean\n  - squeeze\nclosing: Done.\n"
-                          "chapter_gap_s: 0.5\n",
+    "exercises:\n  - lean\n  - squeeze\nclosing: Done.\n"
+    "chapter_gap_s: 0.5\n",
     "lean.yaml": "title: Lean\nkind: hold\nhold_s: 5\nrounds: 1\nsettle_s: 0.5\n"
-                 "setup: Lean forward.\n",
+    "setup: Lean forward.\n",
     "squeeze.yaml": "title: Squeeze\nkind: reps\nreps: 2\nsets: 1\nwork_s: 1\nrelease_s: 1\n"
-                    "settle_s: 0.5\nper_day: [1, 2]\nsetup: A ball between the knees.\n",
-}  # fmt: skip
+    "settle_s: 0.5\nper_day: [1, 2]\nsetup: A ball between the knees.\n",
+}
 
 
 @pytest.fixture
@@ -73,14 +73,20 @@ def play_here(
             done.set()
             thread.join()
 
-    status, problem = pipeline.play_logged(loaded, prepared.settings, cache, controls=controls,
-                                           player=SimpleaudioPlayer())  # fmt: skip
+    status, problem = pipeline.play_logged(
+        loaded, prepared.settings, cache, controls=controls, player=SimpleaudioPlayer()
+    )
     return status.state, problem
 
 
 def sessions() -> list[dict[str, object]]:
-    result = subprocess.run([sys.executable, "-m", "voiceguide", "history", "--json"],
-                            capture_output=True, text=True, cwd=REPO, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "history", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return list(reversed(json.loads(result.stdout)["sessions"]))
 
@@ -121,8 +127,11 @@ def test_stopping_in_an_exercise_is_logged_where_it_stopped(
 ) -> None:
     def in_the_hold(playback: LivePlayback) -> bool:
         status = playback.status()
-        return status.hold is not None and status.hold_left_ms is not None and (
-            status.hold_left_ms < 3_000)  # fmt: skip
+        return (
+            status.hold is not None
+            and status.hold_left_ms is not None
+            and (status.hold_left_ms < 3_000)
+        )
 
     state, problem = play_here(micro, in_the_hold)
     assert (state, problem) == (State.STOPPED, None)
@@ -151,8 +160,9 @@ def test_a_log_that_cannot_be_written_never_stops_the_session(
         mounts.read_only(path.parent)
     else:
         Store.open(path).close()
-        holder = subprocess.Popen([sys.executable, "-c", LOCK, str(path)],
-                                  stdout=subprocess.PIPE, text=True)  # fmt: skip
+        holder = subprocess.Popen(
+            [sys.executable, "-c", LOCK, str(path)], stdout=subprocess.PIPE, text=True
+        )
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
     before = path.read_bytes()
     try:
@@ -195,10 +205,15 @@ time.sleep(120)
 def player(routine: Path, *args: str) -> subprocess.Popen[str]:
     """``voiceguide play ROUTINE`` (espeak-ng speaking) in a process group of its own."""
     return subprocess.Popen(
-        [sys.executable, "-m", "voiceguide", "play", str(routine), *args], cwd=REPO,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True, env=dict(os.environ),
-    )  # fmt: skip
+        [sys.executable, "-m", "voiceguide", "play", str(routine), *args],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=dict(os.environ),
+    )
 
 
 def exercise_states() -> list[str]:
@@ -263,7 +278,9 @@ def test_two_players_at_once_both_record(sound_device: sound.SoundDevice, micro:
     assert len(logged) == 2
     assert all(s["status"] == "done" and s["completed"] for s in logged)
     assert sorted(str(s["settings"]["overrides"]) for s in logged) == [  # type: ignore[index]
-        "['--hold 7']", "[]"]  # fmt: skip
+        "['--hold 7']",
+        "[]",
+    ]
     assert integrity(log_path()) == "ok"
 
 

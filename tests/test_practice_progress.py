@@ -8,10 +8,15 @@ E = ExerciseState
 C, S, X, P, N, W = (E.COMPLETED, E.SKIPPED, E.STOPPED, E.PLAYING, E.NOT_PLAYED, E.PENDING)
 
 # intro 0-10 s, a: 10-40 s (holds 15-25, 28-38), b: 40-70 s (a set 45-65), closing 70-75 s
-OUTLINE = Outline("Tiny", 75_000, (
-    Part("a", "A", 10_000, 40_000, ((15_000, 25_000), (28_000, 38_000))),
-    Part("b", "B", 40_000, 70_000, ((45_000, 65_000),)),
-), {"voice": "x"})  # fmt: skip
+OUTLINE = Outline(
+    "Tiny",
+    75_000,
+    (
+        Part("a", "A", 10_000, 40_000, ((15_000, 25_000), (28_000, 38_000))),
+        Part("b", "B", 40_000, 70_000, ((45_000, 65_000),)),
+    ),
+    {"voice": "x"},
+)
 
 
 def play(tracker: Tracker, from_ms: int, to_ms: int, at_s: float, step_ms: int = 500) -> float:

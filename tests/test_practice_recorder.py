@@ -17,10 +17,15 @@ from voiceguide.practice.recorder import Recorder, SessionInfo
 from voiceguide.practice.store import Store
 
 E = ExerciseState
-OUTLINE = Outline("Tiny", 75_000, (
-    Part("a", "A", 10_000, 40_000, ((15_000, 25_000), (28_000, 38_000))),
-    Part("b", "B", 40_000, 70_000, ((45_000, 65_000),)),
-), {"voice": "gmw/en-us", "overrides": ["--hold 10"]})  # fmt: skip
+OUTLINE = Outline(
+    "Tiny",
+    75_000,
+    (
+        Part("a", "A", 10_000, 40_000, ((15_000, 25_000), (28_000, 38_000))),
+        Part("b", "B", 40_000, 70_000, ((45_000, 65_000),)),
+    ),
+    {"voice": "gmw/en-us", "overrides": ["--hold 10"]},
+)
 ZONE = timezone(timedelta(hours=-5))
 
 
@@ -54,9 +59,12 @@ def play_through(recorder: Recorder, clock: FakeTime, from_ms: int, to_ms: int) 
 def test_a_played_session_is_recorded_with_its_settings_and_completion(tmp_path: Path) -> None:
     log = tmp_path / "practice.sqlite3"
     clock = FakeTime()
-    recorder = Recorder(SessionInfo("tiny", "Tiny", "/r/tiny.routine.yaml"),
-                        lambda: Store.open(log), clock=clock.wall,
-                        monotonic=clock.monotonic)  # fmt: skip
+    recorder = Recorder(
+        SessionInfo("tiny", "Tiny", "/r/tiny.routine.yaml"),
+        lambda: Store.open(log),
+        clock=clock.wall,
+        monotonic=clock.monotonic,
+    )
     recorder.planned(OUTLINE)
     play_through(recorder, clock, 0, 75_000)
     recorder.heard("done", 75_000)
@@ -64,7 +72,11 @@ def test_a_played_session_is_recorded_with_its_settings_and_completion(tmp_path:
     with Store.open(log) as store:
         (session,) = store.sessions()
     assert (session.status, session.completed, session.routine, session.title) == (
-        "done", True, "tiny", "Tiny")  # fmt: skip
+        "done",
+        True,
+        "tiny",
+        "Tiny",
+    )
     assert [e.state for e in session.exercises] == [E.COMPLETED, E.COMPLETED]
     assert session.settings == OUTLINE.settings and session.planned_ms == 75_000
     assert session.started.local() == datetime(2026, 3, 2, 23, 50, tzinfo=ZONE)
@@ -75,8 +87,12 @@ def test_a_played_session_is_recorded_with_its_settings_and_completion(tmp_path:
 def test_progress_is_in_the_log_while_playing(tmp_path: Path) -> None:
     log = tmp_path / "practice.sqlite3"
     clock = FakeTime()
-    recorder = Recorder(SessionInfo("tiny", "Tiny"), lambda: Store.open(log),
-                        clock=clock.wall, monotonic=clock.monotonic)  # fmt: skip
+    recorder = Recorder(
+        SessionInfo("tiny", "Tiny"),
+        lambda: Store.open(log),
+        clock=clock.wall,
+        monotonic=clock.monotonic,
+    )
     recorder.planned(OUTLINE)
     play_through(recorder, clock, 0, 41_000)  # a is completed, b playing
 
@@ -100,7 +116,9 @@ def test_a_player_that_ends_without_a_last_word_is_recorded_stopped(tmp_path: Pa
     with Store.open(log) as store:
         (session,) = store.sessions()
     assert session.status == "stopped" and [e.state for e in session.exercises] == [
-        E.STOPPED, E.NOT_PLAYED]  # fmt: skip
+        E.STOPPED,
+        E.NOT_PLAYED,
+    ]
 
 
 HOLD_LOCK = textwrap.dedent("""
@@ -117,13 +135,15 @@ HOLD_LOCK = textwrap.dedent("""
 def test_a_locked_log_costs_the_player_nothing_and_is_said_once(tmp_path: Path) -> None:
     log = tmp_path / "practice.sqlite3"
     Store.open(log).close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(log)],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(log)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         started = time.monotonic()
-        recorder = Recorder(SessionInfo("tiny", "Tiny"),
-                            lambda: Store.open(log, busy_timeout_s=0.3))  # fmt: skip
+        recorder = Recorder(
+            SessionInfo("tiny", "Tiny"), lambda: Store.open(log, busy_timeout_s=0.3)
+        )
         recorder.planned(OUTLINE)
         for ms in range(0, 5_000, 100):
             recorder.heard("playing", ms)
@@ -150,8 +170,9 @@ def test_a_bad_file_is_said_and_left_alone(tmp_path: Path, content: bytes) -> No
     assert log.read_bytes() == content
 
 
-def test_the_heartbeat_keeps_how_far_it_got(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                            ) -> None:  # fmt: skip
+def test_the_heartbeat_keeps_how_far_it_got(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("voiceguide.practice.recorder.HEARTBEAT_S", 0.05)
     log = tmp_path / "practice.sqlite3"
     recorder = Recorder(SessionInfo("tiny", "Tiny"), lambda: Store.open(log))

@@ -35,13 +35,16 @@ def test_per_day_is_a_count_or_a_range(tmp_path: Path, value: str, expected: obj
     assert load_exercise(path).per_day == expected
 
 
-@pytest.mark.parametrize(("value", "said"), [
-    ("0", "must be between 1 and 12, got 0"),
-    ("[2, 1]", "the fewest (2) is more than the most (1)"),
-    ("[1, 2, 3]", "must be a number of times a day, or [fewest, most], got [1, 2, 3]"),
-    ("twice", "must be a number, got 'twice'"),
-    ("1.5", "must be a whole number, got 1.5"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("0", "must be between 1 and 12, got 0"),
+        ("[2, 1]", "the fewest (2) is more than the most (1)"),
+        ("[1, 2, 3]", "must be a number of times a day, or [fewest, most], got [1, 2, 3]"),
+        ("twice", "must be a number, got 'twice'"),
+        ("1.5", "must be a whole number, got 1.5"),
+    ],
+)
 def test_a_wrong_per_day_names_the_file_line_exercise_and_field(
     tmp_path: Path, value: str, said: str
 ) -> None:

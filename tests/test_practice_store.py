@@ -27,9 +27,14 @@ T0 = 1_772_348_400.0  # 2026-03-01 07:00 UTC
 
 
 def new(routine: str = "outer-hip", at: float = T0, offset_s: int = 3600) -> NewSession:
-    return NewSession(routine, "Outer hip", Moment(at, offset_s), 840_000,
-                      {"overrides": ["--hold 40"], "voice": "gmw/en-us"},
-                      (("a", "A"), ("b", "B")))  # fmt: skip
+    return NewSession(
+        routine,
+        "Outer hip",
+        Moment(at, offset_s),
+        840_000,
+        {"overrides": ["--hold 40"], "voice": "gmw/en-us"},
+        (("a", "A"), ("b", "B")),
+    )
 
 
 def digest(path: Path) -> str:
@@ -45,10 +50,15 @@ def test_a_new_log_is_made_in_wal_mode_with_our_id_and_the_latest_schema(log: Pa
     with Store.open(log) as store:
         assert store.sessions() == []
     db = sqlite3.connect(log)
-    pragma = {name: db.execute(f"PRAGMA {name}").fetchone()[0]
-              for name in ("journal_mode", "application_id", "user_version")}  # fmt: skip
-    assert pragma == {"journal_mode": "wal", "application_id": APPLICATION_ID,
-                      "user_version": SCHEMA_VERSION}  # fmt: skip
+    pragma = {
+        name: db.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "application_id", "user_version")
+    }
+    assert pragma == {
+        "journal_mode": "wal",
+        "application_id": APPLICATION_ID,
+        "user_version": SCHEMA_VERSION,
+    }
 
 
 def test_a_session_is_written_as_it_goes_and_read_back(log: Path) -> None:
@@ -58,11 +68,22 @@ def test_a_session_is_written_as_it_goes_and_read_back(log: Path) -> None:
         assert playing.status == "playing"
         assert [e.state for e in playing.exercises] == [E.PENDING] * 2
         store.update(sid, T0 + 60, 30_000, 29_000, [(E.PLAYING, 20_000), (E.PENDING, 0)])
-        store.update(sid, T0 + 840, 840_000, 839_000, [(E.COMPLETED, 1), (E.COMPLETED, 2)],
-                     status="done", completed=True)  # fmt: skip
+        store.update(
+            sid,
+            T0 + 840,
+            840_000,
+            839_000,
+            [(E.COMPLETED, 1), (E.COMPLETED, 2)],
+            status="done",
+            completed=True,
+        )
         (done,) = store.sessions()
     assert (done.status, done.completed, done.position_ms, done.heard_ms) == (
-        "done", True, 840_000, 839_000)  # fmt: skip
+        "done",
+        True,
+        840_000,
+        839_000,
+    )
     assert done.length_s == 840 and done.practised and done.started == Moment(T0, 3600)
     assert done.settings["overrides"] == ["--hold 40"]
     assert done.to_json()["started"] == "2026-03-01T08:00:00+01:00"
@@ -77,13 +98,20 @@ def test_a_version_1_file_is_migrated_keeping_every_session(log: Path) -> None:
         first, second = store.sessions()
     assert sqlite3.connect(log).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert (first.routine, first.title, first.status, first.completed) == (
-        "outer-hip", "outer-hip", "done", True)  # fmt: skip
+        "outer-hip",
+        "outer-hip",
+        "done",
+        True,
+    )
     assert first.started == Moment(T0, -5 * 3600) and first.length_s == 840
     assert [e.state for e in first.exercises] == [E.COMPLETED] * 3
     assert first.settings["overrides"] == ["--hold 40"]
     # the unfinished one: stopped where it was
     assert second.status == "stopped" and [e.state for e in second.exercises] == [
-        E.COMPLETED, E.STOPPED, E.NOT_PLAYED]  # fmt: skip
+        E.COMPLETED,
+        E.STOPPED,
+        E.NOT_PLAYED,
+    ]
     assert second.position_ms == 300_000
     with Store.open(log) as store:  # opening again changes nothing
         assert len(store.sessions()) == 2
@@ -158,8 +186,9 @@ HOLD_LOCK = textwrap.dedent("""
 def locked(log: Path) -> Iterator[Path]:
     """The log, held by another process in an exclusive transaction."""
     Store.open(log).close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(log)],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(log)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         yield log
@@ -194,13 +223,16 @@ TWO_WRITERS = textwrap.dedent("""
 def test_two_writers_at_once_both_record_everything(log: Path) -> None:
     Store.open(log).close()
     env = {"PYTHONPATH": ":".join(sys.path)}
-    procs = [subprocess.Popen([sys.executable, "-c", TWO_WRITERS, str(log), name], env=env)
-             for name in ("one", "two")]  # fmt: skip
+    procs = [
+        subprocess.Popen([sys.executable, "-c", TWO_WRITERS, str(log), name], env=env)
+        for name in ("one", "two")
+    ]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     with Store.open(log) as store:
         sessions = store.sessions()
     assert sorted((s.routine, s.status) for s in sessions) == sorted(
-        [("one", "done")] * 40 + [("two", "done")] * 40)  # fmt: skip
+        [("one", "done")] * 40 + [("two", "done")] * 40
+    )
     assert sqlite3.connect(log).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

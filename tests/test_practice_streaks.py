@@ -91,8 +91,9 @@ def test_flying_west_a_repeated_date_counts_once() -> None:
     la = at("2026-03-02 20:00", -8)  # Monday evening in LA, 19 hours later
     assert la.utc_s > tokyo.utc_s
     wednesday = at("2026-03-03 18:00", -8)
-    result = streaks([at("2026-03-02 07:00", 9), tokyo, la, wednesday],
-                     now=at("2026-03-03 19:00", -8))  # fmt: skip
+    result = streaks(
+        [at("2026-03-02 07:00", 9), tokyo, la, wednesday], now=at("2026-03-03 19:00", -8)
+    )
     assert (result.current, result.practised_today) == (2, True)
 
 
@@ -108,13 +109,22 @@ def test_a_daylight_saving_change_keeps_days_whole() -> None:
 def test_no_sessions_no_streak() -> None:
     result = streaks([], now=at("2026-03-01 12:00"))
     assert (result.current, result.longest, result.practised_today, result.last_day) == (
-        0, 0, False, None)  # fmt: skip
+        0,
+        0,
+        False,
+        None,
+    )
 
 
 def test_the_calendar_ends_with_the_week_of_today_monday_first() -> None:
     today = date(2026, 3, 4)  # a Wednesday
-    marks = day_marks([(at("2026-03-02 08:00"), True, True), (at("2026-03-02 19:00"), True, False),
-                       (at("2026-03-03 08:00"), False, False)])  # fmt: skip
+    marks = day_marks(
+        [
+            (at("2026-03-02 08:00"), True, True),
+            (at("2026-03-02 19:00"), True, False),
+            (at("2026-03-03 08:00"), False, False),
+        ]
+    )
     rows = calendar(marks, today, weeks=3)
     assert [len(r) for r in rows] == [7, 7, 7]
     assert rows[0][0].day == date(2026, 2, 16) and rows[-1][-1].day == date(2026, 3, 8)

@@ -92,8 +92,15 @@ def test_each_level_overrides_the_one_below(routine: Routine) -> None:
     assert result.settings.verbosity == "coach" and result.settings.breath_s == (4, 6)
     assert result.settings.fit_s == 900 and result.bitrate == "128k"
     # < command line
-    result = resolved(routine, ("hold", "45"), rate_wpm=120, verbosity="minimal",
-                      breath="off", fit="off", bitrate="64k")  # fmt: skip
+    result = resolved(
+        routine,
+        ("hold", "45"),
+        rate_wpm=120,
+        verbosity="minimal",
+        breath="off",
+        fit="off",
+        bitrate="64k",
+    )
     assert value(result, "hold", TWIST) == ("45 s", Source("command line"))
     assert value(result, "rate") == ("120", Source("command line"))
     assert value(result, "breath") == ("off", Source("command line"))
@@ -138,8 +145,11 @@ def test_top_level_values_that_do_not_fit_a_routine_are_left_out_for_it(tmp_path
     result = resolved(only_holds)
     assert result.settings.overrides == (Override("hold", 25.0, "stretch"),)
     write_config("[routines.only-holds]\nsets = 3\n")  # in the routine's own table: a mistake
-    with pytest.raises(SettingsError, match=r"table \[routines.only-holds\], key 'sets' = 3: "
-                       r"routine 'only-holds' has no exercise with sets"):  # fmt: skip
+    with pytest.raises(
+        SettingsError,
+        match=r"table \[routines.only-holds\], key 'sets' = 3: "
+        r"routine 'only-holds' has no exercise with sets",
+    ):
         resolved(only_holds)
 
 
@@ -150,7 +160,7 @@ def test_top_level_values_that_do_not_fit_a_routine_are_left_out_for_it(tmp_path
         ("hold = 3", "top level, key 'hold' = 3: must be between 5 s and 600 s"),
         ("hodl = 40", "top level, key 'hodl' = 40: unknown setting (did you mean 'hold'?)"),
         ("rounds = 2.5", "top level, key 'rounds' = 2.5: must be a whole number"),
-        ("rest = [true]", 'key \'rest\' = [true]: must be a number, "EXERCISE=N" text'),
+        ("rest = [true]", "key 'rest' = [true]: must be a number, \"EXERCISE=N\" text"),
         ('rate = "fast"', "key 'rate' = \"fast\": must be a whole number of words per minute"),
         ("rate = 9000", "key 'rate' = 9000: must be between 80 and 450 words per minute"),
         ("voice = 7", "key 'voice' = 7: must be an espeak-ng voice id"),
@@ -161,10 +171,14 @@ def test_top_level_values_that_do_not_fit_a_routine_are_left_out_for_it(tmp_path
         ("routines = 3", "top level, key 'routines' = 3: must hold one table per routine"),
         ("[routines]\nouter-hip = 3", "table [routines], key 'outer-hip' = 3: must be a table"),
         ("[routines.outer-hip]\nhold = 2", "table [routines.outer-hip], key 'hold' = 2: must be"),
-        ("[routines.outer-hip]\nhold = [\"nope=40\"]",
-         "table [routines.outer-hip], key 'hold' = \"nope=40\": no exercise 'nope' in routine"),
-        (f"[routines.outer-hip]\nsets = [\"{SUPINE}=2\"]",
-         f"key 'sets' = \"{SUPINE}=2\": exercise '{SUPINE}' is a 'hold' exercise, which has no"),
+        (
+            '[routines.outer-hip]\nhold = ["nope=40"]',
+            "table [routines.outer-hip], key 'hold' = \"nope=40\": no exercise 'nope' in routine",
+        ),
+        (
+            f'[routines.outer-hip]\nsets = ["{SUPINE}=2"]',
+            f"key 'sets' = \"{SUPINE}=2\": exercise '{SUPINE}' is a 'hold' exercise, which has no",
+        ),
         ("[routines.another-one]\nrate = 5", "table [routines.another-one], key 'rate' = 5:"),
         ("hold = x", "the config file is not valid TOML: Invalid value (at line 1, column 8)"),
         ('voice = "a\\u001b[2Jb"', "key 'voice' = \"a\\u001b[2Jb\": not an espeak-ng voice"),
@@ -172,15 +186,30 @@ def test_top_level_values_that_do_not_fit_a_routine_are_left_out_for_it(tmp_path
         ('hold = "٤٥"', "key 'hold' = \"٤٥\": '٤٥' is not a number"),
         ('bitrate = "²"', "key 'bitrate' = \"²\": MP3 bitrates are 32k"),
         ('fit = "١٥m"', "key 'fit' = \"١٥m\": give a duration such as 15m"),
-        ("rate = " + "9" * 4401, "the config file is not valid TOML: a number is too long (line 1)"),
+        (
+            "rate = " + "9" * 4401,
+            "the config file is not valid TOML: a number is too long (line 1)",
+        ),
         ("rate = 0x" + "f" * 5000, "key 'rate': the integer is larger than TOML allows"),
-        ("hold = " + "[" * 5000 + "]" * 5000, "the config file is not valid TOML: nested too deeply"),
-        ("hold = " + "[" * 10000 + "]" * 10000, "the config file is not valid TOML: nested too deeply"),
+        (
+            "hold = " + "[" * 5000 + "]" * 5000,
+            "the config file is not valid TOML: nested too deeply",
+        ),
+        (
+            "hold = " + "[" * 10000 + "]" * 10000,
+            "the config file is not valid TOML: nested too deeply",
+        ),
         ("hold = " + "{a = " * 5000 + "1" + "}" * 5000, "not valid TOML: nested too deeply"),
-        (".".join(["hold"] * 5000) + " = 1", "key 'hold.hold.hold.hold.hold.hold.hold.ho...': nested too deeply"),
-        ("[routines." + ".".join(["x"] * 10000) + "]", "key 'routines.x.x.x.x.x.x.x.x': nested too deeply"),
+        (
+            ".".join(["hold"] * 5000) + " = 1",
+            "key 'hold.hold.hold.hold.hold.hold.hold.ho...': nested too deeply",
+        ),
+        (
+            "[routines." + ".".join(["x"] * 10000) + "]",
+            "key 'routines.x.x.x.x.x.x.x.x': nested too deeply",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_config_value_is_one_line_naming_file_table_and_key(text: str, message: str) -> None:
     path = write_config(text + "\n")
     for command in (["config"], ["plan", "--json"], ["export", "--out", "/nonexistent/x"]):
@@ -195,8 +224,9 @@ def test_a_config_file_that_is_not_utf8_or_not_a_file_is_one_line() -> None:
     path = write_config("")
     path.write_bytes(b"hold = 40 # \xff\n")
     code, _, err = run_main("config")
-    assert code == 2 and assert_one_clean_line(err).endswith(f"{path}: the config file is not "
-                                                             "UTF-8 text")  # fmt: skip
+    assert code == 2 and assert_one_clean_line(err).endswith(
+        f"{path}: the config file is not UTF-8 text"
+    )
     path.unlink()
     path.mkdir()
     code, _, err = run_main("config")
@@ -222,8 +252,11 @@ def test_a_config_file_that_never_ends_is_refused_at_once(kind: str) -> None:
         started = time.monotonic()
         result = subprocess.run(
             [sys.executable, "-m", "voiceguide", *command],
-            capture_output=True, text=True, timeout=60, env=os.environ.copy(),
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=os.environ.copy(),
+        )
         assert time.monotonic() - started < 20
         assert result.returncode == 2, result.stderr
         line = assert_one_clean_line(result.stderr)
@@ -267,10 +300,22 @@ def test_config_shows_every_setting_and_where_it_comes_from() -> None:
     shown = json.loads(out)
     assert shown["routine"] == "outer-hip" and shown["config_file"] == str(path)
     assert shown["config_file_found"] is True
-    assert {"setting": "hold", "exercise": SUPINE, "value": "60 s", "from": "config",
-            "path": str(path), "table": "routines.outer-hip"} in shown["settings"]  # fmt: skip
-    assert {"setting": "rate", "exercise": None, "value": "150", "from": "config",
-            "path": str(path), "table": None} in shown["settings"]  # fmt: skip
+    assert {
+        "setting": "hold",
+        "exercise": SUPINE,
+        "value": "60 s",
+        "from": "config",
+        "path": str(path),
+        "table": "routines.outer-hip",
+    } in shown["settings"]
+    assert {
+        "setting": "rate",
+        "exercise": None,
+        "value": "150",
+        "from": "config",
+        "path": str(path),
+        "table": None,
+    } in shown["settings"]
 
 
 def test_config_without_a_file_says_so_and_a_routine_of_yours_gets_its_table() -> None:
@@ -317,9 +362,22 @@ _SCALARS = (
     | st.integers(-(2**63), 2**63 - 1)
     | st.floats()
     | st.text(max_size=20)
-    | st.sampled_from(["45", "supine-hip-stretch=40", "4-6", "15m", "96k", "off", "coach",
-                       "gmw/en", "x=", "=5", "nope=40"])
-)  # fmt: skip
+    | st.sampled_from(
+        [
+            "45",
+            "supine-hip-stretch=40",
+            "4-6",
+            "15m",
+            "96k",
+            "off",
+            "coach",
+            "gmw/en",
+            "x=",
+            "=5",
+            "nope=40",
+        ]
+    )
+)
 
 
 @functools.cache
@@ -329,11 +387,15 @@ def _bundled() -> Routine:
 
 @FUZZ
 @given(
-    top=st.dictionaries(st.sampled_from([*CONFIG_KEYS, "holds", "routine"]),
-                        _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4),
-    table=st.dictionaries(st.sampled_from(CONFIG_KEYS),
-                          _SCALARS | st.lists(_SCALARS, max_size=3), max_size=3),
-)  # fmt: skip
+    top=st.dictionaries(
+        st.sampled_from([*CONFIG_KEYS, "holds", "routine"]),
+        _SCALARS | st.lists(_SCALARS, max_size=3),
+        max_size=4,
+    ),
+    table=st.dictionaries(
+        st.sampled_from(CONFIG_KEYS), _SCALARS | st.lists(_SCALARS, max_size=3), max_size=3
+    ),
+)
 def test_any_config_file_is_settings_or_one_line_naming_the_file(
     top: dict[str, object], table: dict[str, object]
 ) -> None:

@@ -255,10 +255,21 @@ pub.publish(staging, out, names)
 def publish_killed(exports: Exports, out: Path, k: int, when: str) -> None:
     """Publish the staged export in a process of its own, SIGKILLed at step ``k``."""
     result = subprocess.run(
-        [sys.executable, "-c", KILLED, str(k), when, str(out), str(exports.new_dir),
-         *exports.new_names],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            KILLED,
+            str(k),
+            when,
+            str(out),
+            str(exports.new_dir),
+            *exports.new_names,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr
 
 
@@ -301,10 +312,21 @@ def test_a_kill_in_the_middle_of_a_roll_back_is_finished_by_the_next_export(
         out = exports.scenes / f"roll-back-{k}"
         shutil.copytree(exports.old_dir, out)
         result = subprocess.run(
-            [sys.executable, "-c", script, str(k), "before", str(out), str(exports.new_dir),
-             *exports.new_names],
-            cwd=REPO, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                script,
+                str(k),
+                "before",
+                str(out),
+                str(exports.new_dir),
+                *exports.new_names,
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if result.returncode != -signal.SIGKILL:  # the roll-back had fewer steps: it ended
             assert "injected" in result.stderr, result.stderr
             break
@@ -327,8 +349,9 @@ def test_an_immutable_old_track_fails_in_one_line_and_keeps_the_old_export(
     shutil.copytree(exports.old_dir, out)
     victim = next(name for name in exports.manifest(out) if name.endswith(".mp3"))
     made = subprocess.run(["chattr", "+i", str(out / victim)], capture_output=True, text=True)
-    require("chattr +i (root, a file system with attributes)", made.returncode == 0,
-            made.stderr.strip())  # fmt: skip
+    require(
+        "chattr +i (root, a file system with attributes)", made.returncode == 0, made.stderr.strip()
+    )
     try:
         with pytest.raises(ExportError) as caught:
             exports.export(out, ("hold", "6"))
@@ -409,8 +432,12 @@ def test_the_command_line_killed_while_publishing_then_run_again(
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
     first = subprocess.run(
         [sys.executable, "-m", "voiceguide", "export", str(exports.routine), "--out", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert first.returncode == 0, first.stderr
     before = snapshot(out)
     killer = (
@@ -428,20 +455,46 @@ def test_the_command_line_killed_while_publishing_then_run_again(
         "main()\n"
     )
     killed = subprocess.run(
-        [sys.executable, "-c", killer, "export", str(exports.routine), "--hold", "6",
-         "--out", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            killer,
+            "export",
+            str(exports.routine),
+            "--hold",
+            "6",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (out / pub.JOURNAL).exists() and snapshot(out) != before  # caught in the middle
     with pub.locked(out):
         pub.recover(out)  # what the next export does first
     assert snapshot(out) == before
     again = subprocess.run(
-        [sys.executable, "-m", "voiceguide", "export", str(exports.routine), "--hold", "6",
-         "--out", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "voiceguide",
+            "export",
+            str(exports.routine),
+            "--hold",
+            "6",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 0, again.stderr
     assert exports.clean(out) and not (out / pub.JOURNAL).exists()
     assert set(exports.manifest(out)) == set(exports.new_names)
@@ -489,14 +542,22 @@ def test_ctrl_c_through_the_command_line_at_steps_of_publishing(
         out = tmp_path / f"out-{k}"
         first = subprocess.run(
             [sys.executable, "-m", "voiceguide", "export", str(exports.routine), "--out", str(out)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert first.returncode == 0, first.stderr
         before = snapshot(out)
         run = subprocess.run(
             [sys.executable, "-c", interrupter, str(k), *command, "--out", str(out)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if k < commit:
             assert run.returncode == 130, run.stderr
             assert run.stderr.strip().endswith("voiceguide: error: interrupted"), run.stderr

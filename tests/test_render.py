@@ -86,16 +86,35 @@ def test_exported_mp3_decodes_to_the_reference_encoded_the_same_way(
     raw.write_bytes(reference_render(timeline, fake_cache, cues))
     encoded = tmp_path / "reference.mp3"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", *FORMAT.ffmpeg_input, "-i", str(raw),
-         "-c:a", "libmp3lame", "-b:a", "96k", "-reservoir", "0", "-compression_level", "5", "-f", "mp3", str(encoded)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            *FORMAT.ffmpeg_input,
+            "-i",
+            str(raw),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "96k",
+            "-reservoir",
+            "0",
+            "-compression_level",
+            "5",
+            "-f",
+            "mp3",
+            str(encoded),
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
     def decoded(path: Path) -> bytes:
         return subprocess.run(
             ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
-            check=True, capture_output=True,
-        ).stdout  # fmt: skip
+            check=True,
+            capture_output=True,
+        ).stdout
 
     import numpy as np
 
@@ -126,8 +145,9 @@ def test_chapter_tracks_are_the_full_track_cut_between_frames(
     def decoded(path: Path) -> np.ndarray:
         out = subprocess.run(
             ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
-            check=True, capture_output=True,
-        ).stdout  # fmt: skip
+            check=True,
+            capture_output=True,
+        ).stdout
         return np.frombuffer(out, dtype="<i2").astype(np.int32)
 
     full = decoded(result.full.path)

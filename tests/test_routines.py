@@ -22,8 +22,7 @@ from voiceguide.plan.validate import estimate_ms, validate_routine
 from voiceguide.routine.library import bundled_dir, init_routine, resolve_routine, user_routines_dir
 from voiceguide.routine.loader import check_routine, load_routine
 
-BUNDLED = ("supine-hip-stretch.yaml", "seated-twist-hip-release.yaml",
-           "adductor-ball-squeeze.yaml")  # fmt: skip
+BUNDLED = ("supine-hip-stretch.yaml", "seated-twist-hip-release.yaml", "adductor-ball-squeeze.yaml")
 
 
 def test_init_copies_the_bundled_scripts_into_your_routines_and_names_find_it() -> None:
@@ -151,8 +150,11 @@ def test_validate_reports_every_problem_naming_file_line_exercise_and_field(
 def test_validate_a_good_routine_says_ok_with_exercises_and_total() -> None:
     code, out, err = run_main("validate", "outer-hip")
     assert code == 0, err
-    assert re.fullmatch(r"ok: 3 exercises, total 1[5-9]:\d\d \(estimated from word counts; "
-                        r"'voiceguide plan' times it exactly\)\n", out), out  # fmt: skip
+    assert re.fullmatch(
+        r"ok: 3 exercises, total 1[5-9]:\d\d \(estimated from word counts; "
+        r"'voiceguide plan' times it exactly\)\n",
+        out,
+    ), out
     result = validate_routine(str(bundled_dir() / "outer-hip.routine.yaml"))
     assert result.problems == () and result.exercises == 3
 
@@ -175,11 +177,15 @@ def test_the_estimate_is_within_a_tenth_of_the_real_plan() -> None:
 @FUZZ
 @given(
     scripts=st.lists(script_mapping(), min_size=1, max_size=3),
-    edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 4),
-                             st.sampled_from([":", "-", " ", "\n", "{", "[", "'", "&a", "*a",
-                                              "\t", "\x00", "#"])),
-                   max_size=2),
-)  # fmt: skip
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 10**6),
+            st.integers(0, 4),
+            st.sampled_from([":", "-", " ", "\n", "{", "[", "'", "&a", "*a", "\t", "\x00", "#"]),
+        ),
+        max_size=2,
+    ),
+)
 def test_checking_finds_what_loading_finds_first_and_never_fails_otherwise(
     scripts: list[dict[str, Any]], edits: list[tuple[int, int, str]]
 ) -> None:

@@ -133,10 +133,19 @@ def test_no_shell_no_unsafe_yaml_and_programs_run_from_argument_lists(source: Pa
         where = f"{source.name}:{call.lineno} {name}"
         for keyword in call.keywords:
             assert keyword.arg != "shell", f"{where}: shell= is not allowed"
-        assert name not in ("os.system", "os.popen", "subprocess.getoutput",
-                            "subprocess.getstatusoutput"), where  # fmt: skip
-        assert name not in ("yaml.load", "yaml.load_all", "yaml.unsafe_load",
-                            "yaml.full_load", "yaml.unsafe_load_all"), where  # fmt: skip
+        assert name not in (
+            "os.system",
+            "os.popen",
+            "subprocess.getoutput",
+            "subprocess.getstatusoutput",
+        ), where
+        assert name not in (
+            "yaml.load",
+            "yaml.load_all",
+            "yaml.unsafe_load",
+            "yaml.full_load",
+            "yaml.unsafe_load_all",
+        ), where
         if name.startswith("subprocess.") and name.split(".")[1] in SUBPROCESS_CALLS:
             program = call.args[0] if call.args else None
             # a list (or a name bound to one), never a command line in a string

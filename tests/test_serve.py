@@ -68,8 +68,13 @@ class Running:
     def token(self) -> str:
         return self.server.token
 
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
         try:
             connection.putrequest(method, path, skip_accept_encoding=True)
@@ -101,9 +106,12 @@ class Running:
         state = self.state()
         form = {**state["form"]["values"], "generation": str(state["generation"]), **fields}
         body = urllib.parse.urlencode(form).encode()
-        status, _, answer = self.request("POST", f"/{self.token}/api/settings",
-                                         {"Content-Type": "application/x-www-form-urlencoded"},
-                                         body)  # fmt: skip
+        status, _, answer = self.request(
+            "POST",
+            f"/{self.token}/api/settings",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            body,
+        )
         return status, dict(json.loads(answer))
 
     def wait_rendered(self, generation: int, timeout_s: float = 300) -> dict[str, Any]:
@@ -126,9 +134,11 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     require("espeak-ng (through pyttsx3)", _espeak_available(), "apt-get install espeak-ng")
     require("ffmpeg", shutil.which("ffmpeg") is not None, "apt-get install ffmpeg")
     base = tmp_path_factory.mktemp("serve")
-    env = {"VOICEGUIDE_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "cache"),
-           "VOICEGUIDE_CONFIG_DIR": str(base / "config"),
-           "VOICEGUIDE_DATA_DIR": str(base / "data")}  # fmt: skip
+    env = {
+        "VOICEGUIDE_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "cache"),
+        "VOICEGUIDE_CONFIG_DIR": str(base / "config"),
+        "VOICEGUIDE_DATA_DIR": str(base / "data"),
+    }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
@@ -179,8 +189,11 @@ def test_every_download_equals_the_export_byte_for_byte(running: Running) -> Non
 
 def test_content_types_and_headers(running: Running) -> None:
     state = running.state()
-    kinds = {".mp3": "audio/mpeg", ".lrc": "text/plain; charset=utf-8",
-             ".m3u8": "audio/x-mpegurl; charset=utf-8"}  # fmt: skip
+    kinds = {
+        ".mp3": "audio/mpeg",
+        ".lrc": "text/plain; charset=utf-8",
+        ".m3u8": "audio/x-mpegurl; charset=utf-8",
+    }
     for entry in state["downloads"]:
         suffix = Path(entry["name"]).suffix
         if suffix in kinds:
@@ -188,9 +201,13 @@ def test_content_types_and_headers(running: Running) -> None:
             assert status == 200 and headers["content-type"] == kinds[suffix], entry["name"]
             assert headers["accept-ranges"] == "bytes"
             assert headers["x-content-type-options"] == "nosniff"
-    for path, kind in (("", "text/html; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"),
-                       ("app.css", "text/css; charset=utf-8"), ("api/state", "application/json"),
-                       (state["cover"], "image/png")):  # fmt: skip
+    for path, kind in (
+        ("", "text/html; charset=utf-8"),
+        ("app.js", "text/javascript; charset=utf-8"),
+        ("app.css", "text/css; charset=utf-8"),
+        ("api/state", "application/json"),
+        (state["cover"], "image/png"),
+    ):
         status, headers, body = running.get(path)
         assert status == 200 and headers["content-type"] == kind, path
         assert headers["referrer-policy"] == "no-referrer"
@@ -204,10 +221,13 @@ def test_range_requests_return_the_right_bytes(running: Running) -> None:
     state = running.state()
     data = _export_files(running.out_dir)[urllib.parse.unquote(state["audio"].rsplit("/", 1)[1])]
     size = len(data)
-    for header, first, last in (("bytes=0-99", 0, 99), ("bytes=1000-", 1000, size - 1),
-                                ("bytes=-500", size - 500, size - 1),
-                                (f"bytes={size - 10}-{size + 1000}", size - 10, size - 1),
-                                ("bytes=0-0", 0, 0)):  # fmt: skip
+    for header, first, last in (
+        ("bytes=0-99", 0, 99),
+        ("bytes=1000-", 1000, size - 1),
+        ("bytes=-500", size - 500, size - 1),
+        (f"bytes={size - 10}-{size + 1000}", size - 10, size - 1),
+        ("bytes=0-0", 0, 0),
+    ):
         status, headers, body = running.get(state["audio"], {"Range": header})
         assert status == 206, header
         assert headers["content-range"] == f"bytes {first}-{last}/{size}", header
@@ -258,9 +278,18 @@ def test_fifty_parallel_range_requests_are_all_served(running: Running) -> None:
 def test_requests_without_the_token_get_403(running: Running) -> None:
     state = running.state()
     wrong = "x" * len(running.token)
-    for path in ("/", "/index.html", "/api/state", f"/{wrong}/", f"/{wrong}/api/state",
-                 f"/{wrong}/{state['audio']}", f"/{state['audio']}", f"/{running.token[:-1]}/",
-                 "/../../etc/passwd", "http://evil/" + running.token + "/"):  # fmt: skip
+    for path in (
+        "/",
+        "/index.html",
+        "/api/state",
+        f"/{wrong}/",
+        f"/{wrong}/api/state",
+        f"/{wrong}/{state['audio']}",
+        f"/{state['audio']}",
+        f"/{running.token[:-1]}/",
+        "/../../etc/passwd",
+        "http://evil/" + running.token + "/",
+    ):
         status, _, body = running.request("GET", path)
         assert status == 403, path
         assert b"Forbidden" in body
@@ -281,16 +310,25 @@ def test_traversal_and_encoded_tricks_are_refused_and_logged(running: Running) -
     generation = running.state()["generation"]
     t = running.token
     attempts = [
-        f"/{t}/../../../etc/passwd", f"/{t}/files/{generation}/../../../etc/passwd",
+        f"/{t}/../../../etc/passwd",
+        f"/{t}/files/{generation}/../../../etc/passwd",
         f"/{t}/files/{generation}/..%2f..%2f..%2fetc%2fpasswd",
         f"/{t}/files/{generation}/%2e%2e/%2e%2e/etc/passwd",
-        f"/{t}/files/{generation}/%2E%2E", f"/{t}/files/{generation}/..\\..\\etc\\passwd",
-        f"/{t}/files/{generation}/%5c..%5cetc", f"/{t}//etc/passwd", f"/{t}/files/{generation}//etc/passwd",
-        f"/{t}/files/{generation}/%00", f"/{t}/files/{generation}/%252e%252e%252fetc%252fpasswd",
-        f"/{t}/files/{generation}/etc/passwd", f"/{t}/files/{generation}/{MANIFEST}",
-        f"/{t}/files/{generation}/", f"/{t}/files/", f"/{t}/static/", f"/{t}/%ff",
+        f"/{t}/files/{generation}/%2E%2E",
+        f"/{t}/files/{generation}/..\\..\\etc\\passwd",
+        f"/{t}/files/{generation}/%5c..%5cetc",
+        f"/{t}//etc/passwd",
+        f"/{t}/files/{generation}//etc/passwd",
+        f"/{t}/files/{generation}/%00",
+        f"/{t}/files/{generation}/%252e%252e%252fetc%252fpasswd",
+        f"/{t}/files/{generation}/etc/passwd",
+        f"/{t}/files/{generation}/{MANIFEST}",
+        f"/{t}/files/{generation}/",
+        f"/{t}/files/",
+        f"/{t}/static/",
+        f"/{t}/%ff",
         f"/{t}/files/{generation}/%c0%ae%c0%ae%2fetc",
-    ]  # fmt: skip
+    ]
     for path in attempts:
         before = len(running.log)
         status, _, body = running.request("GET", path)
@@ -358,8 +396,9 @@ def test_a_slow_client_does_not_hold_up_others_and_is_cut_off(
 
 
 def test_a_huge_form_is_refused(running: Running) -> None:
-    status, _, _ = running.request("POST", f"/{running.token}/api/settings",
-                                   {"Content-Length": str(10**9)})  # fmt: skip
+    status, _, _ = running.request(
+        "POST", f"/{running.token}/api/settings", {"Content-Length": str(10**9)}
+    )
     assert status == 413
 
 
@@ -367,8 +406,13 @@ def test_a_huge_form_is_refused(running: Running) -> None:
 
 
 def _cli_error(args: list[str], env: dict[str, str], out: Path) -> str:
-    result = subprocess.run([*VOICEGUIDE, "export", *args, "--out", str(out)], capture_output=True,
-                            text=True, env={**os.environ, **env}, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [*VOICEGUIDE, "export", *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     line = result.stderr.strip()
     assert line.startswith("voiceguide: error: ") and "\n" not in line
@@ -439,8 +483,13 @@ def _free_port() -> int:
 
 
 def _serve(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([*VOICEGUIDE, "serve", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})  # fmt: skip
+    return subprocess.Popen(
+        [*VOICEGUIDE, "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
 
 
 def test_a_busy_port_or_an_address_that_cannot_be_bound_exits_1_with_one_line(
@@ -467,8 +516,10 @@ def test_serve_reuses_the_export_prints_a_qr_code_and_ctrl_c_exits_130_freeing_t
     before = {p.name: p.stat().st_mtime_ns for p in running.out_dir.iterdir()}
     port = _free_port()
     same = shlex.split(running.state()["command"])[2:]  # the options of the export served
-    with _serve([*same, "--out", str(running.out_dir), "--port", str(port), "--host",
-                 "127.0.0.1"], running.env) as process:  # fmt: skip
+    with _serve(
+        [*same, "--out", str(running.out_dir), "--port", str(port), "--host", "127.0.0.1"],
+        running.env,
+    ) as process:
         assert process.stdout is not None and process.stderr is not None
         lines = []
         start = time.monotonic()
@@ -520,8 +571,13 @@ def _decode_qr(lines: list[str]) -> str:
                 image.paste(0, (x * scale, y * scale, (x + 1) * scale, (y + 1) * scale))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    result = subprocess.run(["zbarimg", "--quiet", "--raw", "-"], input=buffer.getvalue(),
-                            capture_output=True, timeout=30, check=True)  # fmt: skip
+    result = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", "-"],
+        input=buffer.getvalue(),
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
     return result.stdout.decode().strip()
 
 
@@ -597,8 +653,10 @@ def test_the_page_plays_seeks_by_chapter_and_follows_the_lyrics(
     assert page.js("navigator.mediaSession.metadata.artwork[0].src").endswith(state["cover"])
     # the instruction follows the timed lyrics of the exported .lrc file
     lrc = next(p for p in running.out_dir.glob("*.lrc") if "full routine" in p.name)
-    lyrics = [(int(m) * 60 + float(s), text) for m, s, text in
-              re.findall(r"^\[(\d+):(\d+\.\d+)\](.*)$", lrc.read_text(), re.MULTILINE)]  # fmt: skip
+    lyrics = [
+        (int(m) * 60 + float(s), text)
+        for m, s, text in re.findall(r"^\[(\d+):(\d+\.\d+)\](.*)$", lrc.read_text(), re.MULTILINE)
+    ]
     spoken = [(t, text) for t, text in lyrics if len(text) > 12]
     for t, text in spoken[3:6]:
         page.js(f"document.getElementById('audio').currentTime = {t + 0.3}")
@@ -729,12 +787,26 @@ def test_a_form_change_renders_the_same_files_as_export_with_those_options(
     assert status == 409 and "already running" in busy["errors"][0]["message"]
     assert running.get(old["audio"])[2] == old_audio  # the old one plays meanwhile
     new = running.wait_rendered(old["generation"] + 1)
-    assert new["command"] == ("voiceguide export --rest adductor-ball-squeeze=25 "
-                              "--verbosity minimal")  # fmt: skip
+    assert new["command"] == (
+        "voiceguide export --rest adductor-ball-squeeze=25 --verbosity minimal"
+    )
     other = tmp_path / "cli"
-    subprocess.run([*VOICEGUIDE, "export", "--rest", "adductor-ball-squeeze=25", "--verbosity",
-                    "minimal", "--out", str(other)], check=True, capture_output=True,
-                   env={**os.environ, **running.env}, timeout=300)  # fmt: skip
+    subprocess.run(
+        [
+            *VOICEGUIDE,
+            "export",
+            "--rest",
+            "adductor-ball-squeeze=25",
+            "--verbosity",
+            "minimal",
+            "--out",
+            str(other),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **running.env},
+        timeout=300,
+    )
     from_cli = _export_files(other)
     served = {
         d["name"]: running.get(d["url"])[2]

@@ -25,8 +25,9 @@ def _export(folder: Path, fingerprint: str, files: list[str] = FILES) -> Path:
     folder.mkdir()
     for name in files:
         (folder / name).write_bytes(b"x")
-    (folder / MANIFEST).write_text(json.dumps({"id": "1", "files": files,
-                                               "fingerprint": fingerprint}))  # fmt: skip
+    (folder / MANIFEST).write_text(
+        json.dumps({"id": "1", "files": files, "fingerprint": fingerprint})
+    )
     return folder
 
 

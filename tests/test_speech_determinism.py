@@ -49,8 +49,11 @@ def test_two_cold_syntheses_of_the_default_routine_are_identical_phrase_by_phras
     second = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160), tmp_path / "b")
     second.ensure(list(reversed(phrases)))  # other workers, other neighbours, other order
     assert first.synthesized == second.synthesized == len(phrases)
-    different = [text for text in phrases
-                 if first.path_for(text).read_bytes() != second.path_for(text).read_bytes()]  # fmt: skip
+    different = [
+        text
+        for text in phrases
+        if first.path_for(text).read_bytes() != second.path_for(text).read_bytes()
+    ]
     assert different == []
 
 
@@ -65,8 +68,11 @@ def test_a_phrase_does_not_depend_on_what_the_worker_spoke_before(tmp_path: Path
     """One worker speaks the same phrase after different phrases: the engine's own output,
     before any processing, is byte for byte the same, and the espeak-ng command line's."""
     phrase = "Keep the knee pointing outward."
-    before = [[], ["Lie on your back with your knees bent."],
-              ["Round 2 of 3.", "Stay in the stretch.", "Hello there, how are you doing today?"]]  # fmt: skip
+    before = [
+        [],
+        ["Lie on your back with your knees bent."],
+        ["Round 2 of 3.", "Stay in the stretch.", "Hello there, how are you doing today?"],
+    ]
     spoken = []
     for n, others in enumerate(before):
         synthesizer = Pyttsx3Synthesizer("gmw/en-us", 160, workers=1)
@@ -74,8 +80,9 @@ def test_a_phrase_does_not_depend_on_what_the_worker_spoke_before(tmp_path: Path
         synthesizer.synthesize(jobs)
         spoken.append(frames_of(jobs[-1][1]))
     command_line = tmp_path / "espeak-ng.wav"
-    subprocess.run(["espeak-ng", "-v", "gmw/en-us", "-s", "160", "-w", str(command_line), phrase],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["espeak-ng", "-v", "gmw/en-us", "-s", "160", "-w", str(command_line), phrase], check=True
+    )
     assert spoken[0] == spoken[1] == spoken[2] == frames_of(command_line)
 
 
@@ -87,13 +94,19 @@ def test_a_cold_play_recorded_from_the_sound_device_is_the_audio_export_makes(
     """``voiceguide play`` with an empty cache (it synthesizes while it plays), recorded on
     the virtual device, against the audio a cold export renders from a cache of its own."""
     path = write_tiny_routine(tmp_path / "routine")
-    env = {**os.environ, **sound_device.process_env(),
-           "VOICEGUIDE_CACHE_DIR": str(tmp_path / "play-cache")}  # fmt: skip
+    env = {
+        **os.environ,
+        **sound_device.process_env(),
+        "VOICEGUIDE_CACHE_DIR": str(tmp_path / "play-cache"),
+    }
     with sound_device.record() as recorder:
         process = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide", "play", str(path)], env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [sys.executable, "-m", "voiceguide", "play", str(path)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             first = recorder.wait_for_sound(timeout_s=60)
             while len(recorder.samples()) < first + (LISTEN_S + 1) * sound.RATE:
@@ -111,8 +124,15 @@ def test_a_cold_play_recorded_from_the_sound_device_is_the_audio_export_makes(
         render(timeline, cache.pcm, cues=CueCache(tmp_path / "export-cache", FORMAT)), "<i2"
     ).astype(np.int32)
     onset = int(np.nonzero(reference)[0][0])
-    at = sound.find(reference[onset : onset + sound.RATE // 4], recording,
-                    max(0, first - sound.RATE // 20), first + sound.RATE // 2) - onset  # fmt: skip
+    at = (
+        sound.find(
+            reference[onset : onset + sound.RATE // 4],
+            recording,
+            max(0, first - sound.RATE // 20),
+            first + sound.RATE // 2,
+        )
+        - onset
+    )
     heard = recording[at : at + LISTEN_S * sound.RATE].astype(np.int32)
     if np.count_nonzero(heard != reference[: len(heard)]) == 0:
         return  # sample for sample, all along

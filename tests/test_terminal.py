@@ -71,8 +71,9 @@ def test_the_display_shows_where_what_how_far_and_the_keys() -> None:
     chapter = Chapter(2, "Supine hip stretch", "supine-hip-stretch", 75_000, 466_000, 10, 90)
     section = Section("Supine hip stretch - left side, round 2", 2, 223_000, 281_000, "left")
     hold = Hold("supine-hip-stretch", "left", 2, 240_000, 270_000)
-    status = Status(State.PLAYING, "Outer hip release", 258_400, 895_900, chapter, 5, section,
-                    hold, 11_600, 3)  # fmt: skip
+    status = Status(
+        State.PLAYING, "Outer hip release", 258_400, 895_900, chapter, 5, section, hold, 11_600, 3
+    )
     console = Console(record=True, width=100)
     console.print(render_status(status))
     text = console.export_text()

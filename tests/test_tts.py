@@ -27,8 +27,10 @@ def _rms(pcm: bytes) -> float:
 @pytest.mark.espeak
 def test_espeak_speaks_a_long_phrase_completely_into_the_cache(tmp_path: Path) -> None:
     cache = PhraseCache(Pyttsx3Synthesizer("gmw/en-us", 160), tmp_path)
-    long_text = ("Use the outstretched arm to press the knee away from the center of your body, "
-                 "thereby accentuating the spinal rotation and the concurrent stretch at the hip.")  # fmt: skip
+    long_text = (
+        "Use the outstretched arm to press the knee away from the center of your body, "
+        "thereby accentuating the spinal rotation and the concurrent stretch at the hip."
+    )
     short_ms = cache.measure("Release.")
     long_ms = cache.measure(long_text)
     # about 27 words at 160 words a minute: roughly 10 s; "Release." well under 1.5 s
@@ -145,8 +147,9 @@ class SlowFinish(FakeSynthesizer):
         self.fail_on = fail_on
         self.finished: list[str] = []
 
-    def synthesize(self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None,
-                   spoken: Any = None) -> None:  # fmt: skip
+    def synthesize(
+        self, jobs: list[tuple[str, Path]], finish: Any = None, done: Any = None, spoken: Any = None
+    ) -> None:
         for text, path in jobs:
             self._one(text, path)
             if spoken is not None:

@@ -39,8 +39,13 @@ def test_voices_are_sorted_by_language_filtered_and_the_default_is_marked() -> N
         installed_voices("e", _engine, lambda: None)
     shown = voices_to_json(voices)
     assert shown["default"] == DEFAULT_VOICE
-    assert {"id": "gmw/en-us", "language": "en-us", "name": "English (America)",
-            "engine": "espeak-ng", "default": True} in shown["voices"]  # fmt: skip
+    assert {
+        "id": "gmw/en-us",
+        "language": "en-us",
+        "name": "English (America)",
+        "engine": "espeak-ng",
+        "default": True,
+    } in shown["voices"]
 
 
 @pytest.mark.espeak
@@ -48,9 +53,13 @@ def test_the_voices_command_lists_espeak_voices_with_the_default() -> None:
     listed = run("voices", "--json")
     assert listed.returncode == 0, listed.stderr
     voices = {v["id"]: v for v in json.loads(listed.stdout)["voices"]}
-    assert voices[DEFAULT_VOICE] == {"id": DEFAULT_VOICE, "language": "en-us",
-                                     "name": "English (America)", "engine": "espeak-ng",
-                                     "default": True}  # fmt: skip
+    assert voices[DEFAULT_VOICE] == {
+        "id": DEFAULT_VOICE,
+        "language": "en-us",
+        "name": "English (America)",
+        "engine": "espeak-ng",
+        "default": True,
+    }
     assert {"gmw/en", "gmw/en-gb-x-rp"} <= voices.keys()
     table = run("voices", "--lang", "en")
     assert table.returncode == 0, table.stderr
@@ -70,8 +79,10 @@ def test_voices_reads_the_config_file_as_every_command_does() -> None:
     path.write_text('voice = "gmw/en-gb-x-rp"\nrate = 9000\n', encoding="utf-8")
     broken = run("voices")
     assert broken.returncode == 2 and broken.stdout == ""
-    assert broken.stderr == (f"voiceguide: error: {path}: top level, key 'rate' = 9000: must be "
-                             "between 80 and 450 words per minute\n")  # fmt: skip
+    assert broken.stderr == (
+        f"voiceguide: error: {path}: top level, key 'rate' = 9000: must be "
+        "between 80 and 450 words per minute\n"
+    )
     path.write_text('voice = "gmw/en-gb-x-rp"\n', encoding="utf-8")
     table = run("voices", "--lang", "en")
     assert table.returncode == 0, table.stderr

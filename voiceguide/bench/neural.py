@@ -54,8 +54,9 @@ def tree_rss_mb(pid: int) -> float:
 def _peak_while(args: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
     """Run a command; (wall seconds, peak MB of it and its descendants)."""
     started = time.perf_counter()
-    process = subprocess.Popen(list(args), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        list(args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak = 0.0
     done = threading.Event()
 
@@ -90,42 +91,97 @@ def neural_figure(work: Path, row: Callable[..., str]) -> None:
     vg = [sys.executable, "-m", "voiceguide"]
     shutil.rmtree(cache, ignore_errors=True)
     cold_s, peak_mb = _peak_while([*vg, "export", "--voice", VOICE, "--out", str(out)], env)
-    exported = json.loads(subprocess.run(
-        [*vg, "export", "--voice", VOICE, "--out", str(out), "--json"], env=env, check=True,
-        capture_output=True, text=True).stdout)  # fmt: skip
+    exported = json.loads(
+        subprocess.run(
+            [*vg, "export", "--voice", VOICE, "--out", str(out), "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     audio_s = exported["full"]["duration_s"]
 
     settings = Settings(voice=VOICE)
-    timeline = pipeline.plan(pipeline.load(None), settings,
-                             pipeline.make_cache(settings, cache_dir=cache))  # fmt: skip
+    timeline = pipeline.plan(
+        pipeline.load(None), settings, pipeline.make_cache(settings, cache_dir=cache)
+    )
     phrases = timeline.phrases()
     speech_s = sum(pipeline.make_cache(settings, cache_dir=cache).measure(p) for p in phrases)
     lines = work / "phrases.txt"
     lines.write_text("".join(" ".join(p.split()) + "\n" for p in phrases), encoding="utf-8")
     files = installed[VOICE]
     wavs = work / "piper-wavs"
-    floor_cmd = [sys.executable, "-m", "piper", "-m", str(files.model), "-c", str(files.config),
-                 "-i", str(lines), "-d", str(wavs),
-                 "--length-scale", str(length_scale_for(settings.rate_wpm))]  # fmt: skip
+    floor_cmd = [
+        sys.executable,
+        "-m",
+        "piper",
+        "-m",
+        str(files.model),
+        "-c",
+        str(files.config),
+        "-i",
+        str(lines),
+        "-d",
+        str(wavs),
+        "--length-scale",
+        str(length_scale_for(settings.rate_wpm)),
+    ]
     floor_speech_s, floor_peak_mb = _peak_while(floor_cmd, dict(os.environ))
     wav = work / "neural-full.wav"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", exported["full"]["path"], "-ac", "1",
-                    "-ar", "44100", str(wav)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            exported["full"]["path"],
+            "-ac",
+            "1",
+            "-ar",
+            "44100",
+            str(wav),
+        ],
+        check=True,
+    )
     started = time.perf_counter()
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame",
-                    "-b:a", "96k", str(work / "neural-floor.mp3")], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(wav),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "96k",
+            str(work / "neural-floor.mp3"),
+        ],
+        check=True,
+    )
     encode_s = time.perf_counter() - started
     warm_started = time.perf_counter()
-    subprocess.run([*vg, "export", "--voice", VOICE, "--out", str(out), "--hold", "41"],
-                   env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*vg, "export", "--voice", VOICE, "--out", str(out), "--hold", "41"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     warm_s = time.perf_counter() - warm_started
 
-    print(f"neural voice: {audio_s / 60:.1f} min of audio, {len(phrases)} phrases, "
-          f"{speech_s / 1000:.0f} s of speech")  # fmt: skip
+    print(
+        f"neural voice: {audio_s / 60:.1f} min of audio, {len(phrases)} phrases, "
+        f"{speech_s / 1000:.0f} s of speech"
+    )
     print(row("6. neural cold export vs piper CLI+ffmpeg", cold_s, floor_speech_s + encode_s, 1.0))
     speech = speech_s / 1000
-    print(f"   real-time factor (s per s of speech): voiceguide {cold_s / speech:.3f}, "
-          f"piper CLI {floor_speech_s / speech:.3f}")  # fmt: skip
+    print(
+        f"   real-time factor (s per s of speech): voiceguide {cold_s / speech:.3f}, "
+        f"piper CLI {floor_speech_s / speech:.3f}"
+    )
     print(row("   peak memory, all processes vs 1 GB", peak_mb, 1024, 1.0, "MB"))
     print(f"   (the piper CLI alone: {floor_peak_mb:.0f} MB)")
     print(row("   warm neural re-export (new holds) vs ffmpeg", warm_s, encode_s, 1.2))

@@ -98,17 +98,30 @@ class SoundDevice:
         }
         self._log = (f / "pulseaudio.log").open("wb")
         self._daemon = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--system=false", "-n", "-F", str(f / "default.pa"),
-             "--exit-idle-time=-1", "--use-pid-file=no", "--disable-shm=yes",
-             "--log-target=stderr"],
-            env=daemon_env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-        )  # fmt: skip
+            [
+                "pulseaudio",
+                "--daemonize=no",
+                "--system=false",
+                "-n",
+                "-F",
+                str(f / "default.pa"),
+                "--exit-idle-time=-1",
+                "--use-pid-file=no",
+                "--disable-shm=yes",
+                "--log-target=stderr",
+            ],
+            env=daemon_env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+        )
         deadline = time.monotonic() + 15
         while True:
             if self._daemon.poll() is not None:
                 raise RuntimeError(f"pulseaudio exited: see {f / 'pulseaudio.log'}")
-            info = subprocess.run(["pactl", "info"], env=self.process_env(),
-                                  capture_output=True, text=True)  # fmt: skip
+            info = subprocess.run(
+                ["pactl", "info"], env=self.process_env(), capture_output=True, text=True
+            )
             if info.returncode == 0 and f"Default Sink: {SINK}" in info.stdout:
                 break
             if time.monotonic() > deadline:
@@ -116,8 +129,10 @@ class SoundDevice:
             time.sleep(0.1)
         self._reader = subprocess.Popen(
             ["parec", "-d", f"{SINK}.monitor", "--latency-msec=20", "--raw"],
-            env=self.process_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=self.process_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._ready_at = time.monotonic() + _READER_HEAD_START_S
 
     def process_env(self) -> dict[str, str]:
@@ -160,10 +175,20 @@ class Recorder:
 
     def __enter__(self) -> Recorder:
         self._process = subprocess.Popen(
-            ["parec", "-d", f"{SINK}.monitor", f"--rate={RATE}", "--channels=1",
-             "--format=s16le", "--latency-msec=20", "--raw"],
-            env=self._env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "parec",
+                "-d",
+                f"{SINK}.monitor",
+                f"--rate={RATE}",
+                "--channels=1",
+                "--format=s16le",
+                "--latency-msec=20",
+                "--raw",
+            ],
+            env=self._env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 5
@@ -173,9 +198,11 @@ class Recorder:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
         trace: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         time.sleep(0.3)  # the last frames played reach the monitor
         if self._process is not None:
             self._process.terminate()

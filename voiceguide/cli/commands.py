@@ -54,10 +54,12 @@ def _root(
         bool, typer.Option("--verbose", "-v", help="Show a traceback when something fails.")
     ] = False,
     version: Annotated[
-        bool, typer.Option("--version", help="Show the version and exit.",
-                           callback=_show_version, is_eager=True)
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_show_version, is_eager=True
+        ),
     ] = False,
-) -> None:  # fmt: skip
+) -> None:
     _state["verbose"] = verbose
 
 
@@ -79,15 +81,19 @@ def init_command(
     name: Annotated[str, typer.Argument(help="The new routine's name, e.g. my-hips.")],
     path: Annotated[
         Path | None,
-        typer.Option("--path", metavar="DIR",
-                     help="Write it into this folder instead of your routines folder."),
+        typer.Option(
+            "--path",
+            metavar="DIR",
+            help="Write it into this folder instead of your routines folder.",
+        ),
     ] = None,
     source: Annotated[
         str | None,
-        typer.Option("--from", metavar="ROUTINE", help="The routine to copy.",
-                     show_default="outer-hip"),
+        typer.Option(
+            "--from", metavar="ROUTINE", help="The routine to copy.", show_default="outer-hip"
+        ),
     ] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Start a routine of your own: a copy of a bundled routine's scripts to edit."""
     from voiceguide.routine.library import init_routine
 
@@ -114,8 +120,10 @@ def validate_command(
         count = len(result.problems)
         raise RoutineError(f"{count} problem{'s' if count > 1 else ''}", path=result.path)
     exercises = f"{result.exercises} exercise{'s' if result.exercises != 1 else ''}"
-    typer.echo(f"ok: {exercises}, total {clock(result.total_ms)} "
-               "(estimated from word counts; 'voiceguide plan' times it exactly)")  # fmt: skip
+    typer.echo(
+        f"ok: {exercises}, total {clock(result.total_ms)} "
+        "(estimated from word counts; 'voiceguide plan' times it exactly)"
+    )
 
 
 @app.command("voices")
@@ -146,11 +154,14 @@ def voices_command(
 def cues_command(
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", metavar="FILE.mp3",
-                     help="Write it to this MP3 instead of playing it."),
+        typer.Option(
+            "--out", "-o", metavar="FILE.mp3", help="Write it to this MP3 instead of playing it."
+        ),
     ] = None,
-    voice: VoiceOpt = None, rate: RateOpt = None, bitrate: BitrateOpt = None,
-) -> None:  # fmt: skip
+    voice: VoiceOpt = None,
+    rate: RateOpt = None,
+    bitrate: BitrateOpt = None,
+) -> None:
     """Each cue sound, named then played: learn them before a routine (live, or an MP3)."""
     from voiceguide import pipeline
     from voiceguide.plan.preferences import command_line
@@ -196,7 +207,7 @@ def export_command(
         bool, typer.Option("--zip", help="Write one zip file holding the whole export.")
     ] = False,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Render the routine to MP3s: one per chapter and one of the whole routine."""
     from voiceguide import pipeline
     from voiceguide.cli.show import export_summary
@@ -208,9 +219,14 @@ def export_command(
     with pipeline.ProgressBars(enabled=not as_json) as bars:
         cache.progress = bars.speaking
         timeline, result = pipeline.export(
-            loaded, settings, cache, out, prepared.bitrate, progress=bars.rendering,
+            loaded,
+            settings,
+            cache,
+            out,
+            prepared.bitrate,
+            progress=bars.rendering,
             as_zip=as_zip,
-        )  # fmt: skip
+        )
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:
@@ -242,10 +258,13 @@ def play_command(
     ] = None,
     log: Annotated[
         bool | None,
-        typer.Option("--log/--no-log", help="Record the session in the practice log "
-                     "('voiceguide history'); 'log = false' in the config turns it off."),
+        typer.Option(
+            "--log/--no-log",
+            help="Record the session in the practice log "
+            "('voiceguide history'); 'log = false' in the config turns it off.",
+        ),
     ] = None,
-) -> None:  # fmt: skip
+) -> None:
     """Play the routine live: space pauses, n or right skips, b or left goes back, q stops."""
     from voiceguide import pipeline
     from voiceguide.cli.terminal import controls, summary
@@ -261,9 +280,13 @@ def play_command(
             return controls(playback)
 
         status, problem = pipeline.play_logged(
-            loaded, settings, cache, start_exercise=start, controls=controls_after_bars,
+            loaded,
+            settings,
+            cache,
+            start_exercise=start,
+            controls=controls_after_bars,
             log=prepared.log if log is None else log,
-        )  # fmt: skip
+        )
     typer.echo(summary(status), err=True)
     if problem is not None:
         typer.echo(f"voiceguide: warning: {_one_line(problem)}", err=True)

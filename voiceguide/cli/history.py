@@ -17,9 +17,12 @@ __all__ = ["history_command", "log_command"]
 
 SinceOpt = Annotated[
     str | None,
-    typer.Option("--since", metavar="DATE",
-                 help="Only sessions since this day: 2026-03-01, yesterday, 7d, 2w."),
-]  # fmt: skip
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Only sessions since this day: 2026-03-01, yesterday, 7d, 2w.",
+    ),
+]
 OfRoutineOpt = Annotated[
     str | None,
     typer.Option("--routine", metavar="NAME", help="Only this routine (its streak and days)."),
@@ -32,20 +35,26 @@ def log_command(
     options: RoutineOptions,
     at: Annotated[
         str | None,
-        typer.Option("--at", metavar="TIME",
-                     help="When you started: 18:30, 'yesterday 18:30', '2026-03-01 18:30' "
-                          "(default: you just finished)."),
+        typer.Option(
+            "--at",
+            metavar="TIME",
+            help="When you started: 18:30, 'yesterday 18:30', '2026-03-01 18:30' "
+            "(default: you just finished).",
+        ),
     ] = None,
     exercise: Annotated[
         list[str] | None,
-        typer.Option("--exercise", metavar="ID",
-                     help="An exercise you did (repeat it; default: all of them)."),
+        typer.Option(
+            "--exercise",
+            metavar="ID",
+            help="An exercise you did (repeat it; default: all of them).",
+        ),
     ] = None,
     undo: Annotated[
         bool, typer.Option("--undo", help="Delete the last session logged by hand instead.")
     ] = False,
     as_json: JsonOpt = False,
-) -> None:  # fmt: skip
+) -> None:
     """Record a session done elsewhere (the exported MP3s on a phone), with the settings an
     export of the routine with these options uses."""
     from voiceguide import pipeline
@@ -67,8 +76,10 @@ def log_command(
     done = sum(e.state.value == "completed" for e in session.exercises)
     what = "all" if session.completed else f"{done} of"
     when = session.started.local().strftime("%a %d %b %H:%M")
-    typer.echo(f"Logged {session.routine} on {when}: {what} {len(session.exercises)} exercises, "
-               f"{clock(session.heard_ms)}, in {pipeline.log_path()}")  # fmt: skip
+    typer.echo(
+        f"Logged {session.routine} on {when}: {what} {len(session.exercises)} exercises, "
+        f"{clock(session.heard_ms)}, in {pipeline.log_path()}"
+    )
     typer.echo(streak_line(pipeline.history(last=1)))
 
 
@@ -76,23 +87,26 @@ def log_command(
 def history_command(
     routine: OfRoutineOpt = None,
     since: SinceOpt = None,
-    last: Annotated[int, typer.Option("--last", metavar="N", help="How many sessions to list.")
-                    ] = 10,
+    last: Annotated[
+        int, typer.Option("--last", metavar="N", help="How many sessions to list.")
+    ] = 10,
     as_json: JsonOpt = False,
     export: Annotated[
         Path | None,
         typer.Option("--export", metavar="FILE.csv", help="Write the log as CSV instead."),
     ] = None,
     forget: Annotated[
-        bool, typer.Option("--forget", help="Delete the log's sessions for good (all, or "
-                                            "those before --before).")
+        bool,
+        typer.Option(
+            "--forget", help="Delete the log's sessions for good (all, or those before --before)."
+        ),
     ] = False,
     before: Annotated[
         str | None,
         typer.Option("--before", metavar="DATE", help="With --forget: only days before this."),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --forget.")] = False,
-) -> None:  # fmt: skip
+) -> None:
     """Your practice: the last sessions, your streak of days, the last weeks as a calendar,
     and today's count for exercises meant to be done so many times a day."""
     from voiceguide import pipeline
@@ -107,8 +121,10 @@ def history_command(
                 raise SettingsError(f"--forget deletes {what} for good: add --yes to do it")
             typer.confirm(f"Delete {what} from {pipeline.log_path()} for good?", abort=True)
         count = pipeline.forget(before)
-        typer.echo(f"Deleted {count} session{'s' if count != 1 else ''} from "
-                   f"{pipeline.log_path()} (their bytes overwritten)")  # fmt: skip
+        typer.echo(
+            f"Deleted {count} session{'s' if count != 1 else ''} from "
+            f"{pipeline.log_path()} (their bytes overwritten)"
+        )
         return
     if export is not None:
         count = pipeline.export_csv(export, since=since, routine=routine)

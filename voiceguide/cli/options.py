@@ -31,9 +31,12 @@ RoutineArg = Annotated[
 ]
 HoldOpt = Annotated[
     list[str] | None,
-    typer.Option("--hold", metavar="[ID=]SECONDS",
-                 help="Hold length in seconds: for every hold, or ID=N for one exercise."),
-]  # fmt: skip
+    typer.Option(
+        "--hold",
+        metavar="[ID=]SECONDS",
+        help="Hold length in seconds: for every hold, or ID=N for one exercise.",
+    ),
+]
 RoundsOpt = Annotated[
     list[str] | None,
     typer.Option("--rounds", metavar="[ID=]N", help="Rounds of a hold exercise (all sides)."),
@@ -52,34 +55,51 @@ VoiceOpt = Annotated[
 ]
 VerbosityOpt = Annotated[
     str | None,
-    typer.Option("--verbosity", metavar="minimal|standard|coach", show_default="standard",
-                 help="minimal: tones and names; standard: every instruction once; "
-                      "coach: also form reminders and breathing prompts in holds."),
-]  # fmt: skip
+    typer.Option(
+        "--verbosity",
+        metavar="minimal|standard|coach",
+        show_default="standard",
+        help="minimal: tones and names; standard: every instruction once; "
+        "coach: also form reminders and breathing prompts in holds.",
+    ),
+]
 BreathOpt = Annotated[
     str | None,
-    typer.Option("--breath", metavar="IN-OUT",
-                 help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out); "
-                      "off turns off a saved preference."),
-]  # fmt: skip
+    typer.Option(
+        "--breath",
+        metavar="IN-OUT",
+        help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out); "
+        "off turns off a saved preference.",
+    ),
+]
 FitOpt = Annotated[
     str | None,
-    typer.Option("--fit", metavar="DURATION",
-                 help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
-                      "within their allowed ranges; off turns off a saved preference."),
-]  # fmt: skip
+    typer.Option(
+        "--fit",
+        metavar="DURATION",
+        help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
+        "within their allowed ranges; off turns off a saved preference.",
+    ),
+]
 BedOpt = Annotated[
     str | None,
-    typer.Option("--bed", metavar="pad|FILE",
-                 help="Music under the voice, ducked under every word and cue: pad (calm "
-                      "generated chords) or a music file (mp3, m4a, ogg, flac, wav; looped); "
-                      "off turns off a saved preference."),
-]  # fmt: skip
+    typer.Option(
+        "--bed",
+        metavar="pad|FILE",
+        help="Music under the voice, ducked under every word and cue: pad (calm "
+        "generated chords) or a music file (mp3, m4a, ogg, flac, wav; looped); "
+        "off turns off a saved preference.",
+    ),
+]
 BedLevelOpt = Annotated[
     str | None,
-    typer.Option("--bed-level", metavar="DB", show_default="-18",
-                 help="The music's level in holds, in dB relative to the speech (-40 to -15)."),
-]  # fmt: skip
+    typer.Option(
+        "--bed-level",
+        metavar="DB",
+        show_default="-18",
+        help="The music's level in holds, in dB relative to the speech (-40 to -15).",
+    ),
+]
 RateOpt = Annotated[
     int | None,
     typer.Option("--rate", help="Words a minute, as a listener counts them (default 178)."),
@@ -121,10 +141,16 @@ class RoutineOptions:
             for raw in getattr(self, option) or []
         ]
         command = command_line(
-            per_exercise, voice=self.voice, rate_wpm=self.rate, verbosity=self.verbosity,
-            breath=self.breath, fit=self.fit, bitrate=bitrate, bed=self.bed,
+            per_exercise,
+            voice=self.voice,
+            rate_wpm=self.rate,
+            verbosity=self.verbosity,
+            breath=self.breath,
+            fit=self.fit,
+            bitrate=bitrate,
+            bed=self.bed,
             bed_level=self.bed_level,
-        )  # fmt: skip
+        )
         return pipeline.prepare(self.routine, command)
 
 
@@ -137,10 +163,11 @@ def routine_options(command: Command) -> Command:
     own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
     hints = inspect.get_annotations(RoutineOptions, eval_str=True)
     shared = [
-        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation=hints[f.name])
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=hints[f.name]
+        )
         for f in fields(RoutineOptions)
-    ]  # fmt: skip
+    ]
     names = {f.name for f in fields(RoutineOptions)}
 
     @functools.wraps(command)

@@ -36,15 +36,18 @@ def serve_command(
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")
     ] = 8765,
-) -> None:  # fmt: skip
+) -> None:
     """Serve the routine to your phone: exports it (or reuses an up-to-date export), prints
     a QR code of the page's address, then serves a player with chapters, lock-screen
     controls, downloads and the settings until Ctrl-C."""
     from voiceguide import serve
     from voiceguide.cli.show import export_progress
 
-    args = [f"--{name}={value}" for name in ("hold", "rounds", "reps", "sets", "rest")
-            for value in getattr(options, name) or []]  # fmt: skip
+    args = [
+        f"--{name}={value}"
+        for name in ("hold", "rounds", "reps", "sets", "rest")
+        for value in getattr(options, name) or []
+    ]
     for name in ("voice", "rate", "verbosity", "breath", "fit"):
         if getattr(options, name) is not None:
             args.append(f"--{name}={getattr(options, name)}")

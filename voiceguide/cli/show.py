@@ -47,19 +47,32 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
     table.add_column("side")
     table.add_column("length", justify="right")
     for chapter in timeline.chapters:
-        table.add_row(clock(chapter.start_ms), f"[bold]{chapter.index}. {chapter.title}[/]", "",
-                      clock(chapter.end_ms - chapter.start_ms))  # fmt: skip
+        table.add_row(
+            clock(chapter.start_ms),
+            f"[bold]{chapter.index}. {chapter.title}[/]",
+            "",
+            clock(chapter.end_ms - chapter.start_ms),
+        )
         steps = [x for x in timeline.steps if x.exercise == chapter.exercise]
         if chapter.exercise is not None and steps:
             moving = _seconds(sum(x.then_ms for x in steps))
-            table.add_row(clock(steps[0].start_ms), f"   {len(steps)} steps, {moving} to move",
-                          "", "")  # fmt: skip
+            table.add_row(
+                clock(steps[0].start_ms), f"   {len(steps)} steps, {moving} to move", "", ""
+            )
         for hold in (h for h in timeline.holds if h.exercise == chapter.exercise):
-            table.add_row(clock(hold.start_ms), f"   hold, round {hold.round}", hold.side or "",
-                          _seconds(hold.end_ms - hold.start_ms))  # fmt: skip
+            table.add_row(
+                clock(hold.start_ms),
+                f"   hold, round {hold.round}",
+                hold.side or "",
+                _seconds(hold.end_ms - hold.start_ms),
+            )
         for rep_set in (s for s in timeline.sets if s.exercise == chapter.exercise):
-            table.add_row(clock(rep_set.start_ms), f"   set {rep_set.set}: {rep_set.reps} reps",
-                          "", _seconds(rep_set.end_ms - rep_set.start_ms))  # fmt: skip
+            table.add_row(
+                clock(rep_set.start_ms),
+                f"   set {rep_set.set}: {rep_set.reps} reps",
+                "",
+                _seconds(rep_set.end_ms - rep_set.start_ms),
+            )
     console.print(table)
     settings = timeline.settings
     chosen = [o.describe() for o in settings.overrides] if settings else []
@@ -91,14 +104,18 @@ def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -
         for track in (*result.tracks, result.full):
             console.print(f"{clock(round(track.duration_s * 1000)):>8}  {track.path}")
         console.print(f"{'playlist':>8}  {result.playlist}")
-    console.print(f"Exported {len(result.tracks) + 1} tracks ({clock(timeline.total_ms)} in all) "
-                  f"in {elapsed_s:.1f} s.")  # fmt: skip
+    console.print(
+        f"Exported {len(result.tracks) + 1} tracks ({clock(timeline.total_ms)} in all) "
+        f"in {elapsed_s:.1f} s."
+    )
 
 
 def voices_table(
-    voices: list[Voice], missing: str | None = None, console: Console | None = None,
+    voices: list[Voice],
+    missing: str | None = None,
+    console: Console | None = None,
     yours: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """One voice a line: id, language, name (a neural one says so); the default marked with a
     star, the config file's voice (``yours``) with an arrow; then how to get the neural voices
     when they are missing."""
@@ -113,8 +130,12 @@ def voices_table(
     for voice in voices:
         default, chosen = voice.is_default, voice.id == yours
         notes = [note for note, yes in (("default", default), ("yours", chosen)) if yes]
-        cells = (">" if chosen else "*" if default else "", voice.id, voice.language,
-                 voice.name + (f" ({', '.join(notes)})" if notes else ""))  # fmt: skip
+        cells = (
+            ">" if chosen else "*" if default else "",
+            voice.id,
+            voice.language,
+            voice.name + (f" ({', '.join(notes)})" if notes else ""),
+        )
         table.add_row(*(Text(cell) for cell in cells), style="bold" if default or chosen else None)
     console.print(table)
     if missing is not None:
@@ -168,8 +189,12 @@ def _outcome(session: Session) -> str:
     return text
 
 
-_MARKS = {"completed": ("■", "green"), "practised": ("▪", "green"), "tried": ("·", "yellow"),
-          "none": ("·", "dim")}  # fmt: skip
+_MARKS = {
+    "completed": ("■", "green"),
+    "practised": ("▪", "green"),
+    "tried": ("·", "yellow"),
+    "none": ("·", "dim"),
+}
 _WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 
 
@@ -177,8 +202,12 @@ def history_view(history: History, console: Console | None = None) -> None:
     """The last sessions, the streak, a calendar of the last weeks, today's targets."""
     console = console or Console(highlight=False)
     if not history.sessions:
-        console.print(Text(f"No sessions yet in {history.path}: 'voiceguide play' records "
-                           "each one, 'voiceguide log' one done elsewhere."))  # fmt: skip
+        console.print(
+            Text(
+                f"No sessions yet in {history.path}: 'voiceguide play' records "
+                "each one, 'voiceguide log' one done elsewhere."
+            )
+        )
     else:
         table = Table(show_edge=False, pad_edge=False, box=None)
         table.add_column("when", no_wrap=True)
@@ -188,8 +217,7 @@ def history_view(history: History, console: Console | None = None) -> None:
         for session in history.sessions:
             when = session.started.local().strftime("%a %d %b %H:%M")
             heard = clock(session.heard_ms) if session.heard_ms else "-"
-            table.add_row(Text(when), Text(session.routine), Text(heard),
-                          Text(_outcome(session)))  # fmt: skip
+            table.add_row(Text(when), Text(session.routine), Text(heard), Text(_outcome(session)))
         console.print(table)
         more = history.total_sessions - len(history.sessions)
         if more > 0:
@@ -211,8 +239,11 @@ def history_view(history: History, console: Console | None = None) -> None:
         cells = []
         for mark in row:
             symbol, style = _MARKS[mark.level]
-            cells.append(Text("" if mark.future else symbol,
-                              style=style + (" reverse" if mark.today else "")))  # fmt: skip
+            cells.append(
+                Text(
+                    "" if mark.future else symbol, style=style + (" reverse" if mark.today else "")
+                )
+            )
         grid.add_row(Text(row[0].day.strftime("%d %b")), *cells)
     console.print(grid)
     console.print(Text("■ whole routine  ▪ some exercises  · none", style="dim"))
@@ -231,8 +262,10 @@ def history_view(history: History, console: Console | None = None) -> None:
 def streak_line(history: History) -> str:
     """The streak and today's targets in one line (after a session is recorded)."""
     streak = history.streaks
-    parts = [f"{streak.current} day{'s' if streak.current != 1 else ''} in a row "
-             f"(longest {streak.longest})"]  # fmt: skip
+    parts = [
+        f"{streak.current} day{'s' if streak.current != 1 else ''} in a row "
+        f"(longest {streak.longest})"
+    ]
     for target in history.targets:
         times = f"{target.low}" if target.low == target.high else f"{target.low}-{target.high}"
         mark = " ✓" if target.met else ""

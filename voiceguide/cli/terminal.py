@@ -103,9 +103,11 @@ class KeyReader:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
         trace: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._restore()
 
     def _restore(self) -> None:
@@ -204,14 +206,16 @@ def render_status(status: Status, keys: bool = True) -> RenderableType:
         rounds = f", round {status.hold.round} of {status.rounds}" if status.rounds else ""
         detail.append(f"hold{side}{rounds}: {-(-status.hold_left_ms // 1000)} s left")
     if status.rep_set is not None and status.rep is not None:
-        detail.append(f"set {status.rep_set.set} of {status.sets}, "
-                      f"rep {status.rep} of {status.rep_set.reps}")  # fmt: skip
+        detail.append(
+            f"set {status.rep_set.set} of {status.sets}, rep {status.rep} of {status.rep_set.reps}"
+        )
     if detail:
         lines.append(Text("   ".join(detail)))
     grid = Table.grid(padding=(0, 1))
     total = status.total_ms
-    bar = ProgressBar(total=float(total or 1), completed=float(status.position_ms if total else 0),
-                      width=40)  # fmt: skip
+    bar = ProgressBar(
+        total=float(total or 1), completed=float(status.position_ms if total else 0), width=40
+    )
     if total is not None:
         left = clock(total - status.position_ms)
         times = f"{clock(status.position_ms)} / {clock(total)}, {left} left"

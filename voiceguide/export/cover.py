@@ -38,8 +38,7 @@ def _font(size: int) -> FreeTypeFont:
     from PIL import ImageFont
 
     # the basic layout: the same on every machine (no optional shaping library involved)
-    return ImageFont.truetype(font_files["RobotoBold"], size,
-                              layout_engine=ImageFont.Layout.BASIC)  # fmt: skip
+    return ImageFont.truetype(font_files["RobotoBold"], size, layout_engine=ImageFont.Layout.BASIC)
 
 
 @cache
@@ -97,8 +96,9 @@ def _ellipsized(lines: list[str], size: int) -> list[str]:
     return [*lines[:-1], last.rstrip(" .,;:-–—") + _ELLIPSIS]
 
 
-def cover_lines(text: str, sizes: tuple[int, ...] = _TITLE_SIZES,
-                lines: int = _TITLE_LINES) -> tuple[int, list[str]]:  # fmt: skip
+def cover_lines(
+    text: str, sizes: tuple[int, ...] = _TITLE_SIZES, lines: int = _TITLE_LINES
+) -> tuple[int, list[str]]:
     """The font size and the lines ``text`` is set in: the largest size at which it fits,
     or the smallest with the end cut and "…"."""
     for size in sizes:

@@ -59,8 +59,12 @@ def _lrc_time(ms: int) -> str:
 
 def lrc(tags: TrackTags, duration_s: float) -> str:
     """A timed lyrics file (LRC) with every spoken phrase and cue."""
-    lines = [f"[ti:{tags.title}]", f"[ar:{tags.artist}]", f"[al:{tags.album}]",
-             f"[length:{_lrc_time(round(duration_s * 1000))[:5]}]"]  # fmt: skip
+    lines = [
+        f"[ti:{tags.title}]",
+        f"[ar:{tags.artist}]",
+        f"[al:{tags.album}]",
+        f"[length:{_lrc_time(round(duration_s * 1000))[:5]}]",
+    ]
     lines += [f"[{_lrc_time(m.start_ms)}]{m.text}" for m in tags.lyrics]
     return "\n".join(lines) + "\n"
 

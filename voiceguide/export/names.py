@@ -12,8 +12,14 @@ from voiceguide.plan.timeline import Timeline
 __all__ = ["PlannedTrack", "file_name", "plan_tracks", "safe_filename"]
 
 _FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-             *(f"LPT{i}" for i in range(1, 10))}  # fmt: skip
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 _MAX_NAME = 80
 _MAX_NAME_BYTES = 200  # file systems allow 255 bytes: room for the number and the extension
 

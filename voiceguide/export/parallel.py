@@ -74,9 +74,10 @@ def plan_pieces(
         assert first is not None
         start = max(0, first - _LEAD_FRAMES) * SAMPLES_PER_FRAME
         stop = (
-            total_samples if end is None
+            total_samples
+            if end is None
             else min(total_samples, (end + _LEAD_FRAMES) * SAMPLES_PER_FRAME)
-        )  # fmt: skip
+        )
         pieces.append(Piece(first, end, start, stop))
     return pieces
 
@@ -111,10 +112,12 @@ class Encoder(Protocol):
 
 
 def encode_in_pieces(
-    pieces: Sequence[Piece], open_encoder: Callable[[int], Encoder],
-    pcm: Callable[[int, int], Iterable[bytes]], frame_bytes: int,
+    pieces: Sequence[Piece],
+    open_encoder: Callable[[int], Encoder],
+    pcm: Callable[[int, int], Iterable[bytes]],
+    frame_bytes: int,
     progress: Callable[[int], None] | None = None,
-) -> list[Path]:  # fmt: skip
+) -> list[Path]:
     """Encode every piece at once (``open_encoder(i)`` for piece ``i``, fed ``pcm(start,
     end)``), and return their files. ``progress`` gets the samples encoded so far. On any
     failure every encoder is killed and the first error raised."""

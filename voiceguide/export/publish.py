@@ -83,8 +83,12 @@ class _Journal:
     new: tuple[str, ...]  # moved from staging into place (the manifest last, not listed)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.export_id, "staging": self.staging,
-                "old": list(self.old), "new": list(self.new)}  # fmt: skip
+        return {
+            "id": self.export_id,
+            "staging": self.staging,
+            "old": list(self.old),
+            "new": list(self.new),
+        }
 
 
 # ---------------------------------------------------------------- the steps (one syscall each)
@@ -140,9 +144,10 @@ def publish(staging: Path, out_dir: Path, names: list[str], fingerprint: str = "
                 )
         previous = _read_manifest(out_dir)
         old = tuple(
-            name for name in sorted(previous | set(names) | {MANIFEST})
+            name
+            for name in sorted(previous | set(names) | {MANIFEST})
             if _kind(out_dir / name) == "file"
-        )  # fmt: skip
+        )
         journal = _Journal(export_id, staging.name, old, tuple(names))
         (staging / _PREVIOUS).mkdir()
         with _interrupts_held() as held:
@@ -273,9 +278,11 @@ def write_zip(staging: Path, names: list[str], target: Path, folder: str) -> Non
 def _plain(name: object) -> bool:
     """A plain file name inside the folder (a tampered file must not reach elsewhere)."""
     return (
-        isinstance(name, str) and name == Path(name).name and name not in ("", ".", "..")
+        isinstance(name, str)
+        and name == Path(name).name
+        and name not in ("", ".", "..")
         and "\0" not in name
-    )  # fmt: skip
+    )
 
 
 def _load(path: Path) -> Any:
@@ -316,16 +323,20 @@ def _read_journal(out_dir: Path) -> _Journal | None:
         ) from None
     staging = out_dir / journal.staging
     valid = (
-        isinstance(journal.export_id, str) and _plain(journal.staging)
+        isinstance(journal.export_id, str)
+        and _plain(journal.staging)
         and journal.staging.startswith(STAGING_PREFIX)
         and all(_plain(n) for n in (*journal.old, *journal.new))
         and all(not n.startswith(_OURS) for n in journal.new)
-        and not staging.is_symlink() and not (staging / _PREVIOUS).is_symlink()
-    )  # fmt: skip
+        and not staging.is_symlink()
+        and not (staging / _PREVIOUS).is_symlink()
+    )
     if not valid:
-        raise ExportError(f"{path} does not describe an export of this folder; an export was "
-                          "killed while publishing: look in its staging folder, then remove "
-                          "the file")  # fmt: skip
+        raise ExportError(
+            f"{path} does not describe an export of this folder; an export was "
+            "killed while publishing: look in its staging folder, then remove "
+            "the file"
+        )
     return journal
 
 

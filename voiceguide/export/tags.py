@@ -50,7 +50,7 @@ def write_tags(path: Path, tags: TrackTags) -> None:
         TYER,
         USLT,
         PictureType,
-    )  # fmt: skip
+    )
 
     id3 = ID3()
     id3.add(TIT2(encoding=3, text=tags.title))
@@ -63,12 +63,27 @@ def write_tags(path: Path, tags: TrackTags) -> None:
     if tags.comment:
         id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
     if tags.cover_png:
-        id3.add(APIC(encoding=3, mime="image/png", type=PictureType.COVER_FRONT,
-                     desc="Cover", data=tags.cover_png))  # fmt: skip
+        id3.add(
+            APIC(
+                encoding=3,
+                mime="image/png",
+                type=PictureType.COVER_FRONT,
+                desc="Cover",
+                data=tags.cover_png,
+            )
+        )
     if tags.lyrics:
         id3.add(USLT(encoding=3, lang="eng", desc="", text="\n".join(m.text for m in tags.lyrics)))
-        id3.add(SYLT(encoding=3, lang="eng", format=2, type=1, desc="",
-                     text=[(m.text, m.start_ms) for m in tags.lyrics]))  # fmt: skip
+        id3.add(
+            SYLT(
+                encoding=3,
+                lang="eng",
+                format=2,
+                type=1,
+                desc="",
+                text=[(m.text, m.start_ms) for m in tags.lyrics],
+            )
+        )
     for frame in _chapter_frames(tags.chapters):
         id3.add(frame)
     id3.save(str(path), v2_version=3)
@@ -86,10 +101,13 @@ def _chapter_frames(chapters: Sequence[Mark]) -> list[object]:
 
     def chap(element_id: str, mark: Mark) -> CHAP:
         return CHAP(
-            element_id=element_id, start_time=mark.start_ms, end_time=mark.end_ms,
-            start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF,
+            element_id=element_id,
+            start_time=mark.start_ms,
+            end_time=mark.end_ms,
+            start_offset=0xFFFFFFFF,
+            end_offset=0xFFFFFFFF,
             sub_frames=[TIT2(encoding=3, text=[mark.text])],
-        )  # fmt: skip
+        )
 
     base_ids = [f"chp{i:03d}" for i in range(len(chapters))]
     sizes = [_frame_size(chap(eid, m)) for eid, m in zip(base_ids, chapters, strict=True)]
@@ -99,9 +117,13 @@ def _chapter_frames(chapters: Sequence[Mark]) -> list[object]:
         for i, (eid, size) in enumerate(zip(base_ids, sizes, strict=True))
     ]
     frames: list[object] = [
-        CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-             child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["Chapters"])])
-    ]  # fmt: skip
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            sub_frames=[TIT2(encoding=3, text=["Chapters"])],
+        )
+    ]
     frames.extend(chap(eid, m) for eid, m in zip(ids, chapters, strict=True))
     return frames
 

@@ -74,16 +74,23 @@ class ExportResult:
                 {"path": str(t.path), "title": t.title, "duration_s": round(t.duration_s, 3)}
                 for t in self.tracks
             ],
-            "full": {"path": str(self.full.path), "title": self.full.title,
-                     "duration_s": round(self.full.duration_s, 3)},
-        }  # fmt: skip
+            "full": {
+                "path": str(self.full.path),
+                "title": self.full.title,
+                "duration_s": round(self.full.duration_s, 3),
+            },
+        }
 
 
 def export_timeline(
-    timeline: Timeline, phrases: PhraseSource, options: ExportOptions,
-    progress: Progress | None = None, fmt: AudioFormat = FORMAT, cues: CueSource | None = None,
+    timeline: Timeline,
+    phrases: PhraseSource,
+    options: ExportOptions,
+    progress: Progress | None = None,
+    fmt: AudioFormat = FORMAT,
+    cues: CueSource | None = None,
     bed: BedMix | None = None,
-) -> ExportResult:  # fmt: skip
+) -> ExportResult:
     """Render and encode every track (with the music ``bed`` mixed in), then move them into
     ``options.out_dir`` together."""
     ffmpeg = find_program("ffmpeg")
@@ -108,10 +115,16 @@ def export_timeline(
         for track, planned_track, start_ms in zip(tracks, planned, starts, strict=True):
             chapters, lyrics = marks(timeline, planned_track.span, start_ms)
             tags = TrackTags(
-                title=track.title, album=album, artist=options.artist, number=track.number,
-                total=len(tracks), comment=options.comment, cover_png=cover,
-                chapters=chapters if len(chapters) > 1 else (), lyrics=lyrics,
-            )  # fmt: skip
+                title=track.title,
+                album=album,
+                artist=options.artist,
+                number=track.number,
+                total=len(tracks),
+                comment=options.comment,
+                cover_png=cover,
+                chapters=chapters if len(chapters) > 1 else (),
+                lyrics=lyrics,
+            )
             write_tags(staging / track.path.name, tags)
             lrc_name = track.path.with_suffix(".lrc").name
             _write_text(staging / lrc_name, lrc(tags, track.duration_s))
@@ -141,9 +154,14 @@ def export_timeline(
 
 
 def export_track(
-    timeline: Timeline, phrases: PhraseSource, path: Path, bitrate: str = DEFAULT_BITRATE,
-    artist: str = "voiceguide", fmt: AudioFormat = FORMAT, cues: CueSource | None = None,
-) -> Track:  # fmt: skip
+    timeline: Timeline,
+    phrases: PhraseSource,
+    path: Path,
+    bitrate: str = DEFAULT_BITRATE,
+    artist: str = "voiceguide",
+    fmt: AudioFormat = FORMAT,
+    cues: CueSource | None = None,
+) -> Track:
     """The whole timeline as one tagged MP3 (its sections as chapters, its words as lyrics),
     encoded beside ``path`` and renamed onto it only when complete."""
     ffmpeg = find_program("ffmpeg")
@@ -156,11 +174,19 @@ def export_track(
     try:
         encode(Encoder(ffmpeg, staged, bitrate, fmt), rendered(timeline, phrases, cues, None, fmt))
         chapters, lyrics = marks(timeline, None, 0)
-        write_tags(staged, TrackTags(
-            title=timeline.title, album=timeline.title, artist=artist, number=1, total=1,
-            cover_png=cover_png(timeline.title, ""), lyrics=lyrics,
-            chapters=chapters if len(chapters) > 1 else (),
-        ))  # fmt: skip
+        write_tags(
+            staged,
+            TrackTags(
+                title=timeline.title,
+                album=timeline.title,
+                artist=artist,
+                number=1,
+                total=1,
+                cover_png=cover_png(timeline.title, ""),
+                lyrics=lyrics,
+                chapters=chapters if len(chapters) > 1 else (),
+            ),
+        )
         track = Track(path, timeline.title, 1, mp3_length_s(staged))
         os.replace(staged, path)
     except (OSError, MutagenError) as error:

@@ -34,9 +34,14 @@ __all__ = ["current_export", "export", "export_legend", "fingerprint"]
 
 
 def export(
-    routine: Routine, settings: Settings, cache: PhraseCache, out_dir: Path,
-    bitrate: str = DEFAULT_BITRATE, progress: Progress | None = None, as_zip: bool = False,
-) -> tuple[Timeline, ExportResult]:  # fmt: skip
+    routine: Routine,
+    settings: Settings,
+    cache: PhraseCache,
+    out_dir: Path,
+    bitrate: str = DEFAULT_BITRATE,
+    progress: Progress | None = None,
+    as_zip: bool = False,
+) -> tuple[Timeline, ExportResult]:
     """Plan, then render and encode the tracks, playlist and lyrics into ``out_dir``."""
     options = ExportOptions(
         out_dir=out_dir,
@@ -92,8 +97,11 @@ def current_export(out_dir: Path, made_from: str) -> bool:
         if manifest.get("fingerprint") != made_from or not isinstance(names, list):
             return False
         plain = [n for n in names if isinstance(n, str) and n == Path(n).name]
-        return (len(plain) == len(names) and any(n.endswith(".mp3") for n in plain)
-                and all(stat.S_ISREG((out_dir / n).lstat().st_mode) for n in plain))  # fmt: skip
+        return (
+            len(plain) == len(names)
+            and any(n.endswith(".mp3") for n in plain)
+            and all(stat.S_ISREG((out_dir / n).lstat().st_mode) for n in plain)
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 

@@ -52,10 +52,15 @@ _ABANDON_WAIT_S = 5.0
 
 
 def play(
-    routine: Routine, settings: Settings, cache: PhraseCache, *,
-    start_exercise: str | None = None, player: Player | None = None,
-    controls: Controls | None = None, listener: Listener | None = None,
-) -> Status:  # fmt: skip
+    routine: Routine,
+    settings: Settings,
+    cache: PhraseCache,
+    *,
+    start_exercise: str | None = None,
+    player: Player | None = None,
+    controls: Controls | None = None,
+    listener: Listener | None = None,
+) -> Status:
     """Play the routine from the start (or from ``start_exercise``) to the end or until the
     user stops it, with ``listener`` following it; returns where it ended."""
     ids = [e.id for e in routine.exercises]
@@ -86,8 +91,7 @@ def play(
     playback = LivePlayback(first, cache.pcm, player, start_ms=start_ms, cues=cues, bed=mix)
     rest = None  # the thread that plans the rest, once the first sound is on its way
     if not first.final:
-        rest = threading.Thread(target=_plan_rest, args=(stages, playback, listener),
-                                daemon=True)  # fmt: skip
+        rest = threading.Thread(target=_plan_rest, args=(stages, playback, listener), daemon=True)
     try:
         with (
             _listening(playback, first.timeline, listener),
@@ -105,9 +109,12 @@ def play(
 
 
 def play_legend(
-    command: Choices, controls: Controls | None = None, player: Player | None = None,
-    clock: Clock | None = None, synthesizer: Synthesizer | None = None,
-) -> Status:  # fmt: skip
+    command: Choices,
+    controls: Controls | None = None,
+    player: Player | None = None,
+    clock: Clock | None = None,
+    synthesizer: Synthesizer | None = None,
+) -> Status:
     """The cue legend, played live on the sound device (or ``player``), with ``controls``
     (keys and a display) attached; returns where it ended."""
     if player is None:  # before any synthesis: a missing player is said at once

@@ -61,23 +61,42 @@ class _Recording:
 
 
 def play_logged(
-    routine: Routine, settings: Settings, cache: PhraseCache, *,
-    start_exercise: str | None = None, controls: Controls | None = None,
-    player: Player | None = None, log: bool = True, clock: Clock = system_clock,
-) -> tuple[Status, str | None]:  # fmt: skip
+    routine: Routine,
+    settings: Settings,
+    cache: PhraseCache,
+    *,
+    start_exercise: str | None = None,
+    controls: Controls | None = None,
+    player: Player | None = None,
+    log: bool = True,
+    clock: Clock = system_clock,
+) -> tuple[Status, str | None]:
     """Play the routine (see :func:`~voiceguide.pipeline.live.play`) and, with ``log``,
     record the session in the practice log as it goes. Returns where it ended and, when the
     log could not be written, why (one line; the session played all the same)."""
     if not log:
-        return play(routine, settings, cache, start_exercise=start_exercise,
-                    controls=controls, player=player), None  # fmt: skip
+        return play(
+            routine,
+            settings,
+            cache,
+            start_exercise=start_exercise,
+            controls=controls,
+            player=player,
+        ), None
     info = SessionInfo(routine.name, routine.title, str(routine.source), start_exercise)
     offset_s = moment_of(clock()).offset_s
     path = log_path()
     recorder = Recorder(info, lambda: Store.open(path, offset_s=offset_s), clock=clock)
     try:
-        status = play(routine, settings, cache, start_exercise=start_exercise,
-                      controls=controls, player=player, listener=_Recording(recorder))  # fmt: skip
+        status = play(
+            routine,
+            settings,
+            cache,
+            start_exercise=start_exercise,
+            controls=controls,
+            player=player,
+            listener=_Recording(recorder),
+        )
     finally:
         problem = recorder.close()
     return status, problem
@@ -108,9 +127,12 @@ def _sessions(clock: Clock) -> list[Session]:
 
 
 def history(
-    *, since: str | None = None, routine: str | None = None, last: int = 10,
+    *,
+    since: str | None = None,
+    routine: str | None = None,
+    last: int = 10,
     clock: Clock = system_clock,
-) -> History:  # fmt: skip
+) -> History:
     """The last sessions (all since ``since``), streaks, a calendar and today's targets, of
     one routine (by name) or of all."""
     now = moment_of(clock())
@@ -119,8 +141,9 @@ def history(
         raise SettingsError(f"--last {last}: must be 1 or more")
     sessions = _sessions(clock)
     per_day = _targets(sessions, routine)
-    return build_history(log_path(), sessions, now, per_day, since=since_day, routine=routine,
-                         last=last)  # fmt: skip
+    return build_history(
+        log_path(), sessions, now, per_day, since=since_day, routine=routine, last=last
+    )
 
 
 def _targets(sessions: list[Session], routine: str | None) -> dict[str, tuple[str, int, int]]:
@@ -144,10 +167,14 @@ def _targets(sessions: list[Session], routine: str | None) -> dict[str, tuple[st
 
 
 def log_session(
-    routine: Routine, settings: Settings, *, at: str | None = None,
-    exercises: list[str] | None = None, cache: PhraseCache | None = None,
+    routine: Routine,
+    settings: Settings,
+    *,
+    at: str | None = None,
+    exercises: list[str] | None = None,
+    cache: PhraseCache | None = None,
     clock: Clock = system_clock,
-) -> Session:  # fmt: skip
+) -> Session:
     """Record a session done elsewhere (the exported MP3s on a phone): the routine with the
     settings an export of it uses, the exercises done (all when none are named), started at
     ``at`` (default: it just ended)."""
@@ -176,10 +203,15 @@ def log_session(
     if start is None:
         start = Moment(end.utc_s - heard_ms / 1000, end.offset_s)
     new = NewSession(
-        routine=loaded.name, title=loaded.title, started=start, planned_ms=outline.total_ms,
-        settings=outline.settings, exercises=tuple((p.exercise, p.title) for p in outline.parts),
-        routine_path=str(loaded.source), source="log",
-    )  # fmt: skip
+        routine=loaded.name,
+        title=loaded.title,
+        started=start,
+        planned_ms=outline.total_ms,
+        settings=outline.settings,
+        exercises=tuple((p.exercise, p.title) for p in outline.parts),
+        routine_path=str(loaded.source),
+        source="log",
+    )
     with Store.open(log_path(), offset_s=end.offset_s) as store:
         session_id = store.add(new, start.utc_s + heard_ms / 1000, sorted(done), heard_ms)
         return next(s for s in store.sessions() if s.id == session_id)
@@ -206,16 +238,20 @@ def forget(before: str | None = None, clock: Clock = system_clock) -> int:
 
 
 def export_csv(
-    out: Path, *, since: str | None = None, routine: str | None = None,
+    out: Path,
+    *,
+    since: str | None = None,
+    routine: str | None = None,
     clock: Clock = system_clock,
-) -> int:  # fmt: skip
+) -> int:
     """The log (since ``since``, of ``routine``) as CSV at ``out``; how many sessions."""
     now = moment_of(clock())
     since_day = parse_day(since, now.day) if since is not None else None
     sessions = [
-        s for s in _sessions(clock)
+        s
+        for s in _sessions(clock)
         if (routine is None or s.routine == routine)
         and (since_day is None or s.started.day >= since_day)
-    ]  # fmt: skip
+    ]
     write_csv(sessions, out)
     return len(sessions)

@@ -31,8 +31,12 @@ class ProgressBars:
     def __enter__(self) -> ProgressBars:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.close()
 
     def speaking(self, done: int, total: int, estimate_s: float) -> None:
@@ -70,10 +74,13 @@ class ProgressBars:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             self._display = Progress(
-                TextColumn("{task.description:<9}"), BarColumn(),
-                TextColumn("{task.fields[detail]}"), TimeRemainingColumn(),
-                console=self.console, transient=True,
-            )  # fmt: skip
+                TextColumn("{task.description:<9}"),
+                BarColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
             self._display.start()
         if name not in self._tasks:
             self._tasks[name] = self._display.add_task(name, total=total, detail="")

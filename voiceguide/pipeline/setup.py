@@ -47,8 +47,9 @@ def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     return loaded, resolve(loaded, command, config)
 
 
-def make_cache(settings: Settings, synthesizer: Synthesizer | None = None,
-               cache_dir: Path | None = None) -> PhraseCache:  # fmt: skip
+def make_cache(
+    settings: Settings, synthesizer: Synthesizer | None = None, cache_dir: Path | None = None
+) -> PhraseCache:
     """The phrase cache for these settings' voice and rate (``synthesizer``: another engine,
     a fake in tests)."""
     synth = synthesizer or synthesizer_for(settings.voice, settings.rate_wpm, cache_dir)
@@ -77,9 +78,13 @@ def default_player() -> Player:
 
 
 def parse_settings(
-    overrides: Iterable[tuple[str, str]], voice: str | None = None, rate_wpm: int | None = None,
-    verbosity: str = "standard", breath: str | None = None, fit_to: str | None = None,
-) -> Settings:  # fmt: skip
+    overrides: Iterable[tuple[str, str]],
+    voice: str | None = None,
+    rate_wpm: int | None = None,
+    verbosity: str = "standard",
+    breath: str | None = None,
+    fit_to: str | None = None,
+) -> Settings:
     """Settings from ("hold", "45")-style pairs and option values as the command line gives
     them."""
     from voiceguide.plan.settings import parse_breath, parse_duration, parse_override
@@ -100,8 +105,11 @@ def parse_settings(
 
 def comment(settings: Settings) -> str:
     """The settings as the tags' comment says them."""
-    parts = [*settings.describe()["overrides"], f"voice {settings.voice}",
-             f"rate {settings.rate_wpm} wpm"]  # fmt: skip
+    parts = [
+        *settings.describe()["overrides"],
+        f"voice {settings.voice}",
+        f"rate {settings.rate_wpm} wpm",
+    ]
     if settings.bed:
         parts.append(f"music {settings.bed_name} at {settings.bed_level_db:g} dB")
     return "voiceguide settings: " + (", ".join(parts))

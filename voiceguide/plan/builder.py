@@ -106,10 +106,13 @@ class Builder:
         text = reference = template
         if values:
             text = templates.fill(template, values)
-            reference = templates.fill(template, {
-                k: (_REFERENCE_NUMBER if k in _NUMERIC and isinstance(v, int | float) else v)
-                for k, v in values.items()
-            })  # fmt: skip
+            reference = templates.fill(
+                template,
+                {
+                    k: (_REFERENCE_NUMBER if k in _NUMERIC and isinstance(v, int | float) else v)
+                    for k, v in values.items()
+                },
+            )
         pairs = zip(paragraphs(text), paragraphs(reference), strict=True)
         for index, (phrase, ref_phrase) in enumerate(pairs):
             self.say(phrase)

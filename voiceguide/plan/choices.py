@@ -74,11 +74,17 @@ class Choices:
 
 
 def command_line(
-    overrides: Iterable[tuple[str, str]] = (), voice: str | None = None,
-    rate_wpm: int | None = None, verbosity: str | None = None, breath: str | None = None,
-    fit: str | None = None, bitrate: str | None = None, log: bool | None = None,
-    bed: str | None = None, bed_level: str | None = None,
-) -> Choices:  # fmt: skip
+    overrides: Iterable[tuple[str, str]] = (),
+    voice: str | None = None,
+    rate_wpm: int | None = None,
+    verbosity: str | None = None,
+    breath: str | None = None,
+    fit: str | None = None,
+    bitrate: str | None = None,
+    log: bool | None = None,
+    bed: str | None = None,
+    bed_level: str | None = None,
+) -> Choices:
     """The command line's choices, checked (``("hold", "45")`` pairs and option values as
     typed; ``--breath off``, ``--fit off`` and ``--bed off`` turn off a saved preference)."""
 

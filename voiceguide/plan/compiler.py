@@ -211,8 +211,10 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
                     f"the spoken count {count!r} takes {spoken_ms} ms, longer than the "
                     f"{templates.format_number(exercise.work_s)} s effort of a rep; "
                     "lengthen work_s or shorten rep_cue",
-                    path=exercise.source, exercise=exercise.id, field="work_s",
-                )  # fmt: skip
+                    path=exercise.source,
+                    exercise=exercise.id,
+                    field="work_s",
+                )
             b.say(count, gap=False)
             b.pause_until(rep_start + work_ms)
             b.tone(Cue.END)

@@ -52,8 +52,19 @@ from voiceguide.routine.text import did_you_mean
 __all__ = ["CONFIG_KEYS", "Config", "Place", "config_dir", "config_path", "load_config"]
 
 CONFIG_NAME = "config.toml"
-CONFIG_KEYS = (*OPTION_FIELDS, "voice", "rate", "verbosity", "breath", "fit", "bitrate", "log",
-               "bed", "bed_level", "lexicon")  # fmt: skip
+CONFIG_KEYS = (
+    *OPTION_FIELDS,
+    "voice",
+    "rate",
+    "verbosity",
+    "breath",
+    "fit",
+    "bitrate",
+    "log",
+    "bed",
+    "bed_level",
+    "lexicon",
+)
 
 
 def config_dir() -> Path:
@@ -196,8 +207,9 @@ def _choices(table: dict[str, Any], place: Place) -> Choices:
     for key, value in table.items():
         if key not in CONFIG_KEYS:
             hint = did_you_mean(key, CONFIG_KEYS)
-            raise place.error(key, value, f"unknown setting{hint}; settings: "
-                              + ", ".join(CONFIG_KEYS))  # fmt: skip
+            raise place.error(
+                key, value, f"unknown setting{hint}; settings: " + ", ".join(CONFIG_KEYS)
+            )
         if key in OPTION_FIELDS:
             overrides += _overrides(key, value, place)
         else:
@@ -234,8 +246,11 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
 
     if key == "voice":
         if not isinstance(value, str):
-            raise place.error(key, value, 'must be an espeak-ng voice id such as "gmw/en-us" '
-                              "(see voiceguide voices)")  # fmt: skip
+            raise place.error(
+                key,
+                value,
+                'must be an espeak-ng voice id such as "gmw/en-us" (see voiceguide voices)',
+            )
         check(f"--voice {quoted(value)}: ", lambda: Settings(voice=value))
         return {"voice": value}
     if key == "rate":

@@ -129,8 +129,9 @@ def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
     counts = _choose_counts(f, target_ms)
     current = f.at(counts, 0.0)
     low, high = (0.0, 1.0) if target_ms >= current[1] else (-1.0, 0.0)
-    best = min((f.at(counts, -1.0), current, f.at(counts, 1.0)),
-               key=lambda r: abs(r[1] - target_ms))  # fmt: skip
+    best = min(
+        (f.at(counts, -1.0), current, f.at(counts, 1.0)), key=lambda r: abs(r[1] - target_ms)
+    )
     for _ in range(_STEPS if f.lengths else 0):
         if abs(best[1] - target_ms) <= 100:
             break

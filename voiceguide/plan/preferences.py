@@ -77,12 +77,17 @@ class Resolved:
             "config_file": str(self.config),
             "config_file_found": self.config_found,
             "settings": [
-                {"setting": r.setting, "exercise": r.exercise, "value": r.value,
-                 "from": r.source.kind, "path": str(r.source.path) if r.source.path else None,
-                 "table": r.source.table}
+                {
+                    "setting": r.setting,
+                    "exercise": r.exercise,
+                    "value": r.value,
+                    "from": r.source.kind,
+                    "path": str(r.source.path) if r.source.path else None,
+                    "table": r.source.table,
+                }
                 for r in self.rows
             ],
-        }  # fmt: skip
+        }
 
 
 def resolve(routine: Routine | None, command: Choices, config: Config | None) -> Resolved:
@@ -112,11 +117,18 @@ def resolve(routine: Routine | None, command: Choices, config: Config | None) ->
 
     picked = {
         name: pick(name, default)
-        for name, default in (("voice", Settings.voice), ("rate_wpm", Settings.rate_wpm),
-                              ("verbosity", Settings.verbosity), ("breath_s", None),
-                              ("fit_s", None), ("bitrate", DEFAULT_BITRATE), ("log", True),
-                              ("bed", None), ("bed_level_db", BED_LEVEL_DB))
-    }  # fmt: skip
+        for name, default in (
+            ("voice", Settings.voice),
+            ("rate_wpm", Settings.rate_wpm),
+            ("verbosity", Settings.verbosity),
+            ("breath_s", None),
+            ("fit_s", None),
+            ("bitrate", DEFAULT_BITRATE),
+            ("log", True),
+            ("bed", None),
+            ("bed_level_db", BED_LEVEL_DB),
+        )
+    }
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
         lexicon=merge(routine.lexicon if routine else (), *(x.lexicon for x in layers)),
@@ -124,18 +136,25 @@ def resolve(routine: Routine | None, command: Choices, config: Config | None) ->
     )
     rows = _exercise_rows(routine, settings, overrides) if routine is not None else []
     shown: dict[str, Callable[[Any], str]] = {
-        "voice": str, "rate_wpm": str, "verbosity": str,
+        "voice": str,
+        "rate_wpm": str,
+        "verbosity": str,
         "breath_s": lambda v: "-".join(templates.format_number(s) for s in v) if v else "off",
-        "fit_s": lambda v: clock(round(v * 1000)) if v else "off", "bitrate": str,
+        "fit_s": lambda v: clock(round(v * 1000)) if v else "off",
+        "bitrate": str,
         "log": lambda v: "on" if v else "off",
-        "bed": lambda v: v or "off", "bed_level_db": lambda v: f"{v:g} dB",
-    }  # fmt: skip
+        "bed": lambda v: v or "off",
+        "bed_level_db": lambda v: f"{v:g} dB",
+    }
     names = {"rate_wpm": "rate", "breath_s": "breath", "fit_s": "fit", "bed_level_db": "bed_level"}
-    rows += [Row(names.get(name, name), shown[name](value), source)
-             for name, (value, source) in picked.items()]  # fmt: skip
+    rows += [
+        Row(names.get(name, name), shown[name](value), source)
+        for name, (value, source) in picked.items()
+    ]
     path = config.path if config is not None else config_path()
-    return Resolved(settings, picked["bitrate"][0], tuple(rows), path, config is not None,
-                    log=picked["log"][0])  # fmt: skip
+    return Resolved(
+        settings, picked["bitrate"][0], tuple(rows), path, config is not None, log=picked["log"][0]
+    )
 
 
 def _applies(o: Override, routine: Routine) -> bool:
@@ -161,8 +180,9 @@ def _merge_overrides(layers: Sequence[Choices]) -> list[tuple[Override, Source]]
     for layer in layers:
         every = {o.option for o in layer.overrides if o.exercise is None}
         one = {(o.option, o.exercise) for o in layer.overrides if o.exercise is not None}
-        merged = [(o, s) for o, s in merged
-                  if o.option not in every and (o.option, o.exercise) not in one]  # fmt: skip
+        merged = [
+            (o, s) for o, s in merged if o.option not in every and (o.option, o.exercise) not in one
+        ]
         merged += [(o, layer.source) for o in layer.overrides]
     return merged
 

@@ -15,9 +15,17 @@ from voiceguide.plan.settings import Settings
 from voiceguide.routine.model import Side
 
 __all__ = [
-    "Chapter", "Event", "Hold", "RepSet", "Section", "Silence", "Speech", "Step", "Timeline",
+    "Chapter",
+    "Event",
+    "Hold",
+    "RepSet",
+    "Section",
+    "Silence",
+    "Speech",
+    "Step",
+    "Timeline",
     "Tone",
-]  # fmt: skip
+]
 
 
 @dataclass(frozen=True)
@@ -136,29 +144,53 @@ class Timeline:
             "total_s": s(self.total_ms),
             "settings": self.described_settings(),
             "chapters": [
-                {"index": c.index, "title": c.title, "exercise": c.exercise,
-                 "start_s": s(c.start_ms), "end_s": s(c.end_ms)}
+                {
+                    "index": c.index,
+                    "title": c.title,
+                    "exercise": c.exercise,
+                    "start_s": s(c.start_ms),
+                    "end_s": s(c.end_ms),
+                }
                 for c in self.chapters
             ],
             "sections": [
-                {"title": x.title, "chapter": x.chapter, "side": x.side,
-                 "start_s": s(x.start_ms), "end_s": s(x.end_ms)}
+                {
+                    "title": x.title,
+                    "chapter": x.chapter,
+                    "side": x.side,
+                    "start_s": s(x.start_ms),
+                    "end_s": s(x.end_ms),
+                }
                 for x in self.sections
             ],
             "holds": [
-                {"exercise": h.exercise, "side": h.side, "round": h.round,
-                 "start_s": s(h.start_ms), "end_s": s(h.end_ms)}
+                {
+                    "exercise": h.exercise,
+                    "side": h.side,
+                    "round": h.round,
+                    "start_s": s(h.start_ms),
+                    "end_s": s(h.end_ms),
+                }
                 for h in self.holds
             ],
             "sets": [
-                {"exercise": r.exercise, "set": r.set, "reps": r.reps,
-                 "start_s": s(r.start_ms), "end_s": s(r.end_ms)}
+                {
+                    "exercise": r.exercise,
+                    "set": r.set,
+                    "reps": r.reps,
+                    "start_s": s(r.start_ms),
+                    "end_s": s(r.end_ms),
+                }
                 for r in self.sets
             ],
             "steps": [
-                {"exercise": x.exercise, "text": x.text, "start_s": s(x.start_ms),
-                 "then_s": s(x.then_ms)}
+                {
+                    "exercise": x.exercise,
+                    "text": x.text,
+                    "start_s": s(x.start_ms),
+                    "then_s": s(x.then_ms),
+                }
                 for x in self.steps
             ],
             "events": len(self.events),
-        }  # fmt: skip
+        }

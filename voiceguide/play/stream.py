@@ -72,15 +72,34 @@ class Index:
             length = rep_set.end_ms - rep_set.start_ms
             rep = min(rep_set.reps, (ms - rep_set.start_ms) * rep_set.reps // max(1, length) + 1)
             sets = self._set_counts[rep_set.exercise]
-        return Status(state, t.title, ms, total_ms, chapter, len(t.chapters), section, hold,
-                      hold_left, rounds, rep_set, rep, sets)  # fmt: skip
+        return Status(
+            state,
+            t.title,
+            ms,
+            total_ms,
+            chapter,
+            len(t.chapters),
+            section,
+            hold,
+            hold_left,
+            rounds,
+            rep_set,
+            rep,
+            sets,
+        )
 
 
 class Renderer:
     """The timeline's PCM from one frame on, a chunk at a time (``render_events`` per event)."""
 
-    def __init__(self, events: Sequence[Event], frame: int, phrases: PhraseSource,
-                 cues: CueSource | None, fmt: AudioFormat) -> None:  # fmt: skip
+    def __init__(
+        self,
+        events: Sequence[Event],
+        frame: int,
+        phrases: PhraseSource,
+        cues: CueSource | None,
+        fmt: AudioFormat,
+    ) -> None:
         self._phrases, self._cues, self._fmt = phrases, cues, fmt
         self._frame = frame  # of the next chunk
         starts = [fmt.frames(e.start_ms) for e in events] or [0]
@@ -127,8 +146,14 @@ def bedded(plan: PlanStage | Timeline, bed: BedMix | None) -> tuple[PlanStage, B
 class Stream:
     """One device stream: a buffer holding [preroll][content from ``start_frame`` on]."""
 
-    def __init__(self, start_frame: int, preroll: bytes, content_frames: int,
-                 renderer: Renderer, fmt: AudioFormat) -> None:  # fmt: skip
+    def __init__(
+        self,
+        start_frame: int,
+        preroll: bytes,
+        content_frames: int,
+        renderer: Renderer,
+        fmt: AudioFormat,
+    ) -> None:
         self.fmt = fmt
         self.start_frame = start_frame
         self.preroll_frames = len(preroll) // fmt.frame_bytes

@@ -60,19 +60,31 @@ class History:
             "streak": self.streaks.to_json(),
             "targets": [t.to_json() for t in self.targets],
             "calendar": [
-                {"day": m.day.isoformat(), "sessions": m.sessions, "practised": m.practised,
-                 "completed": m.completed}
-                for row in self.calendar for m in row if not m.future
+                {
+                    "day": m.day.isoformat(),
+                    "sessions": m.sessions,
+                    "practised": m.practised,
+                    "completed": m.completed,
+                }
+                for row in self.calendar
+                for m in row
+                if not m.future
             ],
             "sessions": [s.to_json() for s in self.sessions],
-        }  # fmt: skip
+        }
 
 
 def build_history(
-    path: Path, sessions: Sequence[Session], now: Moment,
-    per_day: Mapping[str, tuple[str, int, int]], *, since: date | None = None,
-    routine: str | None = None, last: int = LAST_SESSIONS, weeks: int = CALENDAR_WEEKS,
-) -> History:  # fmt: skip
+    path: Path,
+    sessions: Sequence[Session],
+    now: Moment,
+    per_day: Mapping[str, tuple[str, int, int]],
+    *,
+    since: date | None = None,
+    routine: str | None = None,
+    last: int = LAST_SESSIONS,
+    weeks: int = CALENDAR_WEEKS,
+) -> History:
     """``sessions``: every session in the log, oldest first; ``per_day``: the daily target of
     each exercise that has one ({id: (title, low, high)}). The streaks and the calendar are
     of the routine asked for (else of all); ``since`` only limits the list."""
@@ -82,19 +94,40 @@ def build_history(
     listed.reverse()
     shown = listed if since is not None else listed[:last]
     marks = day_marks((s.started, s.practised, s.completed) for s in mine)
-    done = [(e.exercise, s.started) for s in sessions for e in s.exercises
-            if e.state is ExerciseState.COMPLETED]  # fmt: skip
+    done = [
+        (e.exercise, s.started)
+        for s in sessions
+        for e in s.exercises
+        if e.state is ExerciseState.COMPLETED
+    ]
     return History(
-        path=path, today=now.day, sessions=tuple(shown), total_sessions=len(listed),
-        streaks=streaks(practised, now), calendar=calendar(marks, now.day, weeks),
-        targets=tuple(targets(per_day, done, now.day)), routine=routine,
-    )  # fmt: skip
+        path=path,
+        today=now.day,
+        sessions=tuple(shown),
+        total_sessions=len(listed),
+        streaks=streaks(practised, now),
+        calendar=calendar(marks, now.day, weeks),
+        targets=tuple(targets(per_day, done, now.day)),
+        routine=routine,
+    )
 
 
 CSV_COLUMNS = (
-    "id", "day", "started", "ended", "routine", "title", "source", "status", "completed",
-    "heard_s", "planned_s", "position_s", "exercises", "settings",
-)  # fmt: skip
+    "id",
+    "day",
+    "started",
+    "ended",
+    "routine",
+    "title",
+    "source",
+    "status",
+    "completed",
+    "heard_s",
+    "planned_s",
+    "position_s",
+    "exercises",
+    "settings",
+)
 
 
 def csv_text(sessions: Sequence[Session]) -> str:
@@ -104,13 +137,24 @@ def csv_text(sessions: Sequence[Session]) -> str:
     writer.writerow(CSV_COLUMNS)
     for s in sessions:
         row = s.to_json()
-        writer.writerow([
-            row["id"], row["day"], row["started"], row["ended"] or "", s.routine, s.title,
-            s.source, s.status, "yes" if s.completed else "no", row["heard_s"],
-            row["planned_s"], row["position_s"],
-            " ".join(f"{e.exercise}:{e.state.value}" for e in s.exercises),
-            json.dumps(s.settings, sort_keys=True),
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                row["id"],
+                row["day"],
+                row["started"],
+                row["ended"] or "",
+                s.routine,
+                s.title,
+                s.source,
+                s.status,
+                "yes" if s.completed else "no",
+                row["heard_s"],
+                row["planned_s"],
+                row["position_s"],
+                " ".join(f"{e.exercise}:{e.state.value}" for e in s.exercises),
+                json.dumps(s.settings, sort_keys=True),
+            ]
+        )
     return out.getvalue()
 
 
@@ -148,8 +192,7 @@ def parse_when(raw: str, now: datetime, zone: tzinfo | None = None) -> datetime:
         day = now.astimezone(zone).date() - timedelta(days=words[0] == "yesterday")
         match = _CLOCK.match(words[1]) if len(words) == 2 else None
         if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
-            naive = datetime(day.year, day.month, day.day, int(match.group(1)),
-                             int(match.group(2)))  # fmt: skip
+            naive = datetime(day.year, day.month, day.day, int(match.group(1)), int(match.group(2)))
             when = _local(naive, zone)
     elif _CLOCK.match(text):
         return parse_when("today " + text, now, zone)

@@ -32,9 +32,13 @@ class ExerciseState(StrEnum):
 
 
 ENDED_STATES = frozenset(
-    {ExerciseState.COMPLETED, ExerciseState.SKIPPED, ExerciseState.STOPPED,
-     ExerciseState.NOT_PLAYED}
-)  # fmt: skip
+    {
+        ExerciseState.COMPLETED,
+        ExerciseState.SKIPPED,
+        ExerciseState.STOPPED,
+        ExerciseState.NOT_PLAYED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,21 @@ class Outline:
         for chapter in timeline.chapters:
             if chapter.exercise is None:
                 continue
-            work = [(h.start_ms, h.end_ms) for h in timeline.holds
-                    if h.exercise == chapter.exercise]  # fmt: skip
-            work += [(s.start_ms, s.end_ms) for s in timeline.sets
-                     if s.exercise == chapter.exercise]  # fmt: skip
-            parts.append(Part(chapter.exercise, chapter.title, chapter.start_ms, chapter.end_ms,
-                              tuple(sorted(work))))  # fmt: skip
+            work = [
+                (h.start_ms, h.end_ms) for h in timeline.holds if h.exercise == chapter.exercise
+            ]
+            work += [
+                (s.start_ms, s.end_ms) for s in timeline.sets if s.exercise == chapter.exercise
+            ]
+            parts.append(
+                Part(
+                    chapter.exercise,
+                    chapter.title,
+                    chapter.start_ms,
+                    chapter.end_ms,
+                    tuple(sorted(work)),
+                )
+            )
         return cls(timeline.title, timeline.total_ms, tuple(parts), timeline.described_settings())
 
 
@@ -156,8 +169,9 @@ class Tracker:
                 state = ExerciseState.PLAYING
             elif inside and self.ended == "stopped":
                 state = ExerciseState.STOPPED
-            elif i in self._left and (part.end_ms > first or self.heard.within(
-                    part.start_ms, part.end_ms) > 0):  # fmt: skip
+            elif i in self._left and (
+                part.end_ms > first or self.heard.within(part.start_ms, part.end_ms) > 0
+            ):
                 state = ExerciseState.SKIPPED
             elif self.ended is None:
                 state = ExerciseState.PENDING

@@ -45,9 +45,13 @@ class Recorder:
     """Records one session into the log opened by ``open_store`` (in its own thread)."""
 
     def __init__(
-        self, info: SessionInfo, open_store: Callable[[], Store], *,
-        clock: Clock = system_clock, monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+        self,
+        info: SessionInfo,
+        open_store: Callable[[], Store],
+        *,
+        clock: Clock = system_clock,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.info = info
         self._open_store = open_store
         self._clock = clock
@@ -77,8 +81,10 @@ class Recorder:
         self._inbox.put(_Stop)
         self._thread.join(timeout=wait_s)
         if self._thread.is_alive() and self.problem is None:
-            self.problem = (f"practice log: still busy after {wait_s:g} s; this session's end "
-                            "may not be recorded")  # fmt: skip
+            self.problem = (
+                f"practice log: still busy after {wait_s:g} s; this session's end "
+                "may not be recorded"
+            )
         return self.problem
 
     # ---- the recording thread
@@ -133,8 +139,13 @@ class Recorder:
             states = tracker.states()
             due = self._monotonic() - last_write >= HEARTBEAT_S
             if stop or tracker.ended or states != written or due or replanned:
-                self._write(store, tracker, states, final=stop or tracker.ended is not None,
-                            replanned=replanned)  # fmt: skip
+                self._write(
+                    store,
+                    tracker,
+                    states,
+                    final=stop or tracker.ended is not None,
+                    replanned=replanned,
+                )
                 written, last_write = states, self._monotonic()
             if stop or tracker.ended:
                 if not stop:
@@ -144,14 +155,24 @@ class Recorder:
     def _new(self, outline: Outline) -> NewSession:
         started = self._started or moment_of(self._clock())
         return NewSession(
-            routine=self.info.routine, title=self.info.title, started=started,
-            planned_ms=outline.total_ms, settings=outline.settings,
+            routine=self.info.routine,
+            title=self.info.title,
+            started=started,
+            planned_ms=outline.total_ms,
+            settings=outline.settings,
             exercises=tuple((p.exercise, p.title) for p in outline.parts),
-            routine_path=self.info.routine_path, start_exercise=self.info.start_exercise,
-        )  # fmt: skip
+            routine_path=self.info.routine_path,
+            start_exercise=self.info.start_exercise,
+        )
 
-    def _write(self, store: Store, tracker: Tracker, states: list[ExerciseState],
-               final: bool, replanned: bool) -> None:  # fmt: skip
+    def _write(
+        self,
+        store: Store,
+        tracker: Tracker,
+        states: list[ExerciseState],
+        final: bool,
+        replanned: bool,
+    ) -> None:
         assert self.session_id is not None
         if final and tracker.ended is None:  # the player went away without saying
             tracker.feed("stopped", tracker.position_ms, self._monotonic())
@@ -159,9 +180,13 @@ class Recorder:
         status = "playing" if tracker.ended is None else tracker.ended
         parts = tracker.outline.parts
         store.update(
-            self.session_id, self._clock().timestamp(), tracker.position_ms, tracker.heard_ms(),
+            self.session_id,
+            self._clock().timestamp(),
+            tracker.position_ms,
+            tracker.heard_ms(),
             [(s, tracker.heard_ms(p)) for s, p in zip(states, parts, strict=True)],
-            status=status, completed=tracker.completed,
+            status=status,
+            completed=tracker.completed,
             planned_ms=tracker.outline.total_ms if replanned or final else None,
             settings=tracker.outline.settings if replanned else None,
-        )  # fmt: skip
+        )

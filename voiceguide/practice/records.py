@@ -77,8 +77,11 @@ class Session:
             "source": self.source,
             "day": self.started.day.isoformat(),
             "started": local.isoformat(timespec="seconds"),
-            "ended": (Moment(self.ended_utc, self.started.offset_s).local()
-                      .isoformat(timespec="seconds") if self.ended_utc is not None else None),
+            "ended": (
+                Moment(self.ended_utc, self.started.offset_s).local().isoformat(timespec="seconds")
+                if self.ended_utc is not None
+                else None
+            ),
             "length_s": round(self.length_s, 1),
             "planned_s": round(self.planned_ms / 1000, 1),
             "position_s": round(self.position_ms / 1000, 1),
@@ -86,7 +89,14 @@ class Session:
             "status": self.status,
             "completed": self.completed,
             "start_exercise": self.start_exercise,
-            "exercises": [{"id": e.exercise, "title": e.title, "state": e.state.value,
-                           "heard_s": round(e.heard_ms / 1000, 1)} for e in self.exercises],
+            "exercises": [
+                {
+                    "id": e.exercise,
+                    "title": e.title,
+                    "state": e.state.value,
+                    "heard_s": round(e.heard_ms / 1000, 1),
+                }
+                for e in self.exercises
+            ],
             "settings": self.settings,
-        }  # fmt: skip
+        }

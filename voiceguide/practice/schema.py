@@ -169,13 +169,17 @@ def _unwritable(path: Path) -> str | None:
 def _reason(error: sqlite3.Error, path: Path, busy_timeout_s: float) -> str:
     name = getattr(error, "sqlite_errorname", "") or ""
     if name in ("SQLITE_NOTADB",) or "not a database" in str(error):
-        return ("the file is not a SQLite database (damaged, or another program's file); it was "
-                "left as it is (move it away to start a new log)")  # fmt: skip
+        return (
+            "the file is not a SQLite database (damaged, or another program's file); it was "
+            "left as it is (move it away to start a new log)"
+        )
     if name.startswith("SQLITE_CORRUPT") or "malformed" in str(error):
         return "the file is damaged; it was left as it is (move it away to start a new log)"
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(error):
-        return (f"locked by another program for more than {busy_timeout_s:g} s; "
-                "try again when it is done")  # fmt: skip
+        return (
+            f"locked by another program for more than {busy_timeout_s:g} s; "
+            "try again when it is done"
+        )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in str(error):
         why = _unwritable(path) or "a read-only file or folder, or no permission"
         return f"cannot write to it ({why}); it was left as it is"

@@ -61,8 +61,9 @@ class Store:
     # ---------------------------------------------------------------- opening
 
     @classmethod
-    def open(cls, path: Path | None = None, *, offset_s: int = 0,
-             busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:  # fmt: skip
+    def open(
+        cls, path: Path | None = None, *, offset_s: int = 0, busy_timeout_s: float = BUSY_TIMEOUT_S
+    ) -> Store:
         """Open (or create) the log, checked and migrated; ``offset_s``: the local UTC
         offset, for migrating a version-1 file."""
         path = path if path is not None else log_path()
@@ -122,11 +123,21 @@ class Store:
                 "INSERT INTO sessions (routine, title, routine_path, source, started_utc,"
                 " utc_offset_s, updated_utc, status, planned_ms, settings, start_exercise,"
                 " pid, boot_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'playing', ?, ?, ?, ?, ?)",
-                (new.routine, new.title, new.routine_path, new.source, new.started.utc_s,
-                 new.started.offset_s, new.started.utc_s, new.planned_ms,
-                 json.dumps(new.settings, sort_keys=True), new.start_exercise,
-                 os.getpid() if pid is None else pid, _boot_id()),
-            )  # fmt: skip
+                (
+                    new.routine,
+                    new.title,
+                    new.routine_path,
+                    new.source,
+                    new.started.utc_s,
+                    new.started.offset_s,
+                    new.started.utc_s,
+                    new.planned_ms,
+                    json.dumps(new.settings, sort_keys=True),
+                    new.start_exercise,
+                    os.getpid() if pid is None else pid,
+                    _boot_id(),
+                ),
+            )
             session_id = int(cursor.lastrowid or 0)
             db.executemany(
                 "INSERT INTO session_exercises (session_id, position, exercise, title, state)"
@@ -136,11 +147,18 @@ class Store:
         return session_id
 
     def update(
-        self, session_id: int, at_utc_s: float, position_ms: int, heard_ms: int,
-        states: Sequence[tuple[ExerciseState, int]], *, status: str = "playing",
-        completed: bool = False, planned_ms: int | None = None,
+        self,
+        session_id: int,
+        at_utc_s: float,
+        position_ms: int,
+        heard_ms: int,
+        states: Sequence[tuple[ExerciseState, int]],
+        *,
+        status: str = "playing",
+        completed: bool = False,
+        planned_ms: int | None = None,
         settings: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """How far the session got; ``states``: (state, heard ms) per exercise. A status
         other than "playing" ends it."""
         ended = None if status == "playing" else at_utc_s
@@ -150,10 +168,18 @@ class Store:
                 " status = ?, completed = ?, ended_utc = ?,"
                 " planned_ms = COALESCE(?, planned_ms), settings = COALESCE(?, settings)"
                 " WHERE id = ?",
-                (at_utc_s, position_ms, heard_ms, status, int(completed), ended, planned_ms,
-                 json.dumps(settings, sort_keys=True) if settings is not None else None,
-                 session_id),
-            )  # fmt: skip
+                (
+                    at_utc_s,
+                    position_ms,
+                    heard_ms,
+                    status,
+                    int(completed),
+                    ended,
+                    planned_ms,
+                    json.dumps(settings, sort_keys=True) if settings is not None else None,
+                    session_id,
+                ),
+            )
             db.executemany(
                 "UPDATE session_exercises SET state = ?, heard_ms = ?"
                 " WHERE session_id = ? AND position = ?",
@@ -163,13 +189,22 @@ class Store:
     def add(self, new: NewSession, ended_utc: float, done: Sequence[str], heard_ms: int) -> int:
         """A session done elsewhere (``voiceguide log``), in one transaction: the exercises
         in ``done`` were completed, the others not played."""
-        states = [(ExerciseState.COMPLETED if e in done else ExerciseState.NOT_PLAYED, 0)
-                  for e, _t in new.exercises]  # fmt: skip
+        states = [
+            (ExerciseState.COMPLETED if e in done else ExerciseState.NOT_PLAYED, 0)
+            for e, _t in new.exercises
+        ]
         completed = all(s is ExerciseState.COMPLETED for s, _ms in states)
         with self._write():
             session_id = self.begin(new, pid=0)
-            self.update(session_id, ended_utc, heard_ms, heard_ms, states, status="done",
-                        completed=completed)  # fmt: skip
+            self.update(
+                session_id,
+                ended_utc,
+                heard_ms,
+                heard_ms,
+                states,
+                status="done",
+                completed=completed,
+            )
         return session_id
 
     def repair(self, now_utc_s: float) -> int:
@@ -179,8 +214,11 @@ class Store:
             rows = self._db.execute(
                 "SELECT id, pid, boot_id, updated_utc FROM sessions WHERE status = 'playing'"
             ).fetchall()
-        gone = [row[0] for row in rows
-                if not _alive(row[1], row[2]) or now_utc_s - (row[3] or 0) > STALE_S]  # fmt: skip
+        gone = [
+            row[0]
+            for row in rows
+            if not _alive(row[1], row[2]) or now_utc_s - (row[3] or 0) > STALE_S
+        ]
         if not gone:
             return 0
         with self._write() as db:
@@ -215,9 +253,11 @@ class Store:
             rows = self._db.execute(
                 "SELECT id, routine, title, source, started_utc, utc_offset_s, ended_utc,"
                 " updated_utc, status, completed, position_ms, heard_ms, planned_ms, settings,"
-                " routine_path, start_exercise FROM sessions" + clause
-                + " ORDER BY started_utc, id", args,
-            ).fetchall()  # fmt: skip
+                " routine_path, start_exercise FROM sessions"
+                + clause
+                + " ORDER BY started_utc, id",
+                args,
+            ).fetchall()
             exercises: dict[int, list[ExerciseRecord]] = {}
             for session_id, exercise, title, state, heard in self._db.execute(
                 "SELECT session_id, exercise, title, state, heard_ms FROM session_exercises"
@@ -228,14 +268,43 @@ class Store:
                 )
         result = []
         for row in rows:
-            (session_id, name, title, source, started, offset, ended, updated, status,
-             completed, position, heard, planned, settings, routine_path, start) = row  # fmt: skip
-            result.append(Session(
-                session_id, name, title or name, source, Moment(started, offset),
-                ended if ended is not None else updated, status, bool(completed), position,
-                heard, planned, _settings(settings), tuple(exercises.get(session_id, ())),
-                routine_path, start,
-            ))  # fmt: skip
+            (
+                session_id,
+                name,
+                title,
+                source,
+                started,
+                offset,
+                ended,
+                updated,
+                status,
+                completed,
+                position,
+                heard,
+                planned,
+                settings,
+                routine_path,
+                start,
+            ) = row
+            result.append(
+                Session(
+                    session_id,
+                    name,
+                    title or name,
+                    source,
+                    Moment(started, offset),
+                    ended if ended is not None else updated,
+                    status,
+                    bool(completed),
+                    position,
+                    heard,
+                    planned,
+                    _settings(settings),
+                    tuple(exercises.get(session_id, ())),
+                    routine_path,
+                    start,
+                )
+            )
         return result
 
     # ---------------------------------------------------------------- forgetting
@@ -262,11 +331,17 @@ class Store:
         write-ahead log emptied. Returns how many sessions were deleted."""
         with said(self.path, self._busy_s):
             self._db.execute("PRAGMA secure_delete = ON")
-        where, args = ("", ()) if before is None else (
-            " WHERE started_utc + utc_offset_s < ?", (midnight_utc_s(before),))  # fmt: skip
+        where, args = (
+            ("", ())
+            if before is None
+            else (" WHERE started_utc + utc_offset_s < ?", (midnight_utc_s(before),))
+        )
         with self._write() as db:
-            db.execute("DELETE FROM session_exercises WHERE session_id IN"
-                       " (SELECT id FROM sessions" + where + ")", args)  # fmt: skip
+            db.execute(
+                "DELETE FROM session_exercises WHERE session_id IN"
+                " (SELECT id FROM sessions" + where + ")",
+                args,
+            )
             count = db.execute("DELETE FROM sessions" + where, args).rowcount
         with said(self.path, self._busy_s):
             self._db.execute("VACUUM")

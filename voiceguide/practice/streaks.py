@@ -150,8 +150,16 @@ def calendar(marks: Mapping[date, DayMark], today: date, weeks: int = 5) -> list
         for weekday in range(7):
             day = monday + timedelta(days=7 * week + weekday)
             mark = marks.get(day, DayMark(day))
-            row.append(DayMark(day, mark.sessions, mark.practised, mark.completed,
-                               today=day == today, future=day > today))  # fmt: skip
+            row.append(
+                DayMark(
+                    day,
+                    mark.sessions,
+                    mark.practised,
+                    mark.completed,
+                    today=day == today,
+                    future=day > today,
+                )
+            )
         rows.append(row)
     return rows
 
@@ -162,8 +170,9 @@ def day_marks(sessions: Iterable[tuple[Moment, bool, bool]]) -> dict[date, DayMa
     for moment, practised, completed in sessions:
         day = moment.day
         old = marks.get(day, DayMark(day))
-        marks[day] = DayMark(day, old.sessions + 1, old.practised + practised,
-                             old.completed + completed)  # fmt: skip
+        marks[day] = DayMark(
+            day, old.sessions + 1, old.practised + practised, old.completed + completed
+        )
     return marks
 
 
@@ -186,8 +195,13 @@ class Target:
         return self.done_today > self.high
 
     def to_json(self) -> dict[str, object]:
-        return {"exercise": self.exercise, "title": self.title, "per_day": [self.low, self.high],
-                "done_today": self.done_today, "met": self.met}  # fmt: skip
+        return {
+            "exercise": self.exercise,
+            "title": self.title,
+            "per_day": [self.low, self.high],
+            "done_today": self.done_today,
+            "met": self.met,
+        }
 
 
 def targets(
@@ -199,5 +213,7 @@ def targets(
     for exercise, moment in done:
         if moment.day == today:
             counts[exercise] = counts.get(exercise, 0) + 1
-    return [Target(exercise, title, low, high, counts.get(exercise, 0))
-            for exercise, (title, low, high) in per_day.items()]  # fmt: skip
+    return [
+        Target(exercise, title, low, high, counts.get(exercise, 0))
+        for exercise, (title, low, high) in per_day.items()
+    ]

@@ -23,9 +23,22 @@ __all__ = [
 ]
 
 EXERCISE_TEXT = (
-    "title", "intro", "caution", "setup", "side_setup", "side_again", "round_intro",
-    "hold_cue", "during", "after", "rest_cue", "set_intro", "rep_cue", "set_end", "closing",
-)  # fmt: skip
+    "title",
+    "intro",
+    "caution",
+    "setup",
+    "side_setup",
+    "side_again",
+    "round_intro",
+    "hold_cue",
+    "during",
+    "after",
+    "rest_cue",
+    "set_intro",
+    "rep_cue",
+    "set_end",
+    "closing",
+)
 _MAX_PHRASE_CHARS = 1000  # one paragraph: about a minute of speech
 
 
@@ -43,9 +56,18 @@ def not_applicable(kind: ExerciseKind) -> set[str]:
     if kind is ExerciseKind.HOLD:
         return {"reps", "sets", "work_s", "release_s", "set_intro", "rep_cue", "set_end"}
     return {
-        "hold_s", "rounds", "sides", "side_setup", "side_again", "round_intro",
-        "during", "hold_cue", "after", "switch_s", "reminders",
-    }  # fmt: skip
+        "hold_s",
+        "rounds",
+        "sides",
+        "side_setup",
+        "side_again",
+        "round_intro",
+        "during",
+        "hold_cue",
+        "after",
+        "switch_s",
+        "reminders",
+    }
 
 
 def check_templates(src: Source, exercise: Exercise, sides_known: bool) -> set[str]:
@@ -73,7 +95,7 @@ def check_spoken(src: Source, value: str, key: str, template: bool) -> None:
                 f"{which} is {len(phrase)} characters long; split it with blank lines into "
                 f"paragraphs of at most {_MAX_PHRASE_CHARS}",
                 key,
-            )  # fmt: skip
+            )
             return
         literal = phrase
         if template:  # the variables' values are words or numbers; only the rest is checked

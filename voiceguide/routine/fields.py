@@ -62,9 +62,13 @@ def text_list(src: Source, key: str) -> tuple[str, ...] | None:
 
 
 def number(
-    src: Source, value: Any, limit: Limit, key: str, line_key: str | None = None,
+    src: Source,
+    value: Any,
+    limit: Limit,
+    key: str,
+    line_key: str | None = None,
     line: int | None = None,
-) -> float | None:  # fmt: skip
+) -> float | None:
     """The checked value of a number field (at ``line``, else at the line of ``line_key``,
     by default the field's); None when it is wrong."""
     at: dict[str, Any] = {"line_key": line_key or key, "line": line}
@@ -79,8 +83,9 @@ def number(
         src.report(
             f"must be between {templates.format_number(limit.low)}{unit} and "
             f"{templates.format_number(limit.high)}{unit}, got {shown(value)}",
-            key, **at,
-        )  # fmt: skip
+            key,
+            **at,
+        )
         return None
     return int(value) if limit.integer else float(value)
 
@@ -90,8 +95,9 @@ def per_day(src: Source, value: Any) -> tuple[int, int] | None:
     when it is wrong."""
     pair = value if isinstance(value, list) else [value, value]
     if len(pair) != 2:
-        src.report(f"must be a number of times a day, or [fewest, most], got {shown(value)}",
-                   "per_day")  # fmt: skip
+        src.report(
+            f"must be a number of times a day, or [fewest, most], got {shown(value)}", "per_day"
+        )
         return None
     low, high = (number(src, v, PER_DAY_LIMIT, "per_day") for v in pair)
     if low is None or high is None:

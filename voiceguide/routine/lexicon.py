@@ -23,8 +23,10 @@ def lexicon_problem(word: object, respelling: object) -> str | None:
     if not isinstance(word, str) or not _WORD.match(word):
         return f"{word!r} is not one word (letters, with ' or - inside)"
     if not isinstance(respelling, str) or not _RESPELLING.match(respelling.strip()):
-        return (f"'{word}': the respelling must be letters, spaces, dashes or apostrophes, "
-                f"got {respelling!r}")  # fmt: skip
+        return (
+            f"'{word}': the respelling must be letters, spaces, dashes or apostrophes, "
+            f"got {respelling!r}"
+        )
     return None
 
 
@@ -44,8 +46,9 @@ def respell(text: str, lexicon: Lexicon) -> str:
         return text
     spelled = {word.lower(): respelling for word, respelling in lexicon}
     words = sorted(spelled, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w'-])(" + "|".join(map(re.escape, words)) + r")(?![\w'-])",
-                         re.IGNORECASE)  # fmt: skip
+    pattern = re.compile(
+        r"(?<![\w'-])(" + "|".join(map(re.escape, words)) + r")(?![\w'-])", re.IGNORECASE
+    )
 
     def replace(match: re.Match[str]) -> str:
         found, respelling = match.group(0), spelled[match.group(0).lower()]

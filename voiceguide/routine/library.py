@@ -118,10 +118,15 @@ def _check_name_lengths(name_or_path: str) -> None:
     longest = max((len(part) for part in encoded.split(b"/")), default=0)
     if longest > _NAME_MAX_BYTES or len(encoded) > _PATH_MAX_BYTES or b"\0" in encoded:
         shown = name_or_path[:40] + ("..." if len(name_or_path) > 40 else "")
-        what = "has a NUL character" if b"\0" in encoded else (
-            f"has a name of {longest:,} bytes; file names have at most {_NAME_MAX_BYTES}"
-            if longest > _NAME_MAX_BYTES else f"is a path of {len(encoded):,} bytes, too long"
-        )  # fmt: skip
+        what = (
+            "has a NUL character"
+            if b"\0" in encoded
+            else (
+                f"has a name of {longest:,} bytes; file names have at most {_NAME_MAX_BYTES}"
+                if longest > _NAME_MAX_BYTES
+                else f"is a path of {len(encoded):,} bytes, too long"
+            )
+        )
         raise RoutineError(f"ROUTINE {shown!r} {what}")
 
 
@@ -160,8 +165,10 @@ def available_routines() -> list[RoutineEntry]:
     places: list[tuple[str, Literal["bundled", "yours"], Path]] = [
         (name, "bundled", bundled_dir() / (name + ROUTINE_SUFFIX)) for name in bundled_routines()
     ]
-    places += [(name, "yours", user_routines_dir() / name / (name + ROUTINE_SUFFIX))
-               for name in user_routines()]  # fmt: skip
+    places += [
+        (name, "yours", user_routines_dir() / name / (name + ROUTINE_SUFFIX))
+        for name in user_routines()
+    ]
     entries = []
     for name, origin, path in places:
         try:
@@ -207,7 +214,7 @@ def init_routine(name: str, folder: Path | None = None, source: str | None = Non
                 "already exists; nothing was written (choose another name, or --path another "
                 "folder)",
                 path=destination,
-            )  # fmt: skip
+            )
     written: list[Path] = []
     try:
         target.mkdir(parents=True, exist_ok=True)

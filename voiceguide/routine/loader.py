@@ -52,10 +52,20 @@ _EXERCISE_KEYS = frozenset(
         *_EXERCISE_NUMBERS,
     }
 )
-_ROUTINE_KEYS = frozenset({
-    "title", "author", "intro", "safety", "closing", "exercises", "chapter_gap_s", "breathing",
-    "needs", "lexicon",
-})  # fmt: skip
+_ROUTINE_KEYS = frozenset(
+    {
+        "title",
+        "author",
+        "intro",
+        "safety",
+        "closing",
+        "exercises",
+        "chapter_gap_s",
+        "breathing",
+        "needs",
+        "lexicon",
+    }
+)
 # Texts that may be written as steps with time after them: not those said inside a hold or
 # a rep, whose timing is fixed.
 _STEP_TEXT = frozenset(EXERCISE_TEXT) - {"title", "hold_cue", "during", "rep_cue"}
@@ -122,8 +132,9 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
             entry_src.report(
                 f"{script.name} leads outside the routine's folder (a link); narration "
                 "scripts are read only from inside it: copy the file there instead",
-                "exercises", line=line,
-            )  # fmt: skip
+                "exercises",
+                line=line,
+            )
             continue
         exercise = _exercise(script, exercise_id, problems)
         if exercise is None:  # unreadable, or of no known kind: nothing more to check
@@ -133,8 +144,9 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
             for key in wrong:
                 entry_src.report(
                     f"does not apply to '{exercise_id}', a '{exercise.kind.value}' exercise",
-                    key, line=line,
-                )  # fmt: skip
+                    key,
+                    line=line,
+                )
             numbers = {k: v for k, v in overrides.items() if k not in wrong}
             exercise = _apply_numbers(entry_src, exercise, numbers, "exercises")
         exercises.append(exercise)
@@ -168,9 +180,13 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
         src, data.get("chapter_gap_s", 2.0), ROUTINE_LIMITS["chapter_gap_s"], "chapter_gap_s"
     )
     return Routine(
-        name=name, source=path, exercises=tuple(exercises),
-        chapter_gap_s=2.0 if gap_s is None else gap_s, steps=routine_steps, **values,
-    )  # fmt: skip
+        name=name,
+        source=path,
+        exercises=tuple(exercises),
+        chapter_gap_s=2.0 if gap_s is None else gap_s,
+        steps=routine_steps,
+        **values,
+    )
 
 
 def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exercise | None:
@@ -183,10 +199,9 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
     exercise_id = data.get("id", path.stem)
     if not isinstance(exercise_id, str) or not ID_PATTERN.match(exercise_id):
         src.report(
-            "must be lower-case letters, digits and dashes (at most 64), "
-            f"got {shown(exercise_id)}",
+            f"must be lower-case letters, digits and dashes (at most 64), got {shown(exercise_id)}",
             "id",
-        )  # fmt: skip
+        )
         exercise_id = expected_id or path.stem
     elif expected_id is not None and exercise_id != expected_id:
         src.report(
@@ -226,9 +241,13 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
     if "per_day" in data:
         kwargs["per_day"] = fields.per_day(src, data["per_day"])
     exercise = Exercise(
-        id=exercise_id, kind=kind or ExerciseKind.HOLD, source=path, sides=sides or (),
-        steps=exercise_steps, **kwargs,
-    )  # fmt: skip
+        id=exercise_id,
+        kind=kind or ExerciseKind.HOLD,
+        source=path,
+        sides=sides or (),
+        steps=exercise_steps,
+        **kwargs,
+    )
     numbers = {key: data[key] for key in _EXERCISE_NUMBERS if key in data}
     exercise = _apply_numbers(src, exercise, numbers)
     bad = check_templates(src, exercise, sides is not None)
@@ -273,24 +292,28 @@ def _routine_entry(src: Source, entry: Any, index: int) -> tuple[str, dict[str, 
         src.report(
             f"entry {index} must be an exercise id, or a mapping with 'id' and numbers "
             "such as hold_s",
-            "exercises", line=line,
-        )  # fmt: skip
+            "exercises",
+            line=line,
+        )
         return None
     exercise_id = entry["id"]
     if not ID_PATTERN.match(exercise_id):
         src.report(
             f"entry {index}: {shown(exercise_id)} is not an exercise id "
             "(lower-case letters, digits and dashes)",
-            "exercises", line=line,
-        )  # fmt: skip
+            "exercises",
+            line=line,
+        )
         return None
     overrides: dict[str, Any] = {}
     for key, value in entry.items():
         if key not in _ROUTINE_ENTRY_KEYS:
             src.report(
                 f"unknown field{did_you_mean(str(key), _ROUTINE_ENTRY_KEYS)}",
-                field_name(str(key)), line=line, exercise=exercise_id,
-            )  # fmt: skip
+                field_name(str(key)),
+                line=line,
+                exercise=exercise_id,
+            )
         elif key != "id":
             overrides[key] = value
     return exercise_id, overrides
@@ -311,7 +334,7 @@ def _fit_ranges(src: Source, value: Any, kind: ExerciseKind) -> tuple[FitRange, 
             f"must map some of {', '.join(FIT_FIELDS)} to [fewest, most], "
             "e.g. {hold_s: [20, 45]}",
             "fit",
-        )  # fmt: skip
+        )
         return None
     ranges = []
     for key, pair in value.items():
@@ -319,8 +342,9 @@ def _fit_ranges(src: Source, value: Any, kind: ExerciseKind) -> tuple[FitRange, 
         if key not in FIT_FIELDS:
             src.report(
                 f"unknown field{did_you_mean(str(key), frozenset(FIT_FIELDS))}",
-                field_name(where), line_key="fit",
-            )  # fmt: skip
+                field_name(where),
+                line_key="fit",
+            )
             continue
         if key in not_applicable(kind):
             src.report(f"does not apply to a '{kind.value}' exercise", where, line_key="fit")
@@ -334,8 +358,9 @@ def _fit_ranges(src: Source, value: Any, kind: ExerciseKind) -> tuple[FitRange, 
         if low > high:
             src.report(
                 f"the shortest ({low:g}) is longer than the longest ({high:g})",
-                where, line_key="fit",
-            )  # fmt: skip
+                where,
+                line_key="fit",
+            )
             continue
         ranges.append(FitRange(key, float(low), float(high)))
     return tuple(ranges)

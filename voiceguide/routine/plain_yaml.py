@@ -71,8 +71,9 @@ class _Loader(yaml.SafeLoader):
         return value
 
     def construct_other(self, node: yaml.Node) -> Any:
-        return Refused(node, f"has the tag {_tag(str(node.tag))}, which voiceguide does not take "
-                             f"({_TAKES})")  # fmt: skip
+        return Refused(
+            node, f"has the tag {_tag(str(node.tag))}, which voiceguide does not take ({_TAKES})"
+        )
 
 
 for _kind, _build in (

@@ -69,15 +69,25 @@ class Source:
         return lines[index] if index < len(lines) else self.line(key)
 
     def report(
-        self, message: str, field: str | None = None, *, line_key: str | None = None,
-        exercise: str | None = None, line: int | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        message: str,
+        field: str | None = None,
+        *,
+        line_key: str | None = None,
+        exercise: str | None = None,
+        line: int | None = None,
+    ) -> None:
         """A problem with ``field`` (at ``line``, else at the line of ``line_key``, by default
         the field's)."""
-        self.problems.add(RoutineError(
-            message, path=self.path, exercise=exercise or self.exercise, field=field,
-            line=line if line is not None else self.line(line_key or field),
-        ))  # fmt: skip
+        self.problems.add(
+            RoutineError(
+                message,
+                path=self.path,
+                exercise=exercise or self.exercise,
+                field=field,
+                line=line if line is not None else self.line(line_key or field),
+            )
+        )
 
 
 def read_source(path: Path, problems: Problems, exercise: str | None = None) -> Source | None:
@@ -87,18 +97,28 @@ def read_source(path: Path, problems: Problems, exercise: str | None = None) -> 
         text, data = _read(path)
     except _Unreadable as unreadable:
         named = exercise if unreadable.field is not None else None
-        problems.add(RoutineError(
-            unreadable.message, path=path, line=unreadable.line, field=unreadable.field,
-            exercise=named,
-        ))  # fmt: skip
+        problems.add(
+            RoutineError(
+                unreadable.message,
+                path=path,
+                line=unreadable.line,
+                field=unreadable.field,
+                exercise=named,
+            )
+        )
         return None
     refused = plain_yaml.refused_values(data)
     for key, value in refused:  # every one, then nothing more of this file
         name = field_name(key) if isinstance(key, str) else None
-        problems.add(RoutineError(
-            value.reason, path=path, line=value.line, field=name,
-            exercise=exercise if name is not None else None,
-        ))  # fmt: skip
+        problems.add(
+            RoutineError(
+                value.reason,
+                path=path,
+                line=value.line,
+                field=name,
+                exercise=exercise if name is not None else None,
+            )
+        )
     if refused:
         return None
     return Source(path, text, data, problems)

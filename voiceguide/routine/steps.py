@@ -40,13 +40,20 @@ def steps_of(src: Source, keys: frozenset[str]) -> tuple[dict[str, Any], Steps]:
             say, wait = item, 0
             if isinstance(item, dict):
                 for unknown in sorted(str(k) for k in item if k not in ("say", "then_s")):
-                    src.report(f"unknown field '{field_name(unknown)}' in a step (a step has "
-                               "'say' and 'then_s')", where, line=line)  # fmt: skip
+                    src.report(
+                        f"unknown field '{field_name(unknown)}' in a step (a step has "
+                        "'say' and 'then_s')",
+                        where,
+                        line=line,
+                    )
                 say, wait = item.get("say"), item.get("then_s", 0)
             if not isinstance(say, str) or not say.strip():
-                src.report("a step must be a text, or a mapping of 'say' (the text) and "
-                           f"'then_s' (seconds of quiet after it), got {shown(say)}",
-                           where, line=line)  # fmt: skip
+                src.report(
+                    "a step must be a text, or a mapping of 'say' (the text) and "
+                    f"'then_s' (seconds of quiet after it), got {shown(say)}",
+                    where,
+                    line=line,
+                )
                 continue
             number = fields.number(src, wait, THEN_LIMIT, f"{where}.then_s", line=line)
             parts = [p for p in re.split(r"\n\s*\n", say.strip()) if p.strip()]
@@ -62,8 +69,7 @@ def lexicon(src: Source) -> Lexicon | None:
     """``lexicon: {piriformis: pirri-formiss}``: how the speech engine should say a word."""
     value = src.data.get("lexicon")
     if not isinstance(value, dict):
-        src.report("must map a word to how to say it, e.g. {piriformis: pirri-formiss}",
-                   "lexicon")  # fmt: skip
+        src.report("must map a word to how to say it, e.g. {piriformis: pirri-formiss}", "lexicon")
         return None
     entries = []
     for word, respelling in value.items():

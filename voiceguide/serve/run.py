@@ -42,15 +42,24 @@ def url_of(server: Server, host: str | None) -> str:
 def export_render(routine: Routine, resolved: Resolved, out_dir: Path, progress: Progress) -> None:
     """What ``voiceguide export`` does with these settings, into ``out_dir``."""
     settings = resolved.settings
-    pipeline.export(routine, settings, pipeline.make_cache(settings), out_dir, resolved.bitrate,
-                    progress=progress)  # fmt: skip
+    pipeline.export(
+        routine,
+        settings,
+        pipeline.make_cache(settings),
+        out_dir,
+        resolved.bitrate,
+        progress=progress,
+    )
 
 
 def run(
-    options: Options, prepare: Prepare, echo: Callable[[str], None],
-    out: Callable[[str], None], color: bool = False,
+    options: Options,
+    prepare: Prepare,
+    echo: Callable[[str], None],
+    out: Callable[[str], None],
+    color: bool = False,
     progress: Callable[[], AbstractContextManager[Progress | None]] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Bind (a busy port fails here, before any work), export or reuse an up-to-date export,
     print the QR code and the URL (``out``), then serve until Ctrl-C; the port is freed on
     the way out. Refusals and renders are logged with ``echo``."""
@@ -58,8 +67,9 @@ def run(
     host = options.host if options.host is not None else "0.0.0.0"
     server = Server(service, host, options.port, options.token)
     try:
-        made_from = pipeline.fingerprint(service.routine, service.resolved.settings,
-                                         service.resolved.bitrate)  # fmt: skip
+        made_from = pipeline.fingerprint(
+            service.routine, service.resolved.settings, service.resolved.bitrate
+        )
 
         def is_current() -> bool:
             return pipeline.current_export(options.out_dir, made_from)
@@ -68,13 +78,17 @@ def run(
             reused = service.start(report or (lambda done, total: None), is_current)
         snapshot = service.current
         url = url_of(server, options.host)
-        echo(f"{'Serving the export in' if reused else 'Exported into'} "
-             f"{options.out_dir}: {snapshot.album} ({len(snapshot.files)} files)")  # fmt: skip
+        echo(
+            f"{'Serving the export in' if reused else 'Exported into'} "
+            f"{options.out_dir}: {snapshot.album} ({len(snapshot.files)} files)"
+        )
         for line in qr_lines(url, color):
             out(line)
         out(url)
-        echo("Scan the code with your phone's camera (same network), or open the address. "
-             "Ctrl-C stops.")  # fmt: skip
+        echo(
+            "Scan the code with your phone's camera (same network), or open the address. "
+            "Ctrl-C stops."
+        )
         server.serve_forever()
     finally:
         server.close()

@@ -85,8 +85,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], family: socket.AddressFamily,
-                 service: Service, token: str) -> None:  # fmt: skip
+    def __init__(
+        self, address: tuple[str, int], family: socket.AddressFamily, service: Service, token: str
+    ) -> None:
         self.address_family = family
         self.service = service
         self.token = token
@@ -95,8 +96,9 @@ class _Server(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
-            self.service.log(f"refused a connection from {client_address[0]}: "
-                             f"{MAX_CONNECTIONS} already open")  # fmt: skip
+            self.service.log(
+                f"refused a connection from {client_address[0]}: {MAX_CONNECTIONS} already open"
+            )
             self.shutdown_request(request)
             return
         try:
@@ -248,11 +250,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
         try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
-                              max_num_fields=300)  # fmt: skip
+            pairs = parse_qsl(
+                body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=False,
+                max_num_fields=300,
+            )
         except (UnicodeDecodeError, ValueError):
-            self._send_json(HTTPStatus.BAD_REQUEST,
-                            {"errors": [{"field": None, "message": "not a form"}]})  # fmt: skip
+            self._send_json(
+                HTTPStatus.BAD_REQUEST, {"errors": [{"field": None, "message": "not a form"}]}
+            )
             return
         status, data = self.server.service.submit(dict(pairs))
         self._send_json(status, data)
@@ -289,9 +296,11 @@ class _Handler(BaseHTTPRequestHandler):
             etag = f'"{snapshot.generation}-zip-{size}"'
         wanted = parse_range(self.headers.get("Range"), size)
         if wanted == "unsatisfiable":
-            self._send_text(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
-                            "416 Range Not Satisfiable\n",
-                            {"Content-Range": f"bytes */{size}"})  # fmt: skip
+            self._send_text(
+                HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+                "416 Range Not Satisfiable\n",
+                {"Content-Range": f"bytes */{size}"},
+            )
             return
         if_range = self.headers.get("If-Range")
         if isinstance(wanted, tuple) and if_range is not None and if_range != etag:
@@ -367,10 +376,14 @@ def _bind_error(host: str, port: int, error: OSError) -> str:
     if error.errno == errno.EADDRINUSE:
         return f"cannot listen on {where}: the port is in use; choose another with --port"
     if error.errno == errno.EACCES:
-        return (f"cannot listen on {where}: not allowed (ports below 1024 need root); "
-                "choose another with --port")  # fmt: skip
+        return (
+            f"cannot listen on {where}: not allowed (ports below 1024 need root); "
+            "choose another with --port"
+        )
     unknown = isinstance(error, socket.gaierror)
     if unknown or error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-        return (f"cannot listen on {where}: this machine has no such address; leave out --host "
-                "(all its addresses) or give one of its own")  # fmt: skip
+        return (
+            f"cannot listen on {where}: this machine has no such address; leave out --host "
+            "(all its addresses) or give one of its own"
+        )
     return f"cannot listen on {where}: {error.strerror or error}"

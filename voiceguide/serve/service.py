@@ -55,9 +55,14 @@ class Service:
     started with; the form adds to them (a later value of an option replaces an earlier)."""
 
     def __init__(
-        self, routine_arg: str | None, args: Sequence[str], prepare: Prepare, render: Render,
-        out_dir: Path, log: Callable[[str], None],
-    ) -> None:  # fmt: skip
+        self,
+        routine_arg: str | None,
+        args: Sequence[str],
+        prepare: Prepare,
+        render: Render,
+        out_dir: Path,
+        log: Callable[[str], None],
+    ) -> None:
         self.routine_arg = routine_arg
         self._prepare = prepare
         self._render = render
@@ -175,12 +180,21 @@ class Service:
             rows = self.resolved.rows
         exercises = []
         for exercise in self.routine.exercises:
-            exercises.append({
-                "id": exercise.id, "title": exercise.title, "kind": str(exercise.kind),
-                "fields": [{"option": option, "name": f"{option}:{exercise.id}",
-                            "value": values[f"{option}:{exercise.id}"]}
-                           for option, _attribute in FIELDS_PER_KIND[exercise.kind]],
-            })  # fmt: skip
+            exercises.append(
+                {
+                    "id": exercise.id,
+                    "title": exercise.title,
+                    "kind": str(exercise.kind),
+                    "fields": [
+                        {
+                            "option": option,
+                            "name": f"{option}:{exercise.id}",
+                            "value": values[f"{option}:{exercise.id}"],
+                        }
+                        for option, _attribute in FIELDS_PER_KIND[exercise.kind]
+                    ],
+                }
+            )
         files = snapshot.files
         base = f"files/{snapshot.generation}/"
         tracks = [n for n in sorted(files) if n.endswith(".mp3")]
@@ -192,21 +206,41 @@ class Service:
             "duration_s": round(snapshot.duration_s, 3),
             "cover": f"cover/{snapshot.generation}.png" if snapshot.cover_png else None,
             "audio": base + _quote(snapshot.full),
-            "chapters": [{"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
-                         for c in snapshot.chapters],
+            "chapters": [
+                {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
+                for c in snapshot.chapters
+            ],
             "lyrics": [{"start_s": x.start_ms / 1000, "text": x.text} for x in snapshot.lyrics],
-            "downloads": [{"name": n, "url": base + _quote(n), "bytes": files[n].size}
-                          for n in (*tracks, *others)]
-                         + [{"name": snapshot.zip_name, "url": f"zip/{snapshot.generation}/"
-                             + _quote(snapshot.zip_name), "bytes": None}],
-            "settings": [{"setting": r.setting, "exercise": r.exercise, "value": r.value,
-                          "from": str(r.source)} for r in rows
-                         if r.setting != "bitrate"],
+            "downloads": [
+                {"name": n, "url": base + _quote(n), "bytes": files[n].size}
+                for n in (*tracks, *others)
+            ]
+            + [
+                {
+                    "name": snapshot.zip_name,
+                    "url": f"zip/{snapshot.generation}/" + _quote(snapshot.zip_name),
+                    "bytes": None,
+                }
+            ],
+            "settings": [
+                {
+                    "setting": r.setting,
+                    "exercise": r.exercise,
+                    "value": r.value,
+                    "from": str(r.source),
+                }
+                for r in rows
+                if r.setting != "bitrate"
+            ],
             "command": command,
-            "form": {"exercises": exercises, "values": values, "verbosities": VERBOSITIES,
-                     "voices": self.voices()},
+            "form": {
+                "exercises": exercises,
+                "values": values,
+                "verbosities": VERBOSITIES,
+                "voices": self.voices(),
+            },
             "render": status,
-        }  # fmt: skip
+        }
 
     # ------------------------------------------------------------ the settings form
 
@@ -233,8 +267,9 @@ class Service:
             return 400, _errors([(None, f"unknown field {unknown[0]!r}")])
         if form.get("generation") != str(self.current.generation):
             return 409, _errors([(None, "the settings changed meanwhile: reload the page")])
-        changed = {name: value for name, value in form.items()
-                   if name in values and value != values[name]}  # fmt: skip
+        changed = {
+            name: value for name, value in form.items() if name in values and value != values[name]
+        }
         if not changed:
             return 200, {"rendering": False, "message": "nothing changed"}
         if self.rendering():
@@ -285,8 +320,11 @@ class Service:
             snapshot = open_snapshot(self.out_dir, self.current.generation + 1, self.log)
         except VoiceguideError as error:
             with self._lock:
-                self._status = {"state": "failed", "error": str(error),
-                                "field": _field_of(str(error))}  # fmt: skip
+                self._status = {
+                    "state": "failed",
+                    "error": str(error),
+                    "field": _field_of(str(error)),
+                }
             if not isinstance(error, Interrupted):
                 self.log(f"render failed: {error}")
             return

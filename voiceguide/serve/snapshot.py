@@ -67,10 +67,17 @@ class Snapshot:
     them in memory."""
 
     def __init__(
-        self, generation: int, folder: Path, files: dict[str, ServedFile], full: str,
-        album: str, chapters: tuple[Chapter, ...], lyrics: tuple[Lyric, ...], cover_png: bytes,
+        self,
+        generation: int,
+        folder: Path,
+        files: dict[str, ServedFile],
+        full: str,
+        album: str,
+        chapters: tuple[Chapter, ...],
+        lyrics: tuple[Lyric, ...],
+        cover_png: bytes,
         duration_s: float,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.generation = generation
         self.folder = folder
         self.files = files
@@ -219,11 +226,16 @@ def _read_tags(
         return served.name, (), (), b"", duration_s
     album = str(tags["TALB"].text[0]) if "TALB" in tags else served.name
     chapters = sorted(
-        (Chapter(str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else "",
-                 int(c.start_time), int(c.end_time))
-         for c in tags.getall("CHAP")),
+        (
+            Chapter(
+                str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else "",
+                int(c.start_time),
+                int(c.end_time),
+            )
+            for c in tags.getall("CHAP")
+        ),
         key=lambda c: c.start_ms,
-    )  # fmt: skip
+    )
     synced = tags.getall("SYLT")
     lyrics = tuple(Lyric(int(ms), str(text)) for text, ms in synced[0].text) if synced else ()
     pictures = tags.getall("APIC")

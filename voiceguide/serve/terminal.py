@@ -38,7 +38,10 @@ def qr_lines(url: str, color: bool) -> list[str]:
             if color:  # the upper half in the foreground color, the lower in the background
                 cells.append(f"\x1b[{30 if upper else 97}m\x1b[{40 if lower else 107}m\u2580")
             else:
-                cells.append({(0, 0): "\u2588", (0, 1): "\u2580", (1, 0): "\u2584",
-                              (1, 1): " "}[(int(bool(upper)), int(bool(lower)))])  # fmt: skip
+                cells.append(
+                    {(0, 0): "\u2588", (0, 1): "\u2580", (1, 0): "\u2584", (1, 1): " "}[
+                        (int(bool(upper)), int(bool(lower)))
+                    ]
+                )
         lines.append("".join(cells) + ("\x1b[0m" if color else ""))
     return lines

@@ -30,8 +30,14 @@ class AudioFormat:
     @property
     def ffmpeg_input(self) -> list[str]:
         """ffmpeg arguments describing raw PCM in this format."""
-        return ["-f", f"s{8 * self.sample_width}le", "-ar", str(self.sample_rate),
-                "-ac", str(self.channels)]  # fmt: skip
+        return [
+            "-f",
+            f"s{8 * self.sample_width}le",
+            "-ar",
+            str(self.sample_rate),
+            "-ac",
+            str(self.channels),
+        ]
 
 
 FORMAT = AudioFormat()

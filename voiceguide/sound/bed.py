@@ -86,8 +86,13 @@ def open_bed(source: str, cache_dir: Path, fmt: AudioFormat = FORMAT) -> BedSour
 class Ducking:
     """The bed's gain at every frame of a timeline (see the module)."""
 
-    def __init__(self, timeline: Timeline, level_db: float = BED_LEVEL_DB, peak: float = 1.0,
-                 fmt: AudioFormat = FORMAT) -> None:  # fmt: skip
+    def __init__(
+        self,
+        timeline: Timeline,
+        level_db: float = BED_LEVEL_DB,
+        peak: float = 1.0,
+        fmt: AudioFormat = FORMAT,
+    ) -> None:
         import numpy as np
 
         self.hold_gain = 10 ** (level_db / 20)
@@ -152,8 +157,13 @@ def _put(out: Samples, start: int, at: int, table: Samples, multiply: bool = Fal
 class BedMix:
     """Adds the ducked bed to rendered speech: ``mix(pcm, first_frame)``."""
 
-    def __init__(self, source: BedSource, timeline: Timeline, level_db: float = BED_LEVEL_DB,
-                 fmt: AudioFormat = FORMAT) -> None:  # fmt: skip
+    def __init__(
+        self,
+        source: BedSource,
+        timeline: Timeline,
+        level_db: float = BED_LEVEL_DB,
+        fmt: AudioFormat = FORMAT,
+    ) -> None:
         self.source = source
         self.level_db = level_db
         self.ducking = Ducking(timeline, level_db, source.peak, fmt)

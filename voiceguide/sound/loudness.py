@@ -121,19 +121,24 @@ def _k_weighting(rate: int) -> Any:
         alpha = math.sin(w0) / (2 * q)
         cos = math.cos(w0)
         if kind == "shelf":
-            b = [a * ((a + 1) + (a - 1) * cos + 2 * math.sqrt(a) * alpha),
-                 -2 * a * ((a - 1) + (a + 1) * cos),
-                 a * ((a + 1) + (a - 1) * cos - 2 * math.sqrt(a) * alpha)]  # fmt: skip
-            den = [(a + 1) - (a - 1) * cos + 2 * math.sqrt(a) * alpha,
-                   2 * ((a - 1) - (a + 1) * cos),
-                   (a + 1) - (a - 1) * cos - 2 * math.sqrt(a) * alpha]  # fmt: skip
+            b = [
+                a * ((a + 1) + (a - 1) * cos + 2 * math.sqrt(a) * alpha),
+                -2 * a * ((a - 1) + (a + 1) * cos),
+                a * ((a + 1) + (a - 1) * cos - 2 * math.sqrt(a) * alpha),
+            ]
+            den = [
+                (a + 1) - (a - 1) * cos + 2 * math.sqrt(a) * alpha,
+                2 * ((a - 1) - (a + 1) * cos),
+                (a + 1) - (a - 1) * cos - 2 * math.sqrt(a) * alpha,
+            ]
         else:
             b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
             den = [1 + alpha, -2 * cos, 1 - alpha]
         return [x / den[0] for x in (*b, *den)]
 
-    return np.array([biquad("shelf", 4.0, 1 / math.sqrt(2), 1500.0),
-                     biquad("high-pass", 0.0, 0.5, 38.0)])  # fmt: skip
+    return np.array(
+        [biquad("shelf", 4.0, 1 / math.sqrt(2), 1500.0), biquad("high-pass", 0.0, 0.5, 38.0)]
+    )
 
 
 @functools.cache
@@ -199,8 +204,12 @@ def _limiter_gain(envelope: Samples, gain: float, rate: int, ceiling: float) -> 
     return result
 
 
-def normalize(samples: Samples, rate: int, target_lufs: float = TARGET_LUFS + PIECE_OFFSET_LU,
-              ceiling_dbtp: float = CEILING_DBTP) -> Samples:  # fmt: skip
+def normalize(
+    samples: Samples,
+    rate: int,
+    target_lufs: float = TARGET_LUFS + PIECE_OFFSET_LU,
+    ceiling_dbtp: float = CEILING_DBTP,
+) -> Samples:
     """``samples`` (floats in [-1, 1]) at ``target_lufs``, true peaks at most ``ceiling_dbtp``.
 
     The true-peak envelope is computed once; since limiting lowers the loudness a little,

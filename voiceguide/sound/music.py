@@ -162,8 +162,10 @@ def _decoded(path: Path, cache_dir: Path, fmt: AudioFormat) -> tuple[Path, _Deco
 
 
 def _too_long(duration_s: float) -> str:
-    return (f"the music is {duration_s / 3600:.1f} hours long; give a file of at most "
-            f"{MAX_MUSIC_S / 3600:.0f} hour (it is looped when the routine is longer)")  # fmt: skip
+    return (
+        f"the music is {duration_s / 3600:.1f} hours long; give a file of at most "
+        f"{MAX_MUSIC_S / 3600:.0f} hour (it is looped when the routine is longer)"
+    )
 
 
 def _failure(result: subprocess.CompletedProcess[str], path: Path) -> str:
@@ -174,11 +176,23 @@ def _failure(result: subprocess.CompletedProcess[str], path: Path) -> str:
 def _probe(path: Path, what: str) -> float | None:
     """The duration ffprobe gives (None if it says none); no audio stream is an error."""
     result = subprocess.run(
-        [_program("ffprobe"), "-v", "error", "-select_streams", "a",
-         "-show_entries", "stream=codec_type,duration:format=duration", "-of", "json",
-         str(path.absolute())],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+        [
+            _program("ffprobe"),
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-show_entries",
+            "stream=codec_type,duration:format=duration",
+            "-of",
+            "json",
+            str(path.absolute()),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     if result.returncode != 0:
         raise SettingsError(f"{what}: not a sound file ffmpeg can read ({_failure(result, path)})")
     try:
@@ -196,12 +210,37 @@ def _probe(path: Path, what: str) -> float | None:
 def _decode(path: Path, target: Path, what: str, fmt: AudioFormat) -> None:
     bits, source = 8 * fmt.sample_width, str(path.absolute())
     result = subprocess.run(
-        [_program("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", source,
-         "-map", "0:a:0", "-vn", "-sn", "-dn", "-t", str(MAX_MUSIC_S + 2),
-         "-ac", str(fmt.channels), "-ar", str(fmt.sample_rate), "-c:a", f"pcm_s{bits}le",
-         "-f", f"s{bits}le", str(target)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+        [
+            _program("ffmpeg"),
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            source,
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-sn",
+            "-dn",
+            "-t",
+            str(MAX_MUSIC_S + 2),
+            "-ac",
+            str(fmt.channels),
+            "-ar",
+            str(fmt.sample_rate),
+            "-c:a",
+            f"pcm_s{bits}le",
+            "-f",
+            f"s{bits}le",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     if result.returncode != 0:
         raise SettingsError(f"{what}: ffmpeg cannot decode it ({_failure(result, path)})")
 
@@ -242,10 +281,25 @@ def _loudness(pcm: Path, what: str, fmt: AudioFormat) -> float:
     """The decoded music's integrated loudness (BS.1770, gated), measured by ffmpeg's
     ebur128 filter in its own process (the music is not held in memory here)."""
     result = subprocess.run(
-        [_program("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *fmt.ffmpeg_input,
-         "-i", str(pcm), "-af", "ebur128", "-f", "null", "-"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+        [
+            _program("ffmpeg"),
+            "-hide_banner",
+            "-nostdin",
+            "-nostats",
+            *fmt.ffmpeg_input,
+            "-i",
+            str(pcm),
+            "-af",
+            "ebur128",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", result.stderr)
     if result.returncode != 0 or not found:
         raise SettingsError(f"{what}: ffmpeg cannot measure its loudness ({_failure(result, pcm)})")

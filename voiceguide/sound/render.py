@@ -26,9 +26,11 @@ _SILENCE_CHUNK_MS = 1000
 
 
 def render_events(
-    events: Iterable[Event], phrases: PhraseSource, fmt: AudioFormat = FORMAT,
+    events: Iterable[Event],
+    phrases: PhraseSource,
+    fmt: AudioFormat = FORMAT,
     cues: CueSource | None = None,
-) -> Iterator[bytes]:  # fmt: skip
+) -> Iterator[bytes]:
     """PCM for ``events`` (contiguous), in chunks of at most about a second of silence."""
     zeros = bytes(fmt.frames(_SILENCE_CHUNK_MS) * fmt.frame_bytes)
     for event in events:
@@ -53,9 +55,13 @@ def render_events(
 
 
 def render_frames(
-    events: Sequence[Event], start: int, end: int, phrases: PhraseSource,
-    fmt: AudioFormat = FORMAT, cues: CueSource | None = None,
-) -> Iterator[bytes]:  # fmt: skip
+    events: Sequence[Event],
+    start: int,
+    end: int,
+    phrases: PhraseSource,
+    fmt: AudioFormat = FORMAT,
+    cues: CueSource | None = None,
+) -> Iterator[bytes]:
     """PCM for the audio frames ``[start, end)`` of ``events`` (contiguous, from frame 0):
     a piece of the stream, exactly as :func:`render_events` renders it."""
     for event in events:
@@ -77,9 +83,12 @@ def render_frames(
 
 
 def render(
-    timeline: Timeline, phrases: PhraseSource, fmt: AudioFormat = FORMAT,
-    cues: CueSource | None = None, bed: BedMix | None = None,
-) -> bytes:  # fmt: skip
+    timeline: Timeline,
+    phrases: PhraseSource,
+    fmt: AudioFormat = FORMAT,
+    cues: CueSource | None = None,
+    bed: BedMix | None = None,
+) -> bytes:
     """The whole timeline as one PCM buffer (for tests and short routines), with the music
     ``bed`` mixed in."""
     pcm = b"".join(render_events(timeline.events, phrases, fmt, cues))

@@ -26,9 +26,12 @@ class Synthesizer(Protocol):
         ...
 
     def synthesize(
-        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
-        done: Finisher | None = None, spoken: Finisher | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        jobs: Sequence[tuple[str, Path]],
+        finish: Finisher | None = None,
+        done: Finisher | None = None,
+        spoken: Finisher | None = None,
+    ) -> None:
         """Write each text, spoken, to its path (a WAV at any rate; mono or stereo; 16-bit),
         and call ``spoken(text, path)`` on it; then call ``finish(text, path)`` on it (in a
         worker, when there are workers) and ``done(text, path)``. The callbacks ``spoken``

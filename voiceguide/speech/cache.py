@@ -81,8 +81,13 @@ class PhraseFinisher:
 class PhraseCache:
     """Synthesized phrases on disk, in the one audio format, keyed by synthesizer and text."""
 
-    def __init__(self, synthesizer: Synthesizer, directory: Path | None = None,
-                 fmt: AudioFormat = FORMAT, lexicon: Lexicon = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        synthesizer: Synthesizer,
+        directory: Path | None = None,
+        fmt: AudioFormat = FORMAT,
+        lexicon: Lexicon = (),
+    ) -> None:
         self.synthesizer = synthesizer
         self.lexicon = lexicon  # words the engine gets respelled (the texts keep them)
         self.directory = (directory or default_cache_dir()) / "phrases"
@@ -102,11 +107,16 @@ class PhraseCache:
     def key(self, text: str) -> bytes:
         """What a phrase's audio depends on: the engine, voice and rate, the format, the
         processing, and the text."""
-        return "\0".join([
-            self.synthesizer.identity, str(self.fmt.sample_rate), str(self.fmt.channels),
-            str(self.fmt.sample_width), f"{PROCESSING_VERSION}@{TARGET_LUFS}{PIECE_OFFSET_LU:+}",
-            respell(text, self.lexicon),
-        ]).encode("utf-8")  # fmt: skip
+        return "\0".join(
+            [
+                self.synthesizer.identity,
+                str(self.fmt.sample_rate),
+                str(self.fmt.channels),
+                str(self.fmt.sample_width),
+                f"{PROCESSING_VERSION}@{TARGET_LUFS}{PIECE_OFFSET_LU:+}",
+                respell(text, self.lexicon),
+            ]
+        ).encode("utf-8")
 
     def path_for(self, text: str) -> Path:
         digest = hashlib.sha256(self.key(text)).hexdigest()
@@ -236,8 +246,10 @@ class PhraseCache:
         try:
             with wave.open(io.BytesIO(raw), "rb") as w:
                 ok = (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (
-                    self.fmt.sample_rate, self.fmt.channels, self.fmt.sample_width,
-                )  # fmt: skip
+                    self.fmt.sample_rate,
+                    self.fmt.channels,
+                    self.fmt.sample_width,
+                )
                 frames = w.getnframes()
                 data = w.readframes(frames)
         except (OSError, EOFError, wave.Error):

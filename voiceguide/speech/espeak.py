@@ -26,8 +26,17 @@ __all__ = ["Pyttsx3Synthesizer", "espeak_engine", "espeak_rate_for"]
 # espeak-ng's rate -> the words a minute a listener counts at it (the words of the bundled
 # scripts divided by the seconds from each phrase's first sound to its last), measured on
 # the 72 phrases (1,041 words) of the default routine with gmw/en-us.
-_LISTENER_WPM_AT_RATE = ((80, 93.2), (100, 110.5), (120, 132.8), (140, 155.9), (160, 178.2),
-                         (200, 224.1), (250, 280.6), (350, 397.3), (450, 499.4))  # fmt: skip
+_LISTENER_WPM_AT_RATE = (
+    (80, 93.2),
+    (100, 110.5),
+    (120, 132.8),
+    (140, 155.9),
+    (160, 178.2),
+    (200, 224.1),
+    (250, 280.6),
+    (350, 397.3),
+    (450, 499.4),
+)
 _RATE_RANGE = (80, 450)  # what espeak-ng accepts
 
 
@@ -49,8 +58,13 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
     engine_name: ClassVar[str] = "espeak-ng"
     cost_s_per_word: ClassVar[float] = 0.005  # synthesis time per word on one core, measured
 
-    def __init__(self, voice: str, rate_wpm: int, timeout_s: float = SYNTH_TIMEOUT_S,
-                 workers: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        voice: str,
+        rate_wpm: int,
+        timeout_s: float = SYNTH_TIMEOUT_S,
+        workers: int | None = None,
+    ) -> None:
         super().__init__(_worker_start, (voice, rate_wpm), _worker_synthesize, timeout_s, workers)
         self.voice = voice
         self.rate_wpm = rate_wpm
@@ -60,9 +74,12 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
         return f"pyttsx3-espeak|{self.voice}|{self.rate_wpm}"
 
     def synthesize(
-        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
-        done: Finisher | None = None, spoken: Finisher | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        jobs: Sequence[tuple[str, Path]],
+        finish: Finisher | None = None,
+        done: Finisher | None = None,
+        spoken: Finisher | None = None,
+    ) -> None:
         if jobs:  # espeak-ng's data checked here first: one line at once, no worker started
             problem = _data_problem(_espeak_binding())
             if problem is not None:

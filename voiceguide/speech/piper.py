@@ -57,8 +57,14 @@ _WORKERS_MAX = 2  # each worker holds up to ~450 MB while it speaks a long sente
 # seconds from each phrase's first sound to its last) that en_US-joe-medium speaks at each
 # length scale, measured on the 72 phrases (1,041 words) of the default routine. Not
 # proportional: the model rounds every phoneme up to whole frames of 11.6 ms.
-_WPM_AT_LENGTH_SCALE = ((0.75, 247.1), (1.0, 203.5), (1.15, 189.0), (1.3, 170.4),
-                        (1.5, 149.6), (2.0, 117.0))  # fmt: skip
+_WPM_AT_LENGTH_SCALE = (
+    (0.75, 247.1),
+    (1.0, 203.5),
+    (1.15, 189.0),
+    (1.3, 170.4),
+    (1.5, 149.6),
+    (2.0, 117.0),
+)
 
 
 def length_scale_for(rate_wpm: int) -> float:
@@ -132,8 +138,12 @@ def _check_files(files: PiperVoiceFiles) -> None:
     try:
         config = json.loads(read_regular(files.config, 1 << 20))  # a few KB; never a device
         rate = config["audio"]["sample_rate"]
-        ok = (isinstance(rate, int) and rate > 0 and isinstance(config["phoneme_id_map"], dict)
-              and isinstance(config["num_symbols"], int))  # fmt: skip
+        ok = (
+            isinstance(rate, int)
+            and rate > 0
+            and isinstance(config["phoneme_id_map"], dict)
+            and isinstance(config["num_symbols"], int)
+        )
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise files.error(f"{files.config}: not a Piper voice config ({reason(error)})") from None
     if not ok:
@@ -149,9 +159,13 @@ class PiperSynthesizer(WorkerSynthesizer):
     start_allowance_s: ClassVar[float] = 60.0
 
     def __init__(
-        self, voice: str, rate_wpm: int, cache_dir: Path, timeout_s: float = SYNTH_TIMEOUT_S,
+        self,
+        voice: str,
+        rate_wpm: int,
+        cache_dir: Path,
+        timeout_s: float = SYNTH_TIMEOUT_S,
         workers: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.files = resolve_voice(voice)
         self.voice = voice
         self.rate_wpm = rate_wpm
@@ -166,13 +180,15 @@ class PiperSynthesizer(WorkerSynthesizer):
         return f"piper|{self.model_sha256[:32]}|{self.length_scale:.4f}|noise{NOISE_VERSION}"
 
     def synthesize(
-        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
-        done: Finisher | None = None, spoken: Finisher | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        jobs: Sequence[tuple[str, Path]],
+        finish: Finisher | None = None,
+        done: Finisher | None = None,
+        spoken: Finisher | None = None,
+    ) -> None:
         if jobs:  # the model is prepared here, once, before any worker loads it
             model = prepared_model(self.files, self.model_sha256, self.models_dir)
-            self._initargs = (str(model), str(self.files.config), self.length_scale,
-                              self.identity)  # fmt: skip
+            self._initargs = (str(model), str(self.files.config), self.length_scale, self.identity)
         super().synthesize(jobs, finish, done, spoken)
 
     def _content_id(self) -> str:
@@ -201,8 +217,9 @@ _worker_engine: Engine | None = None
 _worker_lock = threading.Lock()
 
 
-def _worker_start(model: str = "", config: str = "", length_scale: float = 1.0,
-                  identity: str = "") -> None:  # fmt: skip
+def _worker_start(
+    model: str = "", config: str = "", length_scale: float = 1.0, identity: str = ""
+) -> None:
     global _worker_args
     _worker_args = (model, config, length_scale, identity)
     start_worker()

@@ -108,9 +108,10 @@ def _text(value: Any) -> str:
 
 
 def installed_voices(
-    language: str | None = None, engine_voices: Callable[[], Iterable[Any]] = _espeak_voices,
+    language: str | None = None,
+    engine_voices: Callable[[], Iterable[Any]] = _espeak_voices,
     neural_voices: Callable[[], list[Voice] | None] = _neural_voices,
-) -> list[Voice]:  # fmt: skip
+) -> list[Voice]:
     """The installed voices of both engines, sorted by language then id; with ``language``
     ("en", "en-gb") only those whose language is it or a variant of it."""
     espeak = {
@@ -125,8 +126,11 @@ def installed_voices(
     if language is None:
         return voices
     wanted = language.strip().lower()
-    chosen = [v for v in voices if v.language.lower() == wanted
-              or v.language.lower().startswith(wanted + "-")]  # fmt: skip
+    chosen = [
+        v
+        for v in voices
+        if v.language.lower() == wanted or v.language.lower().startswith(wanted + "-")
+    ]
     if not chosen:
         raise SettingsError(
             f"--lang {language!r}: no installed voice speaks it; 'voiceguide voices' lists them all"

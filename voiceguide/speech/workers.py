@@ -38,10 +38,13 @@ class WorkerSynthesizer:
     start_allowance_s: ClassVar[float] = 0.0  # more time for the first phrase: workers start
 
     def __init__(
-        self, initializer: Callable[..., None], initargs: tuple[Any, ...],
-        speak: Callable[[str, str], None], timeout_s: float = SYNTH_TIMEOUT_S,
+        self,
+        initializer: Callable[..., None],
+        initargs: tuple[Any, ...],
+        speak: Callable[[str, str], None],
+        timeout_s: float = SYNTH_TIMEOUT_S,
         workers: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """``initializer(*initargs)`` starts each worker; ``speak(text, wav_path)`` speaks
         one phrase into a WAV there. Both must be module-level functions."""
         self._initializer = initializer
@@ -54,9 +57,12 @@ class WorkerSynthesizer:
         self._pools_lock = threading.Lock()
 
     def synthesize(
-        self, jobs: Sequence[tuple[str, Path]], finish: Finisher | None = None,
-        done: Finisher | None = None, spoken: Finisher | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        jobs: Sequence[tuple[str, Path]],
+        finish: Finisher | None = None,
+        done: Finisher | None = None,
+        spoken: Finisher | None = None,
+    ) -> None:
         if not jobs:
             return
         context = multiprocessing.get_context("spawn")
@@ -72,8 +78,10 @@ class WorkerSynthesizer:
         try:
             release()  # a Ctrl-C pressed while the workers started arrives here
             # every phrase is spoken first (its length is then known), then finished
-            speaking = [(text, path, pool.apply_async(self._speak, (text, str(path))))
-                        for text, path in jobs]  # fmt: skip
+            speaking = [
+                (text, path, pool.apply_async(self._speak, (text, str(path))))
+                for text, path in jobs
+            ]
             finishing = []
             for index, (text, path, result) in enumerate(speaking):
                 self._wait(text, result, self.start_allowance_s if index == 0 else 0.0)
