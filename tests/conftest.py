@@ -56,6 +56,22 @@ def _neural_available() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _espeak_data_path_follows_the_environment() -> Iterator[None]:
+    """After each test (and after its monkeypatch is undone: autouse fixtures are torn down
+    last), libespeak-ng in this process looks for its data where the environment says again.
+    A test that points ``ESPEAK_DATA_PATH`` at a broken folder makes voiceguide's up-front
+    check set the library's global data path there; the next engine started in this process
+    (pyttsx3's, for the backend check) would otherwise read from that folder."""
+    yield
+    import sys
+
+    binding = sys.modules.get("pyttsx3.drivers._espeak")
+    initialize_path = getattr(getattr(binding, "dll", None), "espeak_ng_InitializePath", None)
+    if initialize_path is not None:
+        initialize_path(None)
+
+
+@pytest.fixture(autouse=True)
 def _real_backends(request: pytest.FixtureRequest) -> None:
     """Marked tests need their real backend: skip locally, fail in CI when it is missing."""
     node = request.node
