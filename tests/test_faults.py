@@ -32,7 +32,6 @@ import pytest
 from tests.conftest import REPO, FakeSynthesizer, require
 from voiceguide import pipeline
 from voiceguide.errors import ExportError, Interrupted, SynthesisError
-from voiceguide.plan.settings import DEFAULT_RATE_WPM
 from voiceguide.speech import espeak as tts
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.espeak import Pyttsx3Synthesizer
@@ -573,12 +572,12 @@ def test_sigkill_mid_export_keeps_the_previous_export_and_the_next_one_succeeds(
         stderr=subprocess.DEVNULL,
     )
     try:
+        # killed while its encoders run (the finished MP3s appear in staging only at the end)
         wait_for(
-            lambda: staging(out) and list(staging(out)[0].glob("*.mp3")),
+            lambda: staging(out) and "ffmpeg" in " ".join(descendants(process.pid).values()),
             120,
             "the export to start encoding",
         )
-        time.sleep(0.5)
         children = descendants(process.pid)
     finally:
         process.kill()
@@ -947,10 +946,9 @@ def test_two_exports_at_once_with_one_shared_cache_both_succeed(tiny: Path, tmp_
     for track in sorted((tmp_path / "a").glob("*.mp3")):
         assert similar_speech(decode(tmp_path / "b" / track.name), decode(track)), track.name
     # and the cache both wrote is whole: nothing needs synthesizing again
-    cache = PhraseCache(
-        Pyttsx3Synthesizer("gmw/en-us", DEFAULT_RATE_WPM), tmp_path / "shared-cache"
-    )
-    pipeline.plan(pipeline.load(str(tiny)), pipeline.parse_settings([]), cache)
+    settings = pipeline.parse_settings([])  # the defaults, as the two exports had them
+    cache = pipeline.make_cache(settings, cache_dir=tmp_path / "shared-cache")
+    pipeline.plan(pipeline.load(str(tiny)), settings, cache)
     assert cache.synthesized == 0
 
 
