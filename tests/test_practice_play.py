@@ -33,7 +33,7 @@ MICRO = {
     "chapter_gap_s: 0.5\n",
     "lean.yaml": "title: Lean\nkind: hold\nhold_s: 5\nrounds: 1\nsettle_s: 0.5\n"
     "setup: Lean forward.\n",
-    "squeeze.yaml": "title: Squeeze\nkind: reps\nreps: 2\nsets: 1\nwork_s: 1\nrelease_s: 1\n"
+    "squeeze.yaml": "title: Squeeze\nkind: reps\nreps: 2\nsets: 1\nwork_s: 2\nrelease_s: 1\n"
     "settle_s: 0.5\nper_day: [1, 2]\nsetup: A ball between the knees.\n",
 }
 
