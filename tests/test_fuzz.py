@@ -31,6 +31,7 @@ from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import OPTION_FIELDS, Settings, parse_override
 from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.routine import templates
+from voiceguide.routine.checks import EXERCISE_TEXT
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import LIMITS, Exercise, ExerciseKind, Routine
 from voiceguide.routine.text import speakable
@@ -232,23 +233,7 @@ JUNK = st.recursive(
     ),
     max_leaves=6,
 )
-TEXT_KEYS = [
-    "title",
-    "intro",
-    "caution",
-    "setup",
-    "side_setup",
-    "side_again",
-    "round_intro",
-    "hold_cue",
-    "during",
-    "after",
-    "rest_cue",
-    "set_intro",
-    "rep_cue",
-    "set_end",
-    "closing",
-]
+TEXT_KEYS = list(EXERCISE_TEXT)  # every text field of a narration script
 
 
 def valid_value(key: str) -> st.SearchStrategy[Any]:
