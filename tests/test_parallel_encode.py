@@ -14,8 +14,17 @@ import numpy as np
 import pytest
 
 from tests.conftest import require
+from voiceguide.errors import ExportError
 from voiceguide.export.encoder import Encoder, encode, encode_pieces
-from voiceguide.export.parallel import SAMPLES_PER_FRAME, Piece, encode_in_pieces, plan_pieces
+from voiceguide.export.frames import silent_frame
+from voiceguide.export.parallel import encode_at_once
+from voiceguide.export.pieces import (
+    SAMPLES_PER_FRAME,
+    Piece,
+    has_gaps,
+    plan_encoders,
+    plan_pieces,
+)
 from voiceguide.sound.audio import FORMAT
 
 RATE = FORMAT.sample_rate
@@ -54,6 +63,45 @@ def test_joins_move_into_a_nearby_quiet_stretch_and_short_streams_stay_whole() -
     assert len(plan_pieces(10 * 60 * RATE, 1)) == 1
 
 
+def test_frames_deep_in_silence_are_in_no_piece_and_every_other_frame_in_one() -> None:
+    total = 10 * 60 * RATE + 777
+    quiet = [
+        (30 * RATE, 90 * RATE),
+        (90 * RATE, 95 * RATE),  # touches the one before: one silence
+        (200 * RATE + 5, 200 * RATE + 3 * SAMPLES_PER_FRAME),  # too short to skip
+        (total - 20 * RATE, total),  # the end: its last frames are encoded all the same
+    ]
+    jobs = plan_encoders(total, 2, quiet)
+    frames = -(-total // SAMPLES_PER_FRAME)
+    owner = [-1] * (frames + 1)
+    for index, job in enumerate(jobs):
+        assert [p.first_frame for p in job] == sorted(p.first_frame for p in job)
+        for piece in job:
+            end = frames if piece.end_frame is None else piece.end_frame
+            assert all(owner[k] == -1 for k in range(piece.first_frame, end))  # none twice
+            owner[piece.first_frame : end] = [index] * (end - piece.first_frame)
+            assert piece.start_sample == max(0, piece.first_frame - 2) * SAMPLES_PER_FRAME
+            if piece.end_frame is None:
+                assert piece.end_sample == total  # the last piece: to the stream's end
+            else:
+                assert piece.end_sample == (piece.end_frame + 2) * SAMPLES_PER_FRAME
+    silent = [(30 * RATE, 95 * RATE), (total - 20 * RATE, total)]
+    for k in range(frames):
+        window = ((k - 2) * SAMPLES_PER_FRAME, (k + 3) * SAMPLES_PER_FRAME)
+        inside = any(a <= max(0, window[0]) and window[1] <= b for a, b in silent)
+        if owner[k] == -1:
+            assert inside, k  # skipped only deep inside a silence
+    skipped = owner[:frames].count(-1)
+    assert abs(skipped - (85 * RATE // SAMPLES_PER_FRAME - 10)) <= 3  # all but the margins
+    assert all(owner[k] != -1 for k in range(frames - 3, frames))
+    assert has_gaps(jobs)
+    loads = [sum((p.end_sample - p.start_sample) for p in job) for job in jobs]
+    assert abs(loads[0] - loads[1]) < 0.1 * sum(loads)
+    # nothing silent: the pieces of plan_pieces, one an encoder
+    assert plan_encoders(total, 2) == [[p] for p in plan_pieces(total, 2)]
+    assert not has_gaps(plan_encoders(total, 2))
+
+
 # ---------------------------------------------------------------- encoding (ffmpeg)
 
 
@@ -88,7 +136,7 @@ def encode_single(pcm: np.ndarray, path: Path) -> None:
     encode(encoder, [pcm.tobytes()[i : i + 65_536] for i in range(0, 2 * len(pcm), 65_536)])
 
 
-def encode_parallel(pcm: np.ndarray, path: Path, pieces: list[Piece]) -> None:
+def encode_parallel(pcm: np.ndarray, path: Path, pieces: list[Piece] | list[list[Piece]]) -> None:
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg is not None
     data = pcm.tobytes()
@@ -97,32 +145,10 @@ def encode_parallel(pcm: np.ndarray, path: Path, pieces: list[Piece]) -> None:
         for at in range(2 * start, 2 * end, 65_536):
             yield data[at : min(at + 65_536, 2 * end)]
 
-    joined = path.with_suffix(".joined.mp3")
-    encode_pieces(chunks, pieces, joined, ffmpeg, "96k", FORMAT)
-    assert sorted(p.name for p in path.parent.iterdir()) == sorted(
-        {joined.name, *(p.name for p in path.parent.glob("single*"))}
-    )  # the pieces' files are gone
-    # what the export does next: the chapter split copies it through ffmpeg's MP3 writer
-    subprocess.run(
-        [
-            ffmpeg,
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(joined),
-            "-c",
-            "copy",
-            "-write_xing",
-            "1",
-            "-id3v2_version",
-            "0",
-            "-f",
-            "mp3",
-            str(path),
-        ],
-        check=True,
-    )
+    jobs = [p if isinstance(p, list) else [p] for p in pieces]
+    before = set(path.parent.iterdir())
+    encode_pieces(chunks, jobs, path, ffmpeg, "96k", FORMAT)
+    assert set(path.parent.iterdir()) == before | {path}  # the pieces' files are gone
 
 
 @pytest.mark.ffmpeg
@@ -179,15 +205,71 @@ def test_the_joined_file_has_a_right_header_and_length_and_mp3val_finds_nothing(
     head_single, head_parallel = single.read_bytes()[:400], parallel.read_bytes()[:400]
     for offset in (0x1D, 0xA2):  # frame count; LAME encoder delay and padding
         assert head_parallel[offset : offset + 4] == head_single[offset : offset + 4]
-    for name in ("joined", None):
-        path = parallel.with_suffix(".joined.mp3") if name else parallel
-        report = subprocess.run(["mp3val", str(path)], capture_output=True, text=True).stdout
-        problems = [
-            line
-            for line in report.splitlines()
-            if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line
-        ]
-        assert not problems, report
+    report = subprocess.run(["mp3val", str(parallel)], capture_output=True, text=True).stdout
+    problems = [
+        line
+        for line in report.splitlines()
+        if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line
+    ]
+    assert not problems, report
+
+
+def with_pauses(seconds: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Speech-like sound with long pauses of digital silence, and the pauses' sample ranges
+    (as the timeline's silences give them)."""
+    parts, quiet, at = [], [], 0
+    for i, (sound_s, pause_s) in enumerate([(12, 20), (7, 3.5), (20, 31), (9, 0.3)] * 9):
+        if at >= seconds * RATE:
+            break
+        sound = speech_like(sound_s, seed=i)
+        parts += [sound, np.zeros(int(pause_s * RATE), "<i2")]
+        quiet.append((at + len(sound), at + len(sound) + int(pause_s * RATE)))
+        at += len(sound) + int(pause_s * RATE)
+    return np.concatenate(parts), quiet
+
+
+@pytest.mark.ffmpeg
+def test_silences_are_not_encoded_and_decode_to_the_same_zeros(tmp_path: Path) -> None:
+    require("mp3val", shutil.which("mp3val") is not None, "apt-get install mp3val")
+    source, quiet = with_pauses(240)
+    jobs = plan_encoders(len(source), 2, quiet)
+    frames = -(-len(source) // SAMPLES_PER_FRAME)
+    encoded = sum((p.end_frame or frames) - p.first_frame for job in jobs for p in job)
+    assert encoded < 0.6 * frames  # the long pauses are skipped
+    single, parallel = tmp_path / "single.mp3", tmp_path / "parallel.mp3"
+    encode_single(source, single)
+    encode_parallel(source, parallel, jobs)
+    a, b = decode(single), decode(parallel)
+    assert len(b) == len(a)
+    x = source.astype(np.float64)
+    for start, end in quiet:  # digital silence decodes to zeros, as one encoder's does
+        inner = slice(start + 3 * SAMPLES_PER_FRAME, end - 3 * SAMPLES_PER_FRAME)
+        assert not a[inner].any() and not b[inner].any()
+    coding_noise = rms(a[: len(x)] - x[: len(a)])
+    assert rms(b - a) < coding_noise / 4, (rms(b - a), coding_noise)
+    assert abs(20 * np.log10(rms(b) / rms(a))) < 0.05
+    report = subprocess.run(["mp3val", str(parallel)], capture_output=True, text=True).stdout
+    problems = [
+        line
+        for line in report.splitlines()
+        if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line
+    ]
+    assert not problems, report
+    # the stream keeps its bit rate: padded stock frames make up the fraction
+    assert abs(parallel.stat().st_size - single.stat().st_size) <= 4
+
+
+@pytest.mark.ffmpeg
+def test_the_stock_silent_frame_is_checked_to_carry_no_sound(tmp_path: Path) -> None:
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg is not None
+    zeros, sound = tmp_path / "zeros.mp3", tmp_path / "sound.mp3"
+    encode_single(np.zeros(20 * SAMPLES_PER_FRAME, "<i2"), zeros)
+    encode_single(speech_like(1), sound)
+    frame = silent_frame(zeros)
+    assert len(frame) == 313 and not frame[2] & 0b10  # 96 kbps at 44.1 kHz, unpadded
+    with pytest.raises(ExportError, match="sound for digital silence"):
+        silent_frame(sound)
 
 
 @pytest.mark.ffmpeg
@@ -207,7 +289,8 @@ def test_a_failing_piece_stops_every_encoder_and_raises(tmp_path: Path) -> None:
             raise OSError(5, "Input/output error")
         yield bytes(2 * (end - start) - 2 * (end - start) // 2)
 
+    feeds = [lambda piece=piece: pcm(piece.start_sample, piece.end_sample) for piece in pieces]
     with pytest.raises(OSError, match="Input/output error"):
-        encode_in_pieces(pieces, open_encoder, pcm, FORMAT.frame_bytes)
+        encode_at_once(feeds, open_encoder, FORMAT.frame_bytes)
     assert len(opened) == 2
     assert all(e._process.poll() is not None for e in opened)  # nothing left running

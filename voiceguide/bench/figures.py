@@ -19,13 +19,16 @@ machine, and prints each figure as a ratio to its floor (goal in brackets):
 6. the neural voice (Piper): cold export vs the ``piper`` program + ``ffmpeg``, real-time
    factor, peak memory of all processes, warm re-export (see :mod:`.neural`)
 
-Timings are the median of ``--repeat`` runs (default 3). Nothing here asserts: the numbers
-are printed, and the README quotes them with this command.
+Timings are the median of ``--repeat`` runs (default 3); figures 1 and 2 run voiceguide and
+its floor in turn and take the median of the pairs' ratios. The package is byte-compiled
+first, as an installed copy is. Nothing here asserts: the numbers are printed, and the
+README quotes them with this command.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -67,8 +70,12 @@ def _timed(
     return statistics.median(times)
 
 
-def _row(name: str, ours_s: float, floor_s: float, goal: float, unit: str = "s") -> str:
-    ratio = ours_s / floor_s if floor_s > 0 else float("inf")
+def _row(
+    name: str, ours_s: float, floor_s: float, ratio: float | None, goal: float, unit: str = "s"
+) -> str:
+    """A figure's line; ``ratio`` None: ours over the floor."""
+    if ratio is None:
+        ratio = ours_s / floor_s if floor_s > 0 else float("inf")
     verdict = "ok" if ratio <= goal else "MISSED"
     return (f"{name:<46} {ours_s:8.2f} {unit} vs {floor_s:8.2f} {unit}  "
             f"ratio {ratio:5.2f} (goal <= {goal:g})  {verdict}")  # fmt: skip
@@ -98,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
 
+    _byte_compile()
     work = Path(tempfile.mkdtemp(prefix="voiceguide-bench-"))
     try:
         print(f"voiceguide benchmark: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
@@ -120,6 +128,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _byte_compile() -> None:
+    """Byte-compile voiceguide as an installed copy is (pip compiles what it installs): a
+    source checkout run with PYTHONDONTWRITEBYTECODE set would compile its 100 modules
+    again in every process, which is not what a user's runs do."""
+    import compileall
+
+    import voiceguide
+
+    with contextlib.suppress(OSError):  # a read-only installed copy is compiled already
+        compileall.compile_dir(Path(voiceguide.__file__).parent, quiet=1)
+
+
 def _items(text: str) -> set[int]:
     try:
         items = {int(part) for part in text.split(",")}
@@ -131,6 +151,10 @@ def _items(text: str) -> set[int]:
 
 
 def _cold_and_warm(work: Path, repeat: int) -> None:
+    """Figures 1 and 2. Each is timed in pairs, voiceguide then its floor, ``repeat``
+    times: the ratio is the median of the pairs' ratios, so that a machine whose speed
+    drifts (a shared virtual machine does, by a quarter within minutes) moves both sides
+    of a ratio alike."""
     cache = work / "cache"
     env = {"VOICEGUIDE_CACHE_DIR": str(cache)}
     out = work / "audio"
@@ -138,25 +162,12 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
     def clear_cache() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
-    cold = _timed(lambda: _run(_vg("export", "--out", str(out)), env), repeat, before=clear_cache)
+    _run(_vg("export", "--out", str(out)), env)  # not timed: the WAV and phrases of the floor
     plan = json.loads(_run(_vg("plan", "--json"), env).stdout)
     exported = json.loads(_run(_vg("export", "--out", str(out), "--json"), env).stdout)
     wav = work / "full.wav"
-    _run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            exported["full"]["path"],
-            "-ac",
-            "1",
-            "-ar",
-            "44100",
-            str(wav),
-        ]
-    )
+    _run(["ffmpeg", "-v", "error", "-y", "-i", exported["full"]["path"], "-map", "0:a",
+          "-ac", "1", "-ar", "44100", str(wav)])  # fmt: skip
 
     # the naive floor: espeak-ng, one process per phrase, then one ffmpeg encode
     from voiceguide import pipeline
@@ -176,40 +187,58 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
         _run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "96k",
               str(work / "floor.mp3")])  # fmt: skip
 
-    floor_speech = _timed(naive_speech, repeat)
-    floor_encode = _timed(encode, repeat)
-    print(f"default routine: {plan['total_s'] / 60:.1f} min of audio, {len(phrases)} phrases")
-    print(
-        _row(
-            "1. cold export (all tracks) vs espeak-ng+ffmpeg",
-            cold,
-            floor_speech + floor_encode,
-            1.0,
-        )
-    )
+    def floor_cold() -> None:
+        naive_speech()
+        encode()
 
-    holds = iter(range(31, 31 + repeat + 1))
-    warm = _timed(lambda: _run(_vg("export", "--out", str(out), "--hold", str(next(holds))), env),
-                  repeat)  # fmt: skip
-    print(_row("2. warm re-export (new holds) vs ffmpeg alone", warm, floor_encode, 0.65))
+    print(f"default routine: {plan['total_s'] / 60:.1f} min of audio, {len(phrases)} phrases")
+    cold = _paired(
+        lambda: _run(_vg("export", "--out", str(out)), env), floor_cold, repeat, clear_cache
+    )
+    print(_row("1. cold export (all tracks) vs espeak-ng+ffmpeg", *cold, 1.0))
+    holds = iter(range(31, 31 + 2 * repeat + 1))
+    warm = _paired(
+        lambda: _run(_vg("export", "--out", str(out), "--hold", str(next(holds))), env),
+        encode, repeat,
+    )  # fmt: skip
+    print(_row("2. warm re-export (new holds) vs ffmpeg alone", *warm, 0.65))
     bed = ["--bed", "pad"]
     _run(_vg("export", "--out", str(out), *bed), env)  # the pad is made once, then cached
-    holds = iter(range(41, 41 + repeat + 1))
-    warm = _timed(lambda: _run(_vg("export", "--out", str(out), *bed, "--hold", str(next(holds))),
-                               env), repeat)  # fmt: skip
-    print(_row("   the same with --bed pad vs ffmpeg alone", warm, floor_encode, 1.3))
-    pieces, parallel = _parallel_encoder(wav, work, repeat)
+    holds = iter(range(41, 41 + 2 * repeat + 1))
+    warm_bed = _paired(
+        lambda: _run(_vg("export", "--out", str(out), *bed, "--hold", str(next(holds))), env),
+        encode, repeat,
+    )  # fmt: skip
+    print(_row("   the same with --bed pad vs ffmpeg alone", *warm_bed, 1.3))
+    pieces, parallel = _parallel_encoder(wav, work)
     name = f"   parallel encoder alone ({pieces} pieces) vs ffmpeg"
-    print(_row(name, parallel, floor_encode, 1.0))
+    print(_row(name, *_paired(parallel, encode, repeat), 1.0))
 
 
-def _parallel_encoder(wav: Path, work: Path, repeat: int) -> tuple[int, float]:
+def _paired(
+    ours: Callable[[], object], floor: Callable[[], object], repeat: int,
+    before: Callable[[], object] | None = None,
+) -> tuple[float, float, float]:  # fmt: skip
+    """``ours`` and ``floor`` timed in turn, ``repeat`` times (``before`` each of ours, not
+    timed): their median times and the median of the pairs' ratios."""
+    pairs = []
+    for _ in range(repeat):
+        ours_s = _timed(ours, 1, before)
+        pairs.append((ours_s, _timed(floor, 1)))
+    return (
+        statistics.median(o for o, _ in pairs),
+        statistics.median(f for _, f in pairs),
+        statistics.median(o / f for o, f in pairs),
+    )
+
+
+def _parallel_encoder(wav: Path, work: Path) -> tuple[int, Callable[[], object]]:
     """The export's encoder alone on the floor's WAV: one piece per core, encoded at once and
-    joined (as ``export`` does before cutting the chapters); (pieces, seconds)."""
+    joined (as ``export`` does before cutting the chapters); (pieces, the encode)."""
     import wave
 
     from voiceguide.export.encoder import cores, encode_pieces
-    from voiceguide.export.parallel import plan_pieces
+    from voiceguide.export.pieces import plan_pieces
 
     with wave.open(str(wav), "rb") as w:
         total = w.getnframes()
@@ -228,8 +257,7 @@ def _parallel_encoder(wav: Path, work: Path, repeat: int) -> tuple[int, float]:
 
     ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
     out = work / "parallel.mp3"
-    seconds = _timed(lambda: encode_pieces(pcm, pieces, out, ffmpeg, "96k"), repeat)
-    return len(pieces), seconds
+    return len(pieces), lambda: encode_pieces(pcm, [[p] for p in pieces], out, ffmpeg, "96k")
 
 
 def _scaling(work: Path, skip_memory: bool) -> None:
@@ -253,6 +281,7 @@ def _scaling(work: Path, skip_memory: bool) -> None:
             "3. scaling: s per audio minute, 16x vs 1x",
             per_minute_16,
             per_minute_1,
+            None,
             17 / 16,
             "s/min",
         )
@@ -261,14 +290,14 @@ def _scaling(work: Path, skip_memory: bool) -> None:
         return
     child = [sys.executable, "-m", "voiceguide.bench", "--memory-child", str(work / "long")]
     hours, rss_mb = json.loads(_run(child, env).stdout)
-    print(_row(f"   peak RSS of a {hours:.1f}-hour export vs 250 MB", rss_mb, 250, 1.0, "MB"))
+    print(_row(f"   peak RSS of a {hours:.1f}-hour export vs 250 MB", rss_mb, 250, None, 1.0, "MB"))
     song = work / "music.mp3"  # 3 minutes of slow chords
     _run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
           "aevalsrc='0.2*sin(2*PI*110*t)+0.1*sin(2*PI*164.8*t)*(1+0.5*sin(0.7*t))"
           "+0.05*sin(2*PI*277.2*t)':s=44100:d=180", "-c:a", "libmp3lame", "-b:a", "128k",
           str(song)])  # fmt: skip
     _, bed_mb = json.loads(_run([*child, "--memory-bed", str(song)], env).stdout)
-    print(_row("   the same with a 3-minute music bed vs without", bed_mb, rss_mb, 1.2, "MB"))
+    print(_row("   the same with a 3-minute music bed vs without", bed_mb, rss_mb, None, 1.2, "MB"))
 
 
 def _memory_child(out: Path, bed: str | None) -> None:
@@ -289,7 +318,7 @@ def _memory_child(out: Path, bed: str | None) -> None:
 
 def _help(repeat: int) -> None:
     seconds = _timed(lambda: _run(_vg("--help")), max(5, repeat))
-    print(_row("4. voiceguide --help vs 0.3 s", seconds, 0.3, 1.0))
+    print(_row("4. voiceguide --help vs 0.3 s", seconds, 0.3, None, 1.0))
 
 
 def _live(work: Path, repeat: int, routine: str | None) -> None:
@@ -350,9 +379,9 @@ def _live(work: Path, repeat: int, routine: str | None) -> None:
         first_sound(cold=False, cpu=cpu)
     finally:
         device.close()
-    print(_row("5. live play: first sound, warm vs 0.5 s", warm, 0.5, 1.0))
+    print(_row("5. live play: first sound, warm vs 0.5 s", warm, 0.5, None, 1.0))
     print(f"   first sound, cold (empty cache): {cold:.2f} s")
-    print(_row("   CPU while holding vs 5 % of one core", 100 * cpu[0], 5.0, 1.0, "%"))
+    print(_row("   CPU while holding vs 5 % of one core", 100 * cpu[0], 5.0, None, 1.0, "%"))
 
 
 def cpu_s(pid: int) -> float:

@@ -176,12 +176,20 @@ def neural_figure(work: Path, row: Callable[..., str]) -> None:
         f"neural voice: {audio_s / 60:.1f} min of audio, {len(phrases)} phrases, "
         f"{speech_s / 1000:.0f} s of speech"
     )
-    print(row("6. neural cold export vs piper CLI+ffmpeg", cold_s, floor_speech_s + encode_s, 1.0))
+    print(
+        row(
+            "6. neural cold export vs piper CLI+ffmpeg",
+            cold_s,
+            floor_speech_s + encode_s,
+            None,
+            1.0,
+        )
+    )
     speech = speech_s / 1000
     print(
         f"   real-time factor (s per s of speech): voiceguide {cold_s / speech:.3f}, "
         f"piper CLI {floor_speech_s / speech:.3f}"
     )
-    print(row("   peak memory, all processes vs 1 GB", peak_mb, 1024, 1.0, "MB"))
+    print(row("   peak memory, all processes vs 1 GB", peak_mb, 1024, None, 1.0, "MB"))
     print(f"   (the piper CLI alone: {floor_peak_mb:.0f} MB)")
-    print(row("   warm neural re-export (new holds) vs ffmpeg", warm_s, encode_s, 1.2))
+    print(row("   warm neural re-export (new holds) vs ffmpeg", warm_s, encode_s, None, 1.2))

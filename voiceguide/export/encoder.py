@@ -5,6 +5,7 @@ tracks between frames, with no re-encoding."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -12,13 +13,16 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from voiceguide.errors import DependencyMissing, ExportError
+from voiceguide.export.frames import info_frame, join_pieces, silent_frame
 from voiceguide.export.names import PlannedTrack
-from voiceguide.export.parallel import Piece, encode_in_pieces, join_pieces, plan_pieces
+from voiceguide.export.parallel import encode_at_once
+from voiceguide.export.pieces import SAMPLES_PER_FRAME, Piece, has_gaps, plan_encoders
+from voiceguide.export.tracks import TrackWriter
 from voiceguide.plan.timeline import Silence, Timeline
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.bed import BedMix
@@ -27,6 +31,7 @@ from voiceguide.sound.render import CueSource, PhraseSource, render_events, rend
 __all__ = [
     "Encoder",
     "Progress",
+    "TrackCut",
     "cores",
     "encode",
     "encode_all",
@@ -39,6 +44,7 @@ __all__ = [
 # LAME's own command-line default (q5, "good quality") rather than ffmpeg's q3: encoding the
 # default routine took 2.43 s instead of 2.74 s here.
 _LAME_QUALITY = "5"
+_SILENCE_SAMPLE_FRAMES = 16  # encoded to get LAME's frame for digital silence
 _CUT_LEAD_MS = 40  # chapter tracks are cut this much before their chapter, in its quiet lead-in
 _FULL_DISK_BYTES = 256 * 1024  # an ffmpeg failure with less free than this: the disk is full
 # ffmpeg may keep voiceguide waiting (blocked writing to it, or waiting for it to finish) this
@@ -48,6 +54,15 @@ _FFMPEG_BASE_S = 10.0
 _FFMPEG_S_PER_AUDIO_S = 0.1
 _STALLED_S = 5.0  # past its limit, a program that used no CPU for this long is hung
 _SLOW_FACTOR = 4  # a program still working is given this many times its limit
+
+
+class TrackCut(NamedTuple):
+    """Where a chapter track starts in the full track, and how long it is."""
+
+    start_ms: int
+    duration_s: float
+
+
 Progress = Callable[[int, int], None]
 """Called with (ms rendered so far, total ms)."""
 
@@ -236,59 +251,98 @@ def encode_all(
     timeline: Timeline, phrases: PhraseSource, cues: CueSource | None,
     planned: list[PlannedTrack], staging: Path, ffmpeg: str, bitrate: str,
     progress: Progress | None, fmt: AudioFormat, bed: BedMix | None = None,
-) -> list[int]:  # fmt: skip
-    """Encode the whole routine once, then cut the chapter tracks out of it.
+) -> list[TrackCut]:  # fmt: skip
+    """Encode the whole routine once, on every core, into the full track and the chapter
+    tracks cut out of it; where each chapter track starts in the full track, and its length.
 
-    Returns where each chapter track starts in the full track (ms). The encoder keeps no
-    bit reservoir, so every MP3 frame decodes on its own and a cut between frames is clean;
-    each cut is made a little before its chapter, in the quiet that ends the chapter before,
-    and lands on the next frame boundary (frames are 26 ms).
+    The encoder keeps no bit reservoir, so every MP3 frame decodes on its own and a cut
+    between frames is clean; each cut is made a little before its chapter, in the quiet
+    that ends the chapter before, and lands on the next frame boundary (frames are 26 ms).
     """
-    full_path = staging / planned[-1].name
-    names = [track.name for track in planned[:-1]]
-    quiet = [(fmt.frames(e.start_ms), fmt.frames(e.end_ms))
-             for e in timeline.events if isinstance(e, Silence)]  # fmt: skip
-    pieces = plan_pieces(fmt.frames(timeline.total_ms), cores(), quiet)
-    if len(pieces) == 1:
-        chunks = rendered(timeline, phrases, cues, progress, fmt, bed)
-        encode(Encoder(ffmpeg, full_path, bitrate, fmt), chunks)
-        return _split(ffmpeg, full_path, names, timeline)
+    # under a music bed nothing is silent; else the silences need no encoding
+    quiet = [] if bed is not None else [
+        (fmt.frames(e.start_ms), fmt.frames(e.end_ms))
+        for e in timeline.events if isinstance(e, Silence)
+    ]  # fmt: skip
+    jobs = plan_encoders(fmt.frames(timeline.total_ms), cores(), quiet)
+    per_frame_ms = 1000 * SAMPLES_PER_FRAME / fmt.sample_rate
+    cuts = [  # the first frame at or after each cut's time, as ffmpeg's segmenter cut them
+        -(-max(0, c.start_ms - _CUT_LEAD_MS) * fmt.sample_rate // (1000 * SAMPLES_PER_FRAME))
+        for c in timeline.chapters[1:]
+    ]
 
-    # every core encodes a piece; the chapter split then writes the full track too
-    def report(samples: int) -> None:
+    def report(samples: int, of: int) -> None:
         if progress is not None:
-            progress(min(timeline.total_ms, samples * 1000 // fmt.sample_rate), timeline.total_ms)
+            progress(timeline.total_ms * samples // max(1, of), timeline.total_ms)
 
-    joined = staging / ".joined.mp3"
-    encode_pieces(
+    frames = encode_pieces(
         lambda start, end: with_bed(
             render_frames(timeline.events, start, end, phrases, fmt, cues), start, bed, fmt
         ),
-        pieces, joined, ffmpeg, bitrate, fmt, report,
+        jobs, staging / planned[-1].name, ffmpeg, bitrate, fmt, report,
+        [staging / track.name for track in planned[:-1]], cuts,
     )  # fmt: skip
-    starts = _split(ffmpeg, joined, names, timeline, full=full_path)
-    joined.unlink()
-    return starts
+    return [
+        TrackCut(round(first * per_frame_ms), count * per_frame_ms / 1000)
+        for first, count in zip([0, *cuts], frames, strict=True)
+    ]
 
 
 def encode_pieces(
-    pcm: Callable[[int, int], Iterable[bytes]], pieces: list[Piece], path: Path, ffmpeg: str,
-    bitrate: str, fmt: AudioFormat = FORMAT, progress: Callable[[int], None] | None = None,
-) -> None:  # fmt: skip
-    """Encode a stream in ``pieces`` at once (``pcm(start, end)`` gives the PCM of frames
-    ``[start, end)``) and join them into one MP3 at ``path`` (its LAME header has the right
-    length and padding; ffmpeg's MP3 writer makes the final one when it copies it)."""
-    files = encode_in_pieces(
-        pieces,
-        lambda i: Encoder(ffmpeg, path.with_name(f"{path.name}.{i}"), bitrate, fmt, id3=False),
-        pcm, fmt.frame_bytes, progress,
+    pcm: Callable[[int, int], Iterable[bytes]], jobs: list[list[Piece]], path: Path,
+    ffmpeg: str, bitrate: str, fmt: AudioFormat = FORMAT,
+    progress: Callable[[int, int], None] | None = None,
+    chapters: Sequence[Path] = (), cuts: Sequence[int] = (),
+) -> list[int]:  # fmt: skip
+    """Encode a stream as ``jobs`` share it out (:func:`.pieces.plan_encoders`; one encoder
+    per job, all at once, fed ``pcm(start, end)``: the PCM of samples ``[start, end)``, for
+    each of its pieces) and join the frames into one MP3 at ``path`` (its LAME header set
+    for the whole), cutting the ``chapters`` out of it at frames ``cuts``; the frames of
+    each chapter. ``progress`` gets (samples fed so far, samples to feed)."""
+    total = next(job[-1].end_sample for job in jobs if job[-1].end_frame is None)
+    feeds: list[Callable[[], Iterable[bytes]]] = [
+        functools.partial(_fed, pcm, job, total, fmt) for job in jobs
+    ]
+    gaps = has_gaps(jobs)
+    if gaps:  # one more encoder, of a little digital silence: LAME's frame for it
+        zeros = bytes(_SILENCE_SAMPLE_FRAMES * SAMPLES_PER_FRAME * fmt.frame_bytes)
+        feeds.append(lambda: (zeros,))
+    work = sum(p.end_sample - p.start_sample for job in jobs for p in job)
+
+    def report(samples: int) -> None:
+        if progress is not None:
+            progress(min(samples, work), work)
+
+    files = encode_at_once(
+        feeds,
+        lambda i: Encoder(ffmpeg, path.with_name(f".{path.name}.{i}"), bitrate, fmt, id3=False),
+        fmt.frame_bytes, report,
     )  # fmt: skip
     try:
-        with path.open("wb") as out:
-            join_pieces(pieces, files, out)
+        silence = silent_frame(files[-1]) if gaps else None
+        info, _ = info_frame(files[0])
+        tracks = TrackWriter(path, info, chapters, cuts)
+        try:
+            _, padding = join_pieces(jobs, files[: len(jobs)], silence, tracks.add)
+            tracks.finish(padding)
+        except BaseException:
+            tracks.abandon()
+            raise
+        return tracks.chapter_frames
     finally:
         for piece_file in files:
             piece_file.unlink(missing_ok=True)
+
+
+def _fed(
+    pcm: Callable[[int, int], Iterable[bytes]], job: list[Piece], total: int, fmt: AudioFormat
+) -> Iterator[bytes]:
+    """An encoder's feed: its pieces one after another (past the stream's end: zeros)."""
+    for piece in job:
+        end = min(piece.end_sample, total)
+        yield from pcm(piece.start_sample, end)
+        if piece.end_sample > end:
+            yield bytes((piece.end_sample - end) * fmt.frame_bytes)
 
 
 def cores() -> int:
@@ -297,52 +351,6 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-def _split(
-    ffmpeg: str, full_path: Path, names: list[str], timeline: Timeline, full: Path | None = None
-) -> list[int]:
-    """Cut the full track into the chapter tracks (no re-encoding); their starts in ms.
-    With ``full``, the full track is also copied there (ffmpeg writes its LAME header)."""
-    staging = full_path.parent
-    cuts = [max(0, c.start_ms - _CUT_LEAD_MS) / 1000 for c in timeline.chapters[1:]]
-    listing = staging / ".segments.csv"
-    args = [
-        ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y", "-i", str(full_path),
-        "-map", "0:a", "-c", "copy", "-f", "segment", "-reset_timestamps", "1",
-        "-segment_format_options", "write_xing=0",
-        "-segment_times", ",".join(f"{t:.3f}" for t in cuts),
-        "-segment_list", str(listing), "-segment_list_type", "csv",
-        str(staging / ".segment-%03d.mp3"),
-    ]  # fmt: skip
-    if full is not None:
-        args += ["-map", "0:a", "-c", "copy", "-write_xing", "1", "-id3v2_version", "3",
-                 "-f", "mp3", str(full)]  # fmt: skip
-    process = subprocess.Popen(  # in its own process group, as the encoder
-        args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        process_group=0,
-    )  # fmt: skip
-    watchdog = _Watchdog(process, "cutting the chapter tracks", timeline.total_ms / 1000)
-    try:
-        with watchdog.waiting():
-            _, stderr = process.communicate()
-    finally:
-        watchdog.stop()
-        _kill_group(process)  # nothing of it left running, whatever happened
-    watchdog.check()
-    if process.returncode != 0:
-        lines = stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = (lines or [f"exit code {process.returncode}"])[-1]
-        raise _ffmpeg_failure("cutting the chapter tracks", detail, staging)
-    rows = [line.split(",") for line in listing.read_text(encoding="utf-8").splitlines() if line]
-    if len(rows) != len(names):
-        raise ExportError(f"ffmpeg cut {len(rows)} chapter tracks, not {len(names)}")
-    starts = []
-    for (segment, start_s, _end_s), name in zip(rows, names, strict=True):
-        os.replace(staging / segment, staging / name)
-        starts.append(round(float(start_s) * 1000))
-    listing.unlink()
-    return starts
 
 
 def rendered(

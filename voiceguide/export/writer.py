@@ -21,6 +21,7 @@ from voiceguide.export.cover import cover_png
 from voiceguide.export.encoder import (
     Encoder,
     Progress,
+    TrackCut,
     encode,
     encode_all,
     find_program,
@@ -101,13 +102,15 @@ def export_timeline(
         raise ExportError(f"cannot write to {out_dir}: {error.strerror or error}") from None
     try:
         planned = plan_tracks(timeline)
-        starts = encode_all(
+        cuts = encode_all(
             timeline, phrases, cues, planned, staging, ffmpeg, options.bitrate, progress, fmt, bed
         )
-        starts.append(0)  # the full track
+        full = planned[-1]
+        cuts.append(TrackCut(0, mp3_length_s(staging / full.name)))  # the full track
+        starts = [cut.start_ms for cut in cuts]
         tracks = tuple(
-            Track(out_dir / p.name, p.title, p.number, mp3_length_s(staging / p.name))
-            for p in planned
+            Track(out_dir / p.name, p.title, p.number, cut.duration_s)
+            for p, cut in zip(planned, cuts, strict=True)
         )
         album = timeline.title + (f" ({options.album_label})" if options.album_label else "")
         cover = cover_png(timeline.title, options.album_label)
