@@ -9,6 +9,7 @@ CRC-16 checksums (of the audio, and of the tag).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from array import array
 from collections.abc import Sequence
@@ -158,14 +159,16 @@ class TrackWriter:
     def close(self) -> None:
         """Close the chapter track being written (the full track stays open for its
         header); on failure, :meth:`abandon`."""
-        if self._chapter is not None:
-            self._chapter.close()
-            self._chapter = None
+        chapter, self._chapter = self._chapter, None
+        if chapter is not None:
+            chapter.close()
 
     def abandon(self) -> None:
-        """Close every file, written or not (the caller removes them)."""
-        self.close()
-        self._full.close()
+        """Close every file, written or not, whatever fails (the caller removes them)."""
+        with contextlib.suppress(OSError):
+            self.close()
+        with contextlib.suppress(OSError):
+            self._full.close()
 
     @property
     def chapter_frames(self) -> list[int]:
@@ -187,8 +190,7 @@ class TrackWriter:
         return self._cuts[index] if 0 <= index < len(self._cuts) else -1
 
     def _next_chapter(self) -> None:
-        if self._chapter is not None:
-            self._chapter.close()
+        self.close()
         self._chapter_index += 1
         self._chapter = self._chapters[self._chapter_index].open("wb")
 

@@ -101,9 +101,13 @@ def log_path() -> Path:
 
 def prepare(db: sqlite3.Connection, path: Path, offset_s: int) -> None:
     """Check that the file is a practice log (or empty), then set it up and migrate it."""
-    application_id = db.execute("PRAGMA application_id").fetchone()[0]
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    db.execute("BEGIN")  # the three read at one moment, whoever else is setting it up
+    try:
+        application_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    finally:
+        db.execute("COMMIT")
     fresh = application_id == 0 and version == 0 and objects == 0
     if not fresh and application_id != APPLICATION_ID:
         raise PracticeLogError(

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,8 @@ from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import ExerciseRecord, NewSession, Session
 from voiceguide.practice.schema import BUSY_TIMEOUT_S, log_path, prepare, said
 from voiceguide.practice.streaks import Moment, midnight_utc_s
+
+_RETRY_S = 0.02  # between tries of opening a log another process is opening
 
 __all__ = ["STALE_S", "Store"]
 
@@ -82,7 +85,7 @@ class Store:
             db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
         try:
             with said(path, busy_timeout_s):
-                prepare(db, path, offset_s)
+                _prepare_retrying(db, path, offset_s, busy_timeout_s)
         except BaseException:
             db.close()
             raise
@@ -362,3 +365,21 @@ def _settings(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _prepare_retrying(
+    db: sqlite3.Connection, path: Path, offset_s: int, busy_timeout_s: float
+) -> None:
+    """:func:`prepare`, tried again while another voiceguide opening the same new log at the
+    same moment holds it. SQLite does not wait for a lock when waiting could deadlock (two
+    connections switching a new file to WAL, or both upgrading a read to a write): it says
+    "locked" at once, and the whole step must be tried again."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            prepare(db, path, offset_s)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(_RETRY_S)
