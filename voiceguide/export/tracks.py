@@ -42,7 +42,7 @@ _TABLE = _crc_table()
 _TABLE_NP = np.array(_TABLE, dtype=np.uint16)
 _ROW = 256  # bytes a row: the rows' CRCs are computed side by side, then chained
 _NUMPY_ROWS = 64  # fewer rows than this: byte by byte is as quick
-_CRC_BATCH = 1 << 21  # the CRC is taken this many bytes at a time
+_CRC_BATCH = 1 << 20  # the CRC is taken this many bytes at a time
 
 
 def _after_zeros(count: int) -> tuple[list[int], list[int]]:
@@ -68,7 +68,7 @@ def _after_zeros(count: int) -> tuple[list[int], list[int]]:
 _SHIFT_LOW, _SHIFT_HIGH = _after_zeros(_ROW)
 
 
-def crc16(data: bytes | bytearray, crc: int = 0) -> int:
+def crc16(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     """CRC-16/ARC (polynomial 0x8005, reflected; ffmpeg's ``AV_CRC_16_ANSI_LE``), going on
     from ``crc``. Long data is cut into rows whose CRCs numpy computes side by side; each
     row's is then chained onto the state so far (the state run through a row of zeros)."""
@@ -119,7 +119,7 @@ class TrackWriter:
         self._pending += data
         if len(self._pending) >= _CRC_BATCH:
             whole = len(self._pending) // _ROW * _ROW
-            self._crc = crc16(self._pending[:whole], self._crc)
+            self._crc = crc16(memoryview(self._pending)[:whole], self._crc)
             del self._pending[:whole]
         at = 0
         for length in lengths:
