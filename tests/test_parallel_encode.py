@@ -127,6 +127,16 @@ def decode(path: Path) -> np.ndarray:
     return np.frombuffer(out, "<i2").astype(np.float64)
 
 
+def mp3val_problems(path: Path) -> list[str]:
+    """What mp3val warns of in a file (that it has no tags aside)."""
+    report = subprocess.run(["mp3val", str(path)], capture_output=True, text=True).stdout
+    return [
+        line
+        for line in report.splitlines()
+        if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line
+    ]
+
+
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
 
@@ -205,13 +215,7 @@ def test_the_joined_file_has_a_right_header_and_length_and_mp3val_finds_nothing(
     head_single, head_parallel = single.read_bytes()[:400], parallel.read_bytes()[:400]
     for offset in (0x1D, 0xA2):  # frame count; LAME encoder delay and padding
         assert head_parallel[offset : offset + 4] == head_single[offset : offset + 4]
-    report = subprocess.run(["mp3val", str(parallel)], capture_output=True, text=True).stdout
-    problems = [
-        line
-        for line in report.splitlines()
-        if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line
-    ]
-    assert not problems, report
+    assert not mp3val_problems(parallel)
 
 
 def with_pauses(seconds: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -248,13 +252,7 @@ def test_silences_are_not_encoded_and_decode_to_the_same_zeros(tmp_path: Path) -
     coding_noise = rms(a[: len(x)] - x[: len(a)])
     assert rms(b - a) < coding_noise / 4, (rms(b - a), coding_noise)
     assert abs(20 * np.log10(rms(b) / rms(a))) < 0.05
-    report = subprocess.run(["mp3val", str(parallel)], capture_output=True, text=True).stdout
-    problems = [
-        line
-        for line in report.splitlines()
-        if line.startswith(("WARNING", "ERROR")) and "No supported tags" not in line
-    ]
-    assert not problems, report
+    assert not mp3val_problems(parallel)
     # the stream keeps its bit rate: padded stock frames make up the fraction
     assert abs(parallel.stat().st_size - single.stat().st_size) <= 4
 

@@ -20,7 +20,15 @@ from typing import BinaryIO
 from voiceguide.errors import ExportError
 from voiceguide.export.pieces import Piece
 
-__all__ = ["FrameReader", "Sink", "frame_length", "info_frame", "join_pieces", "silent_frame"]
+__all__ = [
+    "FrameReader",
+    "Sink",
+    "frame_length",
+    "info_frame",
+    "info_offset",
+    "join_pieces",
+    "silent_frame",
+]
 
 _BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _SAMPLE_RATES = (44_100, 48_000, 32_000)
@@ -190,7 +198,8 @@ def _padded(frame: bytes) -> bytes:
     return bytes([*frame[:2], frame[2] | 0b10]) + frame[3:] + b"\x00"
 
 
-def _info_offset(frame: bytes) -> int:
+def info_offset(frame: bytes) -> int:
+    """Where the Xing/Info tag starts in a LAME/Info frame."""
     return _INFO_OFFSET_MONO if (frame[3] >> 6) == 3 else _INFO_OFFSET_STEREO
 
 
@@ -200,7 +209,7 @@ def info_frame(path: Path) -> tuple[bytes, bytes]:
         head = handle.read(4)
         length = frame_length(head)
         frame = head + handle.read(length - 4)
-    offset = _info_offset(frame)
+    offset = info_offset(frame)
     if len(frame) != length or frame[offset : offset + 4] not in (b"Info", b"Xing"):
         raise ExportError(f"the MP3 encoder wrote no LAME header in {path.name}")
     lame = offset + 120

@@ -19,11 +19,10 @@ from typing import BinaryIO
 import numpy as np
 
 from voiceguide.errors import ExportError
+from voiceguide.export.frames import info_offset
 
 __all__ = ["TrackWriter", "crc16"]
 
-_INFO_OFFSET_MONO = 4 + 17  # after the frame header and a mono frame's side information
-_INFO_OFFSET_STEREO = 4 + 32
 _TOC_ENTRIES = 100
 _TAG_CRC_BYTES = 190  # the tag's CRC covers the frame's first 190 bytes (itself as zeros)
 
@@ -139,7 +138,7 @@ class TrackWriter:
         self.close()
         crc = crc16(self._pending, self._crc)
         info = bytearray(self._info)
-        offset = _INFO_OFFSET_MONO if (info[3] >> 6) == 3 else _INFO_OFFSET_STEREO
+        offset = info_offset(self._info)
         size = len(info) + sum(self._lengths)
         frames = len(self._lengths)
         info[offset + 8 : offset + 12] = frames.to_bytes(4, "big")
