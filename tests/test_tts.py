@@ -202,3 +202,29 @@ def test_closing_with_cancel_stops_the_background_work(tmp_path: Path) -> None:
     assert time.monotonic() - started < 0.5
     synthesizer = cache.synthesizer
     assert isinstance(synthesizer, SlowFinish) and len(synthesizer.finished) < len(texts)
+
+
+def test_a_ctrl_c_while_the_workers_start_is_held_and_raised_not_lost() -> None:
+    """While the worker processes start, Ctrl-C is held. The terminal's SIGINT goes to the
+    whole process; with it blocked in the main thread, the kernel hands it to another
+    thread (the progress bar's), where an ignored signal would be dropped: the user's
+    Ctrl-C was lost and all the phrases were spoken. It must arrive when the start ends."""
+    import os
+    import signal
+    import threading
+
+    from voiceguide.speech.workers import _ignore_ctrl_c
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)  # as the progress bar's thread
+    other.start()
+    try:
+        release = _ignore_ctrl_c()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)  # held: nothing raised yet
+        with pytest.raises(KeyboardInterrupt):
+            release()
+            time.sleep(0.2)  # the handler runs at the next instruction at the latest
+    finally:
+        stop.set()
+        other.join(5)

@@ -126,21 +126,26 @@ class WorkerSynthesizer:
 
 
 def _ignore_ctrl_c() -> Callable[[], None]:
-    """Ignore Ctrl-C until the returned function is called, so that the processes started
-    meanwhile ignore it from their first instruction (ignoring survives exec): Ctrl-C
-    reaches the whole process group, and a worker still starting Python would die printing
-    a KeyboardInterrupt traceback. A Ctrl-C pressed meanwhile is held (blocked), not lost."""
+    """Hold Ctrl-C until the returned function is called, so that the processes started
+    meanwhile start with it blocked (the signal mask survives exec; a worker then ignores
+    it): Ctrl-C reaches the whole process group, and a worker still starting Python would
+    die printing a KeyboardInterrupt traceback. A Ctrl-C pressed meanwhile is not lost: it
+    is held (blocked in this thread), or noted when another thread of this process (the
+    progress bar's) takes it, and raised here once the function is called."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()  # starting it unblocks Ctrl-C: start it first
+    pressed: list[int] = []
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    handler = signal.signal(signal.SIGINT, lambda number, _frame: pressed.append(number))
 
     def release() -> None:
         signal.signal(signal.SIGINT, handler if handler is not None else signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held here arrives now
+        if pressed:
+            signal.raise_signal(signal.SIGINT)  # one another thread took: as if now
 
     return release
 
