@@ -537,7 +537,11 @@ def test_serve_reuses_the_export_prints_a_qr_code_and_ctrl_c_exits_130_freeing_t
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200 and b"<audio" in response.read()
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()  # fail, but do not leave the suite waiting on it for ever
+            raise
         err = process.stderr.read()
         assert process.returncode == 130, err
         assert "Serving the export in" in err  # reused: up to date
