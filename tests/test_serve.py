@@ -541,7 +541,9 @@ def test_serve_reuses_the_export_prints_a_qr_code_and_ctrl_c_exits_130_freeing_t
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()  # fail, but do not leave the suite waiting on it for ever
-            raise
+            pytest.fail(
+                f"serve did not stop within 20 s of Ctrl-C; it said: {process.stderr.read()}"
+            )
         err = process.stderr.read()
         assert process.returncode == 130, err
         assert "Serving the export in" in err  # reused: up to date
