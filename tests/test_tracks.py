@@ -75,6 +75,13 @@ def test_tracks_are_what_ffmpeg_writes_from_the_same_frames(tmp_path: Path) -> N
     assert ours[toc.stop : LAME + 34] == theirs[toc.stop : LAME + 34]
     assert all(abs(a - b) <= 3 for a, b in zip(ours[toc], theirs[toc], strict=True))
     assert list(ours[toc]) == sorted(ours[toc])
+    starts = [313]  # where each frame starts: after the Info frame, the frames before it
+    for length in writer._lengths:
+        starts.append(starts[-1] + length)
+    frames = len(writer._lengths)
+    assert list(ours[toc]) == [
+        min(255, starts[i * frames // 100] * 256 // len(ours)) for i in range(100)
+    ]  # exact: entry i is where the frame i percent of the way in starts, in 256ths
     header = bytearray(ours[:313])
     header[LAME + 34 : LAME + 36] = b"\x00\x00"
     assert ours[LAME + 34 : LAME + 36] == crc16(bytes(header[:190])).to_bytes(2, "big")

@@ -323,8 +323,7 @@ def encode_pieces(
         info, _ = info_frame(files[0])
         tracks = TrackWriter(path, info, chapters, cuts)
         try:
-            _, padding = join_pieces(jobs, files[: len(jobs)], silence, tracks.add)
-            tracks.finish(padding)
+            tracks.finish(join_pieces(jobs, files[: len(jobs)], silence, tracks.add))
         except BaseException:
             tracks.abandon()
             raise

@@ -138,18 +138,16 @@ def _carries_no_sound(frame: bytes) -> bool:
 
 def join_pieces(
     jobs: Sequence[Sequence[Piece]], files: Sequence[Path], silence: bytes | None, out: Sink
-) -> tuple[bytes, bytes]:
+) -> bytes:
     """Give ``out`` the stream's frames in order: the pieces' kept frames (the pieces of
     ``jobs[i]`` encoded one after another into ``files[i]``), and ``silence`` (an unpadded
-    silent frame) in between. Returns the first file's LAME/Info frame and the encoder
-    delay and padding field (3 bytes) for the whole stream."""
+    silent frame) in between. Returns the encoder delay and padding field (3 bytes) of the
+    whole stream: the one in the LAME header of the last piece's encoder."""
     pieces = sorted(
         ((piece, i) for i, job in enumerate(jobs) for piece in job), key=lambda p: p[0].first_frame
     )
     last = next(i for i, job in enumerate(jobs) if job[-1].end_frame is None)
-    header, _ = info_frame(files[0])
     _, padding = info_frame(files[last])
-    per_frame = _bytes_per_frame(header)
     handles = [path.open("rb") for path in files]
     try:
         readers = [FrameReader(h, p.name) for h, p in zip(handles, files, strict=True)]
@@ -158,7 +156,7 @@ def join_pieces(
             if frames < piece.first_frame:  # a silence nobody encoded
                 if silence is None:
                     raise ExportError("the MP3 stream has a gap and no frame of silence")
-                run, lengths = _silences(silence, frames, written, piece.first_frame, per_frame)
+                run, lengths = _silences(silence, frames, written, piece.first_frame)
                 out(run, lengths)
                 frames, written = piece.first_frame, written + len(run)
             reader = readers[index]
@@ -175,14 +173,13 @@ def join_pieces(
     finally:
         for handle in handles:
             handle.close()
-    return header, padding
+    return padding
 
 
-def _silences(
-    silence: bytes, frames: int, written: int, end: int, per_frame: float
-) -> tuple[bytes, list[int]]:
+def _silences(silence: bytes, frames: int, written: int, end: int) -> tuple[bytes, list[int]]:
     """Silent frames from frame ``frames`` (``written`` bytes so far) up to ``end``, each
     padded when the stream is behind its bit rate."""
+    per_frame = _bytes_per_frame(silence)
     padded = _padded(silence)
     run = bytearray()
     lengths = []

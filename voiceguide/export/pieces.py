@@ -70,28 +70,14 @@ def plan_encoders(
     work = sum(end - first + 2 * _LEAD_FRAMES for first, end in spans)
     count = max(1, min(count, work // _MIN_PIECE_FRAMES))
     most = -(-work // count)  # frames per encoder when shared evenly
-    ranges: list[tuple[int, int]] = []
+    ranges = []
     for first, end in spans:  # a span longer than an encoder's share is cut, in quiet if near
-        parts = -(-(end - first) // most)
-        joins = [
-            _quiet_join(first + round(i * (end - first) / parts), (end - first) // parts // 4,
-                        quiet)
-            for i in range(1, parts)
-        ]  # fmt: skip
-        bounds = [first, *sorted(set(joins)), end]
-        ranges += [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+        ranges += _cut(first, end, -(-(end - first) // most), quiet)
     loads = [0] * count
     jobs: list[list[Piece]] = [[] for _ in range(count)]
     for index, (first, end) in enumerate(ranges):
-        last = index == len(ranges) - 1
-        piece = Piece(
-            first,
-            None if last else end,
-            max(0, first - _LEAD_FRAMES) * SAMPLES_PER_FRAME,
-            total_samples if last else (end + _LEAD_FRAMES) * SAMPLES_PER_FRAME,
-        )
         which = min(range(count), key=lambda i: loads[i])
-        jobs[which].append(piece)
+        jobs[which].append(_piece(first, end, index == len(ranges) - 1, total_samples))
         loads[which] += end - first + 2 * _LEAD_FRAMES
     return [job for job in jobs if job]
 
@@ -111,17 +97,35 @@ def plan_pieces(
     whatever is silent; each join is moved into a quiet stretch (``quiet``: sample ranges of
     silence) when one is near."""
     frames = -(-total_samples // SAMPLES_PER_FRAME)
-    count = max(1, min(count, frames // _MIN_PIECE_FRAMES))
-    joins = [_quiet_join(round(i * frames / count), frames // count // 4, quiet)
-             for i in range(1, count)]  # fmt: skip
-    bounds: list[int | None] = [0, *sorted(set(joins)), None]
-    pieces = []
-    for first, end in itertools.pairwise(bounds):
-        assert first is not None
-        start = max(0, first - _LEAD_FRAMES) * SAMPLES_PER_FRAME
-        stop = total_samples if end is None else (end + _LEAD_FRAMES) * SAMPLES_PER_FRAME
-        pieces.append(Piece(first, end, start, stop))
-    return pieces
+    ranges = _cut(0, frames, max(1, min(count, frames // _MIN_PIECE_FRAMES)), quiet)
+    return [
+        _piece(first, end, index == len(ranges) - 1, total_samples)
+        for index, (first, end) in enumerate(ranges)
+    ]
+
+
+def _cut(
+    first: int, end: int, parts: int, quiet: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """The frames ``[first, end)`` cut into ``parts`` of about equal length, each join
+    moved into a quiet stretch when one is near."""
+    joins = [
+        _quiet_join(first + round(i * (end - first) / parts), (end - first) // parts // 4, quiet)
+        for i in range(1, parts)
+    ]
+    bounds = [first, *sorted(set(joins)), end]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _piece(first: int, end: int, last: bool, total_samples: int) -> Piece:
+    """The piece keeping frames ``[first, end)``, fed from ``_LEAD_FRAMES`` before them to
+    as many after (the last piece: to the stream's end, where LAME's final frames follow)."""
+    return Piece(
+        first,
+        None if last else end,
+        max(0, first - _LEAD_FRAMES) * SAMPLES_PER_FRAME,
+        total_samples if last else (end + _LEAD_FRAMES) * SAMPLES_PER_FRAME,
+    )
 
 
 def _merged(quiet: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
