@@ -106,8 +106,11 @@ def prepare(db: sqlite3.Connection, path: Path, offset_s: int) -> None:
         application_id = db.execute("PRAGMA application_id").fetchone()[0]
         version = db.execute("PRAGMA user_version").fetchone()[0]
         objects = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    finally:
-        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
     fresh = application_id == 0 and version == 0 and objects == 0
     if not fresh and application_id != APPLICATION_ID:
         raise PracticeLogError(

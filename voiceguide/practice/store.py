@@ -24,11 +24,10 @@ from voiceguide.practice.records import ExerciseRecord, NewSession, Session
 from voiceguide.practice.schema import BUSY_TIMEOUT_S, log_path, prepare, said
 from voiceguide.practice.streaks import Moment, midnight_utc_s
 
-_RETRY_S = 0.02  # between tries of opening a log another process is opening
-
 __all__ = ["STALE_S", "Store"]
 
 STALE_S = 15 * 60  # a session not written for this long, by a player that is gone: stopped
+_RETRY_S = 0.02  # between tries of opening a log another process is opening
 
 
 def _boot_id() -> str | None:
