@@ -38,11 +38,17 @@ setup() {
   [ -x .venv/bin/python ] || python3 -m venv .venv
   local stamp
   stamp="$(cat pyproject.toml; .venv/bin/python --version)"
-  if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
+  # the stamp says what was installed; the module check finds a set-up broken since
+  if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ] || ! .venv/bin/python -c \
+    'import importlib.util as u, sys; sys.exit(not all(map(u.find_spec, ("voiceguide", "simpleaudio", "piper"))))' 2>/dev/null; then
     echo "installing voiceguide into .venv" >&2
     .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-    # simpleaudio 1.0.4 (what older set-ups installed) writes the same module: out first
-    .venv/bin/python -m pip uninstall -q -y simpleaudio 2>/dev/null || true
+    # simpleaudio 1.0.4 (what older set-ups installed) and simpleaudio-patched write the same
+    # module, so removing the old one takes the module away: both out, the install puts it back
+    if .venv/bin/python -m pip show -q simpleaudio 2>/dev/null \
+      || ! .venv/bin/python -c 'import simpleaudio' 2>/dev/null; then
+      .venv/bin/python -m pip uninstall -q -y simpleaudio simpleaudio-patched 2>/dev/null || true
+    fi
     .venv/bin/python -m pip install -q -e ".[test,play,neural]" 2> >(grep -v '^WARNING: Location' >&2)
     printf '%s' "$stamp" > .venv/.setup-stamp
   fi
