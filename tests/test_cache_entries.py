@@ -232,3 +232,25 @@ def test_an_export_from_damaged_cue_entries_is_the_same_as_from_good_ones(tmp_pa
     cache = PhraseCache(FakeSynthesizer(), tmp_path / "cache")
     _, again = pipeline.export(routine, pipeline.parse_settings([]), cache, tmp_path / "again")
     assert decoded(again.full.path) == decoded(good.full.path)
+
+
+def test_planning_with_entries_absent_and_damaged_speaks_both_and_plans_right(
+    tmp_path: Path,
+) -> None:
+    """Planning (lengths only) speaks the absent phrases while it reads the others; a
+    damaged one found by the reading is spoken after them, and every length is right."""
+    texts = [*PHRASES, "Hold it there."]
+    first = PhraseCache(FakeSynthesizer(), tmp_path)
+    first.ensure(texts)
+    good = {text: first.pcm(text) for text in texts}
+    first.path_for(texts[0]).unlink()
+    flip_a_byte(first.path_for(texts[2]))
+    again = PhraseCache(FakeSynthesizer(), tmp_path)
+    with_timeout(lambda: again.ensure(texts, lengths_only=True) or b"")
+    assert [again.measure(t) for t in texts] == [first.measure(t) for t in texts]
+    assert all(again.pcm(text) == good[text] for text in texts)
+    again.close()
+    synthesizer = again.synthesizer
+    assert isinstance(synthesizer, FakeSynthesizer)
+    assert sorted(synthesizer.calls) == sorted([texts[0], texts[2]])
+    assert again.synthesized == 2

@@ -116,7 +116,7 @@ def _speak_with_the_rate_dropped_once(wav_path: str) -> tuple[int, int]:
         return int(real(parameter, value, relative))
 
     _espeak.SetParameter = lose_the_rate
-    tts._worker_start("gmw/en-us", 160)
+    tts._worker_setup("gmw/en-us", 160)
     tts._worker_synthesize("Bring one knee toward your chest.", wav_path)
     return len(calls), tts._espeak_current_rate(_espeak.dll)
 
@@ -228,3 +228,81 @@ def test_a_ctrl_c_while_the_workers_start_is_held_and_raised_not_lost() -> None:
     finally:
         stop.set()
         other.join(5)
+
+
+# ---- workers started early, while the routine loads
+
+
+def _spoken(synthesizer: Pyttsx3Synthesizer, texts: list[str], folder: Path) -> list[bytes]:
+    folder.mkdir()
+    jobs = [(text, folder / f"{i}.wav") for i, text in enumerate(texts)]
+    synthesizer.synthesize(jobs)
+    return [path.read_bytes() for _text, path in jobs]
+
+
+@pytest.mark.espeak
+def test_a_few_phrases_are_spoken_by_the_early_worker_the_same_as_by_fresh_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from voiceguide.speech import workers
+
+    texts = ["Hold for 37 seconds.", "Switch sides."]
+    fresh = _spoken(Pyttsx3Synthesizer("gmw/en-us", 160), texts, tmp_path / "fresh")
+    early = workers.EarlyWorkers(1)
+    early._thread.join()  # started (before _start_pool is replaced)
+    synthesizer = Pyttsx3Synthesizer("gmw/en-us", 160)
+    assert synthesizer.workers_for([(t, tmp_path) for t in texts]) == 1
+    synthesizer.early = early
+
+    def no_new_pool(count: int) -> Any:
+        raise AssertionError(f"a pool of {count} was started: the early worker was not taken")
+
+    monkeypatch.setattr(workers, "_start_pool", no_new_pool)
+    assert _spoken(synthesizer, texts, tmp_path / "early") == fresh  # the same bytes
+    assert early.take() is None and synthesizer.early is None  # taken once, by the first
+    assert not multiprocessing.active_children()  # ended with the synthesis
+
+
+@pytest.mark.espeak
+def test_many_phrases_get_a_pool_of_their_own_and_the_early_worker_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from voiceguide.speech import workers
+
+    texts = [f"Reach for your toes, round {n}, and breathe out slowly." for n in range(12)]
+    synthesizer = Pyttsx3Synthesizer("gmw/en-us", 160, workers=2)
+    assert synthesizer.workers_for([(t, tmp_path) for t in texts]) == 2
+    started: list[int] = []
+    real = workers._start_pool
+
+    def counted(count: int) -> Any:
+        started.append(count)
+        return real(count)
+
+    monkeypatch.setattr(workers, "_start_pool", counted)
+    early = workers.EarlyWorkers(1)
+    synthesizer.early = early
+    spoken = _spoken(synthesizer, texts, tmp_path / "many")
+    assert started == [1, 2]  # the early worker, then the synthesis's own pool
+    assert len(spoken) == len(texts) and early.take() is None
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.espeak
+def test_early_workers_nobody_took_are_stopped_when_closed() -> None:
+    import multiprocessing
+
+    from voiceguide.speech.workers import EarlyWorkers
+
+    with EarlyWorkers(2) as early:
+        early._thread.join()
+        assert len(multiprocessing.active_children()) >= 2
+    deadline = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
+    assert early.take() is None

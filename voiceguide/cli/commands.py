@@ -212,21 +212,23 @@ def export_command(
     from voiceguide import pipeline
     from voiceguide.cli.show import export_summary
 
-    loaded, prepared = options.prepare(bitrate)
-    settings = prepared.settings
     started = time.perf_counter()
-    cache = pipeline.make_cache(settings)
-    with pipeline.ProgressBars(enabled=not as_json) as bars:
-        cache.progress = bars.speaking
-        timeline, result = pipeline.export(
-            loaded,
-            settings,
-            cache,
-            out,
-            prepared.bitrate,
-            progress=bars.rendering,
-            as_zip=as_zip,
-        )
+    # speech workers start on the core that is idle while the routine loads
+    with pipeline.early_workers() as early:
+        loaded, prepared = options.prepare(bitrate)
+        settings = prepared.settings
+        cache = pipeline.make_cache(settings, early=early)
+        with pipeline.ProgressBars(enabled=not as_json) as bars:
+            cache.progress = bars.speaking
+            timeline, result = pipeline.export(
+                loaded,
+                settings,
+                cache,
+                out,
+                prepared.bitrate,
+                progress=bars.rendering,
+                as_zip=as_zip,
+            )
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -19,6 +19,7 @@ from voiceguide.pipeline.progress import ProgressBars
 from voiceguide.pipeline.setup import (
     cue_cache,
     default_player,
+    early_workers,
     load,
     make_cache,
     parse_settings,
@@ -34,6 +35,7 @@ __all__ = [
     "cue_cache",
     "current_export",
     "default_player",
+    "early_workers",
     "export",
     "export_csv",
     "export_legend",

@@ -18,6 +18,7 @@ from voiceguide.sound.tones import CueCache
 from voiceguide.speech.base import Synthesizer
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.voices import synthesizer_for
+from voiceguide.speech.workers import EarlyWorkers, WorkerSynthesizer
 
 if TYPE_CHECKING:
     from voiceguide.play import Player
@@ -27,6 +28,7 @@ __all__ = [
     "comment",
     "cue_cache",
     "default_player",
+    "early_workers",
     "load",
     "make_cache",
     "parse_settings",
@@ -47,12 +49,23 @@ def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     return loaded, resolve(loaded, command, config)
 
 
+def early_workers() -> EarlyWorkers:
+    """Speech workers started now, while the routine loads, for the first synthesis to take
+    over (:func:`make_cache`); stopped when the context ends if none did."""
+    return EarlyWorkers(1)
+
+
 def make_cache(
-    settings: Settings, synthesizer: Synthesizer | None = None, cache_dir: Path | None = None
+    settings: Settings,
+    synthesizer: Synthesizer | None = None,
+    cache_dir: Path | None = None,
+    early: EarlyWorkers | None = None,
 ) -> PhraseCache:
     """The phrase cache for these settings' voice and rate (``synthesizer``: another engine,
-    a fake in tests)."""
+    a fake in tests), its first synthesis on the ``early`` workers."""
     synth = synthesizer or synthesizer_for(settings.voice, settings.rate_wpm, cache_dir)
+    if early is not None and isinstance(synth, WorkerSynthesizer):
+        synth.early = early
     return PhraseCache(synth, cache_dir, lexicon=settings.lexicon)
 
 

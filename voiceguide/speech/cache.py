@@ -130,21 +130,30 @@ class PhraseCache:
         background: :meth:`pcm` waits for a phrase that is not ready yet. An export renders
         and encodes the first phrases meanwhile. :meth:`close` ends that background work.
         """
-        missing = []
-        for text in dict.fromkeys(texts):
-            if text in self._pcm or text in self._pending:
-                continue
+        wanted = [t for t in dict.fromkeys(texts) if t not in self._pcm and t not in self._pending]
+        # the phrases with no entry are being spoken while the others are read
+        absent = [text for text in wanted if not self.path_for(text).exists()]
+        batch = lengths_only and self._batch is None and bool(absent)
+        if batch:
+            self._start_batch(absent)
+        missing = [] if batch else absent
+        spoken_now = set(absent)
+        for text in (t for t in wanted if t not in spoken_now):
             data = self._read(text)
-            if data is None:
+            if data is None:  # damaged, or gone meanwhile
                 missing.append(text)
             else:
                 self._pcm[text] = data
-        if not missing:
-            return
-        if lengths_only and self._batch is None:
-            self._start_batch(missing)
-        else:
-            self._synthesize(missing)
+        if batch:
+            self._wait_spoken(absent)
+        if missing:
+            if batch:  # rare: an entry was damaged; spoken once the batch is done
+                self.close()
+            if lengths_only and self._batch is None:
+                self._start_batch(missing)
+                self._wait_spoken(missing)
+            else:
+                self._synthesize(missing)
 
     def pcm(self, text: str) -> bytes:
         """The phrase as raw PCM in ``fmt``."""
@@ -178,19 +187,25 @@ class PhraseCache:
         self._batch = None
 
     def _start_batch(self, texts: list[str]) -> None:
+        """Synthesis of ``texts`` started in the background (:meth:`_wait_spoken` waits for
+        their lengths)."""
         with self._changed:
             self._pending.update(texts)
             self._failure = None
         self._batch = threading.Thread(target=self._run_batch, args=(texts,), daemon=True)
         self._batch.start()
+
+    def _wait_spoken(self, texts: list[str]) -> None:
+        """Wait until every one of ``texts`` is spoken (its length known), or raise why not."""
         with self._changed:
             while self._failure is None and any(t not in self._frames for t in texts):
                 self._changed.wait()
-            if self._failure is not None:
-                failure = self._failure
+            failure = self._failure
+        if failure is not None:
+            if self._batch is not None:
                 self._batch.join()
-                self._batch = None
-                raise failure
+            self._batch = None
+            raise failure
 
     def _run_batch(self, texts: list[str]) -> None:
         # Ctrl-C is for the main thread (the worker processes started from here inherit

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
 from voiceguide.routine.text import did_you_mean, speakable
 from voiceguide.speech.base import Finisher, short
-from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, start_worker, wav_complete
+from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, wav_complete
 
 __all__ = ["Pyttsx3Synthesizer", "espeak_engine", "espeak_rate_for"]
 
@@ -57,6 +57,7 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
 
     engine_name: ClassVar[str] = "espeak-ng"
     cost_s_per_word: ClassVar[float] = 0.005  # synthesis time per word on one core, measured
+    cost_s_per_phrase: ClassVar[float] = 0.03  # finishing a phrase (loudness, rate), measured
 
     def __init__(
         self,
@@ -65,7 +66,7 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
         timeout_s: float = SYNTH_TIMEOUT_S,
         workers: int | None = None,
     ) -> None:
-        super().__init__(_worker_start, (voice, rate_wpm), _worker_synthesize, timeout_s, workers)
+        super().__init__(_worker_setup, (voice, rate_wpm), _worker_synthesize, timeout_s, workers)
         self.voice = voice
         self.rate_wpm = rate_wpm
 
@@ -109,14 +110,9 @@ _libc: Any = None
 _PR_SET_PDEATHSIG = 1
 
 
-def _worker_start(voice: str, rate_wpm: int) -> None:
+def _worker_setup(voice: str, rate_wpm: int) -> None:
     global _worker_voice
     _worker_voice = (voice, rate_wpm)
-    # logging's fork handlers come in pairs (lock before, unlock after): imported by the
-    # import thread in the middle of a fork, the unlock alone ran and printed an error
-    import logging  # noqa: F401
-
-    start_worker()
 
 
 def espeak_engine() -> Any:

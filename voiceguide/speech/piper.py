@@ -34,7 +34,7 @@ from voiceguide.speech.piper_model import (
     prepared_model,
     reason,
 )
-from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, start_worker
+from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer
 
 __all__ = [
     "INSTALL_HINT",
@@ -155,6 +155,8 @@ class PiperSynthesizer(WorkerSynthesizer):
 
     engine_name: ClassVar[str] = "Piper"
     cost_s_per_word: ClassVar[float] = 0.08  # synthesis time per word on one core, measured
+    cost_s_per_phrase: ClassVar[float] = 0.03  # finishing a phrase (loudness, rate), measured
+    worker_start_s: ClassVar[float] = 1.5  # loading the model, measured
     # a worker loads the model (1-2 s; far more on a busy machine) before its first phrase
     start_allowance_s: ClassVar[float] = 60.0
 
@@ -173,7 +175,7 @@ class PiperSynthesizer(WorkerSynthesizer):
         self.models_dir = cache_dir / "models"
         self.model_sha256 = self._content_id()
         workers = workers or min(_WORKERS_MAX, os.cpu_count() or 1)
-        super().__init__(_worker_start, (), _worker_synthesize, timeout_s, workers)
+        super().__init__(_worker_setup, (), _worker_synthesize, timeout_s, workers)
 
     @property
     def identity(self) -> str:
@@ -188,7 +190,8 @@ class PiperSynthesizer(WorkerSynthesizer):
     ) -> None:
         if jobs:  # the model is prepared here, once, before any worker loads it
             model = prepared_model(self.files, self.model_sha256, self.models_dir)
-            self._initargs = (str(model), str(self.files.config), self.length_scale, self.identity)
+            config = str(self.files.config)
+            self._setup_args = (str(model), config, self.length_scale, self.identity)
         super().synthesize(jobs, finish, done, spoken)
 
     def _content_id(self) -> str:
@@ -217,12 +220,11 @@ _worker_engine: Engine | None = None
 _worker_lock = threading.Lock()
 
 
-def _worker_start(
+def _worker_setup(
     model: str = "", config: str = "", length_scale: float = 1.0, identity: str = ""
 ) -> None:
     global _worker_args
     _worker_args = (model, config, length_scale, identity)
-    start_worker()
 
 
 def _worker_synthesize(text: str, wav_path: str) -> None:

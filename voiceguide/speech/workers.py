@@ -1,9 +1,12 @@
 """Synthesis in worker processes, in parallel: the pool, the per-phrase time limit, cancel,
 Ctrl-C handling, and the set-up every worker process does (whatever its engine).
 
-An engine module subclasses :class:`WorkerSynthesizer`, naming the function that starts a
-worker (``initializer``) and the one that speaks a phrase into a WAV (``speak``), both
-importable at the top of a module (workers are spawned, not forked).
+An engine module subclasses :class:`WorkerSynthesizer`, naming the function that sets its
+engine up in a worker (``setup``, with its arguments) and the one that speaks a phrase into
+a WAV (``speak``), both importable at the top of a module (workers are spawned, not forked).
+A worker starts engine-agnostic and sets its engine up with its first phrase, so workers
+can be started before the engine is known (:class:`EarlyWorkers`: while the routine loads,
+on a core that is idle then).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, ClassVar
 from voiceguide.errors import Interrupted, SynthesisError
 from voiceguide.speech.base import Finisher, short
 
-__all__ = ["WorkerSynthesizer", "start_worker", "wav_complete"]
+__all__ = ["EarlyWorkers", "WorkerSynthesizer", "start_worker", "wav_complete"]
 
 SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
 _CANCEL_POLL_S = 0.05  # how often a wait for a phrase looks for cancel()
@@ -35,23 +38,29 @@ class WorkerSynthesizer:
 
     engine_name: ClassVar[str] = "the speech engine"  # as error messages name it
     cost_s_per_word: ClassVar[float] = 0.0  # synthesis time per word on one core (estimates)
+    cost_s_per_phrase: ClassVar[float] = 0.0  # and per phrase (finishing), on one core
+    # the CPU a worker takes to start: one more worker is started only for as much work
+    worker_start_s: ClassVar[float] = 0.25
     start_allowance_s: ClassVar[float] = 0.0  # more time for the first phrase: workers start
 
     def __init__(
         self,
-        initializer: Callable[..., None],
-        initargs: tuple[Any, ...],
+        setup: Callable[..., None],
+        setup_args: tuple[Any, ...],
         speak: Callable[[str, str], None],
         timeout_s: float = SYNTH_TIMEOUT_S,
         workers: int | None = None,
     ) -> None:
-        """``initializer(*initargs)`` starts each worker; ``speak(text, wav_path)`` speaks
-        one phrase into a WAV there. Both must be module-level functions."""
-        self._initializer = initializer
-        self._initargs = initargs
+        """``setup(*setup_args)`` sets the engine up in a worker, before its first phrase;
+        ``speak(text, wav_path)`` speaks one phrase into a WAV there. Both must be
+        module-level functions."""
+        self._setup = setup
+        self._setup_args = setup_args
         self._speak = speak
         self.timeout_s = timeout_s
-        self.workers = workers or min(4, os.cpu_count() or 1)
+        self.workers = workers or default_workers()
+        # workers started ahead (:class:`EarlyWorkers`): the first synthesis takes them over
+        self.early: EarlyWorkers | None = None
         self._cancelled = threading.Event()
         self._pools: set[Any] = set()
         self._pools_lock = threading.Lock()
@@ -65,21 +74,28 @@ class WorkerSynthesizer:
     ) -> None:
         if not jobs:
             return
-        context = multiprocessing.get_context("spawn")
-        workers = min(self.workers, len(jobs))
-        release = _ignore_ctrl_c()
-        try:
-            pool = context.Pool(workers, initializer=self._initializer, initargs=self._initargs)
-        except BaseException:
-            release()
-            raise
+        workers = self.workers_for(jobs)
+        early, self.early = self.early, None
+        pool = early.take() if early is not None and early.workers >= workers else None
+        if early is not None and pool is None:
+            early.close()
+        if pool is None:
+            release = _ignore_ctrl_c()
+            try:
+                pool = _start_pool(workers)
+            except BaseException:
+                release()
+                raise
+        else:
+            release = _nothing_held
         with self._pools_lock:
             self._pools.add(pool)
         try:
             release()  # a Ctrl-C pressed while the workers started arrives here
             # every phrase is spoken first (its length is then known), then finished
+            engine = (self._setup, self._setup_args, self._speak)
             speaking = [
-                (text, path, pool.apply_async(self._speak, (text, str(path))))
+                (text, path, pool.apply_async(_speak_in_worker, (*engine, text, str(path))))
                 for text, path in jobs
             ]
             finishing = []
@@ -100,6 +116,16 @@ class WorkerSynthesizer:
                 self._pools.discard(pool)
             pool.terminate()
             pool.join()
+
+    def workers_for(self, jobs: Sequence[tuple[str, Path]]) -> int:
+        """How many workers to start for ``jobs``: one per core (at most ``workers``), but
+        no more than there are phrases, nor than their work (estimated, on one core) covers
+        the workers' start: a few short phrases are spoken by one worker."""
+        work_s = sum(
+            self.cost_s_per_phrase + self.cost_s_per_word * len(text.split()) for text, _ in jobs
+        )
+        worth = int(work_s // self.worker_start_s) if self.worker_start_s > 0 else len(jobs)
+        return max(1, min(self.workers, len(jobs), worth))
 
     def _wait(self, text: str, result: Any, extra_s: float = 0.0) -> None:
         """The phrase's result (its error raised here), watching for cancel() meanwhile."""
@@ -123,6 +149,77 @@ class WorkerSynthesizer:
             pools = list(self._pools)
         for pool in pools:
             pool.terminate()  # its workers stop now and start no others
+
+
+def default_workers() -> int:
+    """How many worker processes synthesize at once: one per core, at most 4."""
+    return min(4, os.cpu_count() or 1)
+
+
+def _start_pool(workers: int) -> Any:
+    """A pool of ``workers`` engine-agnostic worker processes."""
+    return multiprocessing.get_context("spawn").Pool(workers, initializer=start_worker)
+
+
+def _nothing_held() -> None:
+    pass
+
+
+class EarlyWorkers:
+    """Worker processes started before anyone knows whether a phrase needs speaking: while
+    the routine loads, on a core that is idle then (a worker takes about 0.25 s of CPU to
+    start). The first synthesis takes them over (:meth:`WorkerSynthesizer.synthesize`);
+    :meth:`close` stops them if none did, as when every phrase was in the cache.
+
+    They are started from a thread of their own, in which Ctrl-C is blocked, so they start
+    with it blocked (the signal mask survives exec: a worker still starting Python cannot
+    die of it); the main thread takes Ctrl-C as always. Use it as a context manager."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        self._pool: Any = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._start, daemon=True, name="voiceguide-early")
+        self._thread.start()
+
+    def _start(self) -> None:
+        from multiprocessing import resource_tracker
+
+        try:
+            resource_tracker.ensure_running()  # it unblocks Ctrl-C in this thread: first
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            pool = _start_pool(self.workers)
+        except Exception:  # the synthesis then starts workers of its own
+            return
+        with self._lock:
+            if not self._closed:
+                self._pool, pool = pool, None
+        if pool is not None:
+            pool.terminate()
+
+    def take(self) -> Any:
+        """The pool of workers (once started), for the caller to run and terminate; None
+        when they could not be started or were taken or closed."""
+        self._thread.join()
+        with self._lock:
+            pool, self._pool = self._pool, None
+        return pool
+
+    def close(self) -> None:
+        """Stop the workers, unless they were taken."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+    def __enter__(self) -> EarlyWorkers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def _ignore_ctrl_c() -> Callable[[], None]:
@@ -151,7 +248,8 @@ def _ignore_ctrl_c() -> Callable[[], None]:
 
 
 def start_worker() -> None:
-    """What every worker process does first, whatever its engine."""
+    """What every worker process does first, whatever its engine (it sets its engine up
+    with its first phrase)."""
     # Ctrl-C reaches the whole process group: the parent handles it and stops the workers
     # (a worker's own KeyboardInterrupt would only print a traceback).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -165,15 +263,43 @@ def start_worker() -> None:
     os.dup2(devnull, 1)
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
-    # Finishing needs numpy (0.15 s to import): imported meanwhile, while the engine speaks
-    # (in its own thread, mostly without the GIL). It needs no scipy (a second to import).
-    threading.Thread(target=_import_for_finishing, daemon=True).start()
+    # logging's fork handlers come in pairs (lock before, unlock after): imported by the
+    # import thread in the middle of a fork (espeak-ng's worker forks a phrase), the unlock
+    # alone ran and printed an error
+    import logging  # noqa: F401
+
+    # The default engine, and finishing, which needs numpy (0.15 s to import): imported
+    # meanwhile (in a thread of its own, mostly without the GIL), before or while the engine
+    # speaks. Finishing needs no scipy (a second to import).
+    threading.Thread(target=_import_ahead, daemon=True).start()
 
 
-def _import_for_finishing() -> None:
-    with contextlib.suppress(Exception):  # a real failure shows when finishing
+def _import_ahead() -> None:
+    with contextlib.suppress(Exception):  # a real failure shows when speaking or finishing
         import voiceguide.sound.dsp
-        import voiceguide.sound.loudness  # noqa: F401
+        import voiceguide.sound.loudness
+        import voiceguide.speech.espeak  # noqa: F401
+
+
+_engine: tuple[Callable[..., None], tuple[Any, ...]] | None = None  # this worker's engine
+
+
+def _speak_in_worker(
+    setup: Callable[..., None],
+    setup_args: tuple[Any, ...],
+    speak: Callable[[str, str], None],
+    text: str,
+    wav_path: str,
+) -> None:
+    """One phrase, in a worker: its engine set up first, with the worker's first phrase. A
+    worker serves one synthesizer (its pool ends with the synthesis)."""
+    global _engine
+    if _engine is None:
+        setup(*setup_args)
+        _engine = (setup, setup_args)
+    elif _engine != (setup, setup_args):
+        raise SynthesisError("a speech worker was given a second engine (a bug in voiceguide)")
+    speak(text, wav_path)
 
 
 def _exit_with(parent_sentinel: int) -> None:
