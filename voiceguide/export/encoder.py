@@ -253,7 +253,8 @@ def encode_all(
     progress: Progress | None, fmt: AudioFormat, bed: BedMix | None = None,
 ) -> list[TrackCut]:  # fmt: skip
     """Encode the whole routine once, on every core, into the full track and the chapter
-    tracks cut out of it; where each chapter track starts in the full track, and its length.
+    tracks cut out of it; where each chapter track starts in the full track, and its length
+    (the full track's last: at 0, all the frames).
 
     The encoder keeps no bit reservoir, so every MP3 frame decodes on its own and a cut
     between frames is clean; each cut is made a little before its chapter, in the quiet
@@ -284,7 +285,7 @@ def encode_all(
     )  # fmt: skip
     return [
         TrackCut(round(first * per_frame_ms), count * per_frame_ms / 1000)
-        for first, count in zip([0, *cuts], frames, strict=True)
+        for first, count in zip([0, *cuts, 0], [*frames, sum(frames)], strict=True)
     ]
 
 

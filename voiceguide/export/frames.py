@@ -65,6 +65,9 @@ class FrameReader:
         self._name = name
         self._buffer = handle.read(_COPY_BYTES)
         self._position = frame_length(self._buffer[:4])  # the Info frame
+        # an unpadded frame's length by its header's second and third bytes (padding bit
+        # clear): every frame of one encode has one of a few headers
+        self._known: dict[tuple[int, int], int] = {}
 
     def copy(self, count: int | None, out: Sink | None) -> tuple[int, int]:
         """Give the next ``count`` frames (None: all that are left) to ``out`` (None: skip
@@ -72,23 +75,40 @@ class FrameReader:
         frames = size = 0
         start = self._position  # where the run to give starts in the buffer
         lengths: list[int] = []
+        known = self._known
+        buffer, position = self._buffer, self._position
         while count is None or frames < count:
-            if self._position + 4 > len(self._buffer) and not self._refill(out, start, lengths):
-                break
-            if self._position == 0:
-                start = 0
-            length = frame_length(self._buffer[self._position : self._position + 4])
-            if self._position + length > len(self._buffer):  # it crosses the buffer's end
-                if not self._refill(out, start, lengths):
+            if position + 4 > len(buffer):
+                self._position = position
+                more = self._refill(out, start, lengths)  # the run so far given: from 0 on
+                buffer, position, start = self._buffer, 0, 0
+                if not more:
+                    break
+            third = buffer[position + 2]
+            base = (
+                known.get((buffer[position + 1], third & 0xFD))
+                if buffer[position] == 0xFF
+                else None
+            )
+            if base is None:  # a header not seen yet: checked in full
+                header = buffer[position : position + 4]
+                base = frame_length(header) - ((third >> 1) & 1)
+                known[(header[1], third & 0xFD)] = base
+            length = base + ((third >> 1) & 1)
+            if position + length > len(buffer):  # it crosses the buffer's end
+                self._position = position
+                more = self._refill(out, start, lengths)
+                buffer, position, start = self._buffer, 0, 0
+                if not more:
                     raise ExportError(f"the MP3 encoder's last frame is cut short in {self._name}")
-                start = 0
                 continue
-            self._position += length
+            position += length
             lengths.append(length)
             frames += 1
             size += length
-        if out is not None and self._position > start:
-            out(self._buffer[start : self._position], lengths)
+        self._position = position
+        if out is not None and position > start:
+            out(buffer[start:position], lengths)
         return frames, size
 
     def _refill(self, out: Sink | None, start: int, lengths: list[int]) -> bool:

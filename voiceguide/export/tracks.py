@@ -38,8 +38,20 @@ def _crc_table() -> list[int]:
 
 
 _TABLE = _crc_table()
-_TABLE_NP = np.array(_TABLE, dtype=np.uint16)
 _ROW = 256  # bytes a row: the rows' CRCs are computed side by side, then chained
+
+
+def _crc_table_16() -> np.ndarray[tuple[int], np.dtype[np.uint16]]:
+    """The state after two bytes, for each state (the bytes XORed into it first): a row is
+    taken two bytes a step."""
+    table = np.array(_TABLE, dtype=np.uint16)
+    state = np.arange(1 << 16, dtype=np.uint16)
+    for _ in range(2):
+        state = (state >> 8) ^ table[state & 0xFF]
+    return state
+
+
+_TABLE_16 = _crc_table_16()
 _NUMPY_ROWS = 64  # fewer rows than this: byte by byte is as quick
 _CRC_BATCH = 1 << 20  # the CRC is taken this many bytes at a time
 
@@ -73,10 +85,10 @@ def crc16(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     row's is then chained onto the state so far (the state run through a row of zeros)."""
     whole = len(data) // _ROW * _ROW if len(data) >= _NUMPY_ROWS * _ROW else 0
     if whole:
-        rows = np.frombuffer(data, dtype=np.uint8, count=whole).reshape(-1, _ROW)
+        rows = np.frombuffer(data, dtype="<u2", count=whole // 2).reshape(-1, _ROW // 2)
         row_crc = np.zeros(rows.shape[0], dtype=np.uint16)
-        for column in range(_ROW):
-            row_crc = (row_crc >> 8) ^ _TABLE_NP[(row_crc ^ rows[:, column]) & 0xFF]
+        for column in range(_ROW // 2):
+            row_crc = _TABLE_16[row_crc ^ rows[:, column]]
         for value in row_crc.tolist():
             crc = _SHIFT_LOW[crc & 0xFF] ^ _SHIFT_HIGH[crc >> 8] ^ value
     for byte in data[whole:]:
@@ -120,14 +132,15 @@ class TrackWriter:
             whole = len(self._pending) // _ROW * _ROW
             self._crc = crc16(memoryview(self._pending)[:whole], self._crc)
             del self._pending[:whole]
-        at = 0
-        for length in lengths:
-            if len(self._lengths) == self._next_cut():
-                self._write_chapter(data[:at])
-                data, at = data[at:], 0
-                self._next_chapter()
-            self._lengths.append(length)
-            at += length
+        done = 0  # of the frames given
+        while (cut := self._next_cut()) >= 0 and cut - len(self._lengths) < len(lengths) - done:
+            before = cut - len(self._lengths)  # frames of this chapter still to come
+            at = sum(lengths[done : done + before])
+            self._lengths.extend(lengths[done : done + before])
+            self._write_chapter(data[:at])
+            data, done = data[at:], done + before
+            self._next_chapter()
+        self._lengths.extend(lengths[done:])
         self._write_chapter(data)
 
     def finish(self, padding: bytes) -> None:

@@ -21,7 +21,6 @@ from voiceguide.export.cover import cover_png
 from voiceguide.export.encoder import (
     Encoder,
     Progress,
-    TrackCut,
     encode,
     encode_all,
     find_program,
@@ -105,8 +104,6 @@ def export_timeline(
         cuts = encode_all(
             timeline, phrases, cues, planned, staging, ffmpeg, options.bitrate, progress, fmt, bed
         )
-        full = planned[-1]
-        cuts.append(TrackCut(0, mp3_length_s(staging / full.name)))  # the full track
         starts = [cut.start_ms for cut in cuts]
         tracks = tuple(
             Track(out_dir / p.name, p.title, p.number, cut.duration_s)
