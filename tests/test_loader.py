@@ -279,3 +279,21 @@ def test_routines_are_found_by_name_or_path(tmp_path: Path) -> None:
         resolve_routine("outer-hips")
     with pytest.raises(RoutineError, match="no such routine file"):
         resolve_routine(str(tmp_path / "missing.routine.yaml"))
+
+
+def test_a_file_is_composed_once_and_merge_keys_leave_its_tree_as_written() -> None:
+    """parse() builds from compose()'s tree (one scan of the file for its data and its
+    lines); building flattens merge keys in place, so it works on a copy of that tree."""
+    from voiceguide.routine import plain_yaml
+
+    text = "base: &b {hold_s: 30, reps: 5}\nsupine: {<<: *b, hold_s: 45}\n"
+    tree = plain_yaml.compose(text)
+    assert plain_yaml.compose(text) is tree  # composed once
+    first = plain_yaml.parse(text)
+    assert first["supine"] == {"hold_s": 45, "reps": 5}  # the merge, overridden locally
+    assert plain_yaml.parse(text) == first
+    assert tree is not None and [k.value for k, _ in tree.value[1][1].value] == ["<<", "hold_s"]
+    plain = "supine: {hold_s: 45, reps: 5}\n"
+    assert (
+        plain_yaml.parse(plain) == plain_yaml.parse(plain) == {"supine": {"hold_s": 45, "reps": 5}}
+    )

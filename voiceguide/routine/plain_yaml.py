@@ -17,6 +17,8 @@ Anchors, aliases and ``<<`` merge keys work as in YAML.
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any, ClassVar
 
 import yaml
@@ -95,21 +97,49 @@ _Loader.yaml_implicit_resolvers = {  # no timestamps, no '=' value key: those st
 
 def parse(text: str) -> Any:
     """The document in ``text``, built of the plain types and :class:`Refused` values.
-    Raises what PyYAML raises for malformed YAML (and RecursionError when nested too deeply)."""
-    loader = _Loader(text)
+    Raises what PyYAML raises for malformed YAML (and RecursionError when nested too deeply).
+    Built from :func:`compose`'s tree: a file is scanned once for its data and lines."""
+    node = compose(text)
+    if node is None:
+        return None
+    if _rewritten_when_built(node):
+        node = copy.deepcopy(node)
+    loader = _Loader("")
     try:
-        return loader.get_single_data()
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
+@functools.lru_cache(maxsize=16)
 def compose(text: str) -> yaml.Node | None:
-    """The document's node tree (for lines and duplicate keys), resolved as :func:`parse` does."""
+    """The document's node tree (for lines and duplicate keys), resolved as :func:`parse` does;
+    the same tree for the same text (composed once): it must not be changed."""
     loader = _Loader(text)
     try:
         return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+def _rewritten_when_built(root: yaml.Node) -> bool:
+    """Whether building the tree changes it: PyYAML flattens a mapping with merge keys (and
+    retags ``!!value`` keys) in place."""
+    rewritten = (_YAML + "merge", _YAML + "value")
+    stack, seen = [root], set()
+    while stack:  # iterative, visiting shared (aliased) nodes once
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.tag in rewritten:
+                    return True
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return False
 
 
 def refused_values(data: dict[Any, Any]) -> list[tuple[Any, Refused]]:
