@@ -164,3 +164,23 @@ def test_verbose_on_an_internal_error_exits_1_after_the_traceback(
         stderr = capsys.readouterr().err
         assert stderr.splitlines()[-1].startswith("voiceguide: internal error: ZeroDivisionError")
         assert ("Traceback" in stderr) == bool(verbose)
+
+
+def test_an_export_refused_at_once_says_one_line_while_its_early_worker_starts(
+    tmp_path: Path,
+) -> None:
+    """The export starts a speech worker before the routine loads; a bad setting ends the
+    command moments later, while that worker still starts. It must be stopped quietly (a
+    worker whose parent left while it started printed a traceback)."""
+    folder = tmp_path / "music"  # not a file: said after the routine has loaded
+    folder.mkdir()
+    for _ in range(8):
+        command = [sys.executable, "-m", "voiceguide", "export", "--bed", str(folder)]
+        done = subprocess.run(
+            [*command, "--out", str(tmp_path / "audio")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1, done.stderr

@@ -1,7 +1,7 @@
 """The layout: the folder shows the pipeline, and imports only run down it.
 
 routine -> plan -> sound -> speech -> play / export / practice -> pipeline -> serve -> cli,
-with ``errors`` and ``files`` under everything and the development tools (``bench``) on top.
+with ``errors``, ``files`` and ``lazy`` under everything and the development tools (``bench``) on top.
 Read with ``ast`` (every import, also those inside functions), so nothing is imported.
 """
 
@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "voiceguide"
 STAGES = {
     "errors": 0,
     "files": 0,
+    "lazy": 0,
     "routine": 1,
     "plan": 2,
     "sound": 3,

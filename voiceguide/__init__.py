@@ -9,11 +9,27 @@ command line calls (``pipeline.load``, ``pipeline.plan``, ``pipeline.export``, .
 Nothing here shadows a stage: ``voiceguide.plan`` and ``voiceguide.export`` are packages.
 """
 
+from typing import TYPE_CHECKING
+
 from voiceguide.errors import InputError, RuntimeFailure, VoiceguideError
-from voiceguide.plan.compiler import compile_routine
-from voiceguide.plan.settings import Settings
-from voiceguide.plan.timeline import Timeline
-from voiceguide.routine.model import Exercise, ExerciseKind, Routine
+from voiceguide.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from voiceguide.plan.compiler import compile_routine
+    from voiceguide.plan.settings import Settings
+    from voiceguide.plan.timeline import Timeline
+    from voiceguide.routine.model import Exercise, ExerciseKind, Routine
+
+# imported when first asked for: a module of one stage imports no other stage through here
+__getattr__, __dir__ = lazy_names(
+    __name__,
+    {
+        "voiceguide.plan.compiler": ("compile_routine",),
+        "voiceguide.plan.settings": ("Settings",),
+        "voiceguide.plan.timeline": ("Timeline",),
+        "voiceguide.routine.model": ("Exercise", "ExerciseKind", "Routine"),
+    },
+)
 
 __all__ = [
     "Exercise",

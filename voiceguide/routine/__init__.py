@@ -5,14 +5,34 @@
 :func:`resolve_routine` finds a routine by name or path. No timing, no audio here.
 """
 
-from voiceguide.routine.library import (
-    DEFAULT_ROUTINE,
-    available_routines,
-    init_routine,
-    resolve_routine,
+from typing import TYPE_CHECKING
+
+from voiceguide.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from voiceguide.routine.library import (
+        DEFAULT_ROUTINE,
+        available_routines,
+        init_routine,
+        resolve_routine,
+    )
+    from voiceguide.routine.loader import check_routine, load_exercise, load_routine
+    from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side
+
+# imported when first asked for: the text helpers a speech worker needs come without YAML
+__getattr__, __dir__ = lazy_names(
+    __name__,
+    {
+        "voiceguide.routine.library": (
+            "DEFAULT_ROUTINE",
+            "available_routines",
+            "init_routine",
+            "resolve_routine",
+        ),
+        "voiceguide.routine.loader": ("check_routine", "load_exercise", "load_routine"),
+        "voiceguide.routine.model": ("Exercise", "ExerciseKind", "Routine", "Side"),
+    },
 )
-from voiceguide.routine.loader import check_routine, load_exercise, load_routine
-from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side
 
 __all__ = [
     "DEFAULT_ROUTINE",

@@ -207,9 +207,13 @@ class EarlyWorkers:
         return pool
 
     def close(self) -> None:
-        """Stop the workers, unless they were taken."""
+        """Stop the workers, unless they were taken. Waits for their start to end first: a
+        worker whose parent went away while it started would print a traceback (it reads
+        what to run from its parent)."""
         with self._lock:
             self._closed = True
+        self._thread.join()
+        with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.terminate()
