@@ -254,3 +254,32 @@ def test_planning_with_entries_absent_and_damaged_speaks_both_and_plans_right(
     assert isinstance(synthesizer, FakeSynthesizer)
     assert sorted(synthesizer.calls) == sorted([texts[0], texts[2]])
     assert again.synthesized == 2
+
+
+def test_a_phrase_is_read_again_when_spoken_and_a_change_since_planning_is_caught(
+    tmp_path: Path,
+) -> None:
+    """Planning checks every entry and holds no audio; rendering reads the entry again. An
+    entry damaged after planning (another version of the file) is checked again, found
+    damaged and spoken again: the audio is still right."""
+    first = PhraseCache(FakeSynthesizer(), tmp_path)
+    first.ensure(PHRASES)
+    good = {text: first.pcm(text) for text in PHRASES}
+    cache = PhraseCache(FakeSynthesizer(), tmp_path)
+    cache.ensure(PHRASES)
+    assert cache._pcm == {} and cache.synthesized == 0  # nothing held
+    assert [cache.measure(t) for t in PHRASES] == [first.measure(t) for t in PHRASES]
+    flip_a_byte(cache.path_for(PHRASES[1]))  # after planning
+    assert all(cache.pcm(text) == good[text] for text in PHRASES)
+    assert cache.synthesized == 1
+
+
+def test_a_phrase_whose_entry_cannot_be_written_is_held(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.write_text("a file where the cache folder goes", "utf-8")  # (root may write anywhere)
+    cache = PhraseCache(FakeSynthesizer(), folder)
+    cache.ensure(PHRASES)
+    assert set(cache._pcm) == set(PHRASES)  # held: there is no entry to read
+    good = PhraseCache(FakeSynthesizer(), tmp_path / "other")
+    good.ensure(PHRASES)
+    assert all(cache.pcm(text) == good.pcm(text) for text in PHRASES)

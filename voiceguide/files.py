@@ -20,12 +20,15 @@ from pathlib import Path
 
 __all__ = [
     "SEAL_BYTES",
+    "FileVersion",
     "atomic_write",
     "make_way",
     "pid_alive",
     "read_regular",
+    "read_regular_as",
     "seal",
     "sweep_abandoned",
+    "version_of",
 ]
 
 
@@ -48,6 +51,11 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
     """The bytes of the regular file ``path`` (a link to one is followed). Raises
     FileNotFoundError when there is nothing, and OSError when it is not a regular file (a
     folder, a FIFO, a device: never waited on) or larger than ``max_bytes``."""
+    return read_regular_as(path, max_bytes)[0]
+
+
+def read_regular_as(path: Path, max_bytes: int) -> tuple[bytes, FileVersion]:
+    """:func:`read_regular`, and which version of the file it read."""
     if not stat.S_ISREG(os.stat(path).st_mode):  # never opened: opening a device can act
         raise OSError(errno.EINVAL, "not a regular file", str(path))
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
@@ -58,7 +66,16 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise OSError(errno.EFBIG, f"larger than {max_bytes} bytes", str(path))
-    return data
+    return data, version_of(info)
+
+
+FileVersion = tuple[int, int, int, int]
+"""A file as it is now: device, inode, size and time of change (ns). A file replaced (a
+rename onto it) or written to since has another."""
+
+
+def version_of(info: os.stat_result) -> FileVersion:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 SEAL_BYTES = 32

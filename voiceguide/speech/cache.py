@@ -1,6 +1,11 @@
 """The phrase cache: every phrase synthesized once per (engine, voice, rate, text), brought
 to the one audio format and loudness, and kept in the user's cache folder; changing hold
-lengths re-synthesizes nothing."""
+lengths re-synthesizes nothing.
+
+A phrase's audio is not held in memory: planning reads and checks every entry (its length,
+its checksum), and rendering reads an entry again each time it is spoken, checking only that
+the file is the one checked (a routine's phrases took 46 MB of memory held from planning to
+the end). Only a phrase whose entry could not be written stays in memory."""
 
 from __future__ import annotations
 
@@ -17,7 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide.errors import SynthesisError
-from voiceguide.files import atomic_write, make_way, read_regular, seal, sweep_abandoned
+from voiceguide.files import (
+    FileVersion,
+    atomic_write,
+    make_way,
+    read_regular_as,
+    seal,
+    sweep_abandoned,
+    version_of,
+)
 from voiceguide.routine.lexicon import Lexicon, respell
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.loudness import PIECE_OFFSET_LU, TARGET_LUFS
@@ -92,9 +105,10 @@ class PhraseCache:
         self.lexicon = lexicon  # words the engine gets respelled (the texts keep them)
         self.directory = (directory or default_cache_dir()) / "phrases"
         self.fmt = fmt
-        self._pcm: dict[str, bytes] = {}
+        self._pcm: dict[str, bytes] = {}  # phrases whose entry could not be written
+        self._checked: dict[str, FileVersion] = {}  # the entries checked, as they were then
         self.synthesized = 0  # phrases synthesized by this cache object (for tests and notes)
-        # ensure(lengths_only=True): phrases whose length is known before their audio
+        # every phrase's length, once known (ensure(lengths_only=True): before its audio)
         self._frames: dict[str, int] = {}
         self._pending: set[str] = set()
         self._failure: BaseException | None = None
@@ -130,7 +144,7 @@ class PhraseCache:
         background: :meth:`pcm` waits for a phrase that is not ready yet. An export renders
         and encodes the first phrases meanwhile. :meth:`close` ends that background work.
         """
-        wanted = [t for t in dict.fromkeys(texts) if t not in self._pcm and t not in self._pending]
+        wanted = [t for t in dict.fromkeys(texts) if not self._ready(t) and t not in self._pending]
         # the phrases with no entry are being spoken while the others are read
         absent = [text for text in wanted if not self.path_for(text).exists()]
         batch = lengths_only and self._batch is None and bool(absent)
@@ -139,11 +153,8 @@ class PhraseCache:
         missing = [] if batch else absent
         spoken_now = set(absent)
         for text in (t for t in wanted if t not in spoken_now):
-            data = self._read(text)
-            if data is None:  # damaged, or gone meanwhile
+            if self._read(text) is None:  # damaged, or gone meanwhile
                 missing.append(text)
-            else:
-                self._pcm[text] = data
         if batch:
             self._wait_spoken(absent)
         if missing:
@@ -164,15 +175,26 @@ class PhraseCache:
                 if text in self._pending:
                     assert self._failure is not None
                     raise self._failure
-        if text not in self._pcm:
+        data = self._pcm.get(text)
+        if data is None and text in self._checked:
+            data = self._read(text, self._checked[text])  # the file checked, read again
+        if data is None:  # never asked for, or changed since it was checked
+            self._checked.pop(text, None)
             self.ensure([text])
-        return self._pcm[text]
+            data = self._pcm.get(text) or self._read(text)
+            if data is None:
+                raise SynthesisError(f"the phrase {short(text)} is missing from the cache")
+        return data
+
+    def _ready(self, text: str) -> bool:
+        return text in self._pcm or text in self._checked
 
     def measure(self, text: str) -> int:
         """How long the phrase lasts in whole ms (the compiler's ``measure``)."""
         frames = self._frames.get(text)
         if frames is None:
             frames = len(self.pcm(text)) // self.fmt.frame_bytes
+            self._frames[text] = frames
         return self.fmt.ms(frames)
 
     def close(self, cancel: bool = False) -> None:
@@ -239,21 +261,28 @@ class PhraseCache:
             self._frames[text] = -(-frames * to // rate)  # what resampling gives: ceil
             self._changed.notify_all()
 
-    def _read(self, text: str) -> bytes | None:
+    def _read(self, text: str, checked: FileVersion | None = None) -> bytes | None:
         """The phrase's cache entry's PCM, or None (missing, truncated, damaged, garbage, not
         a regular file, or another phrase's entry: the phrase is synthesized again). The
-        entry's last chunk is the SHA-256 of the phrase's key and its audio."""
+        entry's last chunk is the SHA-256 of the phrase's key and its audio: it is checked,
+        unless the file is still the version ``checked`` (None when it is not). A checked
+        entry is remembered, with its length."""
         try:
-            raw = read_regular(self.path_for(text), _MAX_ENTRY_BYTES)
+            raw, version = read_regular_as(self.path_for(text), _MAX_ENTRY_BYTES)
         except OSError:
+            return None
+        if checked is not None and version != checked:
             return None
         data = self._pcm_of_wav(raw)
         if data is None:
             return None
-        if raw[-40:-32] != _CHECK_CHUNK + (32).to_bytes(4, "little"):
-            return None
-        if raw[-32:] != seal(self.key(text), data):
-            return None
+        if checked is None:
+            if raw[-40:-32] != _CHECK_CHUNK + (32).to_bytes(4, "little"):
+                return None
+            if raw[-32:] != seal(self.key(text), data):
+                return None
+            self._frames[text] = len(data) // self.fmt.frame_bytes
+            self._checked[text] = version
         return data
 
     def _pcm_of_wav(self, raw: bytes) -> bytes | None:
@@ -294,7 +323,7 @@ class PhraseCache:
                 spelled, PhraseFinisher(self.fmt), keep, said if spoken is not None else None
             )
             for text, _path in jobs:
-                if text not in self._pcm:
+                if not self._ready(text):
                     raise SynthesisError(f"the speech engine wrote no audio for {short(text)}")
 
     def _keep(self, text: str, path: Path) -> None:
@@ -309,9 +338,13 @@ class PhraseCache:
                 f"the phrase {short(text)} came out {len(data) // self.fmt.frame_bytes} "
                 f"frames long, not {frames} (a bug in voiceguide)"
             )
-        self._write(text, data)
+        written = self._write(text, data)
         with self._changed:
-            self._pcm[text] = data
+            if written is None:
+                self._pcm[text] = data  # held: there is no entry to read it from
+            else:
+                self._checked[text] = written
+            self._frames[text] = len(data) // self.fmt.frame_bytes
             self._pending.discard(text)
             self.synthesized += 1
             self._changed.notify_all()
@@ -321,12 +354,17 @@ class PhraseCache:
         if progress is not None:
             progress(done + 1, total, estimate)
 
-    def _write(self, text: str, data: bytes) -> None:
-        # A cache that cannot be written only costs speed; the audio is still right.
+    def _write(self, text: str, data: bytes) -> FileVersion | None:
+        """The phrase's entry written; the version written, or None when it could not be (a
+        cache that cannot be written only costs speed and memory; the audio is still
+        right)."""
         path = self.path_for(text)
-        with contextlib.suppress(OSError):
+        try:
             make_way(self.directory, path)  # a folder in place of the entry, a file of its folder
             atomic_write(path, self._entry(text, data))
+            return version_of(path.stat())
+        except OSError:
+            return None
 
     def _entry(self, text: str, data: bytes) -> bytes:
         """A WAV of the PCM, ending with a chunk holding the SHA-256 of the phrase's key and
