@@ -57,6 +57,7 @@ FADE_OUT_MS = 6_000
 # How far ahead the bed's gain looks: a plan that is final only up to some event gives the
 # mix only up to this long before it (live playback starts on a partly made plan).
 SETTLE_MS = FADE_OUT_MS + BRIDGE_MS + FALL_MS
+_MIX_BLOCK_FRAMES = 8192  # mixed at a time: 0.19 s, 64 KiB of floats
 
 
 class BedSource(Protocol):
@@ -170,7 +171,18 @@ class BedMix:
         self._fmt = fmt
 
     def mix(self, pcm: bytes, first_frame: int) -> bytes:
-        """``pcm`` (s16, the timeline's frames from ``first_frame`` on) with the bed in it."""
+        """``pcm`` (s16, the timeline's frames from ``first_frame`` on) with the bed in it,
+        mixed a block at a time (a phrase of seconds would take megabytes of floats)."""
+        width = self._fmt.frame_bytes
+        block = _MIX_BLOCK_FRAMES * width
+        if len(pcm) <= block:
+            return self._mixed(pcm, first_frame)
+        return b"".join(
+            self._mixed(pcm[at : at + block], first_frame + at // width)
+            for at in range(0, len(pcm), block)
+        )
+
+    def _mixed(self, pcm: bytes, first_frame: int) -> bytes:
         import numpy as np
 
         count = len(pcm) // self._fmt.frame_bytes
