@@ -10,16 +10,18 @@ CRC-16 checksums (of the audio, and of the tag).
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
-
-import numpy as np
+from typing import TYPE_CHECKING, BinaryIO
 
 from voiceguide.errors import ExportError
 from voiceguide.export.frames import info_offset
+
+if TYPE_CHECKING:  # numpy is imported when a track is written (live play needs none of it)
+    import numpy as np
 
 __all__ = ["TrackWriter", "crc16"]
 
@@ -41,9 +43,12 @@ _TABLE = _crc_table()
 _ROW = 256  # bytes a row: the rows' CRCs are computed side by side, then chained
 
 
+@functools.cache
 def _crc_table_16() -> np.ndarray[tuple[int], np.dtype[np.uint16]]:
     """The state after two bytes, for each state (the bytes XORed into it first): a row is
     taken two bytes a step."""
+    import numpy as np
+
     table = np.array(_TABLE, dtype=np.uint16)
     state = np.arange(1 << 16, dtype=np.uint16)
     for _ in range(2):
@@ -51,7 +56,6 @@ def _crc_table_16() -> np.ndarray[tuple[int], np.dtype[np.uint16]]:
     return state
 
 
-_TABLE_16 = _crc_table_16()
 _NUMPY_ROWS = 64  # fewer rows than this: byte by byte is as quick
 _CRC_BATCH = 1 << 20  # the CRC is taken this many bytes at a time
 
@@ -85,10 +89,13 @@ def crc16(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     row's is then chained onto the state so far (the state run through a row of zeros)."""
     whole = len(data) // _ROW * _ROW if len(data) >= _NUMPY_ROWS * _ROW else 0
     if whole:
+        import numpy as np
+
+        table = _crc_table_16()
         rows = np.frombuffer(data, dtype="<u2", count=whole // 2).reshape(-1, _ROW // 2)
         row_crc = np.zeros(rows.shape[0], dtype=np.uint16)
         for column in range(_ROW // 2):
-            row_crc = _TABLE_16[row_crc ^ rows[:, column]]
+            row_crc = table[row_crc ^ rows[:, column]]
         for value in row_crc.tolist():
             crc = _SHIFT_LOW[crc & 0xFF] ^ _SHIFT_HIGH[crc >> 8] ^ value
     for byte in data[whole:]:
@@ -192,6 +199,8 @@ class TrackWriter:
     def _toc(self, header: int, size: int) -> bytes:
         """Entry ``i``: where the frame ``i`` percent of the way in starts, in 256ths of the
         file."""
+        import numpy as np
+
         starts = np.concatenate(([0], np.cumsum(np.frombuffer(self._lengths, np.uint16))))
         frames = len(self._lengths)
         at = starts[(np.arange(_TOC_ENTRIES) * frames) // _TOC_ENTRIES] + header
