@@ -127,6 +127,9 @@ def test_real_speech_export_of_the_default_routine(routine: Routine, tmp_path: P
         ("\x00\x1f", "track"),
         ("x" * 300, "x" * 80),
         ("Hüfte 🧘", "Hüfte 🧘"),
+        ("-rf", "rf"),  # never read as an option
+        (" - -- .-x", "x"),
+        ("Stretch #3", "Stretch 3"),  # a player reading a playlist as URIs ends it at "#"
     ],
 )
 def test_file_names_are_safe_on_a_phone(title: str, expected: str) -> None:

@@ -525,7 +525,8 @@ def test_any_option_value_is_a_setting_or_a_settings_error(option: str, raw: str
 @given(title=st.text(max_size=300))
 def test_any_title_becomes_one_harmless_file_name(title: str) -> None:
     name = safe_filename(title)
-    assert name and name not in (".", "..") and not name.startswith(".")
+    assert name and name not in (".", "..") and not name.startswith((".", "-"))
+    assert "#" not in name
     assert "/" not in name and "\\" not in name and "\x00" not in name
     assert all(ch.isprintable() or ch == "\u200d" for ch in name), repr(name)
     assert len(name.encode("utf-8", "surrogatepass")) <= 200  # fits any file system (255)

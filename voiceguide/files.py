@@ -16,19 +16,24 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
     "SEAL_BYTES",
     "FileVersion",
+    "TargetRefused",
     "atomic_write",
+    "check_target",
     "make_way",
     "pid_alive",
     "read_regular",
     "read_regular_as",
     "seal",
+    "staging_path",
     "sweep_abandoned",
     "version_of",
+    "write_output",
 ]
 
 
@@ -45,6 +50,112 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+class TargetRefused(ValueError):
+    """A file the user asked for cannot be written there; ``str()`` says why in a few words
+    (the caller names the option and the path)."""
+
+
+_KINDS = (
+    (stat.S_ISDIR, "it is a folder"),
+    (stat.S_ISCHR, "it is a device"),
+    (stat.S_ISBLK, "it is a device"),
+    (stat.S_ISFIFO, "it is a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "it is a socket"),
+)
+
+
+def check_target(path: Path, protected: Sequence[Path] = ()) -> None:
+    """Refuse (TargetRefused) to put a user's file at ``path`` unless it is a new name or a
+    regular file (a link is judged by what it points to), its name fits the file system, and
+    it is none of ``protected`` nor inside one of them (the practice log, the caches: a
+    rename over them would destroy them)."""
+    text = os.fspath(path)
+    if text in ("", "."):
+        raise TargetRefused("give a file name")
+    if text.endswith(os.sep):
+        raise TargetRefused("it names a folder; give a file name")
+    limit = _name_max(path.parent)
+    if len(os.fsencode(path.name)) > limit:
+        raise TargetRefused(f"the file name is longer than the {limit} bytes allowed")
+    try:
+        info: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as error:
+        raise TargetRefused(error.strerror or str(error)) from None
+    if info is not None:
+        for is_kind, reason in _KINDS:
+            if is_kind(info.st_mode):
+                raise TargetRefused(reason)
+    real = Path(os.path.realpath(path))
+    for keep in protected:
+        keep_real = Path(os.path.realpath(keep))
+        if keep_real in real.parents:
+            raise TargetRefused(f"it is inside voiceguide's own folder {keep}")
+        if real == keep_real or _same_file(path, keep):
+            raise TargetRefused(f"it is voiceguide's own {keep}")
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) the folder's file system takes."""
+    probe = folder
+    while True:
+        try:
+            return int(os.pathconf(probe if str(probe) else ".", "PC_NAME_MAX"))
+        except (OSError, ValueError):
+            if probe == probe.parent:
+                return 255
+            probe = probe.parent
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def staging_path(path: Path) -> Path:
+    """A hidden name beside ``path`` to build it under: short (whatever the length of
+    ``path``'s name, it fits) and this process's own."""
+    digest = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:12]
+    return path.parent / f".vg-{digest}.{os.getpid()}.tmp"
+
+
+def write_output(path: Path, data: bytes, protected: Sequence[Path] = ()) -> None:
+    """Write a user's file (a CSV, ...) all or nothing: checked (:func:`check_target`), built
+    under :func:`staging_path` with the permissions a plain new file gets (an existing
+    file's are kept), checked again and renamed onto ``path``. Raises TargetRefused, OSError."""
+    check_target(path, protected)
+    staged = staging_path(path)
+    with contextlib.suppress(OSError):
+        staged.unlink()  # a killed run's (its pid was this one's)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
+    try:
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            os.fchmod(handle.fileno(), mode)
+        check_target(path, protected)  # what is there now (it may have changed meanwhile)
+        os.replace(staged, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(staged)
+        raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
 
 
 def read_regular(path: Path, max_bytes: int) -> bytes:

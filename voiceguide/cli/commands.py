@@ -153,7 +153,7 @@ def voices_command(
 @app.command("cues")
 def cues_command(
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--out", "-o", metavar="FILE.mp3", help="Write it to this MP3 instead of playing it."
         ),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -92,8 +91,10 @@ def history_command(
     ] = 10,
     as_json: JsonOpt = False,
     export: Annotated[
-        Path | None,
-        typer.Option("--export", metavar="FILE.csv", help="Write the log as CSV instead."),
+        str | None,
+        typer.Option(
+            "--export", metavar="FILE.csv", help="Write the log as CSV instead (-: to the output)."
+        ),
     ] = None,
     forget: Annotated[
         bool,
@@ -125,6 +126,10 @@ def history_command(
             f"Deleted {count} session{'s' if count != 1 else ''} from "
             f"{pipeline.log_path()} (their bytes overwritten)"
         )
+        return
+    if export == "-":
+        text, _count = pipeline.log_csv(since=since, routine=routine)
+        sys.stdout.write(text)
         return
     if export is not None:
         count = pipeline.export_csv(export, since=since, routine=routine)

@@ -11,7 +11,9 @@ from voiceguide.plan.timeline import Timeline
 
 __all__ = ["PlannedTrack", "file_name", "plan_tracks", "safe_filename"]
 
-_FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+# what FAT/exFAT refuse, and "#" (a player reading a playlist's lines as URIs ends the
+# name there)
+_FAT_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#]')
 _RESERVED = {
     "CON",
     "PRN",
@@ -36,10 +38,11 @@ class PlannedTrack(NamedTuple):
 def safe_filename(title: str, max_length: int = _MAX_NAME) -> str:
     """A file name (without extension) safe on FAT/exFAT phones and any desktop: no path
     separators or reserved names, nothing invisible (control, format, unassigned or
-    surrogate characters; an emoji's zero-width joiner stays), and short enough in bytes."""
+    surrogate characters; an emoji's zero-width joiner stays), no "-" first (a shell command
+    given the name would read an option), and short enough in bytes."""
     name = _FAT_FORBIDDEN.sub(" ", title)
     name = "".join(" " if _invisible(ch) else ch for ch in name)
-    name = " ".join(name.split()).strip(" .")
+    name = " ".join(name.split()).lstrip(" .-").rstrip(" .")
     if name.split(".")[0].upper() in _RESERVED:
         name = "_" + name
     if len(name) > max_length:  # cut at a space when there is one near the end

@@ -10,6 +10,7 @@ half-written file under a final name, and the previous export stays intact until
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from voiceguide.export.lyrics import lrc, m3u8, marks
 from voiceguide.export.names import file_name, plan_tracks, safe_filename
 from voiceguide.export.publish import discard_staging, make_staging, publish, write_zip
 from voiceguide.export.tags import TrackTags, write_tags
+from voiceguide.files import check_target, staging_path
 from voiceguide.plan.settings import DEFAULT_BITRATE
 from voiceguide.plan.timeline import Timeline
 from voiceguide.sound.audio import FORMAT, AudioFormat
@@ -161,16 +163,19 @@ def export_track(
     artist: str = "voiceguide",
     fmt: AudioFormat = FORMAT,
     cues: CueSource | None = None,
+    protected: Sequence[Path] = (),
 ) -> Track:
     """The whole timeline as one tagged MP3 (its sections as chapters, its words as lyrics),
-    encoded beside ``path`` and renamed onto it only when complete."""
+    encoded beside ``path`` and renamed onto it only when complete, and only while ``path``
+    is a regular file or a new name, none of ``protected`` (raises TargetRefused)."""
     ffmpeg = find_program("ffmpeg")
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ExportError(f"cannot write to {folder}: {error.strerror or error}") from None
-    staged = folder / f".{path.name}.{os.getpid()}.tmp"
+    check_target(path, protected)
+    staged = staging_path(path)
     try:
         encode(Encoder(ffmpeg, staged, bitrate, fmt), rendered(timeline, phrases, cues, None, fmt))
         chapters, lyrics = marks(timeline, None, 0)
@@ -188,6 +193,7 @@ def export_track(
             ),
         )
         track = Track(path, timeline.title, 1, mp3_length_s(staged))
+        check_target(path, protected)  # what is there now
         os.replace(staged, path)
     except (OSError, MutagenError) as error:
         cause = error.args[0] if isinstance(error, MutagenError) and error.args else error

@@ -9,6 +9,7 @@ import json
 import stat
 from pathlib import Path
 
+from voiceguide.errors import SettingsError
 from voiceguide.export import (
     JOURNAL,
     MANIFEST,
@@ -19,8 +20,9 @@ from voiceguide.export import (
     export_timeline,
     export_track,
 )
-from voiceguide.files import read_regular
+from voiceguide.files import TargetRefused, read_regular
 from voiceguide.pipeline.legend import legend
+from voiceguide.pipeline.outputs import checked_target, protected
 from voiceguide.pipeline.planning import plan
 from voiceguide.pipeline.setup import bed_source, comment, cue_cache
 from voiceguide.plan.preferences import Choices
@@ -106,9 +108,22 @@ def current_export(out_dir: Path, made_from: str) -> bool:
         return False
 
 
-def export_legend(command: Choices, out_path: Path) -> tuple[Timeline, Track]:
-    """The cue legend as one MP3 at ``out_path``."""
+def export_legend(command: Choices, out: str) -> tuple[Timeline, Track]:
+    """The cue legend as one MP3 at ``out`` (checked first: see
+    :func:`~voiceguide.pipeline.outputs.checked_target`)."""
+    if out == "-":
+        raise SettingsError("--out '-': an MP3 is not written to the output; give a file name")
+    out_path = checked_target("--out", out)
     timeline, cache, prepared = legend(command)
-    return timeline, export_track(
-        timeline, cache.pcm, out_path, prepared.bitrate, cues=cue_cache(cache)
-    )
+    try:
+        track = export_track(
+            timeline,
+            cache.pcm,
+            out_path,
+            prepared.bitrate,
+            cues=cue_cache(cache),
+            protected=protected(out_path),
+        )
+    except TargetRefused as refused:  # what was there changed while the legend was made
+        raise SettingsError(f"--out {out!r}: {refused}; nothing was written") from None
+    return timeline, track

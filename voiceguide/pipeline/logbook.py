@@ -14,6 +14,7 @@ from pathlib import Path
 
 from voiceguide.errors import SettingsError, VoiceguideError
 from voiceguide.pipeline.live import Controls, play
+from voiceguide.pipeline.outputs import checked_target, write_user_file
 from voiceguide.pipeline.planning import plan
 from voiceguide.pipeline.setup import load, make_cache
 from voiceguide.plan.settings import Settings
@@ -30,19 +31,27 @@ from voiceguide.practice import (
     SessionInfo,
     Store,
     build_history,
+    csv_text,
     log_path,
     moment_of,
     parse_day,
     parse_when,
     system_clock,
-    write_csv,
 )
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
 from voiceguide.routine.text import did_you_mean
 from voiceguide.speech.cache import PhraseCache
 
-__all__ = ["export_csv", "forget", "history", "log_session", "play_logged", "undo_log"]
+__all__ = [
+    "export_csv",
+    "forget",
+    "history",
+    "log_csv",
+    "log_session",
+    "play_logged",
+    "undo_log",
+]
 
 _TARGET_ROUTINES = 20  # the most recent routines whose daily targets history shows
 
@@ -237,14 +246,13 @@ def forget(before: str | None = None, clock: Clock = system_clock) -> int:
         return store.forget(before_day)
 
 
-def export_csv(
-    out: Path,
+def log_csv(
     *,
     since: str | None = None,
     routine: str | None = None,
     clock: Clock = system_clock,
-) -> int:
-    """The log (since ``since``, of ``routine``) as CSV at ``out``; how many sessions."""
+) -> tuple[str, int]:
+    """The log (since ``since``, of ``routine``) as CSV text; how many sessions it holds."""
     now = moment_of(clock())
     since_day = parse_day(since, now.day) if since is not None else None
     sessions = [
@@ -253,5 +261,19 @@ def export_csv(
         if (routine is None or s.routine == routine)
         and (since_day is None or s.started.day >= since_day)
     ]
-    write_csv(sessions, out)
-    return len(sessions)
+    return csv_text(sessions), len(sessions)
+
+
+def export_csv(
+    out: str,
+    *,
+    since: str | None = None,
+    routine: str | None = None,
+    clock: Clock = system_clock,
+) -> int:
+    """The log (since ``since``, of ``routine``) as CSV at ``out``, written whole or not at
+    all (never over a device, a folder or the log itself); how many sessions."""
+    checked_target("--export", out)  # before reading the log: a wrong target is said first
+    text, count = log_csv(since=since, routine=routine, clock=clock)
+    write_user_file("--export", out, text.encode("utf-8"))
+    return count

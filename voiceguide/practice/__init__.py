@@ -13,7 +13,6 @@ from voiceguide.practice.history import (
     csv_text,
     parse_day,
     parse_when,
-    write_csv,
 )
 from voiceguide.practice.progress import ExerciseState, Outline, Part, Tracker
 from voiceguide.practice.recorder import Recorder, SessionInfo
@@ -57,5 +56,4 @@ __all__ = [
     "parse_day",
     "parse_when",
     "system_clock",
-    "write_csv",
 ]

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from voiceguide.errors import ExportError, SettingsError
+from voiceguide.errors import SettingsError
 from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import Session
 from voiceguide.practice.streaks import (
@@ -34,7 +34,6 @@ __all__ = [
     "csv_text",
     "parse_day",
     "parse_when",
-    "write_csv",
 ]
 
 LAST_SESSIONS = 10
@@ -214,14 +213,3 @@ def parse_when(raw: str, now: datetime, zone: tzinfo | None = None) -> datetime:
 
 def _local(naive: datetime, zone: tzinfo | None) -> datetime:
     return naive.astimezone() if zone is None else naive.replace(tzinfo=zone)
-
-
-def write_csv(sessions: Sequence[Session], out: Path) -> None:
-    """The CSV, written whole under a temporary name and renamed into place."""
-    temporary = out.with_name(f".{out.name}.tmp")
-    try:
-        temporary.write_text(csv_text(sessions), encoding="utf-8")
-        temporary.replace(out)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ExportError(f"{out}: cannot write the CSV: {error.strerror}") from None
