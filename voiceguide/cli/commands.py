@@ -11,7 +11,7 @@ import sys
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, cast
 
 import typer
 
@@ -312,21 +312,45 @@ def _one_line(message: str) -> str:
     )
 
 
-try:  # typer up to 0.23 runs on click; later releases carry their own copy of it
-    from click.exceptions import UsageError as _UsageError
-except ImportError:  # pragma: no cover - depends on the typer release installed
-    from typer._click.exceptions import UsageError as _UsageError
+def _usage_error_class() -> type[Exception]:
+    """click's ``UsageError`` (an unknown option, a bad value, a missing argument), found
+    through the class typer exports, ``typer.BadParameter``, which derives from it: typer up
+    to 0.23 runs on click, later releases on their own copy of it, and neither exports the
+    base class under a public name."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "UsageError" and issubclass(cls, Exception):
+            return cls
+    raise ImportError("typer.BadParameter no longer derives from click's UsageError")
+
+
+class _UsageError(Protocol):
+    """What the command line uses of click's usage errors (its public interface)."""
+
+    ctx: Any
+
+    def format_message(self) -> str: ...
+
+    def show(self) -> None: ...
+
+
+class _NoSuchError(Exception):
+    """Stands for an error class the installed click does not have."""
+
+
+_USAGE_ERROR = _usage_error_class()
 _NO_ARGS_IS_HELP = next(
-    (c for c in _UsageError.__subclasses__() if c.__name__ == "NoArgsIsHelpError"), _UsageError
+    (c for c in _USAGE_ERROR.__subclasses__() if c.__name__ == "NoArgsIsHelpError"),
+    _NoSuchError,
 )
 
 
-def _usage_message(error: Exception) -> str | None:
+def _usage_message(error: BaseException) -> str | None:
     """A typer (click) usage error's message: an unknown option, a value of the wrong type..."""
-    if not isinstance(error, _UsageError):
+    if not isinstance(error, _USAGE_ERROR):
         return None
-    message = str(error.format_message())
-    context = getattr(error, "ctx", None)
+    usage = cast(_UsageError, error)
+    message = str(usage.format_message())
+    context = usage.ctx
     return message + (f" (see '{context.command_path} --help')" if context is not None else "")
 
 
@@ -359,7 +383,7 @@ def main() -> None:
             hint = "" if _state["verbose"] else " (run with --verbose for the traceback)"
             _fail(f"internal error: {type(error).__name__}: {error}{hint}", 1, error)
         elif isinstance(error, _NO_ARGS_IS_HELP):  # no command: the help
-            error.show()
+            cast(_UsageError, error).show()
             sys.exit(2)
         else:
             _fail(f"error: {usage}", 2, error)
