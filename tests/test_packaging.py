@@ -53,6 +53,8 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     assert "voiceguide/scripts/supine-hip-stretch.yaml" in names
     for page in ("index.html", "app.js", "app.css"):  # voiceguide serve's page
         assert f"voiceguide/serve/static/{page}" in names
+    for font_file in ("Roboto-Bold.ttf", "LICENSE.txt"):  # the cover's font and its licence
+        assert f"voiceguide/export/fonts/{font_file}" in names
     # every module of the source tree is in the wheel (a package left out of pyproject's
     # list would be missing only once installed)
     sources = {
@@ -82,7 +84,8 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     elsewhere.mkdir()
     code = (
         "import voiceguide, voiceguide.routine.library as l; "
-        "print(voiceguide.__file__); print(l.bundled_dir()); print(l.bundled_routines())"
+        "print(voiceguide.__file__); print(l.bundled_dir()); print(l.bundled_routines()); "
+        "from voiceguide.export import cover; print(cover._font_data()[:4].hex())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -96,6 +99,7 @@ def test_wheel_ships_the_scripts_and_runs_from_another_folder(tmp_path: Path) ->
     assert out[0].startswith(str(target))
     assert out[1] == str(target / "voiceguide" / "scripts")
     assert out[2] == "['outer-hip']"
+    assert out[3] == "00010000"  # the cover's font, read from the package: a TrueType file
 
 
 def test_live_playback_uses_simpleaudio_patched_on_every_python(

@@ -1,16 +1,17 @@
 """The cover image embedded in every track: the routine's title on a calm background.
 
-Text is set in Roboto (shipped by the ``font-roboto`` package, so every install draws the
-same cover), which has every letter of the Latin, Greek and Cyrillic alphabets. A character
-it has no glyph for (an emoji, a CJK ideograph) is left out rather than drawn as a box. A
-long title is set smaller, down to a floor, over up to four lines; what still does not fit
-is cut at a word and ends with "…".
+Text is set in Roboto Bold (shipped inside this package in ``fonts/``, with its Apache-2.0
+licence, so every install draws the same cover), which has every letter of the Latin, Greek
+and Cyrillic alphabets. A character it has no glyph for (an emoji, a CJK ideograph) is left
+out rather than drawn as a box. A long title is set smaller, down to a floor, over up to
+four lines; what still does not fit is cut at a word and ends with "…".
 """
 
 from __future__ import annotations
 
 import io
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,12 +34,17 @@ _ELLIPSIS = "…"
 
 
 @cache
+def _font_data() -> bytes:
+    # read as bytes: the package may be installed where its files are no paths (a zip)
+    return (resources.files("voiceguide.export") / "fonts" / "Roboto-Bold.ttf").read_bytes()
+
+
+@cache
 def _font(size: int) -> FreeTypeFont:
-    from font_roboto import font_files
     from PIL import ImageFont
 
     # the basic layout: the same on every machine (no optional shaping library involved)
-    return ImageFont.truetype(font_files["RobotoBold"], size, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(io.BytesIO(_font_data()), size, layout_engine=ImageFont.Layout.BASIC)
 
 
 @cache
