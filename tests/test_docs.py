@@ -171,3 +171,46 @@ def test_every_link_between_the_pages_leads_to_a_file(page: Path) -> None:
         if not target or re.match(r"\w+:", target):
             continue
         assert (page.parent / target).exists(), f"{page.name}: {target}"
+
+
+# what a lab notebook writes: a date, a time of day, a before/after figure, a cost measured
+NOTEBOOK = re.compile(
+    r"\b20\d\d-\d\d-\d\d\b|\d\d:\d\d UTC\b|\bthis morning\b"
+    r"|\binstead of [0-9]|\bwas [0-9.]+ ?(?:ms|s|MB)\b"
+    r"|[0-9.]+ ?(?:ms|s|MB) (?:here|to import|of CPU)\b"
+    r"|\btakes? (?:about )?(?:a|[0-9.]+) ?(?:ms|s|second)\b"
+)
+# an example of input, such as ``2026-03-01`` or '2001-02-30', is no lab note
+EXAMPLE = re.compile(r"``[^`]*``|'[^'\n]*'")
+
+
+def _comments_and_docstrings(path: Path) -> list[tuple[int, str]]:
+    import ast
+    import io
+    import tokenize
+
+    source = path.read_text(encoding="utf-8")
+    found = [
+        (token.start[0], token.string)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            docstring = ast.get_docstring(node, clean=False)
+            if docstring is not None:
+                found.append((getattr(node, "lineno", 1), docstring))
+    return found
+
+
+def test_code_comments_say_why_without_dates_or_timings() -> None:
+    """Figures and their dates live in docs/performance.md and the changelog; a comment or
+    docstring says why. (Dates as input examples, such as ``--since 2026-03-01``, are
+    strings in the code, not comments.)"""
+    found = [
+        f"{path.relative_to(REPO)}:{line}: {match.group(0)!r}"
+        for path in sorted((REPO / "voiceguide").rglob("*.py"))
+        for line, text in _comments_and_docstrings(path)
+        for match in NOTEBOOK.finditer(EXAMPLE.sub("", text))
+    ]
+    assert found == []

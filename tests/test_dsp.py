@@ -1,5 +1,5 @@
 """The numpy-only filters behind loudness normalization give what scipy and pyloudnorm give
-(the synthesis workers no longer import scipy: a second of CPU each)."""
+(the synthesis workers do without scipy, which is slow to import)."""
 
 from __future__ import annotations
 

@@ -501,7 +501,7 @@ def test_the_command_line_killed_while_publishing_then_run_again(
 
 
 def test_publishing_is_quick(exports: Exports, tmp_path: Path) -> None:
-    """Moving files is all it does: no copy, no flush (measured: a few ms)."""
+    """Moving files is all it does: no copy, no flush."""
     import time
 
     took = []

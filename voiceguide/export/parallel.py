@@ -12,7 +12,7 @@ __all__ = ["encode_at_once"]
 
 
 class Encoder(Protocol):
-    """An MP3 encoder process fed PCM (``export.encode._Encoder``)."""
+    """An MP3 encoder process fed PCM (:class:`voiceguide.export.encoder.Encoder`)."""
 
     path: Path
 

@@ -28,10 +28,10 @@ forward (the manifest in place has the journal's id: only clean-up is left) or b
 
 Only renames within one folder move files, so no step copies or half-writes anything.
 Readers that are not voiceguide (a file manager, a phone sync) are not locked out: while
-steps 2-4 run (about a millisecond for the default routine) such a reader can see some
-old and some new files; every file it sees is complete. Nothing is flushed to the disk
-(``fsync``): that would guard against a power cut too, at 150-200 ms an export here, and
-what this guards against is a failure, Ctrl-C or kill of voiceguide.
+steps 2-4 run (a few renames) such a reader can see some old and some new files; every
+file it sees is complete. Nothing is flushed to the disk (``fsync``): that would guard
+against a power cut too, at a cost to every export, and what this guards against is a
+failure, Ctrl-C or kill of voiceguide.
 """
 
 from __future__ import annotations

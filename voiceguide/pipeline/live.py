@@ -80,7 +80,7 @@ def play(
     bed = bed_source(settings, cache)
     cues = cue_cache(cache)
     warm = threading.Thread(target=_warm_cues, args=(cues,), daemon=True)
-    warm.start()  # making a cue the first time takes a second: not while playing
+    warm.start()  # making a cue the first time is slow: not while playing
     stages = plan_stages(routine, settings, cache, start_exercise)
     first = next(stages)
     warm.join()

@@ -193,7 +193,7 @@ class Stream:
         a, b = self.offset(lo), min(self.offset(hi), len(self.memory))
         if not on or b <= a:
             return
-        import numpy as np  # only under a music bed (0.06 s to import, before the first sound)
+        import numpy as np  # only under a music bed: importing it delays the first sound
 
         pcm = np.frombuffer(self.memory[a:b], dtype="<i2")
         k = np.arange(len(pcm))

@@ -1,8 +1,8 @@
 """The few filters loudness normalization needs, with numpy alone.
 
-scipy.signal takes a second of CPU to import (it imports scipy.stats), and every synthesis
-worker imported it before its first phrase could be finished: two seconds of a cold export
-on two cores, more than finishing all the phrases. These are the same designs (a Kaiser
+scipy.signal is slow to import (it imports scipy.stats), and every synthesis worker would
+import it before its first phrase could be finished, costing a cold export more than
+finishing the phrases does. These are the same designs (a Kaiser
 windowed-sinc low-pass as ``scipy.signal.firwin``, polyphase resampling as
 ``resample_poly``, causal IIR filtering as a convolution with the impulse response, running
 minimum and mean with the edges repeated as ``scipy.ndimage``'s ``mode="nearest"``); the

@@ -33,8 +33,8 @@ __all__ = [
 
 TARGET_LUFS = -19.0  # of a finished track
 # Pieces are normalized this much above the track target: over a whole track the gating
-# weighs the quiet ends of phrases a little more than it does phrase by phrase (measured on
-# the bundled routine: tracks came out 0.4-0.6 LU under the pieces' loudness).
+# weighs the quiet ends of phrases a little more than it does phrase by phrase (tracks of the
+# bundled routine come out about half an LU under the pieces' loudness).
 PIECE_OFFSET_LU = 0.5
 CEILING_DBTP = -1.8  # before encoding; MP3 encoding adds a few tenths of a dB
 _LIMITER_WINDOW_S = 0.008  # attack and release ramps of the limiter

@@ -71,8 +71,8 @@ _CUE_VERSION = 3  # 3: an entry is its PCM and the SHA-256 of its key and PCM
 
 
 class CueCache:
-    """Cue PCM kept on disk beside the phrase cache: making a cue (and its loudness
-    normalization, which loads scipy) costs a second; reading it back, a millisecond."""
+    """Cue PCM kept on disk beside the phrase cache: making a cue (synthesis and loudness
+    normalization) costs far more than reading it back."""
 
     def __init__(self, directory: Path, fmt: AudioFormat) -> None:
         self.directory = directory / "cues"

@@ -4,8 +4,8 @@ lengths re-synthesizes nothing.
 
 A phrase's audio is not held in memory: planning reads and checks every entry (its length,
 its checksum), and rendering reads an entry again each time it is spoken, checking only that
-the file is the one checked (a routine's phrases took 46 MB of memory held from planning to
-the end). Only a phrase whose entry could not be written stays in memory."""
+the file is the one checked (holding every phrase from planning to the end would take tens
+of megabytes). Only a phrase whose entry could not be written stays in memory."""
 
 from __future__ import annotations
 

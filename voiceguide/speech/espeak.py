@@ -94,13 +94,13 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
 # utterance to the next that no call resets. The one that matters is the position in its
 # pitch "flutter" table (a function-level static in wavegen.c, ``Flutter_ix``), which
 # advances with every 64 samples spoken and wraps only after 368 steps: the same text came
-# out a few samples to 35 ms longer or shorter, with other pitch detail, depending on what
-# the worker had spoken before (measured: 6 of 7 phrases differed from the espeak-ng
-# command line; resetting that one word of the library's memory made all 7 identical). So
+# out a few samples to tens of milliseconds longer or shorter, with other pitch detail,
+# depending on what the worker had spoken before (resetting that one word of the library's
+# memory made every phrase identical to the espeak-ng command line's). So
 # the worker sets espeak-ng up once (library loaded, voice and rate set, nothing spoken)
 # and forks for each phrase: the child speaks into the WAV from that pristine state and
 # exits. A phrase is then the same bytes every time, in any order, as the espeak-ng
-# command line writes; a fork costs about a millisecond.
+# command line writes; a fork is cheap next to speaking.
 
 _worker_voice: tuple[str, int] = ("", 0)
 _worker_espeak: Any = None  # pyttsx3's ctypes binding of libespeak-ng, set up

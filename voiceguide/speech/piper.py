@@ -84,7 +84,7 @@ def is_piper_voice(voice: str) -> bool:
 
 def packaged_voices() -> dict[str, PiperVoiceFiles] | None:
     """The packaged voices installed, by id; None when the neural extra is not installed."""
-    # looked for, not imported: onnxruntime takes a second to import, and a warm run (every
+    # looked for, not imported: onnxruntime is slow to import, and a warm run (every
     # phrase cached) never needs it
     try:
         if any(importlib.util.find_spec(name) is None for name in ("piper", "onnxruntime")):
@@ -157,7 +157,7 @@ class PiperSynthesizer(WorkerSynthesizer):
     cost_s_per_word: ClassVar[float] = 0.08  # synthesis time per word on one core, measured
     cost_s_per_phrase: ClassVar[float] = 0.03  # finishing a phrase (loudness, rate), measured
     worker_start_s: ClassVar[float] = 1.5  # loading the model, measured
-    # a worker loads the model (1-2 s; far more on a busy machine) before its first phrase
+    # a worker loads the model before its first phrase, which a busy machine can slow a lot
     start_allowance_s: ClassVar[float] = 60.0
 
     def __init__(
@@ -196,7 +196,7 @@ class PiperSynthesizer(WorkerSynthesizer):
 
     def _content_id(self) -> str:
         """The model's SHA-256, remembered in the cache folder by its path, size and time
-        (hashing 60 MB on every run would cost a warm export 0.15 s)."""
+        (hashing the whole model on every run would slow every warm export)."""
         stat = self.files.model.stat()
         key = f"{self.files.model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
         memo = self.models_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.sha256"

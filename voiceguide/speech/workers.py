@@ -167,9 +167,10 @@ def _nothing_held() -> None:
 
 class EarlyWorkers:
     """Worker processes started before anyone knows whether a phrase needs speaking: while
-    the routine loads, on a core that is idle then (a worker takes about 0.25 s of CPU to
-    start). The first synthesis takes them over (:meth:`WorkerSynthesizer.synthesize`);
-    :meth:`close` stops them if none did, as when every phrase was in the cache.
+    the routine loads, on a core that is idle then (starting a worker takes a noticeable
+    share of a warm export's CPU). The first synthesis takes them over
+    (:meth:`WorkerSynthesizer.synthesize`); :meth:`close` stops them if none did, as when
+    every phrase was in the cache.
 
     They are started from a thread of their own, in which Ctrl-C is blocked, so they start
     with it blocked (the signal mask survives exec: a worker still starting Python cannot
@@ -272,9 +273,9 @@ def start_worker() -> None:
     # alone ran and printed an error
     import logging  # noqa: F401
 
-    # The default engine, and finishing, which needs numpy (0.15 s to import): imported
+    # The default engine, and finishing, which needs numpy (slow to import): imported
     # meanwhile (in a thread of its own, mostly without the GIL), before or while the engine
-    # speaks. Finishing needs no scipy (a second to import).
+    # speaks.
     threading.Thread(target=_import_ahead, daemon=True).start()
 
 
