@@ -128,14 +128,20 @@ def history_command(
         )
         return
     if export == "-":
-        text, _count = pipeline.log_csv(since=since, routine=routine)
+        text, _count, warning = pipeline.log_csv(since=since, routine=routine)
         sys.stdout.write(text)
+        if warning:
+            typer.echo(f"voiceguide: warning: {warning}", err=True)
         return
     if export is not None:
-        count = pipeline.export_csv(export, since=since, routine=routine)
+        count, warning = pipeline.export_csv(export, since=since, routine=routine)
+        if warning:
+            typer.echo(f"voiceguide: warning: {warning}", err=True)
         typer.echo(f"Wrote {count} session{'s' if count != 1 else ''} to {export}")
         return
     history = pipeline.history(since=since, routine=routine, last=last)
+    if history.warning:
+        typer.echo(f"voiceguide: warning: {history.warning}", err=True)
     if as_json:
         typer.echo(json.dumps(history.to_json(), indent=2))
     else:

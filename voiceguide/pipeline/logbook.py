@@ -31,12 +31,14 @@ from voiceguide.practice import (
     SessionInfo,
     Store,
     build_history,
+    check_folder,
     csv_text,
     log_path,
     moment_of,
     parse_day,
     parse_when,
     system_clock,
+    unreadable_warning,
 )
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
@@ -115,6 +117,7 @@ def _open(clock: Clock) -> Store | None:
     """The log, checked, migrated and with dead players' sessions stopped; None when there
     is no log yet (reading does not make one)."""
     path = log_path()
+    check_folder(path)
     if not path.exists():
         return None
     now = moment_of(clock())
@@ -127,12 +130,14 @@ def _open(clock: Clock) -> Store | None:
     return store
 
 
-def _sessions(clock: Clock) -> list[Session]:
+def _sessions(clock: Clock) -> tuple[list[Session], list[int]]:
+    """Every session the log shows, and the ids of those it cannot (see
+    :meth:`Store.read`)."""
     store = _open(clock)
     if store is None:
-        return []
+        return [], []
     with store:
-        return store.sessions()
+        return store.read()
 
 
 def history(
@@ -148,10 +153,17 @@ def history(
     since_day = parse_day(since, now.day) if since is not None else None
     if last < 1:
         raise SettingsError(f"--last {last}: must be 1 or more")
-    sessions = _sessions(clock)
+    sessions, unreadable = _sessions(clock)
     per_day = _targets(sessions, routine)
     return build_history(
-        log_path(), sessions, now, per_day, since=since_day, routine=routine, last=last
+        log_path(),
+        sessions,
+        now,
+        per_day,
+        since=since_day,
+        routine=routine,
+        last=last,
+        unreadable=unreadable,
     )
 
 
@@ -167,7 +179,7 @@ def _targets(sessions: list[Session], routine: str | None) -> dict[str, tuple[st
     found: dict[str, tuple[str, int, int]] = {}
     for name, path in list(wanted.items())[:_TARGET_ROUTINES]:
         loaded = None
-        with contextlib.suppress(VoiceguideError, OSError):
+        with contextlib.suppress(VoiceguideError, OSError, ValueError):
             loaded = load_routine(Path(path)) if path and Path(path).is_file() else load(name)
         for exercise in loaded.exercises if loaded is not None else ():
             if exercise.per_day is not None:
@@ -251,17 +263,19 @@ def log_csv(
     since: str | None = None,
     routine: str | None = None,
     clock: Clock = system_clock,
-) -> tuple[str, int]:
-    """The log (since ``since``, of ``routine``) as CSV text; how many sessions it holds."""
+) -> tuple[str, int, str | None]:
+    """The log (since ``since``, of ``routine``) as CSV text, how many sessions it holds, and
+    a warning about the sessions that could not be read, if any."""
     now = moment_of(clock())
     since_day = parse_day(since, now.day) if since is not None else None
+    every, unreadable = _sessions(clock)
     sessions = [
         s
-        for s in _sessions(clock)
+        for s in every
         if (routine is None or s.routine == routine)
         and (since_day is None or s.started.day >= since_day)
     ]
-    return csv_text(sessions), len(sessions)
+    return csv_text(sessions), len(sessions), unreadable_warning(log_path(), unreadable)
 
 
 def export_csv(
@@ -270,10 +284,11 @@ def export_csv(
     since: str | None = None,
     routine: str | None = None,
     clock: Clock = system_clock,
-) -> int:
+) -> tuple[int, str | None]:
     """The log (since ``since``, of ``routine``) as CSV at ``out``, written whole or not at
-    all (never over a device, a folder or the log itself); how many sessions."""
+    all (never over a device, a folder or the log itself); how many sessions, and a warning
+    about the sessions that could not be read, if any."""
     checked_target("--export", out)  # before reading the log: a wrong target is said first
-    text, count = log_csv(since=since, routine=routine, clock=clock)
+    text, count, warning = log_csv(since=since, routine=routine, clock=clock)
     write_user_file("--export", out, text.encode("utf-8"))
-    return count
+    return count, warning

@@ -13,11 +13,12 @@ from voiceguide.practice.history import (
     csv_text,
     parse_day,
     parse_when,
+    unreadable_warning,
 )
 from voiceguide.practice.progress import ExerciseState, Outline, Part, Tracker
 from voiceguide.practice.recorder import Recorder, SessionInfo
 from voiceguide.practice.records import ExerciseRecord, NewSession, Session
-from voiceguide.practice.schema import DB_NAME, SCHEMA_VERSION, data_dir, log_path
+from voiceguide.practice.schema import DB_NAME, SCHEMA_VERSION, check_folder, data_dir, log_path
 from voiceguide.practice.store import Store
 from voiceguide.practice.streaks import (
     Clock,
@@ -49,6 +50,7 @@ __all__ = [
     "Target",
     "Tracker",
     "build_history",
+    "check_folder",
     "csv_text",
     "data_dir",
     "log_path",
@@ -56,4 +58,5 @@ __all__ = [
     "parse_day",
     "parse_when",
     "system_clock",
+    "unreadable_warning",
 ]

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "csv_text",
     "parse_day",
     "parse_when",
+    "unreadable_warning",
 ]
 
 LAST_SESSIONS = 10
@@ -50,6 +51,12 @@ class History:
     calendar: list[list[DayMark]]
     targets: tuple[Target, ...]
     routine: str | None = None
+    unreadable: tuple[int, ...] = ()  # ids of sessions whose start cannot be shown
+
+    @property
+    def warning(self) -> str | None:
+        """One line about the sessions left out, when some were."""
+        return unreadable_warning(self.path, self.unreadable)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,7 +77,20 @@ class History:
                 if not m.future
             ],
             "sessions": [s.to_json() for s in self.sessions],
+            "unreadable_sessions": list(self.unreadable),
         }
+
+
+def unreadable_warning(path: Path, ids: Sequence[int]) -> str | None:
+    """One line naming the sessions of the log that could not be shown, or None."""
+    if not ids:
+        return None
+    named = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
+    were = "session was" if len(ids) == 1 else "sessions were"
+    return (
+        f"practice log {path}: {len(ids)} {were} left out (id {named}): the start time "
+        "or time zone stored is not one a calendar can show; the log is left as it is"
+    )
 
 
 def build_history(
@@ -83,6 +103,7 @@ def build_history(
     routine: str | None = None,
     last: int = LAST_SESSIONS,
     weeks: int = CALENDAR_WEEKS,
+    unreadable: Sequence[int] = (),
 ) -> History:
     """``sessions``: every session in the log, oldest first; ``per_day``: the daily target of
     each exercise that has one ({id: (title, low, high)}). The streaks and the calendar are
@@ -108,6 +129,7 @@ def build_history(
         calendar=calendar(marks, now.day, weeks),
         targets=tuple(targets(per_day, done, now.day)),
         routine=routine,
+        unreadable=tuple(unreadable),
     )
 
 
@@ -157,6 +179,7 @@ def csv_text(sessions: Sequence[Session]) -> str:
     return out.getvalue()
 
 
+EARLIEST_YEAR = 2000  # a session logged before is a typing mistake
 _RELATIVE = re.compile(r"^(\d{1,4})\s*([dw])$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -200,6 +223,8 @@ def parse_when(raw: str, now: datetime, zone: tzinfo | None = None) -> datetime:
             parsed = datetime.fromisoformat(text.replace(" ", "T", 1))
         except ValueError:
             parsed = None
+        if parsed is not None and parsed.year < EARLIEST_YEAR:
+            raise SettingsError(f"--at {raw!r}: give a day from {EARLIEST_YEAR} on")
         if parsed is not None:
             when = parsed if parsed.tzinfo is not None else _local(parsed, zone)
     if when is None:
@@ -208,6 +233,8 @@ def parse_when(raw: str, now: datetime, zone: tzinfo | None = None) -> datetime:
         )
     if when > now + timedelta(minutes=1):
         raise SettingsError(f"--at {raw!r}: that is in the future")
+    if when.astimezone(UTC).year < EARLIEST_YEAR:  # an offset can take a day back a year
+        raise SettingsError(f"--at {raw!r}: give a day from {EARLIEST_YEAR} on")
     return when
 
 

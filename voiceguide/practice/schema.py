@@ -23,6 +23,7 @@ __all__ = [
     "DB_NAME",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "check_folder",
     "data_dir",
     "log_path",
     "prepare",
@@ -97,6 +98,20 @@ def data_dir() -> Path:
 
 def log_path() -> Path:
     return data_dir() / DB_NAME
+
+
+def check_folder(path: Path) -> None:
+    """Raise PracticeLogError when the log's folder (the data folder) is something else
+    than a folder: every command says so alike (reading would find no log, writing fails)."""
+    folder = path.parent
+    for above in (folder, *folder.parents):
+        if os.path.lexists(above):
+            if not above.is_dir():
+                raise PracticeLogError(
+                    f"practice log {path}: {above} is a file, not a folder; it was left as it "
+                    "is (move it away, or set VOICEGUIDE_DATA_DIR to use another folder)"
+                )
+            return
 
 
 def prepare(db: sqlite3.Connection, path: Path, offset_s: int) -> None:
@@ -179,6 +194,12 @@ def _reason(error: sqlite3.Error, path: Path, busy_timeout_s: float) -> str:
         return (
             "the file is not a SQLite database (damaged, or another program's file); it was "
             "left as it is (move it away to start a new log)"
+        )
+    if "no such table" in str(error) or "no such column" in str(error):
+        return (
+            "the file is damaged (a part of it is missing: "
+            f"{str(error).removeprefix('no such ')}); it was left as it is "
+            "(move it away to start a new log)"
         )
     if name.startswith("SQLITE_CORRUPT") or "malformed" in str(error):
         return "the file is damaged; it was left as it is (move it away to start a new log)"

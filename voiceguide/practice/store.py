@@ -21,8 +21,9 @@ from typing import Any
 from voiceguide.errors import PracticeLogError
 from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import ExerciseRecord, NewSession, Session
-from voiceguide.practice.schema import BUSY_TIMEOUT_S, log_path, prepare, said
-from voiceguide.practice.streaks import Moment, midnight_utc_s
+from voiceguide.practice.rows import exercise_record, number, session_of
+from voiceguide.practice.schema import BUSY_TIMEOUT_S, check_folder, log_path, prepare, said
+from voiceguide.practice.streaks import midnight_utc_s
 
 __all__ = ["STALE_S", "Store"]
 
@@ -37,9 +38,11 @@ def _boot_id() -> str | None:
         return None
 
 
-def _alive(pid: int | None, boot_id: str | None) -> bool:
+def _alive(pid: object, boot_id: object) -> bool:
     """Whether the process that owns an unfinished session may still be running."""
-    if pid is None or boot_id is None or boot_id != _boot_id():
+    if not isinstance(pid, int) or not 0 < pid < 2**31 or boot_id is None:
+        return False
+    if boot_id != _boot_id():
         return False
     try:
         os.kill(pid, 0)
@@ -69,6 +72,7 @@ class Store:
         """Open (or create) the log, checked and migrated; ``offset_s``: the local UTC
         offset, for migrating a version-1 file."""
         path = path if path is not None else log_path()
+        check_folder(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -219,7 +223,7 @@ class Store:
         gone = [
             row[0]
             for row in rows
-            if not _alive(row[1], row[2]) or now_utc_s - (row[3] or 0) > STALE_S
+            if not _alive(row[1], row[2]) or now_utc_s - (number(row[3]) or 0) > STALE_S
         ]
         if not gone:
             return 0
@@ -241,7 +245,16 @@ class Store:
     # ---------------------------------------------------------------- reading
 
     def sessions(self, since: date | None = None, routine: str | None = None) -> list[Session]:
-        """The sessions, oldest first; ``since``: started on that local day or later."""
+        """The sessions, oldest first; ``since``: started on that local day or later. A
+        session whose start cannot be placed in time is left out (see :meth:`read`)."""
+        return self.read(since, routine)[0]
+
+    def read(
+        self, since: date | None = None, routine: str | None = None
+    ) -> tuple[list[Session], list[int]]:
+        """:meth:`sessions`, and the ids of the sessions left out because their start time
+        or time zone is not one a calendar can show (an odd value written by another
+        program or by hand: every other odd value is read as a neutral one)."""
         where: list[str] = []
         args: list[object] = []
         if since is not None:
@@ -266,48 +279,18 @@ class Store:
                 " ORDER BY session_id, position"
             ):
                 exercises.setdefault(session_id, []).append(
-                    ExerciseRecord(exercise, title, _state(state), heard)
+                    exercise_record(exercise, title, state, heard)
                 )
-        result = []
+        result: list[Session] = []
+        unreadable: list[int] = []
         for row in rows:
-            (
-                session_id,
-                name,
-                title,
-                source,
-                started,
-                offset,
-                ended,
-                updated,
-                status,
-                completed,
-                position,
-                heard,
-                planned,
-                settings,
-                routine_path,
-                start,
-            ) = row
-            result.append(
-                Session(
-                    session_id,
-                    name,
-                    title or name,
-                    source,
-                    Moment(started, offset),
-                    ended if ended is not None else updated,
-                    status,
-                    bool(completed),
-                    position,
-                    heard,
-                    planned,
-                    _settings(settings),
-                    tuple(exercises.get(session_id, ())),
-                    routine_path,
-                    start,
-                )
-            )
-        return result
+            read = session_of(tuple(row), tuple(exercises.get(row[0], ())))
+            if read is None:
+                unreadable.append(row[0])
+            else:
+                result.append(read)
+        result.sort(key=lambda s: (s.started.utc_s, s.id))  # a start stored as text sorts apart
+        return result, sorted(unreadable)
 
     # ---------------------------------------------------------------- forgetting
 
@@ -349,21 +332,6 @@ class Store:
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return count
-
-
-def _state(value: str) -> ExerciseState:
-    try:
-        return ExerciseState(value)
-    except ValueError:
-        return ExerciseState.NOT_PLAYED
-
-
-def _settings(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _prepare_retrying(
