@@ -7,6 +7,7 @@
     │   ├── RoutineError            a routine or narration file is wrong (file, exercise, field)
     │   └── SettingsError           a command-line or config value is wrong
     ├── Interrupted                 Ctrl-C: exit code 130
+    │   └── Terminated              SIGTERM (kill) or SIGHUP (terminal closed): 143, 129
     └── RuntimeFailure              the input was fine but something outside failed: exit code 1
         ├── DependencyMissing       espeak-ng, ffmpeg, a sound device ... is not there
         ├── SynthesisError          the speech engine failed or hung on one phrase
@@ -17,7 +18,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import ClassVar
 
 __all__ = [
     "DependencyMissing",
@@ -30,6 +33,7 @@ __all__ = [
     "RuntimeFailure",
     "SettingsError",
     "SynthesisError",
+    "Terminated",
     "VoiceguideError",
 ]
 
@@ -85,9 +89,32 @@ class Interrupted(VoiceguideError):
     """The user pressed Ctrl-C; temporary files are removed on the way out."""
 
     exit_code = 130
+    # the last one raised, and when (monotonic s): a library that swallows every Exception
+    # (pyttsx3 loading espeak-ng) must not turn a Ctrl-C into another error
+    _last: ClassVar[tuple[float, Interrupted] | None] = None
 
     def __init__(self) -> None:
         super().__init__("interrupted")
+        Interrupted._last = (time.monotonic(), self)
+
+    @classmethod
+    def raised_since(cls, moment_s: float) -> Interrupted | None:
+        """The interrupt raised since ``moment_s`` (time.monotonic()), if one was."""
+        last = cls._last
+        return last[1] if last is not None and last[0] >= moment_s else None
+
+
+class Terminated(Interrupted):
+    """Stopped by a signal other than Ctrl-C's: SIGTERM (a plain ``kill``) or SIGHUP (the
+    terminal closed). Every way out of an interrupt is taken (the terminal restored, a
+    session recorded as stopped); the exit code is 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__()
+        self.signum = signum
+        self.exit_code = 128 + signum
+        said = {1: "stopped: the terminal was closed (SIGHUP)", 15: "stopped (SIGTERM)"}
+        self.args = (said.get(signum, f"stopped (signal {signum})"),)
 
 
 class RuntimeFailure(VoiceguideError):

@@ -32,6 +32,7 @@ __all__ = [
     "seal",
     "staging_path",
     "sweep_abandoned",
+    "sweep_semaphores",
     "version_of",
     "write_output",
 ]
@@ -235,3 +236,62 @@ def sweep_abandoned(parent: Path, prefix: str) -> None:
             if pid.isdigit() and pid_alive(int(pid)):
                 continue
             shutil.rmtree(entry, ignore_errors=True)
+
+
+SHM = Path("/dev/shm")
+_SEMAPHORE_PREFIX = "sem.mp-"  # multiprocessing's named semaphores (a pool's locks)
+_SEMAPHORE_AGE_S = 60.0
+
+
+def sweep_semaphores(shm: Path = SHM, proc: Path = Path("/proc")) -> int:
+    """Remove this user's multiprocessing semaphores that no process has open: a run killed
+    with its whole process group (SIGKILL: its resource tracker too) leaves them for good.
+    A semaphore is mapped by every process using it (sem_open maps it before its name
+    appears), so one mapped by none, a minute old, is nobody's. Returns how many."""
+    try:
+        candidates = [
+            entry
+            for entry in os.scandir(shm)
+            if entry.name.startswith(_SEMAPHORE_PREFIX) and _abandoned_candidate(entry)
+        ]
+    except OSError:
+        return 0
+    if not candidates:
+        return 0
+    in_use = _mapped_names(proc)
+    removed = 0
+    for entry in candidates:
+        if entry.name not in in_use:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def _abandoned_candidate(entry: os.DirEntry[str]) -> bool:
+    import time
+
+    try:
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_uid == os.getuid()
+        and time.time() - info.st_mtime > _SEMAPHORE_AGE_S
+    )
+
+
+def _mapped_names(proc: Path) -> set[str]:
+    """The names of the files in /dev/shm that some process has mapped."""
+    names: set[str] = set()
+    with contextlib.suppress(OSError):
+        for pid in os.listdir(proc):
+            if not pid.isdigit():
+                continue
+            with contextlib.suppress(OSError), open(proc / pid / "maps", "rb") as maps:
+                for line in maps:
+                    if b"/dev/shm/" in line:
+                        path = line.rsplit(b" ", 1)[-1].strip()
+                        names.add(os.fsdecode(path).rsplit("/", 1)[-1])
+    return names

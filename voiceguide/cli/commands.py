@@ -23,7 +23,7 @@ from voiceguide.cli.options import (
     VoiceOpt,
     routine_options,
 )
-from voiceguide.errors import Interrupted, VoiceguideError
+from voiceguide.errors import Interrupted, Terminated, VoiceguideError
 
 if TYPE_CHECKING:
     from voiceguide.play import LivePlayback
@@ -300,7 +300,7 @@ def play_command(
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted()
+    raise Interrupted() if signum == signal.SIGINT else Terminated(signum)
 
 
 def _one_line(message: str) -> str:
@@ -361,7 +361,8 @@ def _fail(message: str, exit_code: int, error: BaseException) -> None:
         import traceback
 
         sys.stderr.write("".join(traceback.format_exception(error)))
-    typer.echo(f"voiceguide: {_one_line(message)}", err=True)
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP: it was closed)
+        typer.echo(f"voiceguide: {_one_line(message)}", err=True)
     sys.exit(exit_code)
 
 
@@ -369,7 +370,8 @@ def main() -> None:
     """The console script: runs the app and turns every error into one line and an exit code:
     2 for bad input (a file, an option or its value), 1 when something outside failed, 130
     for Ctrl-C. ``--verbose`` adds the traceback."""
-    signal.signal(signal.SIGINT, _interrupt)
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # all cleaned up alike
+        signal.signal(stop, _interrupt)
     try:
         code = app(standalone_mode=False)
     except VoiceguideError as error:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import sys
@@ -62,9 +63,10 @@ def serve_command(
             color=sys.stdout.isatty(),
             progress=export_progress,
         )
-    except Interrupted:  # Ctrl-C: the way to stop serving
-        typer.echo("Stopped.", err=True)
-        raise typer.Exit(130) from None
+    except Interrupted as stopped:  # Ctrl-C (or SIGTERM, SIGHUP): the way to stop serving
+        with contextlib.suppress(OSError):  # the terminal may be gone
+            typer.echo("Stopped.", err=True)
+        raise typer.Exit(stopped.exit_code) from None
 
 
 @functools.cache

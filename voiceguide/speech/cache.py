@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from voiceguide.errors import SynthesisError
+from voiceguide.errors import Interrupted, SynthesisError
 from voiceguide.files import (
     FileVersion,
     atomic_write,
@@ -152,11 +152,18 @@ class PhraseCache:
             self._start_batch(absent)
         missing = [] if batch else absent
         spoken_now = set(absent)
-        for text in (t for t in wanted if t not in spoken_now):
-            if self._read(text) is None:  # damaged, or gone meanwhile
-                missing.append(text)
-        if batch:
-            self._wait_spoken(absent)
+        try:
+            for text in (t for t in wanted if t not in spoken_now):
+                if self._read(text) is None:  # damaged, or gone meanwhile
+                    missing.append(text)
+            if batch:
+                self._wait_spoken(absent)
+        except BaseException:
+            # Ctrl-C: the batch is stopped before this goes on to exit. Left running, it
+            # could be starting a worker when the interpreter ends, and that worker would
+            # print a traceback reading what to run from a parent that is gone
+            self.close(cancel=True)
+            raise
         if missing:
             if batch:  # rare: an entry was damaged; spoken once the batch is done
                 self.close()
@@ -205,7 +212,16 @@ class PhraseCache:
             return
         if cancel:
             self.synthesizer.cancel()
-        batch.join()
+        while True:
+            try:
+                batch.join()
+                break
+            except (Interrupted, KeyboardInterrupt):
+                if not cancel:
+                    raise
+                # stopping already: another Ctrl-C waits for the stop (a moment), as the
+                # first one would end in the same exit
+                self.synthesizer.cancel()
         self._batch = None
 
     def _start_batch(self, texts: list[str]) -> None:

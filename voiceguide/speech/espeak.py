@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import warnings
 import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
+from voiceguide.errors import DependencyMissing, Interrupted, SettingsError, SynthesisError
 from voiceguide.routine.text import did_you_mean, speakable
 from voiceguide.speech.base import Finisher, short
 from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, wav_complete
@@ -123,12 +124,14 @@ def espeak_engine() -> Any:
         raise DependencyMissing(
             f"pyttsx3 is not installed ({error}); pip install pyttsx3"
         ) from None
+    started_s = time.monotonic()
     problem = _data_problem(_espeak_binding())  # else the library prints and exits
     if problem is not None:
         raise DependencyMissing(problem)
     try:
         return pyttsx3.init("espeak")
     except Exception as error:
+        _interrupted_since(started_s)
         raise DependencyMissing(
             f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
         ) from None
@@ -136,6 +139,7 @@ def espeak_engine() -> Any:
 
 def _espeak_binding() -> Any:
     """pyttsx3's ctypes binding of libespeak-ng (loading it loads the library)."""
+    started_s = time.monotonic()
     try:
         from pyttsx3.drivers import _espeak
     except ImportError as error:  # pragma: no cover - a broken install
@@ -143,10 +147,20 @@ def _espeak_binding() -> Any:
             f"pyttsx3 is not installed ({error}); pip install pyttsx3"
         ) from None
     except Exception as error:
+        _interrupted_since(started_s)
         raise DependencyMissing(
             f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
         ) from None
     return _espeak
+
+
+def _interrupted_since(started_s: float) -> None:
+    """Raise the Ctrl-C (or SIGTERM) that came while pyttsx3 loaded espeak-ng, if one did:
+    pyttsx3 takes any Exception of loading for a missing library ("you probably do not
+    have eSpeak")."""
+    interrupt = Interrupted.raised_since(started_s)
+    if interrupt is not None:
+        raise interrupt
 
 
 # What espeak_Initialize reads first; without any of them the library prints an error for

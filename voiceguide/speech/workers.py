@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from voiceguide.errors import Interrupted, SynthesisError
+from voiceguide.files import sweep_semaphores
 from voiceguide.speech.base import Finisher, short
 
 __all__ = ["EarlyWorkers", "WorkerSynthesizer", "start_worker", "wav_complete"]
@@ -157,7 +158,9 @@ def default_workers() -> int:
 
 
 def _start_pool(workers: int) -> Any:
-    """A pool of ``workers`` engine-agnostic worker processes."""
+    """A pool of ``workers`` engine-agnostic worker processes (and, first, the semaphores
+    of killed runs swept: each pool makes some)."""
+    sweep_semaphores()
     return multiprocessing.get_context("spawn").Pool(workers, initializer=start_worker)
 
 

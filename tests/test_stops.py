@@ -1,0 +1,166 @@
+"""Every way of stopping is clean: SIGTERM (a plain ``kill``) and SIGHUP (the terminal
+closed) end ``play`` as Ctrl-C does (the terminal restored, one line, the session recorded
+as stopped; exit 143 and 129); Ctrl-C at any moment of a cold ``plan`` prints no worker's
+traceback; the semaphores a killed run left are swept."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tests.fake_device import write_tiny_routine
+from tests.test_play_sound import Terminal
+from voiceguide import pipeline
+from voiceguide.errors import Interrupted, Terminated
+from voiceguide.files import sweep_semaphores
+
+
+def test_terminated_is_an_interrupt_with_the_signals_exit_code() -> None:
+    assert issubclass(Terminated, Interrupted)
+    assert Terminated(signal.SIGTERM).exit_code == 143
+    assert Terminated(signal.SIGHUP).exit_code == 129
+    assert str(Terminated(signal.SIGHUP)) == "stopped: the terminal was closed (SIGHUP)"
+
+
+@pytest.mark.sound
+@pytest.mark.espeak
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_play_stopped_by_a_signal_restores_the_terminal_and_logs_the_session_stopped(
+    sound_device: Any, tmp_path: Path, stop: int, code: int
+) -> None:
+    path = write_tiny_routine(tmp_path / "routine")
+    env = {
+        **sound_device.process_env(),
+        "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
+        "TERM": "xterm-256color",
+        "COLUMNS": "100",
+        "LINES": "24",
+    }
+    with sound_device.record() as recorder:
+        term = Terminal(["play", str(path)], env)
+        recorder.wait_for_sound()
+        time.sleep(1.0)
+        os.kill(term.process.pid, stop)
+        exit_code = term.finish()
+    screen = term.text()
+    assert exit_code == code, screen[-2000:]
+    assert "Traceback" not in screen and "internal error" not in screen
+    assert term.mode_after == term.mode  # echo and line editing back
+    assert screen.rindex("\x1b[?25h") > screen.rindex("\x1b[?25l")  # the cursor shown again
+    last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.strip().splitlines()[-1]).strip()
+    assert last == f"voiceguide: error: {Terminated(stop)}", screen[-500:]
+    (session,) = pipeline.history().sessions
+    assert session.status == "stopped" and session.heard_ms > 0
+
+
+def _plan_interrupted(delay_s: float, cache: Path) -> tuple[int, str]:
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache), "TMPDIR": str(cache.parent)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "plan"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+        start_new_session=True,  # a group of its own: the "terminal's" Ctrl-C reaches all
+    )
+    time.sleep(delay_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal sends it: to every process
+    _out, err = process.communicate(timeout=120)
+    return process.returncode, err.decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_ctrl_c_at_random_moments_of_a_cold_plan_never_prints_a_traceback() -> None:
+    """20 runs, each with an empty cache (the workers start, speak, are stopped), Ctrl-C at
+    a random moment of the first 1.5 s: from the interpreter's start to synthesis."""
+    chance = random.Random(27)
+    outcomes = []
+    for _ in range(20):
+        with tempfile.TemporaryDirectory() as folder:
+            code, err = _plan_interrupted(chance.uniform(0.05, 1.5), Path(folder) / "cache")
+        outcomes.append((code, err))
+        time.sleep(0.2)  # the run's workers are gone
+    tracebacks = [err for _code, err in outcomes if "Traceback" in err or "Error" in err]
+    assert tracebacks == [], tracebacks[0][-3000:]
+    # -2: stopped by the signal before Python could take it (what a shell shows as 130)
+    assert {code for code, _err in outcomes} <= {130, -signal.SIGINT}, outcomes
+
+
+def test_semaphores_of_a_killed_run_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    shm, proc = tmp_path / "shm", tmp_path / "proc"
+    shm.mkdir()
+    (proc / "123").mkdir(parents=True)
+    old = time.time() - 3600
+    for name in ("sem.mp-dead", "sem.mp-live", "sem.other", "sem.mp-new"):
+        (shm / name).write_bytes(b"\0" * 32)
+        if name != "sem.mp-new":
+            os.utime(shm / name, (old, old))
+    (proc / "123" / "maps").write_text(
+        "7f00-7f01 rw-s 00000000 00:1a 42 /dev/shm/sem.mp-live\n", encoding="utf-8"
+    )
+    assert sweep_semaphores(shm, proc) == 1
+    assert sorted(p.name for p in shm.iterdir()) == ["sem.mp-live", "sem.mp-new", "sem.other"]
+
+
+@pytest.mark.espeak
+def test_a_sigkilled_plans_semaphores_are_gone_after_the_next_run(tmp_path: Path) -> None:
+    before = {p.name for p in Path("/dev/shm").glob("sem.mp-*")}
+    cache = tmp_path / "cache"
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "plan"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not {p.name for p in Path("/dev/shm").glob("sem.mp-*")} - before:
+        assert time.monotonic() < deadline and process.poll() is None, "no pool was started"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)  # its workers and resource tracker too
+    process.wait()
+    time.sleep(0.5)
+    left = {p.name for p in Path("/dev/shm").glob("sem.mp-*")} - before
+    assert left  # what the sweep is for
+    hour_ago = time.time() - 3600
+    for name in left:
+        os.utime(Path("/dev/shm") / name, (hour_ago, hour_ago))
+    sweep_semaphores()  # as the next run's first pool does
+    assert not {p.name for p in Path("/dev/shm").glob("sem.mp-*")} & left
+
+
+def test_a_ctrl_c_swallowed_while_espeak_loads_is_still_a_ctrl_c(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pyttsx3 tries each library path under ``except Exception`` and then says "you
+    probably do not have eSpeak": a Ctrl-C there ended a cold plan with exit 1 and that."""
+    import pyttsx3
+
+    from voiceguide.speech import espeak
+
+    def swallowing_init(_name: str) -> object:
+        try:
+            raise Interrupted()  # as the SIGINT handler raises it
+        except Exception:
+            pass
+        raise RuntimeError("This means you probably do not have eSpeak or eSpeak-ng installed!")
+
+    monkeypatch.setattr(pyttsx3, "init", swallowing_init)
+    with pytest.raises(Interrupted):
+        espeak.espeak_engine()
