@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from functools import partial
 
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.fit import fit
+from voiceguide.plan.length import check_length
 from voiceguide.plan.settings import Settings, apply_settings
 from voiceguide.plan.timeline import Speech, Timeline
+from voiceguide.plan.validate import estimate_ms
 from voiceguide.play import PlanStage
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache
 
-__all__ = ["asked_phrases", "plan", "plan_stages"]
+__all__ = ["asked_phrases", "check_estimate", "plan", "plan_stages"]
 
 _BOUND_FACTOR = 3  # a phrase not yet synthesized is taken to last at most this many times...
 _BOUND_EXTRA_MS = 2_000  # ...the longest per character so far, plus this
@@ -41,6 +44,15 @@ def asked_phrases(routine: Routine, settings: Settings) -> list[str]:
     return asked
 
 
+def check_estimate(routine: Routine, settings: Settings) -> None:
+    """Refuse (SettingsError) a plan too long to make, from its estimated length, before
+    anything is synthesized."""
+    check_length(
+        compile_routine(routine, settings, partial(estimate_ms, rate_wpm=settings.rate_wpm)),
+        settings,
+    )
+
+
 def plan(
     routine: Routine, settings: Settings, cache: PhraseCache, lengths_only: bool = False
 ) -> Timeline:
@@ -53,9 +65,13 @@ def plan(
     the caller closes the cache).
     """
     asked = asked_phrases(routine, dataclasses.replace(settings, fit_s=None))
+    if settings.fit_s is None:  # a fit is shorter than the limit
+        check_estimate(routine, settings)
     cache.ensure(asked, lengths_only=lengths_only)
     if settings.fit_s is None:
-        return compile_routine(routine, settings, cache.measure)
+        timeline = compile_routine(routine, settings, cache.measure)
+        check_length(timeline, settings)
+        return timeline
     known = set(asked)
 
     def search(text: str) -> int:
@@ -74,6 +90,8 @@ def plan_stages(
 ) -> Iterator[PlanStage]:
     """The plan, complete if every phrase is cached, else in two stages (see the module)."""
     asked = asked_phrases(routine, settings)
+    if settings.fit_s is None:
+        check_estimate(routine, settings)
     missing = {t for t in asked if not cache.path_for(t).exists()}
     if not missing or settings.fit_s is not None:  # (fitting needs every phrase's length)
         yield PlanStage.complete(plan(routine, settings, cache))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from voiceguide.errors import RoutineError
 from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.length import too_long
 from voiceguide.plan.settings import DEFAULT_RATE_WPM, Settings
 from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import check_routine
@@ -43,6 +44,9 @@ def validate_routine(name_or_path: str) -> Validation:
         timeline = compile_routine(routine, Settings(), estimate_ms)
     except RoutineError as error:  # a tempo too fast for its count, found when timing it
         return Validation(path, (error,))
+    long = too_long(timeline)
+    if long is not None:
+        return Validation(path, (RoutineError(long, path=path),))
     return Validation(path, (), len(routine.exercises), timeline.total_ms)
 
 

@@ -18,7 +18,6 @@ import json
 import re
 import secrets
 import socket
-import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -26,21 +25,21 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from voiceguide.errors import RuntimeFailure
+from voiceguide.serve.limits import MAX_CONNECTIONS, HeaderDeadline, Slots, parse_range
 from voiceguide.serve.service import Service
 from voiceguide.serve.snapshot import ServedFile, Snapshot
 
 __all__ = ["MAX_CONNECTIONS", "Server", "new_token", "parse_range"]
 
-MAX_CONNECTIONS = 100
 TIMEOUT_S = 15.0  # a connection that sends or takes nothing for this long is closed
 _CHUNK = 256 * 1024
 _MAX_FORM_BYTES = 16 * 1024
-_MAX_RANGE_HEADER = 100
 _ASSETS = {
     "": ("index.html", "text/html; charset=utf-8"),
     "app.js": ("app.js", "text/javascript; charset=utf-8"),
     "app.css": ("app.css", "text/css; charset=utf-8"),
 }
+_GENERATION = re.compile(r"[0-9]{1,9}")  # ASCII digits: "²" is a digit to str.isdigit()
 _SUSPICIOUS = re.compile(r"\\|%2f|%5c|%00|\x00|//", re.IGNORECASE)
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -57,30 +56,6 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
-    """One ``bytes=`` range as (first, last) inclusive; None: serve the whole file (no
-    header, or one this server ignores: several ranges, another unit, bad syntax, as RFC
-    9110 allows); "unsatisfiable": a range that starts past the end (416)."""
-    if header is None or len(header) > _MAX_RANGE_HEADER:
-        return None
-    match = re.fullmatch(r"\s*bytes\s*=\s*(\d{0,18})\s*-\s*(\d{0,18})\s*", header)
-    if match is None or match.group(1) == match.group(2) == "":
-        return None
-    first_text, last_text = match.groups()
-    if first_text == "":  # the last N bytes
-        length = int(last_text)
-        if length == 0:
-            return "unsatisfiable"
-        return max(0, size - length), size - 1
-    first = int(first_text)
-    last = int(last_text) if last_text else size - 1
-    if last_text and last < first:
-        return None
-    if first >= size:
-        return "unsatisfiable"
-    return first, min(last, size - 1)
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
@@ -91,27 +66,26 @@ class _Server(ThreadingHTTPServer):
         self.address_family = family
         self.service = service
         self.token = token
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.slots = Slots()
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.service.log(
-                f"refused a connection from {client_address[0]}: {MAX_CONNECTIONS} already open"
-            )
+        refused = self.slots.take(client_address[0])
+        if refused is not None:
+            self.service.log(f"refused a connection from {client_address[0]}: {refused}")
             self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.slots.release()
+            self.slots.give_back(client_address[0])
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self.slots.give_back(client_address[0])
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that went away, or timed out: nothing to say
@@ -129,13 +103,29 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are not logged; refusals are, by _refuse
 
+    def handle_one_request(self) -> None:
+        self._deadline = HeaderDeadline(self.connection)
+        try:
+            super().handle_one_request()
+        finally:
+            self._deadline.met()
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()  # reads the headers
+        self._deadline.met()
+        return ok
+
     def _refuse(self, status: HTTPStatus, why: str) -> None:
         if self.path == "/favicon.ico":  # asked by every browser, by itself: not logged
             self._send_text(status, f"{status.value} {status.phrase}\n")
             return
-        path = self.path if len(self.path) <= 200 else self.path[:200] + "..."
+        # no part of the token is ever logged: a first segment that is not the token may be
+        # a mistyped one, one character short
+        first, slash, rest = self.path.removeprefix("/").partition("/")
+        valid = hmac.compare_digest(first.encode("utf-8", "replace"), self.server.token.encode())
+        path = f"/{'TOKEN' if valid else '(not the token)'}{slash}{rest}"
+        path = path if len(path) <= 200 else path[:200] + "..."
         printable = "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
-        # the token is never logged
         printable = printable.replace(self.server.token, "TOKEN")
         self.server.service.log(
             f"refused {self.command} {printable} from {self.client_address[0]}: {why}"
@@ -219,9 +209,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_bytes(body, kind)
         elif route == ["api", "state"]:
             self._send_json(HTTPStatus.OK, service.state())
-        elif len(route) == 3 and route[0] in ("files", "zip") and route[1].isdigit():
+        elif len(route) == 3 and route[0] in ("files", "zip") and _GENERATION.fullmatch(route[1]):
             self._serve_export_file(route[0], int(route[1]), route[2])
-        elif len(route) == 2 and route[0] == "cover" and re.fullmatch(r"\d{1,9}\.png", route[1]):
+        elif len(route) == 2 and route[0] == "cover" and re.fullmatch(r"[0-9]{1,9}\.png", route[1]):
             snapshot = service.snapshot(int(route[1].removesuffix(".png")))
             if snapshot is None or not snapshot.cover_png:
                 self._send_text(HTTPStatus.NOT_FOUND, "404 Not Found\n")
