@@ -178,7 +178,7 @@ NOTEBOOK = re.compile(
     r"\b20\d\d-\d\d-\d\d\b|\d\d:\d\d UTC\b|\bthis morning\b"
     r"|\binstead of [0-9]|\bwas [0-9.]+ ?(?:ms|s|MB)\b"
     r"|[0-9.]+ ?(?:ms|s|MB) (?:here|to import|of CPU)\b"
-    r"|\btakes? (?:about )?(?:a|[0-9.]+) ?(?:ms|s|second)\b"
+    r"|\btakes? (?:about )?(?:a second|[0-9.]+ ?(?:ms|s|seconds?))\b"
 )
 # an example of input, such as ``2026-03-01`` or '2001-02-30', is no lab note
 EXAMPLE = re.compile(r"``[^`]*``|'[^'\n]*'")
