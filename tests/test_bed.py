@@ -207,6 +207,21 @@ def test_music_loops_with_no_step_at_the_seams_larger_than_in_the_music(
     assert sorted(p.name for p in (tmp_path / "beds").iterdir()) == before
 
 
+@pytest.mark.ffmpeg
+def test_a_bed_in_use_survives_the_sweep_of_other_beds(tmp_path: Path) -> None:
+    """The cache keeps the 3 newest decodings: three other beds opened meanwhile (other
+    exports) removed the playing bed's file, and play died of FileNotFoundError."""
+    beds = tmp_path / "beds"
+    playing = open_bed(str(make_music(tmp_path / "playing.wav", 6.0, 0.0)), beds)
+    assert isinstance(playing, Music)
+    first = playing.samples(0, 5000)
+    for n in range(4):
+        open_bed(str(make_music(tmp_path / f"other{n}.wav", 5.5 + n / 10, 0.0)), beds)
+    assert not playing._pcm.exists()  # swept, as the cache's rule says
+    assert np.array_equal(playing.samples(0, 5000), first)
+    assert len(playing.samples(playing.loop, 5000)) == 5000
+
+
 # ---------------------------------------------------------------- live playback (fake device)
 
 
@@ -371,6 +386,8 @@ BAD_BEDS = {
     ),
     "no audio stream": (lambda d: video_only(d / "clip.mp4"), r"the file has no audio in it"),
     "silence": (lambda d: silent_mp3(d / "quiet.mp3"), r"the music is silent"),
+    # too short for ffmpeg to measure its loudness: it was called silent
+    "0.1 s": (lambda d: make_music(d / "blip.wav", 0.1, 0.0), r"the music is too short: 0\.1 s"),
     "4 hours": (
         lambda d: four_hour_wav(d / "long.wav"),
         r"4\.0 hours long; give a file of at most 1 hour",

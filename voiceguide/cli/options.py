@@ -157,6 +157,19 @@ class RoutineOptions:
 Command = TypeVar("Command", bound=Callable[..., None])
 
 
+def _of_config(error: Exception, options: RoutineOptions) -> Exception:
+    """A voice the engine does not have, said of the config file's key when it came from
+    there (found only when the engine starts, and said as of ``--voice``)."""
+    message = str(error)
+    if options.voice is not None or not message.startswith("--voice "):
+        return error
+    from voiceguide.errors import SettingsError
+    from voiceguide.plan.config import config_path
+
+    value, _, reason = message.removeprefix("--voice ").partition(": ")
+    return SettingsError(f"{config_path()}: key 'voice' = {value}: {reason}")
+
+
 def routine_options(command: Command) -> Command:
     """Give ``command`` (whose first parameter is ``options: RoutineOptions``) the routine
     argument and options on the command line."""
@@ -172,8 +185,13 @@ def routine_options(command: Command) -> Command:
 
     @functools.wraps(command)
     def wrapper(**values: Any) -> None:
+        from voiceguide.errors import SettingsError
+
         options = RoutineOptions(**{k: v for k, v in values.items() if k in names})
-        command(options, **{k: v for k, v in values.items() if k not in names})
+        try:
+            command(options, **{k: v for k, v in values.items() if k not in names})
+        except SettingsError as error:
+            raise _of_config(error, options) from None
 
     params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in (*shared, *own)]
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

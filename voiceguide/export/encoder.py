@@ -93,9 +93,16 @@ class Encoder:
     """One ffmpeg process turning streamed PCM into an MP3 file."""
 
     def __init__(
-        self, ffmpeg: str, path: Path, bitrate: str, fmt: AudioFormat, id3: bool = True
+        self,
+        ffmpeg: str,
+        path: Path,
+        bitrate: str,
+        fmt: AudioFormat,
+        id3: bool = True,
+        shown: str | None = None,  # the file the user will see (``path`` is a staging one)
     ) -> None:
         self.path = path
+        self.shown = shown or path.name
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         args = [
             ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y",
@@ -147,7 +154,7 @@ class Encoder:
         self._stderr.seek(0)
         lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
         detail = lines[-1] if lines else f"exit code {self._process.returncode}"
-        raise _ffmpeg_failure(f"writing {self.path.name}", detail, self.path.parent)
+        raise _ffmpeg_failure(f"writing {self.shown}", detail, self.path.parent)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -316,9 +323,12 @@ def encode_pieces(
 
     files = encode_at_once(
         feeds,
-        lambda i: Encoder(ffmpeg, path.with_name(f".{path.name}.{i}"), bitrate, fmt, id3=False),
-        fmt.frame_bytes, report,
-    )  # fmt: skip
+        lambda i: Encoder(
+            ffmpeg, path.with_name(f".{path.name}.{i}"), bitrate, fmt, id3=False, shown=path.name
+        ),
+        fmt.frame_bytes,
+        report,
+    )
     try:
         silence = silent_frame(files[-1]) if gaps else None
         info, _ = info_frame(files[0])

@@ -177,7 +177,8 @@ def export_track(
     check_target(path, protected)
     staged = staging_path(path)
     try:
-        encode(Encoder(ffmpeg, staged, bitrate, fmt), rendered(timeline, phrases, cues, None, fmt))
+        encoder = Encoder(ffmpeg, staged, bitrate, fmt, shown=path.name)
+        encode(encoder, rendered(timeline, phrases, cues, None, fmt))
         chapters, lyrics = marks(timeline, None, 0)
         write_tags(
             staged,

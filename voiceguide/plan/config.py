@@ -109,7 +109,7 @@ def load_config(path: Path | None = None) -> Config | None:
             reason = f"cannot read the config file: {error.strerror or error}"
         raise SettingsError(f"{path}: {reason}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # Notepad saves a BOM first
     except UnicodeDecodeError:
         raise SettingsError(f"{path}: the config file is not UTF-8 text") from None
     not_toml = f"{path}: the config file is not valid TOML"

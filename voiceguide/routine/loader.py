@@ -101,6 +101,11 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
     src = read_source(path, problems)
     if src is None:
         return None
+    if isinstance(src.data, dict) and "kind" in src.data and "exercises" not in src.data:
+        src.report(
+            "this is an exercise script, not a routine (use it from a routine's exercises list)"
+        )
+        return None
     fields.reject_unknown(src, _ROUTINE_KEYS)
     data, routine_steps = steps.steps_of(src, _ROUTINE_STEP_TEXT)
     src = dataclasses.replace(src, data=data)

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,7 +65,20 @@ class Music:
 
         self.name = path.name
         self._fmt = fmt
-        self._pcm, info = _decoded(path, cache_dir, fmt)
+        # held open while the bed plays: another run's sweep of the cache folder may remove
+        # the decoded file (it keeps the newest few), and an open file stays readable
+        for _attempt in range(3):
+            self._pcm, info = _decoded(path, cache_dir, fmt)
+            try:
+                self._fd = os.open(self._pcm, os.O_RDONLY | os.O_CLOEXEC)
+                break
+            except FileNotFoundError:  # swept between its check and here: decoded again
+                continue
+        else:
+            raise SettingsError(
+                f"--bed {path}: its decoded copy keeps disappearing from {cache_dir}"
+            )
+        weakref.finalize(self, os.close, self._fd)
         self._first, self._frames, self._gain = info.first, info.frames, info.gain
         self.peak = info.peak
         self.crossfade = min(fmt.frames(CROSSFADE_MS), self._frames // 4)
@@ -98,9 +112,7 @@ class Music:
         import numpy as np
 
         width = self._fmt.frame_bytes
-        with self._pcm.open("rb") as f:
-            f.seek((self._first + frame) * width)
-            raw = f.read(count * width)
+        raw = os.pread(self._fd, count * width, (self._first + frame) * width)
         data = np.frombuffer(raw, dtype="<i2").astype(np.float64)
         if len(data) < count:  # only if the cache file was cut short under us
             data = np.concatenate([data, np.zeros(count - len(data))])
@@ -264,15 +276,17 @@ def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
                 last = offset + int(loud[-1])
                 peak = max(peak, int(np.abs(data).max()))
             offset += len(data)
-    lufs = _loudness(pcm, what, fmt)
-    if first < 0 or not lufs > _SILENT_LUFS:
+    if first < 0:
         raise SettingsError(f"{what}: the music is silent")
     frames = last + 1 - first
-    if frames < MIN_MUSIC_S * fmt.sample_rate:
+    if frames < MIN_MUSIC_S * fmt.sample_rate:  # said first: too short to measure is not silent
         raise SettingsError(
-            f"{what}: the music is {frames / fmt.sample_rate:.1f} s long; give at least "
-            f"{MIN_MUSIC_S:g} s (it is looped)"
+            f"{what}: the music is too short: {frames / fmt.sample_rate:.1f} s without its "
+            f"silent ends; give at least {MIN_MUSIC_S:g} s (it is looped)"
         )
+    lufs = _loudness(pcm, what, fmt)
+    if not lufs > _SILENT_LUFS:
+        raise SettingsError(f"{what}: the music is silent")
     gain = 10 ** ((TARGET_LUFS - lufs) / 20)
     return _Decoded(first=first, frames=frames, gain=gain, peak=peak / 32768 * gain)
 
