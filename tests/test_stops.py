@@ -164,3 +164,28 @@ def test_a_ctrl_c_swallowed_while_espeak_loads_is_still_a_ctrl_c(
     monkeypatch.setattr(pyttsx3, "init", swallowing_init)
     with pytest.raises(Interrupted):
         espeak.espeak_engine()
+
+
+@pytest.mark.sound
+@pytest.mark.espeak
+def test_closing_the_terminal_window_stops_play_and_logs_the_session(
+    sound_device: Any, tmp_path: Path
+) -> None:
+    """The terminal really goes away (its master side closed): SIGHUP, and every write to
+    the terminal fails from then on; the session is still recorded as stopped."""
+    path = write_tiny_routine(tmp_path / "routine")
+    env = {
+        **sound_device.process_env(),
+        "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
+        "TERM": "xterm-256color",
+    }
+    with sound_device.record() as recorder:
+        term = Terminal(["play", str(path)], env)
+        recorder.wait_for_sound()
+        time.sleep(1.0)
+        os.close(term.slave)
+        os.close(term.master)
+        code = term.process.wait(timeout=30)
+    assert code == 129
+    (session,) = pipeline.history().sessions
+    assert session.status == "stopped" and session.heard_ms > 0

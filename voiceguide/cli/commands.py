@@ -23,7 +23,8 @@ from voiceguide.cli.options import (
     VoiceOpt,
     routine_options,
 )
-from voiceguide.errors import Interrupted, Terminated, VoiceguideError
+from voiceguide.cli.stopping import interrupt, interrupt_under, one_line
+from voiceguide.errors import VoiceguideError
 
 if TYPE_CHECKING:
     from voiceguide.play import LivePlayback
@@ -73,7 +74,7 @@ def list_command() -> None:
             shown = [f"(has problems: 'voiceguide validate {entry.argument}' lists them)"]
         else:
             shown = [entry.title, f"({', '.join(entry.exercises)})"]
-        typer.echo("\t".join(_one_line(cell) for cell in (entry.name, entry.origin, *shown)))
+        typer.echo("\t".join(one_line(cell) for cell in (entry.name, entry.origin, *shown)))
 
 
 @app.command("init")
@@ -115,7 +116,7 @@ def validate_command(
 
     result = validate_routine(routine)
     for problem in result.problems:
-        typer.echo(_one_line(str(problem)))
+        typer.echo(one_line(str(problem)))
     if result.problems:
         count = len(result.problems)
         raise RoutineError(f"{count} problem{'s' if count > 1 else ''}", path=result.path)
@@ -291,25 +292,12 @@ def play_command(
         )
     typer.echo(summary(status), err=True)
     if problem is not None:
-        typer.echo(f"voiceguide: warning: {_one_line(problem)}", err=True)
+        typer.echo(f"voiceguide: warning: {one_line(problem)}", err=True)
     elif prepared.log if log is None else log:
         from voiceguide.cli.show import streak_line
 
         with contextlib.suppress(VoiceguideError):  # it was just written: it reads
             typer.echo(streak_line(pipeline.history(last=1)), err=True)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted() if signum == signal.SIGINT else Terminated(signum)
-
-
-def _one_line(message: str) -> str:
-    """A message as one terminal line: control characters (from a file name, a field name or
-    a value) are shown escaped, never interpreted by the terminal."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in message
-    )
 
 
 def _usage_error_class() -> type[Exception]:
@@ -362,7 +350,7 @@ def _fail(message: str, exit_code: int, error: BaseException) -> None:
 
         sys.stderr.write("".join(traceback.format_exception(error)))
     with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP: it was closed)
-        typer.echo(f"voiceguide: {_one_line(message)}", err=True)
+        typer.echo(f"voiceguide: {one_line(message)}", err=True)
     sys.exit(exit_code)
 
 
@@ -371,7 +359,7 @@ def main() -> None:
     2 for bad input (a file, an option or its value), 1 when something outside failed, 130
     for Ctrl-C. ``--verbose`` adds the traceback."""
     for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # all cleaned up alike
-        signal.signal(stop, _interrupt)
+        signal.signal(stop, interrupt)
     try:
         code = app(standalone_mode=False)
     except VoiceguideError as error:
@@ -381,6 +369,9 @@ def main() -> None:
         sys.exit(1)
     except Exception as error:
         usage = _usage_message(error)
+        stopped = interrupt_under(error)
+        if stopped is not None:  # a clean-up failed on the way out (the terminal gone: SIGHUP)
+            _fail(f"error: {stopped}", stopped.exit_code, error)
         if usage is None:  # a bug: still one line (after the traceback with --verbose)
             hint = "" if _state["verbose"] else " (run with --verbose for the traceback)"
             _fail(f"internal error: {type(error).__name__}: {error}{hint}", 1, error)

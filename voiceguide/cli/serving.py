@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from voiceguide.cli.commands import _one_line, _usage_message, app
+from voiceguide.cli.commands import _usage_message, app
 from voiceguide.cli.options import BitrateOpt, RoutineOptions, routine_options
+from voiceguide.cli.stopping import one_line
 from voiceguide.errors import Interrupted, SettingsError
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def serve_command(
         serve.run(
             serve.Options(options.routine, tuple(args), out, host=host, port=port),
             prepare=functools.partial(prepare_from_args, options.routine),
-            echo=lambda line: typer.echo(_one_line(line), err=True),
+            echo=lambda line: typer.echo(one_line(line), err=True),
             out=typer.echo,
             color=sys.stdout.isatty(),
             progress=export_progress,
