@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import shlex
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -119,3 +122,26 @@ def test_no_part_of_the_token_is_logged(running: Running) -> None:
     assert status == 403
     line = running.log[-1]
     assert "no valid token" in line and short not in line and short[:8] not in line, line
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_serve_stopped_by_sigterm_or_sighup_says_stopped(
+    running: Running, stop: int, code: int
+) -> None:
+    port = test_serve._free_port()
+    same = shlex.split(running.state()["command"])[2:]  # the options of the export served
+    args = [*same, "--out", str(running.out_dir), "--port", str(port), "--host", "127.0.0.1"]
+    with test_serve._serve(args, running.env) as process:
+        assert process.stdout is not None and process.stderr is not None
+        deadline = time.monotonic() + 120
+        while not process.stdout.readline().startswith("http://"):
+            assert time.monotonic() < deadline and process.poll() is None
+        process.send_signal(stop)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail(f"serve did not stop within 20 s of signal {stop}")
+        err = process.stderr.read()
+        assert process.returncode == code, err
+        assert err.strip().endswith("Stopped.") and "Traceback" not in err
