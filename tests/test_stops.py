@@ -189,3 +189,38 @@ def test_closing_the_terminal_window_stops_play_and_logs_the_session(
     assert code == 129
     (session,) = pipeline.history().sessions
     assert session.status == "stopped" and session.heard_ms > 0
+
+
+def test_a_ctrl_c_while_phrases_are_spoken_in_the_background_stops_that_work_first(
+    tmp_path: Path,
+) -> None:
+    """The phrases with no cache entry are spoken from a thread of the cache's; a Ctrl-C in
+    the main thread left it running, starting workers while the interpreter ended (a worker
+    then printed a traceback reading what to run from a parent that was gone)."""
+    import threading
+
+    from tests.conftest import FakeSynthesizer
+    from voiceguide.speech.cache import PhraseCache
+
+    started = threading.Event()
+
+    class Starting(FakeSynthesizer):
+        def synthesize(
+            self, jobs: Any, finish: Any = None, done: Any = None, spoken: Any = None
+        ) -> None:
+            started.set()
+            while not self.cancelled:  # as workers starting, until stopped
+                time.sleep(0.01)
+            raise Interrupted()
+
+    cache = PhraseCache(Starting(), tmp_path)
+
+    def pressed(_texts: list[str]) -> None:
+        started.wait(5)
+        raise Interrupted()  # as the handler raises it in the main thread
+
+    cache._wait_spoken = pressed  # type: ignore[method-assign]
+    with pytest.raises(Interrupted):
+        cache.ensure(["One phrase.", "Another one."], lengths_only=True)
+    # stopped and joined before the interrupt went on (on the old code: still running)
+    assert cache._batch is None and cache.synthesizer.cancelled  # type: ignore[attr-defined]
