@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(
   espeak-ng                # the speech engine pyttsx3 drives
-  ffmpeg                   # MP3 encoding, ffprobe for the tests
+  ffmpeg                   # music beds; the tests decode with ffmpeg and ffprobe
   mp3val                   # the tests check the MP3 streams with it
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils  # the virtual sound device of the tests
   libasound2-dev gcc       # simpleaudio(-patched) builds from source

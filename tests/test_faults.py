@@ -1,4 +1,4 @@
-"""Faults caused for real: a missing speech library, a broken or killed ffmpeg, a read-only
+"""Faults caused for real: a missing speech library, a broken or killed encoder, a read-only
 folder, a full disk, SIGKILL and Ctrl-C in the middle of an export, a hung or crashing speech
 engine, damaged cache entries, and two exports at once.
 
@@ -16,7 +16,6 @@ import json
 import os
 import pty
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import pytest
 from tests.conftest import REPO, FakeSynthesizer, require
 from voiceguide import pipeline
 from voiceguide.errors import ExportError, Interrupted, SynthesisError
+from voiceguide.export.encoder import WORKER
 from voiceguide.speech import espeak as tts
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.espeak import Pyttsx3Synthesizer
@@ -357,19 +357,27 @@ def test_an_espeak_data_path_without_data_is_one_line(tiny: Path, tmp_path: Path
         )
 
 
+def _stand_in(folder: Path, body: str) -> tuple[str, ...]:
+    """An encoder worker command that runs ``body`` (sh) with the worker's arguments."""
+    folder.mkdir()
+    script = folder / "worker"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return (str(script),)
+
+
 @pytest.mark.ffmpeg
-def test_a_broken_ffmpeg_fails_cleanly_and_keeps_the_previous_export(
+def test_a_broken_encoder_fails_cleanly_and_keeps_the_previous_export(
     fake_export: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
     fake_export(out)
     before = snapshot(out)
-    broken = tmp_path / "broken-bin"
-    broken.mkdir()
-    (broken / "ffmpeg").write_text("#!/bin/sh\necho \"Unknown encoder 'libmp3lame'\" >&2\nexit 1\n")
-    (broken / "ffmpeg").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{broken}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(ExportError, match=r"ffmpeg failed writing .*Unknown encoder") as caught:
+    broken = _stand_in(
+        tmp_path / "broken", 'echo "RuntimeError: Unable to initialize LAME" >&2\nexit 1'
+    )
+    monkeypatch.setattr("voiceguide.export.encoder.WORKER", broken)
+    with pytest.raises(ExportError, match=r"MP3 encoder failed writing .*Unable to init") as caught:
         fake_export(out, ("hold", "6"))
     assert caught.value.exit_code == 1 and "writing ." not in str(caught.value), caught.value
     assert snapshot(out) == before and not staging(out)
@@ -380,74 +388,25 @@ def test_an_encoder_killed_mid_export_fails_cleanly(
     fake_export: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first piece's encoder is SIGKILLed after taking 200 kB of its audio (a stand-in
-    that runs the real ffmpeg for everything else): one clean error, nothing left."""
+    that runs the real worker for the others): one clean error, nothing left."""
     out = tmp_path / "out"
     fake_export(out)
     before = snapshot(out)
-    folder = tmp_path / "killed"
-    folder.mkdir()
-    script = folder / "ffmpeg"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'case "$*" in *.mp3.0*) ;; *) exec {shutil.which("ffmpeg")} "$@" ;; esac\n'
-        "head -c 200000 > /dev/null\n"
-        "kill -9 $$\n"
+    real = " ".join(f"'{part}'" for part in WORKER)
+    killed = _stand_in(
+        tmp_path / "killed",
+        f'case "$1" in *.mp3.0) ;; *) exec {real} "$@" ;; esac\nhead -c 200000 > /dev/null\nkill -9 $$',
     )
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr("voiceguide.export.encoder.WORKER", killed)
     with pytest.raises(ExportError) as caught:
         fake_export(out, ("hold", "6"), ("rounds", "3"))
     # the track the user will see, never a staging piece (".NAME.mp3.0")
-    assert re.search(r"ffmpeg failed writing \d+ [^:/]*\.mp3: ", str(caught.value)), caught.value
+    assert re.search(r"MP3 encoder failed writing \d+ [^:/]*\.mp3: ", str(caught.value)), (
+        caught.value
+    )
     assert "writing ." not in str(caught.value) and ".mp3." not in str(caught.value)
     assert snapshot(out) == before and not staging(out)
-    assert not [p for p, c in descendants(os.getpid()).items() if "ffmpeg" in c]
-
-
-def _hanging_ffmpeg(folder: Path, hang_when: str) -> Path:
-    """A stand-in ffmpeg that runs the real one, except when ``hang_when`` is in its
-    arguments: then it starts a child (holding ffmpeg's stdin open) that never reads and
-    never ends, and writes both pids; only killing the whole process group ends it."""
-    folder.mkdir()
-    real = shutil.which("ffmpeg")
-    script = folder / "ffmpeg"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'case "$*" in *{hang_when}*) ;; *) exec {real} "$@" ;; esac\n'
-        f"echo $$ >> {folder}/pids\n"
-        f"exec {sys.executable} -c 'import os, time; "
-        f'open("{folder}/pids", "a").write(f"{{os.getpid()}}\\n"); time.sleep(3600)\'\n'
-    )
-    script.chmod(0o755)
-    return folder
-
-
-@pytest.mark.ffmpeg
-@pytest.mark.slow
-def test_a_hung_ffmpeg_is_stopped_with_its_children_in_one_line(
-    fake_export: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A fake ffmpeg that never reads: after its limit (10 s and 1 s per 10 s of audio
-    given to it), its process group is killed. (The chapter tracks are cut without ffmpeg.)"""
-    out = tmp_path / "out"
-    fake_export(out)
-    before = snapshot(out)
-    fake = _hanging_ffmpeg(tmp_path / "hung", "pipe:0")
-    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    started = time.monotonic()
-    with pytest.raises(ExportError) as caught:
-        fake_export(out, ("hold", "6"))
-    took_s = time.monotonic() - started
-    message = str(caught.value)
-    assert "\n" not in message and caught.value.exit_code == 1
-    assert message.startswith("ffmpeg stopped responding while encoding (it kept voiceguide")
-    limit_s = float(re.search(r"waiting (\d+) s", message)[1])  # type: ignore[index]
-    assert 10 <= limit_s <= 10 + 0.1 * 60  # the tiny routine: under a minute of audio
-    assert took_s < limit_s + 20, took_s
-    pids = [int(p) for p in (fake / "pids").read_text().split()]
-    assert len(pids) >= 2  # the stand-in and its child
-    wait_for(lambda: not any(alive(p) for p in pids), 10, "the hung ffmpeg's processes")
-    assert snapshot(out) == before and not staging(out)
+    assert not [p for p, c in descendants(os.getpid()).items() if "export.lame" in c]
 
 
 # ---------------------------------------------------------------- read-only folder, full disk
@@ -563,7 +522,7 @@ def test_sigkill_mid_export_keeps_the_previous_export_and_the_next_one_succeeds(
     try:
         # killed while its encoders run (the finished MP3s appear in staging only at the end)
         wait_for(
-            lambda: staging(out) and "ffmpeg" in " ".join(descendants(process.pid).values()),
+            lambda: staging(out) and "export.lame" in " ".join(descendants(process.pid).values()),
             120,
             "the export to start encoding",
         )

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import require
-from voiceguide.errors import ExportError
-from voiceguide.export.encoder import Encoder, encode, encode_pieces
-from voiceguide.export.frames import silent_frame
+from voiceguide.export.encoder import Encoder, encode_pieces
+from voiceguide.export.frames import silent_side
 from voiceguide.export.parallel import encode_at_once
+from voiceguide.export.pieces import _LEAD_FRAMES as LEAD
 from voiceguide.export.pieces import (
     SAMPLES_PER_FRAME,
     Piece,
@@ -25,6 +25,7 @@ from voiceguide.export.pieces import (
     plan_encoders,
     plan_pieces,
 )
+from voiceguide.export.reservoir import main_data_begin, main_data_bytes
 from voiceguide.sound.audio import FORMAT
 
 RATE = FORMAT.sample_rate
@@ -42,9 +43,9 @@ def test_pieces_cover_the_stream_on_the_frame_grid_with_lead_frames() -> None:
     assert pieces[-1].end_frame is None and pieces[-1].end_sample == total
     for before, after in itertools.pairwise(pieces):
         assert before.end_frame == after.first_frame  # contiguous, no frame twice
-        assert after.start_sample == (after.first_frame - 2) * SAMPLES_PER_FRAME
-        assert after.lead_frames == 2
-        assert before.end_sample == (after.first_frame + 2) * SAMPLES_PER_FRAME
+        assert after.start_sample == (after.first_frame - LEAD) * SAMPLES_PER_FRAME
+        assert after.lead_frames == LEAD
+        assert before.end_sample == (after.first_frame + LEAD) * SAMPLES_PER_FRAME
     lengths = [(p.end_frame or -(-total // SAMPLES_PER_FRAME)) - p.first_frame for p in pieces]
     assert max(lengths) - min(lengths) <= 1
 
@@ -80,11 +81,11 @@ def test_frames_deep_in_silence_are_in_no_piece_and_every_other_frame_in_one() -
             end = frames if piece.end_frame is None else piece.end_frame
             assert all(owner[k] == -1 for k in range(piece.first_frame, end))  # none twice
             owner[piece.first_frame : end] = [index] * (end - piece.first_frame)
-            assert piece.start_sample == max(0, piece.first_frame - 2) * SAMPLES_PER_FRAME
+            assert piece.start_sample == max(0, piece.first_frame - LEAD) * SAMPLES_PER_FRAME
             if piece.end_frame is None:
                 assert piece.end_sample == total  # the last piece: to the stream's end
             else:
-                assert piece.end_sample == (piece.end_frame + 2) * SAMPLES_PER_FRAME
+                assert piece.end_sample == (piece.end_frame + LEAD) * SAMPLES_PER_FRAME
     silent = [(30 * RATE, 95 * RATE), (total - 20 * RATE, total)]
     for k in range(frames):
         window = ((k - 2) * SAMPLES_PER_FRAME, (k + 3) * SAMPLES_PER_FRAME)
@@ -102,7 +103,7 @@ def test_frames_deep_in_silence_are_in_no_piece_and_every_other_frame_in_one() -
     assert not has_gaps(plan_encoders(total, 2))
 
 
-# ---------------------------------------------------------------- encoding (ffmpeg)
+# ---------------------------------------------------------------- encoding (LAME; ffmpeg decodes)
 
 
 def speech_like(seconds: float, seed: int = 7) -> np.ndarray:
@@ -142,13 +143,11 @@ def rms(x: np.ndarray) -> float:
 
 
 def encode_single(pcm: np.ndarray, path: Path) -> None:
-    encoder = Encoder(shutil.which("ffmpeg"), path, "96k", FORMAT, id3=False)
-    encode(encoder, [pcm.tobytes()[i : i + 65_536] for i in range(0, 2 * len(pcm), 65_536)])
+    """One encoder for the whole stream (one piece)."""
+    encode_parallel(pcm, path, plan_pieces(len(pcm), 1))
 
 
 def encode_parallel(pcm: np.ndarray, path: Path, pieces: list[Piece] | list[list[Piece]]) -> None:
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg is not None
     data = pcm.tobytes()
 
     def chunks(start: int, end: int) -> Iterator[bytes]:
@@ -157,7 +156,7 @@ def encode_parallel(pcm: np.ndarray, path: Path, pieces: list[Piece] | list[list
 
     jobs = [p if isinstance(p, list) else [p] for p in pieces]
     before = set(path.parent.iterdir())
-    encode_pieces(chunks, jobs, path, ffmpeg, "96k", FORMAT)
+    encode_pieces(chunks, jobs, path, "96k", FORMAT)
     assert set(path.parent.iterdir()) == before | {path}  # the pieces' files are gone
 
 
@@ -257,28 +256,17 @@ def test_silences_are_not_encoded_and_decode_to_the_same_zeros(tmp_path: Path) -
     assert abs(parallel.stat().st_size - single.stat().st_size) <= 4
 
 
-@pytest.mark.ffmpeg
-def test_the_stock_silent_frame_is_checked_to_carry_no_sound(tmp_path: Path) -> None:
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg is not None
-    zeros, sound = tmp_path / "zeros.mp3", tmp_path / "sound.mp3"
-    encode_single(np.zeros(20 * SAMPLES_PER_FRAME, "<i2"), zeros)
-    encode_single(speech_like(1), sound)
-    frame = silent_frame(zeros)
-    assert len(frame) == 313 and not frame[2] & 0b10  # 96 kbps at 44.1 kHz, unpadded
-    with pytest.raises(ExportError, match="sound for digital silence"):
-        silent_frame(sound)
+def test_the_stock_silent_frame_carries_no_sound() -> None:
+    side = silent_side(FORMAT, 96)
+    assert len(side) == 17 and main_data_bytes(side) == 0 and main_data_begin(side) == 0
 
 
-@pytest.mark.ffmpeg
 def test_a_failing_piece_stops_every_encoder_and_raises(tmp_path: Path) -> None:
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg is not None
     pieces = plan_pieces(120 * RATE, 2)
     opened: list[Encoder] = []
 
     def open_encoder(i: int) -> Encoder:
-        opened.append(Encoder(ffmpeg, tmp_path / f"{i}.mp3", "96k", FORMAT, id3=False))
+        opened.append(Encoder(tmp_path / f"{i}.mp3", "96k", FORMAT))
         return opened[-1]
 
     def pcm(start: int, end: int):  # the second piece's render fails half-way

@@ -110,7 +110,9 @@ def test_tags_cover_and_lyrics_are_embedded(real_export: tuple[Timeline, ExportR
         assert times == sorted(times) and len(times) >= 2
         assert str(tags.getall("USLT")[0]).startswith(sylt.text[0][0])
         info = MP3(track.path).info
-        assert info.sample_rate == 44_100 and info.channels == 1 and info.bitrate == 96_000
+        assert info.sample_rate == 44_100 and info.channels == 1
+        # a hair above 96k for the full track: its length leaves out LAME's delay and padding
+        assert 96_000 <= info.bitrate < 96_100
     spoken = {text for text, _ms in ID3(result.full.path).getall("SYLT")[0].text}
     assert "Take your left ankle off your right thigh, and keep both legs up." in spoken
     assert "[switch sides]" in spoken
@@ -214,7 +216,7 @@ def test_bitrate_option_and_its_validation(
     from mutagen.mp3 import MP3
 
     _, result = pipeline.export(routine, Settings(), fake_cache, tmp_path / "a", bitrate="64k")
-    assert MP3(result.full.path).info.bitrate == 64_000
+    assert 64_000 <= MP3(result.full.path).info.bitrate < 64_100
     for bad in ("fast", "100k", "0"):
         with pytest.raises(SettingsError, match="MP3 bitrates are"):
             pipeline.export(routine, Settings(), fake_cache, tmp_path / "b", bitrate=bad)

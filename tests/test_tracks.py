@@ -1,22 +1,29 @@
-"""The full track and the chapter tracks written from the frames in one pass (issue #17):
-the chapter tracks are the frames ffmpeg's segmenter cuts, byte for byte, and the full
-track's LAME/Info header is the one ffmpeg's MP3 writer sets, its checksums right."""
+"""The full track and the chapter tracks written from the frames in one pass (issues #17,
+#26): a chapter track is the full track's frames from its cut on, its first frame decoding
+on its own (the bit reservoir laid out again), and the full track's LAME/Info header is
+set from its frames, its checksums right."""
 
 from __future__ import annotations
 
 import random
 import shutil
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import require
-from tests.test_parallel_encode import decode, encode_single, mp3val_problems, speech_like
-from voiceguide.export.frames import FrameReader, info_frame
-from voiceguide.export.pieces import SAMPLES_PER_FRAME
-from voiceguide.export.tracks import TrackWriter, crc16
+from tests.test_parallel_encode import decode, mp3val_problems, speech_like
+from voiceguide.export.encoder import encode_pieces
+from voiceguide.export.frames import frame_length
+from voiceguide.export.pieces import SAMPLES_PER_FRAME, plan_pieces
+from voiceguide.export.reservoir import (
+    Frame,
+    Repacker,
+    main_data_begin,
+    main_data_bytes,
+    side_length,
+)
+from voiceguide.export.tracks import crc16
 from voiceguide.sound.audio import FORMAT
 
 LAME = 21 + 120  # the LAME tag in a mono Info frame
@@ -42,52 +49,100 @@ def test_crc16_is_crc16_arc_for_any_length_and_chains() -> None:
     assert crc16(b"\x00" * 40_000 + b"\x01") == crc16_bitwise(b"\x00" * 40_000 + b"\x01")
 
 
+def frames_of(data: bytes) -> list[bytes]:
+    at, frames = 0, []
+    while at + 4 <= len(data):
+        length = frame_length(data[at : at + 4])
+        frames.append(data[at : at + length])
+        at += length
+    return frames
+
+
+def borrowed(frames: list[bytes]) -> list[int]:
+    """For each frame, how many bytes before its own payload its data begins, less the
+    payload of the frames before it in the list (> 0: it reaches before the list)."""
+    payload, out = 0, []
+    for frame in frames:
+        side = frame[4 : 4 + side_length(frame)]
+        out.append(main_data_begin(side) - payload)
+        payload += len(frame) - 4 - len(side)
+    return out
+
+
 @pytest.mark.ffmpeg
-def test_tracks_are_what_ffmpeg_writes_from_the_same_frames(tmp_path: Path) -> None:
+def test_chapter_tracks_are_the_full_tracks_frames_and_start_on_their_own(tmp_path: Path) -> None:
     require("mp3val", shutil.which("mp3val") is not None, "apt-get install mp3val")
     source = speech_like(60, seed=11)
-    single = tmp_path / "single.mp3"
-    encode_single(source, single)  # its header was written by ffmpeg's MP3 writer
-    times_s = [1.0, 10.013, 33.5, 47.25]
-    # ffmpeg's segmenter cuts the same stream (as the export did before #17)
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(single), "-c", "copy", "-f", "segment",
-         "-segment_format_options", "write_xing=0:id3v2_version=0",
-         "-segment_times", ",".join(map(str, times_s)), str(tmp_path / "seg-%d.mp3")],
-        check=True,
-    )  # fmt: skip
-    cuts = [-(-round(t * 1000) * FORMAT.sample_rate // (1000 * SAMPLES_PER_FRAME)) for t in times_s]
-    info, padding = info_frame(single)
+    data = source.tobytes()
+    cuts = [38, 390, 1283, 1810]
     chapters = [tmp_path / f"ours-{i}.mp3" for i in range(len(cuts) + 1)]
-    writer = TrackWriter(tmp_path / "full.mp3", info, chapters, cuts)
-    with single.open("rb") as handle:
-        FrameReader(handle, single.name).copy(None, writer.add)
-    writer.finish(padding)
-    for i, chapter in enumerate(chapters):
-        assert chapter.read_bytes() == (tmp_path / f"seg-{i}.mp3").read_bytes(), i
-    assert sum(writer.chapter_frames) == len(writer._lengths)
-    ours, theirs = (tmp_path / "full.mp3").read_bytes(), single.read_bytes()
-    assert len(ours) == len(theirs) and ours[313:] == theirs[313:]  # the same frames
-    toc = slice(21 + 16, 21 + 116)
-    # every header field as ffmpeg's writer sets it but the table of contents (ffmpeg
-    # samples the frames' positions coarsely; ours is exact) and hence the tag's CRC
-    assert ours[: toc.start] == theirs[: toc.start]
-    assert ours[toc.stop : LAME + 34] == theirs[toc.stop : LAME + 34]
-    assert all(abs(a - b) <= 3 for a, b in zip(ours[toc], theirs[toc], strict=True))
-    assert list(ours[toc]) == sorted(ours[toc])
-    starts = [313]  # where each frame starts: after the Info frame, the frames before it
-    for length in writer._lengths:
-        starts.append(starts[-1] + length)
-    frames = len(writer._lengths)
-    assert list(ours[toc]) == [
-        min(255, starts[i * frames // 100] * 256 // len(ours)) for i in range(100)
-    ]  # exact: entry i is where the frame i percent of the way in starts, in 256ths
-    header = bytearray(ours[:313])
+    full = tmp_path / "full.mp3"
+    counts = encode_pieces(
+        lambda a, b: [data[2 * a : 2 * b]], [[p] for p in plan_pieces(len(source), 2)],
+        full, "96k", FORMAT, None, chapters, cuts,
+    )  # fmt: skip
+    ours = full.read_bytes()
+    info = frame_length(ours[:4])
+    frames = frames_of(ours[info:])
+    assert counts == [b - a for a, b in zip([0, *cuts], [*cuts, len(frames)], strict=True)]
+    assert int.from_bytes(ours[21 + 8 : 21 + 12], "big") == len(frames)
+    delay_padding = int.from_bytes(ours[LAME + 21 : LAME + 24], "big")
+    assert delay_padding >> 12 == 576
+    assert (delay_padding & 0xFFF) == len(frames) * SAMPLES_PER_FRAME - 576 - len(source)
+    for i, (start, chapter) in enumerate(zip([0, *cuts], chapters, strict=True)):
+        mine = frames[start : start + counts[i]]
+        assert chapter.read_bytes() == b"".join(mine), i  # the full track's frames
+        reach = borrowed(mine)
+        assert reach[0] == 0 and main_data_begin(mine[0][4:21]) == 0  # the cut frame: alone
+        assert max(reach) <= 0, i  # nothing borrowed from before the chapter
+        assert not mp3val_problems(chapter), i
+    header = bytearray(ours[:info])
     header[LAME + 34 : LAME + 36] = b"\x00\x00"
     assert ours[LAME + 34 : LAME + 36] == crc16(bytes(header[:190])).to_bytes(2, "big")
-    # ffmpeg's own tag CRC is computed the same way: check ours on its header
-    header = bytearray(theirs[:313])
-    header[LAME + 34 : LAME + 36] = b"\x00\x00"
-    assert theirs[LAME + 34 : LAME + 36] == crc16(bytes(header[:190])).to_bytes(2, "big")
-    assert np.array_equal(decode(tmp_path / "full.mp3"), decode(single))
-    assert not mp3val_problems(tmp_path / "full.mp3")
+    assert ours[LAME + 32 : LAME + 34] == crc16(ours[info:]).to_bytes(2, "big")
+    assert not mp3val_problems(full)
+    assert len(decode(full)) == len(source)
+
+
+def fake_frame(main: bytes, begin: int = 0) -> Frame:
+    """A mono 96 kbps frame whose one granule's data is ``main``."""
+    bits = (begin << 127) | ((8 * len(main)) << (136 - 18 - 12))
+    return Frame(bytes((0xFF, 0xFB, 0x70, 0xC4)), bits.to_bytes(17, "big"), main)
+
+
+def test_the_repacker_lays_data_as_early_as_the_reservoir_allows_and_cuts_stand_alone() -> None:
+    given: list[bytes] = []
+    packer = Repacker(lambda data, lengths: given.extend(frames_of(data)), [4, 6], bytes(17))
+    sizes = [10, 10, 10, 10, 200, 500, 280, 100]
+    packer.add([fake_frame(bytes([k + 1]) * n) for k, n in enumerate(sizes)])
+    packer.finish()
+    assert len(given) == len(sizes)
+    begins = [main_data_begin(f[4:21]) for f in given]
+    assert begins[:4] == [0, 292 - 10, 511, 511]  # back to where data ends, 511 at most
+    assert begins[4] == 0 and begins[6] == 0  # the cuts: data in the frame itself
+    assert given[5][2] >> 4 > 7  # 500 bytes after a cut: 384 of room, the next rates up
+    stream = bytearray()
+    for k, frame in enumerate(given):
+        payload_start = len(stream)
+        stream += frame[21:]
+        side = frame[4:21]
+        start = payload_start - main_data_begin(side)
+        assert bytes(stream[start : start + main_data_bytes(side)]) == bytes([k + 1]) * sizes[
+            k
+        ] or (k == 6 and main_data_bytes(side) == 0), k
+    assert sum(len(f) for f in given) in (313 * len(sizes), 313 * len(sizes) + 1) or packer.raised
+
+
+def test_a_cut_frame_that_does_not_fit_alone_is_silent_and_a_frame_without_room_a_bit_rate_up() -> (
+    None
+):
+    given: list[bytes] = []
+    packer = Repacker(lambda data, lengths: given.extend(frames_of(data)), [1], bytes(17))
+    packer.add([fake_frame(b"a" * 100), fake_frame(b"b" * 400)])
+    packer.add([fake_frame(b"c" * 500), fake_frame(b"d" * 500)])
+    packer.finish()
+    assert packer.silenced == 1 and main_data_bytes(given[1][4:21]) == 0
+    assert given[1][2] >> 4 == 7  # the cut frame keeps its bit rate
+    # 500 bytes after 500: 376 bytes of room at 96 kbps, 480 at 128, 584 at 160
+    assert [f[2] >> 4 for f in given[2:]] == [7, 10]
+    assert packer.raised == 1 and main_data_bytes(given[3][4:21]) == 500

@@ -255,9 +255,8 @@ def _parallel_encoder(wav: Path, work: Path) -> tuple[int, Callable[[], object]]
                 left -= len(chunk) // 2
                 yield chunk
 
-    ffmpeg = shutil.which("ffmpeg") or "ffmpeg"
     out = work / "parallel.mp3"
-    return len(pieces), lambda: encode_pieces(pcm, [[p] for p in pieces], out, ffmpeg, "96k")
+    return len(pieces), lambda: encode_pieces(pcm, [[p] for p in pieces], out, "96k")
 
 
 def _scaling(work: Path, skip_memory: bool) -> None:

@@ -1,7 +1,7 @@
 """Which encoder encodes which MP3 frames: the plan of a parallel encode (pure).
 
-LAME (through ffmpeg, with no bit reservoir) turns every 1,152 samples into one frame that
-decodes on its own, so a stream can be encoded in pieces that start on the frame grid of
+LAME turns every 1,152 samples into one frame (its data laid out again across the joins:
+:mod:`.reservoir`), so a stream can be encoded in pieces that start on the frame grid of
 the whole: piece ``i`` keeps the MP3 frames ``[first, end)`` of the whole stream, and its
 encoder is fed the samples of those frames plus a few frames more on either side, so that
 its filter banks and psychoacoustic model see the same audio around the joins as a single
@@ -28,7 +28,9 @@ from dataclasses import dataclass
 __all__ = ["SAMPLES_PER_FRAME", "Piece", "has_gaps", "plan_encoders", "plan_pieces"]
 
 SAMPLES_PER_FRAME = 1152  # MPEG-1 layer III
-_LEAD_FRAMES = 2  # fed before a piece's first kept frame (and after its last), then dropped
+# six, not two: an encoder's bit reservoir fills over its lead frames, so its first kept
+# frames get as many bits as a single encoder's would
+_LEAD_FRAMES = 6  # fed before a piece's first kept frame (and after its last), then dropped
 _MIN_PIECE_FRAMES = 40 * 44_100 // SAMPLES_PER_FRAME  # about 40 s: shorter is not worth it
 _MARGIN_FRAMES = 2  # a skipped frame has this many silent frames on either side
 _MIN_GAP_FRAMES = 2 * _LEAD_FRAMES + 4  # shorter silences are encoded: not worth a restart

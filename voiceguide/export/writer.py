@@ -1,7 +1,7 @@
 """Export: the timeline rendered to MP3 tracks (one per chapter, plus the whole routine).
 
-Every track is encoded by ffmpeg from one streamed render (the full track and the chapter
-tracks are fed from the same chunks), tagged with mutagen, and written into a staging
+Every track is encoded by LAME from one streamed render (the chapter tracks are cut out of
+the full track's frames), tagged with mutagen, and written into a staging
 folder inside the output folder. Only when every file is complete are they renamed into
 place, so a failure (disk full, read-only folder, a killed process) never leaves a
 half-written file under a final name, and the previous export stays intact until then.
@@ -19,17 +19,10 @@ from mutagen import MutagenError
 
 from voiceguide.errors import ExportError
 from voiceguide.export.cover import cover_png
-from voiceguide.export.encoder import (
-    Encoder,
-    Progress,
-    encode,
-    encode_all,
-    find_program,
-    mp3_length_s,
-    rendered,
-)
+from voiceguide.export.encoder import Progress, encode_all, encode_pieces, rendered
 from voiceguide.export.lyrics import lrc, m3u8, marks
 from voiceguide.export.names import file_name, plan_tracks, safe_filename
+from voiceguide.export.pieces import SAMPLES_PER_FRAME, plan_encoders
 from voiceguide.export.publish import discard_staging, make_staging, publish, write_zip
 from voiceguide.export.tags import TrackTags, write_tags
 from voiceguide.files import check_target, staging_path
@@ -95,7 +88,6 @@ def export_timeline(
 ) -> ExportResult:
     """Render and encode every track (with the music ``bed`` mixed in), then move them into
     ``options.out_dir`` together."""
-    ffmpeg = find_program("ffmpeg")
     out_dir = options.out_dir
     try:
         staging = make_staging(out_dir)
@@ -104,7 +96,7 @@ def export_timeline(
     try:
         planned = plan_tracks(timeline)
         cuts = encode_all(
-            timeline, phrases, cues, planned, staging, ffmpeg, options.bitrate, progress, fmt, bed
+            timeline, phrases, cues, planned, staging, options.bitrate, progress, fmt, bed
         )
         starts = [cut.start_ms for cut in cuts]
         tracks = tuple(
@@ -168,7 +160,6 @@ def export_track(
     """The whole timeline as one tagged MP3 (its sections as chapters, its words as lyrics),
     encoded beside ``path`` and renamed onto it only when complete, and only while ``path``
     is a regular file or a new name, none of ``protected`` (raises TargetRefused)."""
-    ffmpeg = find_program("ffmpeg")
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -177,8 +168,11 @@ def export_track(
     check_target(path, protected)
     staged = staging_path(path)
     try:
-        encoder = Encoder(ffmpeg, staged, bitrate, fmt, shown=path.name)
-        encode(encoder, rendered(timeline, phrases, cues, None, fmt))
+        total = fmt.frames(timeline.total_ms)
+        (frames,) = encode_pieces(
+            lambda start, end: rendered(timeline, phrases, cues, None, fmt),
+            plan_encoders(total, 1), staged, bitrate, fmt,
+        )  # fmt: skip
         chapters, lyrics = marks(timeline, None, 0)
         write_tags(
             staged,
@@ -193,7 +187,7 @@ def export_track(
                 chapters=chapters if len(chapters) > 1 else (),
             ),
         )
-        track = Track(path, timeline.title, 1, mp3_length_s(staged))
+        track = Track(path, timeline.title, 1, frames * SAMPLES_PER_FRAME / fmt.sample_rate)
         check_target(path, protected)  # what is there now
         os.replace(staged, path)
     except (OSError, MutagenError) as error:

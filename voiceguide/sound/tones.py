@@ -25,8 +25,19 @@ _CUE_OFFSET_LU = -1.0  # cues sit this much below the speech
 _BREATH_OFFSET_LU = -7.0  # and breathing tones further below: they pace, they do not call
 
 
+def _import_pydub() -> None:
+    """Import pydub without its warning that ffmpeg is missing: only its pure Python parts
+    are used here (generators, overlays), which need no ffmpeg."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
+        import pydub.generators  # noqa: F401 - imported here once, without the warning
+
+
 @cache
 def _cue_audio(cue: Cue, fmt: AudioFormat) -> AudioSegment:
+    _import_pydub()
     from pydub import AudioSegment
     from pydub.generators import Sine
 
