@@ -129,3 +129,64 @@ def test_live_playback_uses_simpleaudio_patched_on_every_python(
 
     monkeypatch.setattr(sys, "version_info", (3, 13, 0, "final", 0))
     SimpleaudioPlayer()  # no longer refused on 3.12 and 3.13
+
+
+def _hidden(programs: list[str]) -> str:
+    """Shell commands binding /dev/null over each program found on PATH (in a private mount
+    namespace: nothing outside it changes)."""
+    found = [shutil.which(p) for p in programs]
+    return " && ".join(f"mount --bind /dev/null '{Path(p).resolve()}'" for p in found if p)
+
+
+@pytest.mark.slow
+@pytest.mark.espeak
+def test_the_wheel_in_a_fresh_venv_with_no_extras_exports_without_ffmpeg(tmp_path: Path) -> None:
+    """The promise of issue #26: the wheel, installed into a fresh venv with no extras, on a
+    machine where ffmpeg and ffprobe cannot run: export writes 6 tracks that mp3val finds
+    clean; plan and history work there too."""
+    from tests.conftest import require
+
+    allowed = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    require("unshare -m", allowed.returncode == 0, allowed.stderr.decode().strip())
+    require("mp3val", shutil.which("mp3val") is not None, "apt-get install mp3val")
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(dist), str(REPO)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = dist.glob("voiceguide-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    command = str(venv / "bin" / "voiceguide")
+    out = tmp_path / "audio"
+    script = " && ".join(
+        [
+            _hidden(["ffmpeg", "ffprobe", "avconv"]),
+            f"'{command}' plan > /dev/null",
+            f"'{command}' export --out '{out}'",
+            f"'{command}' history > /dev/null",
+        ]
+    )
+    home = tmp_path / "home"
+    result = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900,
+        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(home),
+             "XDG_CACHE_HOME": str(home / "cache"), "XDG_DATA_HOME": str(home / "data"),
+             "XDG_CONFIG_HOME": str(home / "config")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "ffmpeg" not in result.stderr
+    tracks = sorted(out.glob("*.mp3"))
+    assert len(tracks) == 6
+    for track in tracks:
+        report = subprocess.run(["mp3val", str(track)], capture_output=True, text=True).stdout
+        assert not [
+            line for line in report.splitlines() if line.startswith(("WARNING", "ERROR"))
+        ], report
