@@ -176,9 +176,14 @@ def encode_all(
         jobs, staging / planned[-1].name, bitrate, fmt, report,
         [staging / track.name for track in planned[:-1]], cuts,
     )  # fmt: skip
+    # the full track's length is its samples (its LAME header leaves out the encoder's delay
+    # and padding, as readers do); a chapter track has no such header: all its frames
     return [
-        TrackCut(round(first * per_frame_ms), count * per_frame_ms / 1000)
-        for first, count in zip([0, *cuts, 0], [*frames, sum(frames)], strict=True)
+        *(
+            TrackCut(round(first * per_frame_ms), count * per_frame_ms / 1000)
+            for first, count in zip([0, *cuts], frames, strict=True)
+        ),
+        TrackCut(0, fmt.frames(timeline.total_ms) / fmt.sample_rate),
     ]
 
 

@@ -22,7 +22,7 @@ from voiceguide.export.cover import cover_png
 from voiceguide.export.encoder import Progress, encode_all, encode_pieces, rendered
 from voiceguide.export.lyrics import lrc, m3u8, marks
 from voiceguide.export.names import file_name, plan_tracks, safe_filename
-from voiceguide.export.pieces import SAMPLES_PER_FRAME, plan_encoders
+from voiceguide.export.pieces import plan_encoders
 from voiceguide.export.publish import discard_staging, make_staging, publish, write_zip
 from voiceguide.export.tags import TrackTags, write_tags
 from voiceguide.files import check_target, staging_path
@@ -169,7 +169,7 @@ def export_track(
     staged = staging_path(path)
     try:
         total = fmt.frames(timeline.total_ms)
-        (frames,) = encode_pieces(
+        encode_pieces(
             lambda start, end: rendered(timeline, phrases, cues, None, fmt),
             plan_encoders(total, 1), staged, bitrate, fmt,
         )  # fmt: skip
@@ -187,7 +187,7 @@ def export_track(
                 chapters=chapters if len(chapters) > 1 else (),
             ),
         )
-        track = Track(path, timeline.title, 1, frames * SAMPLES_PER_FRAME / fmt.sample_rate)
+        track = Track(path, timeline.title, 1, total / fmt.sample_rate)  # as its header says
         check_target(path, protected)  # what is there now
         os.replace(staged, path)
     except (OSError, MutagenError) as error:
