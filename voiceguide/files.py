@@ -243,7 +243,9 @@ _SEMAPHORE_PREFIX = "sem.mp-"  # multiprocessing's named semaphores (a pool's lo
 _SEMAPHORE_AGE_S = 60.0
 
 
-def sweep_semaphores(shm: Path = SHM, proc: Path = Path("/proc")) -> int:
+def sweep_semaphores(
+    shm: Path = SHM, proc: Path = Path("/proc"), only: frozenset[str] | None = None
+) -> int:
     """Remove this user's multiprocessing semaphores that no process has open: a run killed
     with its whole process group (SIGKILL: its resource tracker too) leaves them for good.
     A semaphore is mapped by every process using it (sem_open maps it before its name
@@ -252,7 +254,9 @@ def sweep_semaphores(shm: Path = SHM, proc: Path = Path("/proc")) -> int:
         candidates = [
             entry
             for entry in os.scandir(shm)
-            if entry.name.startswith(_SEMAPHORE_PREFIX) and _abandoned_candidate(entry)
+            if entry.name.startswith(_SEMAPHORE_PREFIX)
+            and (only is None or entry.name in only)
+            and _abandoned_candidate(entry)
         ]
     except OSError:
         return 0

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from voiceguide.errors import Interrupted, SynthesisError
-from voiceguide.files import sweep_semaphores
 from voiceguide.speech.base import Finisher, short
 
 __all__ = ["EarlyWorkers", "WorkerSynthesizer", "start_worker", "wav_complete"]
@@ -158,9 +157,7 @@ def default_workers() -> int:
 
 
 def _start_pool(workers: int) -> Any:
-    """A pool of ``workers`` engine-agnostic worker processes (and, first, the semaphores
-    of killed runs swept: each pool makes some)."""
-    sweep_semaphores()
+    """A pool of ``workers`` engine-agnostic worker processes."""
     return multiprocessing.get_context("spawn").Pool(workers, initializer=start_worker)
 
 
