@@ -177,7 +177,7 @@ def test_reps_keep_an_exact_tempo_and_are_counted_aloud(routine: Routine) -> Non
             if isinstance(e, Speech) and rep_set.start_ms <= e.start_ms < rep_set.end_ms
         ]
         assert [c.start_ms - rep_set.start_ms for c in counts] == [i * rep_ms for i in range(12)]
-        assert [c.text for c in counts][:2] == ["1, squeeze.", "2, squeeze."]
+        assert [c.text for c in counts][:2] == ["Squeeze, 1.", "Squeeze, 2."]
         releases = [t for t in tones(timeline, Cue.END) if rep_set.start_ms <= t < rep_set.end_ms]
         assert [t - rep_set.start_ms for t in releases] == [i * rep_ms + 3000 for i in range(12)]
     # a rest between the two sets, and the set end is signalled after each set (the

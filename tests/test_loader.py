@@ -71,7 +71,9 @@ def test_the_bundled_routine_is_listed_and_loads(routine: Routine) -> None:
         "same side as your outstretched leg",
         "elbow presses against the outside of your bent {side} knee",
         "parallel to your lower leg",
-        "away from the center of your body",
+        "across your body",
+        "turn your upper body toward your bent {side} knee",
+        "ease off, or come out of it",
         "dropping your {side} hip back down to the floor",
         "both sitting bones",
         "stretch in your low back",
@@ -161,7 +163,7 @@ def _edit(path: Path, old: str, new: str) -> None:
             "supine-hip-stretch.yaml",
             "    then_s: 3\n  - Next",
             "    then_s: 99\n  - Next",
-            r"supine-hip-stretch.yaml:65, exercise 'supine-hip-stretch', field 'closing\[1\]"
+            r"supine-hip-stretch.yaml:80, exercise 'supine-hip-stretch', field 'closing\[1\]"
             r"\.then_s': must be between 0 s and 60 s, got 99",
         ),
         (

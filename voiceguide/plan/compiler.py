@@ -16,7 +16,8 @@ Timing rules (the README explains them to users):
 * Rests (``rest_s``) and get-into-position pauses (``settle_s``, ``switch_s``) are quiet
   time, after the words that announce them; a step's ``then_s`` is quiet time after it.
 * Safety notes (the routine's ``safety``, an exercise's ``caution``) are said at every
-  verbosity; ``minimal`` leaves out the rest of the words (and the cue legend).
+  verbosity; ``minimal`` leaves out the rest of the words (and the cue legend), never the
+  time a step gives to move (getting into position, changing sides, lowering the legs).
 """
 
 from __future__ import annotations
@@ -123,16 +124,24 @@ def _say(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) -> 
     b.say_template(getattr(exercise, field), values, then_s(exercise.steps, field))
 
 
+def _move(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) -> None:
+    """A text that asks for a movement: said with its steps' time, or at minimal left
+    unsaid with that time kept (the listener still has to get into position)."""
+    if b.talks:
+        _say(b, exercise, field, values)
+    elif getattr(exercise, field):
+        b.pause(ms(sum(then_s(exercise.steps, field))))
+
+
 def _opening(b: Builder, exercise: Exercise) -> None:
     v = _values(exercise, b)
     b.say(exercise.title + ".")
     if b.talks:
         _say(b, exercise, "intro", v)
     _say(b, exercise, "caution", v)  # a safety note: at every level
-    if b.talks:
-        if exercise.needs:
-            b.say(f"Have {spoken_list([n.rstrip('.') for n in exercise.needs])} within reach.")
-        _say(b, exercise, "setup", v)
+    if b.talks and exercise.needs:
+        b.say(f"Have {spoken_list([n.rstrip('.') for n in exercise.needs])} within reach.")
+    _move(b, exercise, "setup", v)
 
 
 def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -> None:
@@ -140,24 +149,27 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
     sides: tuple[Side | None, ...] = exercise.sides or (None,)
     first = True
     for round_number in range(1, exercise.rounds + 1):
-        if round_number > 1 and exercise.rest_s > 0:
-            if b.talks:
-                _say(b, exercise, "rest_cue", _values(exercise, b))
-            b.pause(ms(exercise.rest_s))
+        if round_number > 1:
+            _move(b, exercise, "round_end", _values(exercise, b, round=round_number - 1))
+            if exercise.rest_s > 0:
+                if b.talks:
+                    _say(b, exercise, "rest_cue", _values(exercise, b))
+                b.pause(ms(exercise.rest_s))
         for side in sides:
             v = _values(exercise, b, side=side, round=round_number)
             if side is not None:
                 b.open_section(f"{exercise.title} - {side} side", side, round_number)
             if exercise.rounds > 1 and side == sides[0] and b.talks:
                 _say(b, exercise, "round_intro", v)  # "Round 1 of 3." too
+            if round_number > 1 and side == sides[0]:
+                _move(b, exercise, "round_again", _values(exercise, b, round=round_number))
             if not first and side is not None:
                 b.tone(Cue.SWITCH)
             if side is not None:
                 if not b.talks:
                     b.say(f"{side.capitalize()}.")
-                else:
-                    field = "side_setup" if round_number == 1 else "side_again"
-                    _say(b, exercise, field if getattr(exercise, field) else "side_again", v)
+                field = "side_setup" if round_number == 1 else "side_again"
+                _move(b, exercise, field if getattr(exercise, field) else "side_again", v)
             b.pause(ms(exercise.settle_s if first else exercise.switch_s))
             inside = HoldWords(
                 cue=templates.fill(exercise.hold_cue, v) if b.talks else "",
@@ -165,11 +177,9 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
                 extras=_coach_words(b, exercise, v, breathing),
             )
             place_hold(b, exercise, side, round_number, inside)
-            if b.talks:
-                _say(b, exercise, "after", v)
+            _move(b, exercise, "after", v)
             first = False
-    if b.talks:
-        _say(b, exercise, "closing", _values(exercise, b))
+    _move(b, exercise, "closing", _values(exercise, b))
 
 
 def _coach_words(
@@ -227,5 +237,4 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
             if b.talks:
                 _say(b, exercise, "rest_cue", v)
             b.pause(ms(exercise.rest_s))
-    if b.talks:
-        _say(b, exercise, "closing", _values(exercise, b))
+    _move(b, exercise, "closing", _values(exercise, b))

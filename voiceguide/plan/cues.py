@@ -70,7 +70,7 @@ MEANINGS: dict[Cue, str] = {
     Cue.START: "The hold begins.",
     Cue.HALFWAY: "Halfway.",
     Cue.TICK: "The last three seconds.",
-    Cue.END: "The hold ends, or: release.",
+    Cue.END: "Release.",
     Cue.SWITCH: "Switch sides.",
     Cue.SET_END: "The set is done.",
     Cue.FINISH: "The routine is done.",

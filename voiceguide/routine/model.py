@@ -111,6 +111,8 @@ class Exercise:
     side_setup: str = ""  # spoken before each side in the first round
     side_again: str = "{Side} side."  # spoken before each side in later rounds
     round_intro: str = "Round {round} of {rounds}."  # spoken before each round (hold, rounds > 1)
+    round_end: str = ""  # spoken after each round but the last, before the rest (hold)
+    round_again: str = ""  # spoken before each round after the first, after round_intro (hold)
     hold_cue: str = "Hold."  # spoken just before a hold starts
     during: str = ""  # spoken right after a hold starts, in the first round
     reminders: tuple[str, ...] = ()  # coach level: form reminders during every hold

@@ -44,6 +44,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "side_setup": _PER_SIDE,
     "side_again": _PER_SIDE,
     "round_intro": _EXERCISE_WIDE | {"round"},
+    "round_end": _EXERCISE_WIDE | {"round"},
+    "round_again": _EXERCISE_WIDE | {"round"},
     "rest_cue": _EXERCISE_WIDE,
     "hold_cue": _PER_SIDE,
     "during": _PER_SIDE,
