@@ -384,9 +384,9 @@ BAD_FILES: dict[str, Bad] = {
     ),
     "a wordless paragraph": Bad(
         ROUTINE,
-        sub("closing: |\n", "closing: |\n  ***\n\n"),
+        sub("intro: |\n", "intro: |\n  ***\n\n"),
         r"paragraph 1 has nothing to speak",
-        field="closing",
+        field="intro",
     ),
     "a bell character in text": Bad(
         SUPINE,
@@ -593,7 +593,7 @@ BAD_FILES: dict[str, Bad] = {
     "a script missing, on its entry's line": Bad(
         ROUTINE,
         lambda data: data.replace(b"  - adductor-ball-squeeze", b"  - neck-roll"),
-        r"outer-hip\.routine\.yaml:41, exercise 'neck-roll', field 'exercises': no narration script",
+        r"outer-hip\.routine\.yaml:44, exercise 'neck-roll', field 'exercises': no narration script",
         "neck-roll",
         "exercises",
     ),
@@ -844,7 +844,7 @@ def test_a_script_that_leads_outside_the_routine_folder_is_refused_unread(tmp_pa
         assert "TOP-SECRET" not in stdout + stderr and "20228" not in stdout + stderr
     code, stdout, stderr = run_main("validate", str(routine_path))
     assert stdout.splitlines()[0] == (
-        f"{routine_path}:39, exercise 'supine-hip-stretch', field 'exercises': supine-hip-stretch"
+        f"{routine_path}:42, exercise 'supine-hip-stretch', field 'exercises': supine-hip-stretch"
         ".yaml leads outside the routine's folder (a link); narration scripts are read only "
         "from inside it: copy the file there instead"
     )
