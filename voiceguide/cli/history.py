@@ -49,15 +49,29 @@ def log_command(
             help="An exercise you did (repeat it; default: all of them).",
         ),
     ] = None,
+    pain: Annotated[
+        str | None,
+        typer.Option(
+            "--pain",
+            metavar="0-10",
+            help="How your back feels, 0 (no pain) to 10: with a routine, the session's "
+            "check-in; alone (no routine, no --exercise), a score with no session.",
+        ),
+    ] = None,
     undo: Annotated[
         bool, typer.Option("--undo", help="Delete the last session logged by hand instead.")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a session done elsewhere (the exported MP3s on a phone), with the settings an
-    export of the routine with these options uses."""
+    export of the routine with these options uses, or a pain check-in on its own."""
     from voiceguide import pipeline
     from voiceguide.cli.show import clock, streak_line
+    from voiceguide.practice import parse_score
+
+    score = parse_score(pain) if pain is not None else None
+    if undo and score is not None:
+        raise SettingsError("--undo goes alone (not with --pain)")
 
     if undo:
         removed = pipeline.undo_log()
@@ -67,8 +81,16 @@ def log_command(
         when = removed.started.local().strftime("%a %d %b %H:%M")
         typer.echo(f"Deleted the session of {removed.routine} logged for {when}")
         return
+    if score is not None and options == RoutineOptions() and not exercise:
+        entry = pipeline.log_pain(score, at=at)
+        if as_json:
+            typer.echo(json.dumps(entry.to_json(), indent=2))
+            return
+        when = entry.at.local().strftime("%a %d %b %H:%M")
+        typer.echo(f"Noted: {score} on {when}, with no session, in {pipeline.log_path()}")
+        return
     loaded, prepared = options.prepare()
-    session = pipeline.log_session(loaded, prepared.settings, at=at, exercises=exercise)
+    session = pipeline.log_session(loaded, prepared.settings, at=at, exercises=exercise, pain=score)
     if as_json:
         typer.echo(json.dumps(session.to_json(), indent=2))
         return
@@ -77,7 +99,9 @@ def log_command(
     when = session.started.local().strftime("%a %d %b %H:%M")
     typer.echo(
         f"Logged {session.routine} on {when}: {what} {len(session.exercises)} exercises, "
-        f"{clock(session.heard_ms)}, in {pipeline.log_path()}"
+        f"{clock(session.heard_ms)}"
+        + (f", pain {session.pain}" if session.pain is not None else "")
+        + f", in {pipeline.log_path()}"
     )
     typer.echo(streak_line(pipeline.history(last=1)))
 
@@ -99,7 +123,9 @@ def history_command(
     forget: Annotated[
         bool,
         typer.Option(
-            "--forget", help="Delete the log's sessions for good (all, or those before --before)."
+            "--forget",
+            help="Delete the log's sessions and pain scores for good (all, or those before "
+            "--before).",
         ),
     ] = False,
     before: Annotated[

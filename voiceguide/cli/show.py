@@ -247,6 +247,11 @@ def history_view(history: History, console: Console | None = None) -> None:
         grid.add_row(Text(row[0].day.strftime("%d %b")), *cells)
     console.print(grid)
     console.print(Text("■ whole routine  ▪ some exercises  · none", style="dim"))
+    if history.pain is not None and not history.pain.empty:
+        from voiceguide.cli.pain_chart import pain_lines
+
+        for line in pain_lines(history.pain, console):
+            console.print(line, no_wrap=True, overflow="crop")
     for target in history.targets:
         times = f"{target.low}" if target.low == target.high else f"{target.low}-{target.high}"
         line = Text(f"Today: {target.title}, {times} times a day: {target.done_today} done")

@@ -11,8 +11,10 @@ from voiceguide.pipeline.logbook import (
     forget,
     history,
     log_csv,
+    log_pain,
     log_session,
     play_logged,
+    score_session,
     undo_log,
 )
 from voiceguide.pipeline.planning import asked_phrases, plan, plan_stages
@@ -46,6 +48,7 @@ __all__ = [
     "legend",
     "load",
     "log_csv",
+    "log_pain",
     "log_path",
     "log_session",
     "make_cache",
@@ -56,5 +59,6 @@ __all__ = [
     "play_legend",
     "play_logged",
     "prepare",
+    "score_session",
     "undo_log",
 ]

@@ -26,12 +26,14 @@ from voiceguide.practice import (
     Moment,
     NewSession,
     Outline,
+    PainScore,
     Recorder,
     Session,
     SessionInfo,
     Store,
     build_history,
     check_folder,
+    check_score,
     csv_text,
     log_path,
     moment_of,
@@ -50,8 +52,10 @@ __all__ = [
     "forget",
     "history",
     "log_csv",
+    "log_pain",
     "log_session",
     "play_logged",
+    "score_session",
     "undo_log",
 ]
 
@@ -130,14 +134,14 @@ def _open(clock: Clock) -> Store | None:
     return store
 
 
-def _sessions(clock: Clock) -> tuple[list[Session], list[int]]:
-    """Every session the log shows, and the ids of those it cannot (see
-    :meth:`Store.read`)."""
+def _read(clock: Clock) -> tuple[list[Session], list[int], list[PainScore]]:
+    """Every session the log shows, the ids of those it cannot (see :meth:`Store.read`),
+    and every check-in, oldest first."""
     store = _open(clock)
     if store is None:
-        return [], []
+        return [], [], []
     with store:
-        return store.read()
+        return *store.read(), store.pain_scores()
 
 
 def history(
@@ -153,7 +157,7 @@ def history(
     since_day = parse_day(since, now.day) if since is not None else None
     if last < 1:
         raise SettingsError(f"--last {last}: must be 1 or more")
-    sessions, unreadable = _sessions(clock)
+    sessions, unreadable, pain = _read(clock)
     per_day = _targets(sessions, routine)
     return build_history(
         log_path(),
@@ -164,6 +168,7 @@ def history(
         routine=routine,
         last=last,
         unreadable=unreadable,
+        pain=pain,
     )
 
 
@@ -193,12 +198,15 @@ def log_session(
     *,
     at: str | None = None,
     exercises: list[str] | None = None,
+    pain: int | None = None,
     cache: PhraseCache | None = None,
     clock: Clock = system_clock,
 ) -> Session:
     """Record a session done elsewhere (the exported MP3s on a phone): the routine with the
     settings an export of it uses, the exercises done (all when none are named), started at
-    ``at`` (default: it just ended)."""
+    ``at`` (default: it just ended), with its pain check-in (0-10) when given."""
+    if pain is not None:
+        check_score(pain)
     loaded = routine
     ids = [e.id for e in loaded.exercises]
     for exercise in exercises or []:
@@ -234,8 +242,34 @@ def log_session(
         source="log",
     )
     with Store.open(log_path(), offset_s=end.offset_s) as store:
-        session_id = store.add(new, start.utc_s + heard_ms / 1000, sorted(done), heard_ms)
+        session_id = store.add(
+            new, start.utc_s + heard_ms / 1000, sorted(done), heard_ms, pain=pain
+        )
         return next(s for s in store.sessions() if s.id == session_id)
+
+
+def log_pain(score: int, *, at: str | None = None, clock: Clock = system_clock) -> PainScore:
+    """Record a check-in with no session (how the back feels in the morning, say), at
+    ``at`` (default: now)."""
+    check_score(score)
+    now = clock()
+    zone = None if clock is system_clock else now.tzinfo
+    when = moment_of(parse_when(at, now, zone)) if at is not None else moment_of(now)
+    with Store.open(log_path(), offset_s=moment_of(now).offset_s) as store:
+        score_id = store.add_pain(score, when, None, "log")
+        return next(p for p in store.pain_scores() if p.id == score_id)
+
+
+def score_session(
+    session_id: int, score: int, source: str, *, clock: Clock = system_clock
+) -> PainScore:
+    """The check-in after a session (from play or the phone page), now; it replaces one
+    given before for that session, and leaves the session as it was."""
+    check_score(score)
+    now = moment_of(clock())
+    with Store.open(log_path(), offset_s=now.offset_s) as store:
+        score_id = store.add_pain(score, now, session_id, source)
+        return next(p for p in store.pain_scores() if p.id == score_id)
 
 
 def undo_log(clock: Clock = system_clock) -> Session | None:
@@ -264,18 +298,24 @@ def log_csv(
     routine: str | None = None,
     clock: Clock = system_clock,
 ) -> tuple[str, int, str | None]:
-    """The log (since ``since``, of ``routine``) as CSV text, how many sessions it holds, and
-    a warning about the sessions that could not be read, if any."""
+    """The log (since ``since``, of ``routine``) as CSV text (with the check-ins given on
+    their own, when no routine is asked for), how many sessions it holds, and a warning
+    about the sessions that could not be read, if any."""
     now = moment_of(clock())
     since_day = parse_day(since, now.day) if since is not None else None
-    every, unreadable = _sessions(clock)
+    every, unreadable, pain = _read(clock)
     sessions = [
         s
         for s in every
         if (routine is None or s.routine == routine)
         and (since_day is None or s.started.day >= since_day)
     ]
-    return csv_text(sessions), len(sessions), unreadable_warning(log_path(), unreadable)
+    alone = [
+        p
+        for p in pain
+        if p.session_id is None and routine is None and (since_day is None or p.at.day >= since_day)
+    ]
+    return csv_text(sessions, alone), len(sessions), unreadable_warning(log_path(), unreadable)
 
 
 def export_csv(

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
+from voiceguide.practice.pain import PainTrend, pain_trend
 from voiceguide.practice.progress import ExerciseState
-from voiceguide.practice.records import Session
+from voiceguide.practice.records import PainScore, Session
 from voiceguide.practice.streaks import (
     DayMark,
     Moment,
@@ -52,6 +53,8 @@ class History:
     targets: tuple[Target, ...]
     routine: str | None = None
     unreadable: tuple[int, ...] = ()  # ids of sessions whose start cannot be shown
+    pain_scores: tuple[PainScore, ...] = ()  # of the routine asked for (else all), oldest first
+    pain: PainTrend | None = None
 
     @property
     def warning(self) -> str | None:
@@ -78,6 +81,10 @@ class History:
             ],
             "sessions": [s.to_json() for s in self.sessions],
             "unreadable_sessions": list(self.unreadable),
+            "pain": {
+                "scores": [p.to_json() for p in self.pain_scores],
+                **(self.pain.to_json() if self.pain is not None else {}),
+            },
         }
 
 
@@ -104,10 +111,12 @@ def build_history(
     last: int = LAST_SESSIONS,
     weeks: int = CALENDAR_WEEKS,
     unreadable: Sequence[int] = (),
+    pain: Sequence[PainScore] = (),
 ) -> History:
     """``sessions``: every session in the log, oldest first; ``per_day``: the daily target of
     each exercise that has one ({id: (title, low, high)}). The streaks and the calendar are
-    of the routine asked for (else of all); ``since`` only limits the list."""
+    of the routine asked for (else of all); ``since`` only limits the list. ``pain``: every
+    check-in, oldest first; with ``routine``, only those of its sessions are kept."""
     mine = [s for s in sessions if routine is None or s.routine == routine]
     practised = [s.started for s in mine if s.practised]
     listed = [s for s in mine if since is None or s.started.day >= since]
@@ -120,6 +129,14 @@ def build_history(
         for e in s.exercises
         if e.state is ExerciseState.COMPLETED
     ]
+    if routine is not None:
+        ids = {s.id for s in mine}
+        pain = [p for p in pain if p.session_id in ids]
+    trend = pain_trend(
+        [(p.at.day, p.score) for p in pain],
+        {s.started.day for s in mine if s.practised},
+        now.day,
+    )
     return History(
         path=path,
         today=now.day,
@@ -130,6 +147,8 @@ def build_history(
         targets=tuple(targets(per_day, done, now.day)),
         routine=routine,
         unreadable=tuple(unreadable),
+        pain_scores=tuple(pain),
+        pain=trend,
     )
 
 
@@ -148,34 +167,53 @@ CSV_COLUMNS = (
     "position_s",
     "exercises",
     "settings",
+    "pain",
 )
 
 
-def csv_text(sessions: Sequence[Session]) -> str:
-    """The sessions as CSV, one row each (exercises as ``id:state`` separated by spaces)."""
+def csv_text(sessions: Sequence[Session], alone: Sequence[PainScore] = ()) -> str:
+    """The sessions as CSV, one row each (exercises as ``id:state`` separated by spaces,
+    ``pain``: the check-in after it), and the check-ins given on their own (status
+    ``score``, no session), in order of time."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    rows: list[tuple[float, list[object]]] = []
     for s in sessions:
         row = s.to_json()
-        writer.writerow(
-            [
-                row["id"],
-                row["day"],
-                row["started"],
-                row["ended"] or "",
-                s.routine,
-                s.title,
-                s.source,
-                s.status,
-                "yes" if s.completed else "no",
-                row["heard_s"],
-                row["planned_s"],
-                row["position_s"],
-                " ".join(f"{e.exercise}:{e.state.value}" for e in s.exercises),
-                json.dumps(s.settings, sort_keys=True),
-            ]
+        rows.append(
+            (
+                s.started.utc_s,
+                [
+                    row["id"],
+                    row["day"],
+                    row["started"],
+                    row["ended"] or "",
+                    s.routine,
+                    s.title,
+                    s.source,
+                    s.status,
+                    "yes" if s.completed else "no",
+                    row["heard_s"],
+                    row["planned_s"],
+                    row["position_s"],
+                    " ".join(f"{e.exercise}:{e.state.value}" for e in s.exercises),
+                    json.dumps(s.settings, sort_keys=True),
+                    "" if s.pain is None else s.pain,
+                ],
+            )
         )
+    for p in alone:
+        score = p.to_json()
+        blank = [""] * (len(CSV_COLUMNS) - 9)
+        rows.append(
+            (
+                p.at.utc_s,
+                ["", score["day"], score["at"], "", "", "", p.source, "score", *blank, p.score],
+            )
+        )
+    rows.sort(key=lambda r: r[0])
+    writer.writerows(r for _t, r in rows)
     return out.getvalue()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.streaks import Moment
 
-__all__ = ["ExerciseRecord", "NewSession", "Session"]
+__all__ = ["ExerciseRecord", "NewSession", "PainScore", "Session"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Session:
     exercises: tuple[ExerciseRecord, ...]
     routine_path: str | None = None
     start_exercise: str | None = None
+    pain: int | None = None  # the check-in given after it, 0-10
 
     @property
     def practised(self) -> bool:
@@ -99,4 +100,25 @@ class Session:
                 for e in self.exercises
             ],
             "settings": self.settings,
+            "pain": self.pain,
+        }
+
+
+@dataclass(frozen=True)
+class PainScore:
+    """A check-in: how the back felt, 0 (no pain) to 10, as the listener said it."""
+
+    id: int
+    at: Moment
+    score: int
+    session_id: int | None = None  # None: a score given on its own
+    source: str = "log"  # "play", "page" or "log" (by hand)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "day": self.at.day.isoformat(),
+            "at": self.at.local().isoformat(timespec="seconds"),
+            "score": self.score,
+            "session": self.session_id,
+            "source": self.source,
         }

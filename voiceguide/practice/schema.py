@@ -82,6 +82,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE sessions SET status = 'stopped', ended_utc = updated_utc WHERE status = 'playing'",
         "CREATE INDEX sessions_by_start ON sessions (started_utc)",
     ),
+    # 3: pain check-ins (0-10), after a session or on their own; a session has at most one
+    (
+        """CREATE TABLE pain_scores (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER REFERENCES sessions(id) ON DELETE CASCADE,
+            at_utc REAL NOT NULL,
+            utc_offset_s INTEGER NOT NULL,
+            score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+            source TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX pain_scores_of_session ON pain_scores (session_id)"
+        " WHERE session_id IS NOT NULL",
+        "CREATE INDEX pain_scores_by_time ON pain_scores (at_utc)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

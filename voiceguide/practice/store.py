@@ -9,6 +9,7 @@ starts and as it goes; one whose player is gone is made "stopped" (:meth:`Store.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
@@ -19,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import PracticeLogError
+from voiceguide.practice.pain_log import PainLog
 from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import ExerciseRecord, NewSession, Session
 from voiceguide.practice.rows import exercise_record, number, session_of
 from voiceguide.practice.schema import BUSY_TIMEOUT_S, check_folder, log_path, prepare, said
-from voiceguide.practice.streaks import midnight_utc_s
+from voiceguide.practice.streaks import Moment, midnight_utc_s
 
 __all__ = ["STALE_S", "Store"]
 
@@ -53,7 +55,7 @@ def _alive(pid: object, boot_id: object) -> bool:
     return True
 
 
-class Store:
+class Store(PainLog):
     """An open practice log. Not shared between threads: each opens its own."""
 
     def __init__(
@@ -192,9 +194,16 @@ class Store:
                 [(s.value, ms, session_id, i) for i, (s, ms) in enumerate(states)],
             )
 
-    def add(self, new: NewSession, ended_utc: float, done: Sequence[str], heard_ms: int) -> int:
+    def add(
+        self,
+        new: NewSession,
+        ended_utc: float,
+        done: Sequence[str],
+        heard_ms: int,
+        pain: int | None = None,
+    ) -> int:
         """A session done elsewhere (``voiceguide log``), in one transaction: the exercises
-        in ``done`` were completed, the others not played."""
+        in ``done`` were completed, the others not played; ``pain``: its check-in."""
         states = [
             (ExerciseState.COMPLETED if e in done else ExerciseState.NOT_PLAYED, 0)
             for e, _t in new.exercises
@@ -211,6 +220,8 @@ class Store:
                 status="done",
                 completed=completed,
             )
+            if pain is not None:
+                self.add_pain(pain, Moment(ended_utc, new.started.offset_s), session_id, "log")
         return session_id
 
     def repair(self, now_utc_s: float) -> int:
@@ -273,6 +284,7 @@ class Store:
                 + " ORDER BY started_utc, id",
                 args,
             ).fetchall()
+            pain = dict(self._db.execute("SELECT session_id, score FROM pain_scores").fetchall())
             exercises: dict[int, list[ExerciseRecord]] = {}
             for session_id, exercise, title, state, heard in self._db.execute(
                 "SELECT session_id, exercise, title, state, heard_ms FROM session_exercises"
@@ -288,7 +300,9 @@ class Store:
             if read is None:
                 unreadable.append(row[0])
             else:
-                result.append(read)
+                score = pain.get(row[0])
+                ok = isinstance(score, int) and 0 <= score <= 10  # (another program's value)
+                result.append(dataclasses.replace(read, pain=score) if ok else read)
         result.sort(key=lambda s: (s.started.utc_s, s.id))  # a start stored as text sorts apart
         return result, sorted(unreadable)
 
@@ -304,6 +318,7 @@ class Store:
         with said(self.path, self._busy_s):
             self._db.execute("PRAGMA secure_delete = ON")
         with self._write() as db:
+            db.execute("DELETE FROM pain_scores WHERE session_id = ?", (last.id,))
             db.execute("DELETE FROM session_exercises WHERE session_id = ?", (last.id,))
             db.execute("DELETE FROM sessions WHERE id = ?", (last.id,))
         with said(self.path, self._busy_s):
@@ -311,7 +326,7 @@ class Store:
         return last
 
     def forget(self, before: date | None = None) -> int:
-        """Delete every session (or those started before the local day ``before``) for
+        """Delete every session and check-in (or those of local days before ``before``) for
         real: the freed pages are overwritten and the file rebuilt (VACUUM), and the
         write-ahead log emptied. Returns how many sessions were deleted."""
         with said(self.path, self._busy_s):
@@ -321,12 +336,14 @@ class Store:
             if before is None
             else (" WHERE started_utc + utc_offset_s < ?", (midnight_utc_s(before),))
         )
+        alone = "" if before is None else " AND at_utc + utc_offset_s < ?"
         with self._write() as db:
-            db.execute(
-                "DELETE FROM session_exercises WHERE session_id IN"
-                " (SELECT id FROM sessions" + where + ")",
-                args,
-            )
+            for table in ("pain_scores", "session_exercises"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE session_id IN (SELECT id FROM sessions{where})",
+                    args,
+                )
+            db.execute("DELETE FROM pain_scores WHERE session_id IS NULL" + alone, args)
             count = db.execute("DELETE FROM sessions" + where, args).rowcount
         with said(self.path, self._busy_s):
             self._db.execute("VACUUM")
