@@ -103,7 +103,7 @@ class Browser:
     def page(self, width: int = 390, height: int = 844, scale: float = 1) -> Page:
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})
-        page = Page(self, session["sessionId"])
+        page = Page(self, session["sessionId"], target)
         page.call("Page.enable")
         page.call("Runtime.enable")
         page.call(
@@ -133,9 +133,29 @@ class Browser:
 
 
 class Page:
-    def __init__(self, browser: Browser, session: str) -> None:
+    def __init__(self, browser: Browser, session: str, target: str = "") -> None:
         self.browser = browser
         self.session = session
+        self.target = target
+
+    def close(self) -> None:
+        """Close the tab, as a phone does when it kills it: no unload handler runs."""
+        self.browser.send("Target.closeTarget", {"targetId": self.target})
+
+    def throttle(self, kbps: float, latency_ms: float) -> None:
+        """A slow network for this page (both ways), with its cache off."""
+        self.call("Network.enable")
+        self.call("Network.setCacheDisabled", {"cacheDisabled": True})
+        rate = kbps * 1000 / 8  # bytes per second
+        self.call(
+            "Network.emulateNetworkConditions",
+            {
+                "offline": False,
+                "latency": latency_ms,
+                "downloadThroughput": rate,
+                "uploadThroughput": rate,
+            },
+        )
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.browser.send(method, params, self.session)

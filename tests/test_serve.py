@@ -206,20 +206,32 @@ def test_content_types_and_headers(running: Running) -> None:
         ("app.js", "text/javascript; charset=utf-8"),
         ("app.css", "text/css; charset=utf-8"),
         ("api/state", "application/json"),
-        (state["cover"], "image/png"),
+        (state["cover"], "image/jpeg"),
+        (state["cover"].replace(".jpg", ".png"), "image/png"),
+        ("icon.svg", "image/svg+xml"),
     ):
         status, headers, body = running.get(path)
         assert status == 200 and headers["content-type"] == kind, path
         assert headers["referrer-policy"] == "no-referrer"
-    status, _, body = running.get(state["cover"])
+    status, _, body = running.get(state["cover"].replace(".jpg", ".png"))
     assert body.startswith(b"\x89PNG")
-    status, headers, _ = running.get(state["audio"] + "?download=1")
+    status, _, small = running.get(state["cover"])  # the page's and the lock screen's cover
+    assert small.startswith(b"\xff\xd8") and len(small) < 40_000
+    status, headers, _ = running.get(state["track"] + "?download=1")
     assert headers["content-disposition"].startswith("attachment;")
 
 
-def test_range_requests_return_the_right_bytes(running: Running) -> None:
+@pytest.mark.parametrize("which", ["track", "audio"])
+def test_range_requests_return_the_right_bytes(running: Running, which: str) -> None:
+    """The full track as exported, and as the page plays it: the same file from its first
+    MP3 frame (its tag, with the cover, lyrics and chapters, would come before the sound)."""
     state = running.state()
-    data = _export_files(running.out_dir)[urllib.parse.unquote(state["audio"].rsplit("/", 1)[1])]
+    data = _export_files(running.out_dir)[urllib.parse.unquote(state["track"].rsplit("/", 1)[1])]
+    if which == "audio":
+        from voiceguide.serve.snapshot import id3_size
+
+        data = data[id3_size(data[:10]) :]
+        assert data[:2] == b"\xff\xfb" and len(data) > 1_000_000  # a frame's sync word
     size = len(data)
     for header, first, last in (
         ("bytes=0-99", 0, 99),
@@ -228,15 +240,15 @@ def test_range_requests_return_the_right_bytes(running: Running) -> None:
         (f"bytes={size - 10}-{size + 1000}", size - 10, size - 1),
         ("bytes=0-0", 0, 0),
     ):
-        status, headers, body = running.get(state["audio"], {"Range": header})
+        status, headers, body = running.get(state[which], {"Range": header})
         assert status == 206, header
         assert headers["content-range"] == f"bytes {first}-{last}/{size}", header
         assert body == data[first : last + 1], header
-    status, headers, body = running.get(state["audio"], {"Range": f"bytes={size}-"})
+    status, headers, body = running.get(state[which], {"Range": f"bytes={size}-"})
     assert status == 416 and headers["content-range"] == f"bytes */{size}"
     # several ranges, or nonsense: the whole file (the server may ignore a Range header)
     for header in ("bytes=0-1,5-6", "bytes=abc", "items=0-5", "bytes=5-1"):
-        status, _, body = running.get(state["audio"], {"Range": header})
+        status, _, body = running.get(state[which], {"Range": header})
         assert status == 200 and body == data, header
 
 
@@ -292,7 +304,7 @@ def test_requests_without_the_token_get_403(running: Running) -> None:
     ):
         status, _, body = running.request("GET", path)
         assert status == 403, path
-        assert b"Forbidden" in body
+        assert b"Scan the code" in body and b"<audio" not in body  # a short page, nothing else
     before = _export_files(running.out_dir)
     body = urllib.parse.urlencode({"hold:supine-hip-stretch": "45"}).encode()
     for path in ("/api/settings", f"/{wrong}/api/settings"):
@@ -304,6 +316,23 @@ def test_requests_without_the_token_get_403(running: Running) -> None:
     assert _export_files(running.out_dir) == before
     assert any("no valid token" in line and "TOKEN" not in line for line in running.log)
     assert not any(running.token in line for line in running.log)  # never logged
+
+
+def test_the_token_is_kept_in_the_data_folder_for_its_owner_only(tmp_path: Path) -> None:
+    from voiceguide.serve import kept_token
+
+    first = kept_token(tmp_path)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", first)
+    assert (tmp_path / "serve-token").stat().st_mode & 0o777 == 0o600
+    assert kept_token(tmp_path) == first  # the same link after a restart
+    new = kept_token(tmp_path, new=True)
+    assert new != first and kept_token(tmp_path) == new
+    (tmp_path / "serve-token").write_text("short\n")  # damaged: a new one, kept
+    again = kept_token(tmp_path)
+    assert again not in (new, "short") and kept_token(tmp_path) == again
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert kept_token(blocked) != kept_token(blocked)  # cannot be kept: one per run
 
 
 def test_traversal_and_encoded_tricks_are_refused_and_logged(running: Running) -> None:
@@ -786,7 +815,9 @@ def test_a_form_change_renders_the_same_files_as_export_with_those_options(
     page = browser.page(390, 844)  # a page open meanwhile switches to the new export
     page.goto(f"http://127.0.0.1:{running.server.port}/{running.token}/")
     page.wait_for("document.querySelectorAll('#chapters button').length > 0")
-    assert f"/files/{old['generation']}/" in page.js("document.getElementById('audio').src")
+    assert page.js("document.getElementById('audio').src").endswith(
+        f"/audio/{old['generation']}.mp3"
+    )
     status, answer = running.submit({"rest:adductor-ball-squeeze": "25", "verbosity": "minimal"})
     assert status == 202, answer
     status, busy = running.submit({"rate": "150"})  # one render at a time
@@ -825,6 +856,8 @@ def test_a_form_change_renders_the_same_files_as_export_with_those_options(
     assert running.get(old["audio"])[2] == old_audio
     form = new["form"]["values"]
     assert form["rest:adductor-ball-squeeze"] == "25" and form["verbosity"] == "minimal"
-    page.wait_for(f"document.getElementById('audio').src.includes('/files/{new['generation']}/')")
+    page.wait_for(
+        f"document.getElementById('audio').src.endsWith('/audio/{new['generation']}.mp3')"
+    )
     page.wait_for("document.getElementById('render-text').textContent.startsWith('Done')")
     assert page.js("document.getElementById('command').textContent") == new["command"]

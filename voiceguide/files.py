@@ -38,12 +38,15 @@ __all__ = [
 ]
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` so a reader sees the old file, no file, or the whole new one
-    (a temporary file beside it, renamed into place). Raises OSError."""
+    (a temporary file beside it, renamed into place), with permissions ``mode`` when given
+    (else the temporary file's: owner only). Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp_name, path)

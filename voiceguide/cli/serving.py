@@ -38,6 +38,13 @@ def serve_command(
     port: Annotated[
         int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")
     ] = 8765,
+    new_link: Annotated[
+        bool,
+        typer.Option(
+            "--new-link",
+            help="Give the page a new address (the old link and its QR code stop working).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the routine to your phone: exports it (or reuses an up-to-date export), prints
     a QR code of the page's address, then serves a player with chapters, lock-screen
@@ -57,7 +64,9 @@ def serve_command(
         args.append(f"--bitrate={bitrate}")
     try:
         serve.run(
-            serve.Options(options.routine, tuple(args), out, host=host, port=port),
+            serve.Options(
+                options.routine, tuple(args), out, host=host, port=port, new_link=new_link
+            ),
             prepare=functools.partial(prepare_from_args, options.routine),
             echo=lambda line: typer.echo(one_line(line), err=True),
             out=typer.echo,

@@ -3,22 +3,43 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from voiceguide import pipeline
+from voiceguide.files import atomic_write, read_regular
 from voiceguide.plan.preferences import Resolved
+from voiceguide.practice.schema import data_dir
 from voiceguide.routine.model import Routine
-from voiceguide.serve.server import Server
+from voiceguide.serve.server import Server, new_token
 from voiceguide.serve.service import Prepare, Service
 from voiceguide.serve.terminal import lan_address, qr_lines
 
-__all__ = ["DEFAULT_PORT", "Options", "export_render", "run", "url_of"]
+__all__ = ["DEFAULT_PORT", "Options", "export_render", "kept_token", "run", "url_of"]
 
 DEFAULT_PORT = 8765
+TOKEN_FILE = "serve-token"
 Progress = Callable[[int, int], None]
+
+
+def kept_token(folder: Path, new: bool = False) -> str:
+    """The page's token, kept in ``folder`` (the data folder) so that a restart serves the
+    same link; a new one when there is none, when it is unreadable, or when ``new``. The
+    file is readable by its owner only. A folder that cannot be written gives a token for
+    this run only (the link then changes with the next start)."""
+    path = folder / TOKEN_FILE
+    if not new:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            token = read_regular(path, 1024).decode("ascii").strip()
+            if re.fullmatch(r"[A-Za-z0-9_-]{22,64}", token):
+                return token
+    token = new_token()
+    with contextlib.suppress(OSError):
+        atomic_write(path, token.encode("ascii") + b"\n", mode=0o600)
+    return token
 
 
 @dataclass(frozen=True)
@@ -28,7 +49,8 @@ class Options:
     out_dir: Path
     host: str | None = None  # None: every address of this machine
     port: int = DEFAULT_PORT
-    token: str | None = None  # None: a new random one
+    token: str | None = None  # None: the one kept in the data folder (made the first time)
+    new_link: bool = False  # a new token (the old link stops working), kept from then on
 
 
 def url_of(server: Server, host: str | None) -> str:
@@ -65,7 +87,8 @@ def run(
     the way out. Refusals and renders are logged with ``echo``."""
     service = Service(options.routine, options.args, prepare, export_render, options.out_dir, echo)
     host = options.host if options.host is not None else "0.0.0.0"
-    server = Server(service, host, options.port, options.token)
+    token = options.token or kept_token(data_dir(), options.new_link)
+    server = Server(service, host, options.port, token)
     try:
         made_from = pipeline.fingerprint(
             service.routine, service.resolved.settings, service.resolved.bitrate

@@ -12,7 +12,6 @@ socket timeout, so a slow or hostile client holds one thread, never the server.
 
 from __future__ import annotations
 
-import errno
 import hmac
 import json
 import re
@@ -28,6 +27,7 @@ from voiceguide.errors import RuntimeFailure
 from voiceguide.serve.limits import MAX_CONNECTIONS, HeaderDeadline, Slots, parse_range
 from voiceguide.serve.service import Service
 from voiceguide.serve.snapshot import ServedFile, Snapshot
+from voiceguide.serve.web import WRONG_LINK, attachment, bind_error
 
 __all__ = ["MAX_CONNECTIONS", "Server", "new_token", "parse_range"]
 
@@ -38,6 +38,7 @@ _ASSETS = {
     "": ("index.html", "text/html; charset=utf-8"),
     "app.js": ("app.js", "text/javascript; charset=utf-8"),
     "app.css": ("app.css", "text/css; charset=utf-8"),
+    "icon.svg": ("icon.svg", "image/svg+xml"),
 }
 _GENERATION = re.compile(r"[0-9]{1,9}")  # ASCII digits: "²" is a digit to str.isdigit()
 _SUSPICIOUS = re.compile(r"\\|%2f|%5c|%00|\x00|//", re.IGNORECASE)
@@ -115,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._deadline.met()
         return ok
 
-    def _refuse(self, status: HTTPStatus, why: str) -> None:
+    def _refuse(self, status: HTTPStatus, why: str, page: str | None = None) -> None:
         if self.path == "/favicon.ico":  # asked by every browser, by itself: not logged
             self._send_text(status, f"{status.value} {status.phrase}\n")
             return
@@ -130,7 +131,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.service.log(
             f"refused {self.command} {printable} from {self.client_address[0]}: {why}"
         )
-        self._send_text(status, f"{status.value} {status.phrase}\n")
+        if page is not None and self.command == "GET":
+            self._send_bytes(page.encode("utf-8"), "text/html; charset=utf-8", status=status)
+        else:
+            self._send_text(status, f"{status.value} {status.phrase}\n")
 
     def _send_text(
         self, status: HTTPStatus, text: str, headers: dict[str, str] | None = None
@@ -146,8 +150,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _send_bytes(self, body: bytes, content_type: str, cache: str = "no-store") -> None:
-        self.send_response(HTTPStatus.OK)
+    def _send_bytes(
+        self,
+        body: bytes,
+        content_type: str,
+        cache: str = "no-store",
+        status: HTTPStatus = HTTPStatus.OK,
+    ) -> None:
+        self.send_response(status)
         for name, value in _HEADERS.items():
             self.send_header(name, value)
         self.send_header("Content-Type", content_type)
@@ -176,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
         segments = raw.split("/")
         token = segments[1] if raw.startswith("/") and len(segments) > 1 else ""
         if not hmac.compare_digest(token.encode("utf-8", "replace"), self.server.token.encode()):
-            self._refuse(HTTPStatus.FORBIDDEN, "no valid token")
+            self._refuse(HTTPStatus.FORBIDDEN, "no valid token", WRONG_LINK)
             return None
         try:
             decoded = [unquote(segment, errors="strict") for segment in segments[2:]]
@@ -211,12 +221,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.OK, service.state())
         elif len(route) == 3 and route[0] in ("files", "zip") and _GENERATION.fullmatch(route[1]):
             self._serve_export_file(route[0], int(route[1]), route[2])
-        elif len(route) == 2 and route[0] == "cover" and re.fullmatch(r"[0-9]{1,9}\.png", route[1]):
-            snapshot = service.snapshot(int(route[1].removesuffix(".png")))
+        elif len(route) == 2 and route[0] == "audio" and re.fullmatch(r"[0-9]{1,9}\.mp3", route[1]):
+            self._serve_export_file("audio", int(route[1].removesuffix(".mp3")), "")
+        elif (
+            len(route) == 2
+            and route[0] == "cover"
+            and re.fullmatch(r"[0-9]{1,9}\.(png|jpg)", route[1])
+        ):
+            generation, _, kind = route[1].partition(".")
+            snapshot = service.snapshot(int(generation))
             if snapshot is None or not snapshot.cover_png:
                 self._send_text(HTTPStatus.NOT_FOUND, "404 Not Found\n")
                 return
-            self._send_bytes(snapshot.cover_png, "image/png", "private, max-age=86400")
+            if kind == "png":
+                self._send_bytes(snapshot.cover_png, "image/png", "private, max-age=86400")
+            else:
+                self._send_bytes(snapshot.thumbnail(), "image/jpeg", "private, max-age=86400")
         else:
             self._refuse(HTTPStatus.NOT_FOUND, "no such page or file")
 
@@ -273,13 +293,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_file(snapshot, None, snapshot.zip_bytes())
             elif kind == "files" and name in snapshot.files:
                 self._send_file(snapshot, snapshot.files[name], None)
+            elif kind == "audio":  # the full track without its tag: the sound comes first
+                self._send_file(
+                    snapshot, snapshot.files[snapshot.full], None, snapshot.audio_offset
+                )
             else:
                 self._refuse(HTTPStatus.NOT_FOUND, "not a file of the export")
 
-    def _send_file(self, snapshot: Snapshot, served: ServedFile | None, data: bytes | None) -> None:
+    def _send_file(
+        self,
+        snapshot: Snapshot,
+        served: ServedFile | None,
+        data: bytes | None,
+        skip: int = 0,
+    ) -> None:
+        """A file of the export, or ``data``, with ranges; ``skip``: its first bytes left out
+        (the page's audio: the full track from its first frame)."""
         if served is not None:
-            size, kind, name = served.size, served.content_type, served.name
-            etag = f'"{snapshot.generation}-{size}-{served.mtime_ns}"'
+            size, kind, name = served.size - skip, served.content_type, served.name
+            etag = f'"{snapshot.generation}-{size}-{served.mtime_ns}{"-audio" if skip else ""}"'
         else:
             assert data is not None
             size, kind, name = len(data), "application/zip", snapshot.zip_name
@@ -308,8 +340,8 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(wanted, tuple):
             self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
         query = dict(parse_qsl(self.path.partition("?")[2]))
-        if "download" in query or served is None or not name.endswith(".mp3"):
-            self.send_header("Content-Disposition", _attachment(name))
+        if not skip and ("download" in query or served is None or not name.endswith(".mp3")):
+            self.send_header("Content-Disposition", attachment(name))
         self.end_headers()
         if self.command == "HEAD":
             return
@@ -320,21 +352,12 @@ class _Handler(BaseHTTPRequestHandler):
                 chunk = data[position : position + count]
             else:
                 assert served is not None
-                chunk = snapshot.read(served.name, position, count)
+                chunk = snapshot.read(served.name, skip + position, count)
             if not chunk:  # the file shrank: it is no longer the export's (never expected)
                 self.close_connection = True
                 return
             self.wfile.write(chunk)
             position += len(chunk)
-
-
-def _attachment(name: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
-    )
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 class Server:
@@ -348,7 +371,7 @@ class Server:
         try:
             self._server = _Server((host, port), family, service, self.token)
         except OSError as error:
-            raise RuntimeFailure(_bind_error(host, port, error)) from None
+            raise RuntimeFailure(bind_error(host, port, error)) from None
         self.host, self.port = self._server.server_address[:2]
 
     def serve_forever(self) -> None:
@@ -359,21 +382,3 @@ class Server:
 
     def close(self) -> None:
         self._server.server_close()
-
-
-def _bind_error(host: str, port: int, error: OSError) -> str:
-    where = f"{host}:{port}"
-    if error.errno == errno.EADDRINUSE:
-        return f"cannot listen on {where}: the port is in use; choose another with --port"
-    if error.errno == errno.EACCES:
-        return (
-            f"cannot listen on {where}: not allowed (ports below 1024 need root); "
-            "choose another with --port"
-        )
-    unknown = isinstance(error, socket.gaierror)
-    if unknown or error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-        return (
-            f"cannot listen on {where}: this machine has no such address; leave out --host "
-            "(all its addresses) or give one of its own"
-        )
-    return f"cannot listen on {where}: {error.strerror or error}"

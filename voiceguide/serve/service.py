@@ -4,8 +4,8 @@ command line's own parsing and checks, one render at a time."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import re
 import shlex
 import threading
 import time
@@ -17,6 +17,7 @@ from voiceguide.errors import Interrupted, VoiceguideError
 from voiceguide.plan.preferences import Resolved
 from voiceguide.plan.settings import apply_settings
 from voiceguide.routine.model import ExerciseKind, Routine
+from voiceguide.serve.form import duration, error_answer, field_of, number, what
 from voiceguide.serve.snapshot import Snapshot, open_snapshot
 
 __all__ = ["Prepare", "Render", "Service"]
@@ -35,19 +36,6 @@ FIELDS_PER_KIND = {
 VERBOSITIES = ("minimal", "standard", "coach")
 _MAX_FIELDS = 200
 _KEEP_OLD_S = 600.0  # the export before the current one stays served this long
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "off"
-    minutes, rest = divmod(seconds, 60)
-    if rest == 0:
-        return f"{_number(minutes)}m"
-    return f"{_number(minutes)}m{_number(rest)}s" if minutes else f"{_number(rest)}s"
 
 
 class Service:
@@ -79,6 +67,7 @@ class Service:
         self._worker: threading.Thread | None = None
         self._cancel = threading.Event()
         self._voices: list[str] | None = None
+        self._renders = 0  # renders started: each has its number, so a page knows its own
 
     # ------------------------------------------------------------ the export being served
 
@@ -162,13 +151,13 @@ class Service:
         applied = apply_settings(self.routine, dataclasses.replace(settings, fit_s=None))
         for exercise in applied.exercises:
             for option, attribute in FIELDS_PER_KIND[exercise.kind]:
-                values[f"{option}:{exercise.id}"] = _number(getattr(exercise, attribute))
+                values[f"{option}:{exercise.id}"] = number(getattr(exercise, attribute))
         values["voice"] = settings.voice
         values["rate"] = str(settings.rate_wpm)
         values["verbosity"] = settings.verbosity
         breath = settings.breath_s
-        values["breath"] = "-".join(_number(s) for s in breath) if breath else "off"
-        values["fit"] = _duration(settings.fit_s)
+        values["breath"] = "-".join(number(s) for s in breath) if breath else "off"
+        values["fit"] = duration(settings.fit_s)
         return values
 
     def state(self) -> dict[str, Any]:
@@ -204,8 +193,10 @@ class Service:
             "title": self.routine.title,
             "album": snapshot.album,
             "duration_s": round(snapshot.duration_s, 3),
-            "cover": f"cover/{snapshot.generation}.png" if snapshot.cover_png else None,
-            "audio": base + _quote(snapshot.full),
+            "fingerprint": snapshot.fingerprint,
+            "cover": f"cover/{snapshot.generation}.jpg" if snapshot.cover_png else None,
+            "audio": f"audio/{snapshot.generation}.mp3",
+            "track": base + _quote(snapshot.full),
             "chapters": [
                 {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
                 for c in snapshot.chapters
@@ -220,6 +211,8 @@ class Service:
                     "name": snapshot.zip_name,
                     "url": f"zip/{snapshot.generation}/" + _quote(snapshot.zip_name),
                     "bytes": None,
+                    # the MP3s are stored as they are: the zip is about the files' size
+                    "about_bytes": sum(f.size for f in files.values()),
                 }
             ],
             "settings": [
@@ -260,20 +253,28 @@ class Service:
         options; each is checked alone (so an error names its field), then all together;
         then one render starts."""
         if len(form) > _MAX_FIELDS:
-            return 400, _errors([(None, "too many fields")])
+            return 400, error_answer([(None, "too many fields")])
         values = self.form_values()
         unknown = [name for name in form if name not in values and name != "generation"]
         if unknown:
-            return 400, _errors([(None, f"unknown field {unknown[0]!r}")])
+            return 400, error_answer([(None, f"unknown field {unknown[0]!r}")])
         if form.get("generation") != str(self.current.generation):
-            return 409, _errors([(None, "the settings changed meanwhile: reload the page")])
+            return 409, error_answer(
+                [
+                    (
+                        None,
+                        "The settings were changed from another phone meanwhile: "
+                        "check them and send again.",
+                    )
+                ]
+            )
         changed = {
             name: value for name, value in form.items() if name in values and value != values[name]
         }
         if not changed:
             return 200, {"rendering": False, "message": "nothing changed"}
         if self.rendering():
-            return 409, _errors([(None, "a render is already running: wait for it to finish")])
+            return 409, error_answer([(None, self._busy())])
         new = dict(self._args)
         errors: list[tuple[str | None, str]] = []
         for name, value in changed.items():
@@ -288,20 +289,39 @@ class Service:
             new.pop(key, None)
             new[key] = arg
         if errors:
-            return 400, _errors(errors)
+            return 400, error_answer(errors)
         try:
             routine, resolved = self._prepare(list(new.values()))
         except VoiceguideError as error:
-            return 400, _errors([(None, str(error))])
+            return 400, error_answer([(None, str(error))])
         with self._lock:
             if self._worker is not None and self._worker.is_alive():
-                return 409, _errors([(None, "a render is already running: wait for it")])
-            self._status = {"state": "rendering", "progress": 0.0, "started": time.time()}
+                return 409, error_answer([(None, self._busy(locked=True))])
+            self._renders += 1
+            self._status = {
+                "id": self._renders,
+                "state": "rendering",
+                "progress": 0.0,
+                "started": time.time(),
+                "what": what(changed),
+            }
             self._worker = threading.Thread(
                 target=self._run, args=(routine, resolved, new), name="render", daemon=True
             )
             self._worker.start()
-        return 202, {"rendering": True}
+        return 202, {"rendering": True, "id": self._renders}
+
+    def _busy(self, locked: bool = False) -> str:
+        """Who is waiting for what: the render under way, for the form that asked for
+        another."""
+        with contextlib.nullcontext() if locked else self._lock:
+            status = dict(self._status)
+        done = round(100 * float(status.get("progress", 0.0)))
+        what = status.get("what") or "new settings"
+        return (
+            f"A render is already running ({what}, {done} % done): send yours again when it "
+            "has finished."
+        )
 
     def rendering(self) -> bool:
         with self._lock:
@@ -321,33 +341,32 @@ class Service:
         except VoiceguideError as error:
             with self._lock:
                 self._status = {
+                    "id": self._renders,
                     "state": "failed",
                     "error": str(error),
-                    "field": _field_of(str(error)),
+                    "field": field_of(str(error)),
                 }
             if not isinstance(error, Interrupted):
                 self.log(f"render failed: {error}")
             return
         except Exception as error:  # a bug: the server goes on with the previous export
             with self._lock:
-                self._status = {"state": "failed", "error": f"internal error: {error!r}"}
+                self._status = {
+                    "id": self._renders,
+                    "state": "failed",
+                    "error": f"internal error: {error!r}",
+                }
             self.log(f"render failed: internal error: {error!r}")
             return
         with self._lock:
             self.routine, self.resolved, self._args = routine, resolved, args
             self._publish(snapshot)
-            self._status = {"state": "done", "seconds": round(time.monotonic() - started, 1)}
+            self._status = {
+                "id": self._renders,
+                "state": "done",
+                "seconds": round(time.monotonic() - started, 1),
+            }
         self.log(f"rendered generation {self.current.generation}: {self.command()}")
-
-
-def _field_of(message: str) -> str | None:
-    """The form field a render's error names (``--fit 1m: ...`` -> ``fit``), if any."""
-    match = re.match(r"--(voice|rate|verbosity|breath|fit)\b", message)
-    return match.group(1) if match else None
-
-
-def _errors(errors: list[tuple[str | None, str]]) -> dict[str, Any]:
-    return {"errors": [{"field": field, "message": message} for field, message in errors]}
 
 
 def _quote(name: str) -> str:

@@ -77,8 +77,12 @@ class Snapshot:
         lyrics: tuple[Lyric, ...],
         cover_png: bytes,
         duration_s: float,
+        fingerprint: str = "",
+        audio_offset: int = 0,
     ) -> None:
         self.generation = generation
+        self.fingerprint = fingerprint  # what the export was made from (its manifest's)
+        self.audio_offset = audio_offset  # where the full track's audio starts: after its tag
         self.folder = folder
         self.files = files
         self.full = full
@@ -89,6 +93,7 @@ class Snapshot:
         self.duration_s = duration_s
         self._zip: bytes | None = None
         self._zip_lock = threading.Lock()
+        self._thumbnail: bytes | None = None
         self._use_lock = threading.Lock()
         self._users = 0
         self._closing = False
@@ -136,6 +141,19 @@ class Snapshot:
                 self._zip = buffer.getvalue()
             return self._zip
 
+    def thumbnail(self) -> bytes:
+        """The cover as a small JPEG for the page and the lock screen (the tag's PNG is
+        several times larger: on a weak network it would come before the sound); made once."""
+        with self._zip_lock:
+            if self._thumbnail is None:
+                self._thumbnail = _thumbnail(self.cover_png) if self.cover_png else b""
+            return self._thumbnail
+
+    @property
+    def audio_size(self) -> int:
+        """The size of the full track's audio as the page plays it (without its tag)."""
+        return self.files[self.full].size - self.audio_offset
+
     def close(self) -> None:
         with self._use_lock:
             if self._closing:
@@ -149,6 +167,29 @@ class Snapshot:
         for served in self.files.values():
             with contextlib.suppress(OSError):
                 os.close(served.fd)
+
+
+THUMBNAIL_PX = 256
+
+
+def _thumbnail(png: bytes) -> bytes:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        small = image.convert("RGB")
+        small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def id3_size(head: bytes) -> int:
+    """The size of the ID3v2 tag at the start of a file (0: none), from its first 10 bytes:
+    the header, the syncsafe size and, when flagged, a footer."""
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return 0
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    return 10 + size + (10 if head[5] & 0x10 else 0)
 
 
 def _zip_time(mtime_ns: int) -> tuple[int, int, int, int, int, int]:
@@ -167,6 +208,7 @@ def open_snapshot(
     try:
         manifest = json.loads(read_regular(folder / MANIFEST, 4 * 1024 * 1024))  # no FIFO
         names = [n for n in manifest["files"] if isinstance(n, str)]
+        fingerprint = str(manifest.get("fingerprint") or manifest.get("id") or "")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ExportError(f"{folder} holds no complete export ({MANIFEST}: {error})") from None
     directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -197,11 +239,26 @@ def open_snapshot(
     full = tracks[-1]  # numbered in order; the whole routine is the last track
     try:
         album, chapters, lyrics, cover, duration_s = _read_tags(files[full])
+        offset = id3_size(os.pread(files[full].fd, 10, 0))
+        if offset >= files[full].size:
+            offset = 0
     except Exception:
         for served in files.values():
             os.close(served.fd)
         raise
-    return Snapshot(generation, folder, files, full, album, chapters, lyrics, cover, duration_s)
+    return Snapshot(
+        generation,
+        folder,
+        files,
+        full,
+        album,
+        chapters,
+        lyrics,
+        cover,
+        duration_s,
+        fingerprint,
+        offset,
+    )
 
 
 def _report(refused: Callable[[str], None] | None, message: str) -> None:

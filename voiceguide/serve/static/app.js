@@ -1,6 +1,13 @@
 // voiceguide's phone page: one <audio> element playing the full-routine track (it keeps
 // playing with the screen locked), its chapters and timed lyrics, lock-screen controls
 // through the Media Session API, downloads, and the settings form.
+//
+// Sections, top to bottom: helpers; the connection (every request, a loss told on the page
+// and retried with backoff); what this phone keeps (its place in each export); the player;
+// the stage above the controls (instruction, resume offer, done screen); lock-screen
+// controls; the settings form and its render; polling; wiring. A new screen or panel
+// (e.g. something asked at the end) goes in the stage or after the player, with its own
+// section here, and is started from start().
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,7 +16,6 @@ let state = null;        // what /api/state said last
 let shown = -1;          // the generation the player plays
 let chapterIndex = -1;
 let lyricIndex = -2;
-let polling = null;
 
 function clock(seconds) {
   const s = Math.max(0, Math.round(seconds));
@@ -34,41 +40,166 @@ function indexAt(list, t) {
   return found;
 }
 
-async function getState() {
-  const response = await fetch("api/state", { cache: "no-store" });
-  if (!response.ok) throw new Error("the server answered " + response.status);
-  return response.json();
+function absolute(url) { return new URL(url, document.baseURI).href; }
+
+// ------------------------------------------------------------------ the connection
+
+const REQUEST_TIMEOUT_MS = 8000;
+const RETRY_MS = [1000, 2000, 4000, 8000, 10000];  // then every 10 s, for as long as the page is open
+const connection = { lost: false, failures: 0, since: 0 };
+
+// a request to the server: an answer, or an Error saying in plain words what went wrong
+async function request(path, options) {
+  const control = new AbortController();
+  const timer = setTimeout(() => control.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    const response = await fetch(path, { cache: "no-store", ...options, signal: control.signal });
+    if (response.status === 403) {
+      const error = new Error("This link no longer opens the player: scan the code the computer shows.");
+      error.final = true;
+      throw error;
+    }
+    return response;
+  } catch (e) {
+    if (e.final) throw e;
+    throw new Error("The computer running voiceguide cannot be reached.");
+  } finally {
+    clearTimeout(timer);
+  }
 }
+
+function tell(text, kind) {
+  const box = $("connection");
+  box.textContent = text;
+  box.className = "connection " + (kind || "");
+  box.hidden = !text;
+}
+
+function connectionLost(error) {
+  if (!connection.lost) { connection.lost = true; connection.since = Date.now(); }
+  connection.failures += 1;
+  const wait = RETRY_MS[Math.min(connection.failures - 1, RETRY_MS.length - 1)];
+  if (error.final) { tell(error.message, "bad"); return wait; }
+  const playingOn = !audio.paused && !player.waiting && !audio.error;
+  tell(error.message + " " + (playingOn ? "Playing on from what was loaded. " : "") +
+    "Trying again every few seconds; it carries on by itself.", "bad");
+  player.show();
+  return wait;
+}
+
+function connectionBack() {
+  const was = connection.lost;
+  connection.lost = false;
+  connection.failures = 0;
+  player.recover(was);
+  if (!was) return;
+  tell("Connected again.", "good");
+  setTimeout(() => { if (!connection.lost) tell(""); }, 3000);
+}
+
+// ------------------------------------------------------------------ kept on this phone
+
+// localStorage may be unavailable (private mode, full): then nothing is kept, nothing fails
+const keep = {
+  get(key) { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } },
+  set(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* not kept */ } },
+  remove(key) { try { localStorage.removeItem(key); } catch (e) { /* nothing kept */ } },
+};
+
+// the place in an export, per fingerprint: the same export (also after a restart) resumes
+const position = {
+  savedAt: -10,
+  key() { return state && state.fingerprint ? "voiceguide:position:" + state.fingerprint : null; },
+  save(force) {
+    const key = position.key();
+    if (!key || resume.open || audio.readyState === 0) return;
+    const t = audio.currentTime || 0;
+    if (!force && Math.abs(t - position.savedAt) < 2) return;
+    position.savedAt = t;
+    keep.set(key, { t: Math.round(t * 10) / 10, at: Date.now() });
+  },
+  saved() {
+    const key = position.key(), value = key ? keep.get(key) : null;
+    return value && typeof value.t === "number" ? value.t : null;
+  },
+  forget() { const key = position.key(); if (key) keep.remove(key); position.savedAt = -10; },
+};
 
 // ------------------------------------------------------------------ the player
 
-function absolute(url) { return new URL(url, document.baseURI).href; }
+const player = {
+  intent: "pause",   // what the person asked for last: "play" or "pause"
+  waiting: false,    // playing was asked for, but the sound has no data to go on
+  lastTime: 0,       // where the sound was when it last had data
+  play() {
+    player.intent = "play";
+    stage.closeOverlays();
+    if (audio.error || (connection.lost && audio.readyState < 3)) { player.recover(true); player.show(); return; }
+    audio.play().catch(() => {});
+    player.show();
+  },
+  pause() { player.intent = "pause"; player.waiting = false; audio.pause(); player.show(); },
+  toggle() { if (player.intent === "play" && (!audio.paused || player.waiting)) player.pause(); else player.play(); },
+  seek(t) {
+    if (!state) return;
+    const to = Math.max(0, Math.min(t, state.duration_s || t));
+    audio.currentTime = to;
+    player.lastTime = to;
+    update();
+  },
+  // load the audio again where it was (after an error, or a lost connection: ``lost``),
+  // playing on when playing was asked for; a sound still loading is left alone
+  recover(lost) {
+    if (!state) return;
+    const stuck = audio.error || audio.networkState === 3 ||
+      (lost && player.intent === "play" && (player.waiting || audio.readyState < 3));
+    if (!stuck) return;
+    const at = audio.error ? player.lastTime : audio.currentTime || player.lastTime;
+    load(state.audio, at, player.intent === "play");
+  },
+  // the play button tells the truth: playing, waiting for sound, or paused
+  show() {
+    const button = $("play");
+    const stuck = player.intent === "play" && (player.waiting || !!audio.error);
+    const playing = !stuck && !audio.paused;
+    button.classList.toggle("playing", playing);
+    button.classList.toggle("waiting", stuck);
+    button.setAttribute("aria-label", playing ? "Pause" : stuck ? "Pause (waiting for the sound)" : "Play");
+  },
+};
+
+function load(url, at, play) {
+  audio.src = url;
+  audio.load();
+  if (at > 0) {
+    audio.addEventListener("loadedmetadata", () => { audio.currentTime = at; }, { once: true });
+  }
+  player.waiting = play;
+  if (play) audio.play().catch(() => {});
+}
 
 function showExport(next) {
-  const wasPlaying = !audio.paused;
+  const first = state === null;
   const oldTitle = state && chapterIndex >= 0 ? state.chapters[chapterIndex].title : null;
+  const edits = first ? {} : form.edits();
   state = next;
   shown = next.generation;
   $("title").textContent = next.title;
   document.title = next.title + " - voiceguide";
   $("total").textContent = clock(next.duration_s) + " in all · " + next.chapters.length + " chapters";
-  if (next.cover) { $("cover").src = next.cover; $("cover").hidden = false; }
+  if (next.cover) $("cover").src = next.cover; else $("cover").removeAttribute("src");
   $("seek").max = String(Math.floor(next.duration_s));
   $("remaining").textContent = "-" + clock(next.duration_s);
   $("command").textContent = next.command;
   renderChapters();
   renderDownloads();
-  renderForm();
+  form.build(edits);
+  $("more").hidden = false;
   chapterIndex = -1;
   lyricIndex = -2;
   const resumeAt = oldTitle ? next.chapters.findIndex((c) => c.title === oldTitle) : -1;
-  audio.src = next.audio;
-  audio.load();
-  if (resumeAt > 0) {
-    audio.addEventListener("loadedmetadata", () => { audio.currentTime = next.chapters[resumeAt].start_s; },
-      { once: true });
-  }
-  if (wasPlaying) audio.play().catch(() => {});
+  load(next.audio, resumeAt > 0 ? next.chapters[resumeAt].start_s : 0, player.intent === "play");
+  if (first) resume.offer();
   update();
 }
 
@@ -96,6 +227,10 @@ function renderChapters() {
   });
 }
 
+function megabytes(bytes) {
+  return bytes >= 1e6 ? (bytes / 1e6).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1e3)) + " kB";
+}
+
 function renderDownloads() {
   const list = $("downloads");
   list.replaceChildren();
@@ -108,8 +243,8 @@ function renderDownloads() {
     name.textContent = file.name.endsWith(".zip") ? "Everything (zip): " + file.name : file.name;
     const size = document.createElement("span");
     size.className = "size";
-    size.textContent = file.bytes === null ? "" : file.bytes >= 1e6
-      ? (file.bytes / 1e6).toFixed(1) + " MB" : Math.max(1, Math.round(file.bytes / 1e3)) + " kB";
+    size.textContent = file.bytes !== null ? megabytes(file.bytes)
+      : file.about_bytes ? "about " + megabytes(file.about_bytes) : "";
     link.append(name, size);
     item.append(link);
     list.append(item);
@@ -119,9 +254,8 @@ function renderDownloads() {
 function seekChapter(i, play) {
   if (!state || !state.chapters.length) return;
   const index = Math.max(0, Math.min(state.chapters.length - 1, i));
-  audio.currentTime = state.chapters[index].start_s;
-  if (play) audio.play().catch(() => {});
-  update();
+  player.seek(state.chapters[index].start_s);
+  if (play) player.play();
 }
 
 function previousChapter() {
@@ -134,10 +268,6 @@ function previousChapter() {
 function nextChapter() {
   const i = indexAt(state.chapters, audio.currentTime);
   if (i + 1 < state.chapters.length) seekChapter(i + 1, false);
-}
-
-function togglePlay() {
-  if (audio.paused) audio.play().catch(() => {}); else audio.pause();
 }
 
 function update() {
@@ -157,22 +287,79 @@ function update() {
   const l = indexAt(state.lyrics, t);
   if (l !== lyricIndex) {
     lyricIndex = l;
-    $("instruction").textContent = l >= 0 ? state.lyrics[l].text : "";
+    stage.say(l >= 0 ? state.lyrics[l].text : "");
   }
   $("elapsed").textContent = clock(t);
   $("remaining").textContent = "-" + clock((state.duration_s || 0) - t);
   if (document.activeElement !== $("seek")) $("seek").value = String(Math.floor(t));
   $("seek").setAttribute("aria-valuetext", clock(t) + " of " + clock(state.duration_s));
-  const playing = !audio.paused;
-  $("play").classList.toggle("playing", playing);
-  $("play").setAttribute("aria-label", playing ? "Pause" : "Play");
+  player.show();
 }
+
+// ------------------------------------------------------------------ the stage: the fixed-size box above the controls
+
+const stage = {
+  // the instruction, set smaller until it fits the box (the controls never move)
+  say(text) {
+    const box = $("instruction");
+    box.textContent = text;
+    box.className = "instruction";
+    for (const size of ["fit-1", "fit-2", "fit-3", "fit-4"]) {
+      if (box.scrollHeight <= box.clientHeight + 1) break;
+      box.className = "instruction " + size;
+    }
+  },
+  closeOverlays() { resume.close(); done.close(); },
+};
+
+const resume = {
+  open: false,
+  at: 0,
+  // "Resume at 5:12" or "Start over", when this export was left in the middle
+  offer() {
+    const t = position.saved();
+    if (t === null || t < 5 || t > state.duration_s - 5) return;
+    resume.at = t;
+    resume.open = true;
+    const chapter = indexAt(state.chapters, t);
+    $("resume-text").textContent = "You stopped at " + clock(t) +
+      (chapter >= 0 ? " in " + state.chapters[chapter].title : "") + ".";
+    $("resume-at").textContent = "Resume at " + clock(t);
+    $("resume").hidden = false;
+    $("instruction").hidden = true;
+    audio.currentTime = t;  // kept by the element until its metadata is in
+    player.lastTime = t;
+  },
+  close() {
+    if (!resume.open) return;
+    resume.open = false;
+    $("resume").hidden = true;
+    $("instruction").hidden = false;
+  },
+  choose(again) {
+    const t = again ? 0 : resume.at;
+    resume.close();
+    if (again) position.forget();
+    player.seek(t);
+    player.play();
+    position.save(true);
+  },
+};
+
+const done = {
+  show() {
+    $("done-text").textContent = "The whole routine, " + spoken(state.duration_s) + ".";
+    $("done").hidden = false;
+    $("instruction").hidden = true;
+  },
+  close() { $("done").hidden = true; if (!resume.open) $("instruction").hidden = false; },
+};
 
 // ------------------------------------------------------------------ lock-screen controls
 
 function setMetadata(title) {
   if (!("mediaSession" in navigator) || typeof MediaMetadata === "undefined") return;
-  const artwork = state.cover ? [{ src: absolute(state.cover), sizes: "600x600", type: "image/png" }] : [];
+  const artwork = state.cover ? [{ src: absolute(state.cover), sizes: "256x256", type: "image/jpeg" }] : [];
   navigator.mediaSession.metadata = new MediaMetadata({
     title: title, artist: state.title, album: state.album, artwork: artwork,
   });
@@ -189,16 +376,18 @@ function setPosition() {
   } catch (e) { /* a position the browser refuses: skip this one */ }
 }
 
+function skip(seconds) { player.seek((audio.currentTime || 0) + seconds); }
+
 function mediaSessionHandlers() {
   if (!("mediaSession" in navigator)) return;
   const handlers = {
-    play: () => audio.play(),
-    pause: () => audio.pause(),
+    play: () => player.play(),
+    pause: () => player.pause(),
     previoustrack: previousChapter,
     nexttrack: nextChapter,
-    seekto: (details) => { audio.currentTime = details.seekTime; update(); },
-    seekbackward: (details) => { audio.currentTime = Math.max(0, audio.currentTime - (details.seekOffset || 10)); },
-    seekforward: (details) => { audio.currentTime = audio.currentTime + (details.seekOffset || 10); },
+    seekto: (details) => player.seek(details.seekTime),
+    seekbackward: (details) => skip(-(details.seekOffset || 15)),
+    seekforward: (details) => skip(details.seekOffset || 15),
   };
   for (const [action, handler] of Object.entries(handlers)) {
     try { navigator.mediaSession.setActionHandler(action, handler); } catch (e) { /* unsupported */ }
@@ -212,182 +401,240 @@ const LABELS = { hold: "Hold (seconds)", rounds: "Rounds", reps: "Reps per set",
   verbosity: "How much is said", breath: "Breathing tones (in-out seconds, or off)",
   fit: "Fit into (e.g. 15m, or off)" };
 
-function field(name, label, value, choices) {
-  const box = document.createElement("div");
-  box.className = "field";
-  const id = "f-" + name.replace(/[^a-z0-9-]/gi, "_");
-  const caption = document.createElement("label");
-  caption.htmlFor = id;
-  caption.textContent = label;
-  let input;
-  if (choices) {
-    input = document.createElement("select");
-    for (const choice of choices) {
-      const option = document.createElement("option");
-      option.value = option.textContent = choice;
-      input.append(option);
-    }
-  } else {
-    input = document.createElement("input");
-    input.type = "text";
-    input.autocomplete = "off";
-    input.spellcheck = false;
-    if (/^(hold|rounds|reps|sets|rest|rate):?/.test(name)) input.inputMode = "decimal";
-  }
-  input.id = id;
-  input.name = name;
-  input.value = value;
-  const error = document.createElement("p");
-  error.className = "error";
-  error.id = id + "-error";
-  error.hidden = true;
-  input.setAttribute("aria-describedby", error.id);
-  box.append(caption, input, error);
-  return box;
-}
-
-function renderForm() {
-  const fields = $("fields");
-  fields.replaceChildren();
-  const form = state.form;
-  for (const exercise of form.exercises) {
-    const set = document.createElement("fieldset");
-    const legend = document.createElement("legend");
-    legend.textContent = exercise.title;
-    set.append(legend);
-    for (const f of exercise.fields) set.append(field(f.name, LABELS[f.option], f.value));
-    fields.append(set);
-  }
-  const general = document.createElement("fieldset");
-  const legend = document.createElement("legend");
-  legend.textContent = "Voice and timing";
-  general.append(legend);
-  general.append(field("verbosity", LABELS.verbosity, form.values.verbosity, form.verbosities));
-  for (const name of ["voice", "rate", "breath", "fit"]) general.append(field(name, LABELS[name], form.values[name]));
-  const voices = document.createElement("datalist");
-  voices.id = "voice-ids";
-  for (const id of form.voices || []) {
-    const option = document.createElement("option");
-    option.value = id;
-    voices.append(option);
-  }
-  general.append(voices);
-  fields.append(general);
-  $("settings").elements.namedItem("voice").setAttribute("list", "voice-ids");
-  clearErrors();
-}
-
-function clearErrors() {
-  $("form-error").hidden = true;
-  for (const input of $("settings").querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-  for (const p of $("fields").querySelectorAll(".error")) { p.hidden = true; p.textContent = ""; }
-}
-
-function showErrors(errors) {
-  clearErrors();
-  let first = null;
-  for (const e of errors) {
-    const input = e.field ? $("settings").elements.namedItem(e.field) : null;
-    if (input) {
-      const p = $(input.id + "-error");
-      p.textContent = e.message;
-      p.hidden = false;
-      input.setAttribute("aria-invalid", "true");
-      first = first || input;
+const form = {
+  mine: null,      // the number of the render this page asked for
+  seen: "",        // the render status shown last: each is told once
+  field(name, label, value, choices) {
+    const box = document.createElement("div");
+    box.className = "field";
+    const id = "f-" + name.replace(/[^a-z0-9-]/gi, "_");
+    const caption = document.createElement("label");
+    caption.htmlFor = id;
+    caption.textContent = label;
+    let input;
+    if (choices) {
+      input = document.createElement("select");
+      for (const choice of choices) {
+        const option = document.createElement("option");
+        option.value = option.textContent = choice;
+        input.append(option);
+      }
     } else {
-      $("form-error").textContent = e.message;
-      $("form-error").hidden = false;
+      input = document.createElement("input");
+      input.type = "text";
+      input.autocomplete = "off";
+      input.spellcheck = false;
+      if (/^(hold|rounds|reps|sets|rest|rate):?/.test(name)) input.inputMode = "decimal";
     }
-  }
-  if (first) first.focus();
-}
+    input.id = id;
+    input.name = name;
+    input.value = value;
+    input.dataset.server = value;  // what the export being served was made with
+    const error = document.createElement("p");
+    error.className = "error";
+    error.id = id + "-error";
+    error.hidden = true;
+    input.setAttribute("aria-describedby", error.id);
+    box.append(caption, input, error);
+    return box;
+  },
+  // the fields changed here and not sent yet: another phone's render must not undo them
+  edits() {
+    const changed = {};
+    for (const input of $("settings").querySelectorAll("[name]")) {
+      if (input.dataset.server !== undefined && input.value !== input.dataset.server) changed[input.name] = input.value;
+    }
+    return changed;
+  },
+  build(edits) {
+    const fields = $("fields");
+    fields.replaceChildren();
+    const f = state.form;
+    for (const exercise of f.exercises) {
+      const set = document.createElement("fieldset");
+      const legend = document.createElement("legend");
+      legend.textContent = exercise.title;
+      set.append(legend);
+      for (const x of exercise.fields) set.append(form.field(x.name, LABELS[x.option], x.value));
+      fields.append(set);
+    }
+    const general = document.createElement("fieldset");
+    const legend = document.createElement("legend");
+    legend.textContent = "Voice and timing";
+    general.append(legend);
+    general.append(form.field("verbosity", LABELS.verbosity, f.values.verbosity, f.verbosities));
+    for (const name of ["voice", "rate", "breath", "fit"]) general.append(form.field(name, LABELS[name], f.values[name]));
+    const voices = document.createElement("datalist");
+    voices.id = "voice-ids";
+    for (const id of f.voices || []) {
+      const option = document.createElement("option");
+      option.value = id;
+      voices.append(option);
+    }
+    general.append(voices);
+    fields.append(general);
+    const elements = $("settings").elements;
+    elements.namedItem("voice").setAttribute("list", "voice-ids");
+    for (const [name, value] of Object.entries(edits || {})) {
+      const input = elements.namedItem(name);
+      if (input) input.value = value;
+    }
+    form.clearErrors();
+  },
+  clearErrors() {
+    $("form-error").hidden = true;
+    for (const input of $("settings").querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+    for (const p of $("fields").querySelectorAll(".error")) { p.hidden = true; p.textContent = ""; }
+  },
+  // errors next to their fields; focus moves to the first only when this page just sent
+  // the form (never for a status polled later, nor for another phone's render)
+  showErrors(errors, focus) {
+    form.clearErrors();
+    let first = null;
+    for (const e of errors) {
+      const input = e.field ? $("settings").elements.namedItem(e.field) : null;
+      if (input) {
+        const p = $(input.id + "-error");
+        p.textContent = e.message;
+        p.hidden = false;
+        input.setAttribute("aria-invalid", "true");
+        first = first || input;
+      } else {
+        $("form-error").textContent = e.message;
+        $("form-error").hidden = false;
+      }
+    }
+    if (first && focus) first.focus();
+  },
+  async submit(event) {
+    event.preventDefault();
+    const body = new URLSearchParams(new FormData($("settings")));
+    body.set("generation", String(shown));
+    $("render").disabled = true;
+    let answer;
+    try {
+      const response = await request("api/settings", { method: "POST", body });
+      answer = await response.json();
+    } catch (e) {
+      answer = { errors: [{ field: null, message: e.message + " Your changes are still here: send them again." }] };
+    }
+    $("render").disabled = false;
+    if (answer.errors) { form.showErrors(answer.errors, true); return; }
+    form.clearErrors();
+    if (answer.rendering) {
+      form.mine = answer.id;
+      form.showRender({ id: answer.id, state: "rendering", progress: 0 });
+      poll.soon(700);
+    } else $("render-text").textContent = answer.message || "";
+  },
+  // ``switched``: the page has just switched to a new export (rendered meanwhile)
+  showRender(render, switched) {
+    const bar = $("progress"), text = $("render-text");
+    const busy = render.state === "rendering";
+    const mine = render.id !== undefined && render.id === form.mine;
+    bar.hidden = !busy;
+    $("render").disabled = busy;
+    if (busy) {
+      bar.value = render.progress || 0;
+      bar.textContent = Math.round((render.progress || 0) * 100) + " %";
+      const who = mine ? "your settings" : "settings sent from another phone" + (render.what ? " (" + render.what + ")" : "");
+      text.textContent = (render.progress > 0
+        ? "Rendering " + who + ": " + Math.round(render.progress * 100) + " %."
+        : "Preparing the speech for " + who + "…") + " The current version plays until it is done.";
+      form.seen = render.id + ":rendering";
+      return;
+    }
+    const key = render.id + ":" + render.state;
+    if (key === form.seen) return;  // told already
+    const fresh = form.seen.endsWith(":rendering") || mine || !!switched;
+    form.seen = key;
+    if (render.state === "failed") {
+      if (mine) { text.textContent = ""; form.showErrors([{ field: render.field || null, message: render.error }], true); }
+      else text.textContent = fresh ? "A render sent from another phone failed: " + render.error : "";
+    } else if (render.state === "done" && fresh) {
+      text.textContent = "Done: now playing the new version (" + render.seconds + " s to render).";
+    } else {
+      text.textContent = "";
+    }
+  },
+};
 
-async function submitSettings(event) {
-  event.preventDefault();
-  const body = new URLSearchParams(new FormData($("settings")));
-  body.set("generation", String(shown));
-  $("render").disabled = true;
-  let answer;
-  try {
-    const response = await fetch("api/settings", { method: "POST", body });
-    answer = await response.json();
-  } catch (e) {
-    answer = { errors: [{ field: null, message: "the server could not be reached: " + e.message }] };
-  }
-  $("render").disabled = false;
-  if (answer.errors) { showErrors(answer.errors); return; }
-  clearErrors();
-  if (answer.rendering) { showRender({ state: "rendering", progress: 0 }); poll(700); }
-  else $("render-text").textContent = answer.message || "";
-}
+// ------------------------------------------------------------------ polling: never stops
 
-function showRender(render) {
-  const bar = $("progress"), text = $("render-text");
-  const busy = render.state === "rendering";
-  bar.hidden = !busy;
-  $("render").disabled = busy;
-  if (busy) {
-    bar.value = render.progress || 0;
-    bar.textContent = Math.round((render.progress || 0) * 100) + " %";
-    text.textContent = render.progress > 0
-      ? "Rendering: " + Math.round(render.progress * 100) + " %. The current version plays until it is done."
-      : "Preparing the speech… The current version plays until it is done.";
-  } else if (render.state === "failed") {
-    text.textContent = "";
-    showErrors([{ field: render.field || null, message: render.error }]);
-  } else if (render.state === "done") {
-    text.textContent = "Done: now playing the new version (" + render.seconds + " s to render).";
-  } else {
-    text.textContent = "";
-  }
-}
-
-async function refresh() {
-  let next;
-  try { next = await getState(); } catch (e) { return; }
-  if (next.generation !== shown) showExport(next);
-  else state.render = next.render;
-  showRender(next.render);
-  poll(next.render.state === "rendering" ? 700 : 5000);
-}
-
-function poll(ms) {
-  clearTimeout(polling);
-  polling = setTimeout(refresh, ms);
-}
+const poll = {
+  timer: null,
+  busy: false,
+  soon(ms) { clearTimeout(poll.timer); poll.timer = setTimeout(poll.tick, ms); },
+  async tick() {
+    if (poll.busy) return;
+    poll.busy = true;
+    let wait;
+    try {
+      const response = await request("api/state");
+      if (!response.ok) throw new Error("The computer answered with an error (" + response.status + ").");
+      const next = await response.json();
+      connectionBack();
+      const switched = state !== null && (next.generation !== shown || next.fingerprint !== state.fingerprint);
+      if (state === null || switched) showExport(next);
+      else state.render = next.render;
+      form.showRender(next.render, switched);
+      wait = next.render.state === "rendering" ? 700 : 5000;
+    } catch (e) {
+      wait = connectionLost(e);
+    } finally {
+      poll.busy = false;
+    }
+    poll.soon(wait);
+  },
+};
 
 // ------------------------------------------------------------------ wiring
 
-async function start() {
+function start() {
   mediaSessionHandlers();
-  $("play").addEventListener("click", togglePlay);
+  $("play").addEventListener("click", player.toggle);
   $("prev").addEventListener("click", previousChapter);
   $("next").addEventListener("click", nextChapter);
-  $("seek").addEventListener("input", () => { audio.currentTime = Number($("seek").value); update(); });
-  $("settings").addEventListener("submit", submitSettings);
+  $("back").addEventListener("click", () => skip(-15));
+  $("forward").addEventListener("click", () => skip(15));
+  $("resume-at").addEventListener("click", () => resume.choose(false));
+  $("start-over").addEventListener("click", () => resume.choose(true));
+  $("seek").addEventListener("input", () => player.seek(Number($("seek").value)));
+  $("settings").addEventListener("submit", form.submit);
   for (const event of ["timeupdate", "play", "pause", "seeked", "loadedmetadata", "ended"]) {
     audio.addEventListener(event, () => { update(); setPosition(); });
   }
+  audio.addEventListener("timeupdate", () => {
+    if (audio.readyState >= 3) player.lastTime = audio.currentTime;
+    if (!audio.paused) position.save(false);
+  });
+  audio.addEventListener("playing", () => { player.waiting = false; player.show(); });
+  audio.addEventListener("waiting", () => {
+    if (player.intent === "play") player.waiting = true;
+    player.show();
+    setTimeout(() => { if (player.waiting) poll.soon(0); }, 1500);  // the connection, perhaps
+  });
+  audio.addEventListener("error", () => { player.show(); poll.soon(0); });
+  audio.addEventListener("pause", () => position.save(true));
+  audio.addEventListener("seeked", () => position.save(true));
+  audio.addEventListener("ended", () => { player.intent = "pause"; position.forget(); done.show(); });
   audio.addEventListener("play", () => { if ("mediaSession" in navigator) navigator.mediaSession.playbackState = "playing"; });
   audio.addEventListener("pause", () => { if ("mediaSession" in navigator) navigator.mediaSession.playbackState = "paused"; });
+  window.addEventListener("pagehide", () => position.save(true));
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) position.save(true); else poll.soon(0);
+  });
+  window.addEventListener("online", () => poll.soon(0));
   document.addEventListener("keydown", (event) => {
     const tag = (event.target.tagName || "").toLowerCase();
     if (["input", "select", "textarea", "button", "summary", "a"].includes(tag) || event.altKey || event.ctrlKey || event.metaKey) return;
-    if (event.key === " " || event.key === "k") { event.preventDefault(); togglePlay(); }
+    if (event.key === " " || event.key === "k") { event.preventDefault(); player.toggle(); }
     else if (event.key === "ArrowRight" || event.key === "n") { event.preventDefault(); nextChapter(); }
     else if (event.key === "ArrowLeft" || event.key === "b") { event.preventDefault(); previousChapter(); }
   });
   // smooth enough for the lyrics while playing, without timeupdate's 250 ms steps
   setInterval(() => { if (!audio.paused) update(); }, 100);
-  try {
-    const first = await getState();
-    showExport(first);
-    showRender(first.render);
-    poll(first.render.state === "rendering" ? 700 : 5000);
-  } catch (e) {
-    $("load-error").textContent = "Could not load the routine: " + e.message;
-    $("load-error").hidden = false;
-  }
+  poll.tick();
 }
 
 start();
