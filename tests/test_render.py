@@ -121,7 +121,11 @@ def test_exported_mp3_decodes_to_the_reference_encoded_the_same_way(
     exported = np.frombuffer(decoded(result.full.path), "<i2").astype(np.float64)
     single = np.frombuffer(decoded(encoded), "<i2").astype(np.float64)
     source = np.frombuffer(raw.read_bytes(), "<i2").astype(np.float64)
-    assert len(exported) == len(single)  # aligned to the sample, as long
+    # the export's gapless header trims the encoder's delay and padding: as long as its source
+    assert len(exported) == len(source), (len(exported), len(source), len(single))
+    # one encoder's decode keeps the padding at its end: compare where both have the source
+    length = min(len(exported), len(single))
+    exported, single = exported[:length], single[:length]
     # several encoders at once (one per core): not the same bits as one encoder, but far
     # under the encoding's own noise (measured: 17-19 dB under it); one piece: identical
     difference = np.sqrt(np.mean((exported - single) ** 2))
