@@ -6,17 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from tests.conftest import REPO
+from tests.test_practice_cli import run
 from voiceguide.cli.pain_chart import pain_lines
 from voiceguide.errors import SettingsError
 from voiceguide.practice import (
@@ -32,18 +30,6 @@ from voiceguide.practice.schema import SCHEMA_VERSION
 
 DATA = Path(__file__).parent / "data"
 T0 = 1_772_348_400.0  # 2026-03-01 07:00 UTC
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=dict(os.environ),
-        timeout=300,
-        input="",
-    )
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:

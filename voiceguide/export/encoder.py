@@ -95,22 +95,19 @@ class Encoder:
     def write(self, data: bytes) -> None:
         try:
             self._stdin.write(data)
-        except (BrokenPipeError, OSError):
+        except OSError:  # a broken pipe too: the worker is gone
             self._fail()
 
     def close(self) -> None:
-        with contextlib.suppress(BrokenPipeError, OSError):
+        with contextlib.suppress(OSError):
             self._stdin.close()
         if self._process.wait() != 0:
             self._fail()
         self._stderr.close()
 
     def kill(self) -> None:
-        if self._process.returncode is None:
-            with contextlib.suppress(OSError):
-                self._process.kill()
-        self._process.wait()
-        with contextlib.suppress(BrokenPipeError, OSError):
+        self.kill_only()
+        with contextlib.suppress(OSError):
             self._stdin.close()
         self._stderr.close()
 

@@ -22,7 +22,9 @@ from voiceguide.errors import ExportError
 from voiceguide.export.lame import new_encoder
 from voiceguide.export.pieces import SAMPLES_PER_FRAME, Piece
 from voiceguide.export.reservoir import (
+    BITRATES_KBPS,
     MAX_BEGIN,
+    SAMPLE_RATES,
     Frame,
     main_data_begin,
     main_data_bytes,
@@ -41,8 +43,6 @@ __all__ = [
     "silent_side",
 ]
 
-_BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-_SAMPLE_RATES = (44_100, 48_000, 32_000)
 _INFO_OFFSET_MONO = 4 + 17  # after the frame header and a mono frame's side information
 _INFO_OFFSET_STEREO = 4 + 32
 _COPY_BYTES = 1 << 18  # read from a file at a time
@@ -56,8 +56,8 @@ def frame_length(header: bytes) -> int:
     """The length of an MPEG-1 layer III frame from its 4-byte header."""
     if len(header) < 4 or header[0] != 0xFF or (header[1] & 0xFE) != 0xFA:
         raise ExportError("the MP3 encoder wrote something that is not an MPEG-1 layer III frame")
-    bitrate = _BITRATES_KBPS[header[2] >> 4]
-    rate = _SAMPLE_RATES[(header[2] >> 2) & 3] if (header[2] >> 2) & 3 < 3 else 0
+    bitrate = BITRATES_KBPS[header[2] >> 4]
+    rate = SAMPLE_RATES[(header[2] >> 2) & 3] if (header[2] >> 2) & 3 < 3 else 0
     if bitrate == 0 or rate == 0:
         raise ExportError("the MP3 encoder wrote a frame with a bad header")
     return 144_000 * bitrate // rate + ((header[2] >> 1) & 1)
@@ -203,9 +203,9 @@ def info_frame(kbps: int, fmt: AudioFormat) -> bytes:
     stereo as LAME writes two channels): the fields that depend on the frames (their count
     and bytes, the table of contents, the encoder delay and padding, the checksums) are
     zeros, for :class:`.tracks.TrackWriter` to set."""
-    if kbps not in _BITRATES_KBPS[1:] or fmt.sample_rate not in _SAMPLE_RATES:
+    if kbps not in BITRATES_KBPS[1:] or fmt.sample_rate not in SAMPLE_RATES:
         raise ExportError(f"MP3 has no {kbps} kbps at {fmt.sample_rate} Hz")
-    index, rate = _BITRATES_KBPS.index(kbps), _SAMPLE_RATES.index(fmt.sample_rate)
+    index, rate = BITRATES_KBPS.index(kbps), SAMPLE_RATES.index(fmt.sample_rate)
     head = bytes((0xFF, 0xFB, index << 4 | rate << 2, 0xC4 if fmt.channels == 1 else 0x44))
     frame = bytearray(frame_length(head))
     frame[:4] = head

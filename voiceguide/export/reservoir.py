@@ -25,7 +25,9 @@ from typing import NamedTuple
 from voiceguide.errors import ExportError
 
 __all__ = [
+    "BITRATES_KBPS",
     "MAX_BEGIN",
+    "SAMPLE_RATES",
     "Frame",
     "Repacker",
     "main_data_begin",
@@ -35,8 +37,9 @@ __all__ = [
 ]
 
 MAX_BEGIN = 511  # main_data_begin has 9 bits in MPEG-1
-_BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-_SAMPLE_RATES = (44_100, 48_000, 32_000)
+# MPEG-1 layer III: a header's bit rate and sample rate fields index these
+BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+SAMPLE_RATES = (44_100, 48_000, 32_000)
 
 Sink = Callable[[bytes, list[int]], None]
 
@@ -114,10 +117,10 @@ class Repacker:
         header, side, main = frame
         third = header[2]
         index = third >> 4
-        rate = _SAMPLE_RATES[(third >> 2) & 3]
+        rate = SAMPLE_RATES[(third >> 2) & 3]
         if not self._per_frame:
-            self._per_frame = 144_000 * _BITRATES_KBPS[index] / rate
-        base = 144_000 * _BITRATES_KBPS[index] // rate
+            self._per_frame = 144_000 * BITRATES_KBPS[index] / rate
+        base = 144_000 * BITRATES_KBPS[index] // rate
         padded = self._nominal + base < self._per_frame * (self._index + 1) - 0.5
         self._nominal += base + padded
         length = base + padded
@@ -133,9 +136,9 @@ class Repacker:
             self.raised += 1
         while start + len(main) > self._room_end + room:  # no room: the next bit rate up
             index += 1
-            if index >= len(_BITRATES_KBPS):
+            if index >= len(BITRATES_KBPS):
                 raise ExportError("an MP3 frame does not fit at any bit rate")
-            length = 144_000 * _BITRATES_KBPS[index] // rate + padded
+            length = 144_000 * BITRATES_KBPS[index] // rate + padded
             room = length - 4 - len(side)
         head = bytes(
             (header[0], header[1], (index << 4) | (third & 0x0D) | (padded << 1), header[3])

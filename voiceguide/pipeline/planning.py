@@ -64,9 +64,16 @@ def plan(
     phrases' audio may still be in the making when this returns (see ``PhraseCache.ensure``;
     the caller closes the cache).
     """
-    asked = asked_phrases(routine, dataclasses.replace(settings, fit_s=None))
     if settings.fit_s is None:  # a fit is shorter than the limit
         check_estimate(routine, settings)
+    return _planned(routine, settings, cache, lengths_only)
+
+
+def _planned(
+    routine: Routine, settings: Settings, cache: PhraseCache, lengths_only: bool = False
+) -> Timeline:
+    """:func:`plan` once its estimated length was checked."""
+    asked = asked_phrases(routine, dataclasses.replace(settings, fit_s=None))
     cache.ensure(asked, lengths_only=lengths_only)
     if settings.fit_s is None:
         timeline = compile_routine(routine, settings, cache.measure)
@@ -94,7 +101,7 @@ def plan_stages(
         check_estimate(routine, settings)
     missing = {t for t in asked if not cache.path_for(t).exists()}
     if not missing or settings.fit_s is not None:  # (fitting needs every phrase's length)
-        yield PlanStage.complete(plan(routine, settings, cache))
+        yield PlanStage.complete(_planned(routine, settings, cache))
         return
     # the chapters up to the start, with the settings' numbers already applied
     applied = apply_settings(routine, settings)
@@ -111,7 +118,7 @@ def plan_stages(
     cache.ensure(first)
     known = (set(asked) - missing) | set(first)
     yield _provisional(routine, settings, cache, asked, known)
-    yield PlanStage.complete(plan(routine, settings, cache))
+    yield PlanStage.complete(_planned(routine, settings, cache))
 
 
 def _provisional(

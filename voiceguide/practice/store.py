@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import PracticeLogError
+from voiceguide.practice.pain import MAX_SCORE
 from voiceguide.practice.pain_log import PainLog
 from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import ExerciseRecord, NewSession, Session
@@ -301,7 +302,7 @@ class Store(PainLog):
                 unreadable.append(row[0])
             else:
                 score = pain.get(row[0])
-                ok = isinstance(score, int) and 0 <= score <= 10  # (another program's value)
+                ok = isinstance(score, int) and 0 <= score <= MAX_SCORE  # (another program's value)
                 result.append(dataclasses.replace(read, pain=score) if ok else read)
         result.sort(key=lambda s: (s.started.utc_s, s.id))  # a start stored as text sorts apart
         return result, sorted(unreadable)

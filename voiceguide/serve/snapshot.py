@@ -92,7 +92,7 @@ class Snapshot:
         self.cover_png = cover_png
         self.duration_s = duration_s
         self._zip: bytes | None = None
-        self._zip_lock = threading.Lock()
+        self._made_lock = threading.Lock()  # the zip and the thumbnail: each made once
         self._thumbnail: bytes | None = None
         self._use_lock = threading.Lock()
         self._users = 0
@@ -127,7 +127,7 @@ class Snapshot:
     def zip_bytes(self) -> bytes:
         """Every file of the export in one zip (MP3s stored, text deflated), in one folder
         named after the album; made once, in memory (nothing is written to disk)."""
-        with self._zip_lock:
+        with self._made_lock:
             if self._zip is None:
                 buffer = io.BytesIO()
                 folder = Path(self.zip_name).stem
@@ -144,7 +144,7 @@ class Snapshot:
     def thumbnail(self) -> bytes:
         """The cover as a small JPEG for the page and the lock screen (the tag's PNG is
         several times larger: on a weak network it would come before the sound); made once."""
-        with self._zip_lock:
+        with self._made_lock:
             if self._thumbnail is None:
                 self._thumbnail = _thumbnail(self.cover_png) if self.cover_png else b""
             return self._thumbnail
@@ -181,15 +181,6 @@ def _thumbnail(png: bytes) -> bytes:
         out = io.BytesIO()
         small.save(out, "JPEG", quality=85)
     return out.getvalue()
-
-
-def id3_size(head: bytes) -> int:
-    """The size of the ID3v2 tag at the start of a file (0: none), from its first 10 bytes:
-    the header, the syncsafe size and, when flagged, a footer."""
-    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
-        return 0
-    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
-    return 10 + size + (10 if head[5] & 0x10 else 0)
 
 
 def _zip_time(mtime_ns: int) -> tuple[int, int, int, int, int, int]:
@@ -238,8 +229,7 @@ def open_snapshot(
         raise ExportError(f"{folder} holds no MP3 track to serve")
     full = tracks[-1]  # numbered in order; the whole routine is the last track
     try:
-        album, chapters, lyrics, cover, duration_s = _read_tags(files[full])
-        offset = id3_size(os.pread(files[full].fd, 10, 0))
+        album, chapters, lyrics, cover, duration_s, offset = _read_tags(files[full])
         if offset >= files[full].size:
             offset = 0
     except Exception:
@@ -268,7 +258,9 @@ def _report(refused: Callable[[str], None] | None, message: str) -> None:
 
 def _read_tags(
     served: ServedFile,
-) -> tuple[str, tuple[Chapter, ...], tuple[Lyric, ...], bytes, float]:
+) -> tuple[str, tuple[Chapter, ...], tuple[Lyric, ...], bytes, float, int]:
+    """The full track's album, chapters, lyrics, cover and length, and where its audio
+    starts: after its ID3 tag (header, frames and padding)."""
     from mutagen import MutagenError
     from mutagen.mp3 import MP3
 
@@ -280,7 +272,7 @@ def _read_tags(
     tags = audio.tags
     duration_s = float(audio.info.length) if audio.info is not None else 0.0
     if tags is None:
-        return served.name, (), (), b"", duration_s
+        return served.name, (), (), b"", duration_s, 0
     album = str(tags["TALB"].text[0]) if "TALB" in tags else served.name
     chapters = sorted(
         (
@@ -297,4 +289,4 @@ def _read_tags(
     lyrics = tuple(Lyric(int(ms), str(text)) for text, ms in synced[0].text) if synced else ()
     pictures = tags.getall("APIC")
     cover = bytes(pictures[0].data) if pictures else b""
-    return album, tuple(chapters), lyrics, cover, duration_s
+    return album, tuple(chapters), lyrics, cover, duration_s, int(tags.size)
