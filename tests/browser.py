@@ -189,7 +189,9 @@ class Page:
             time.sleep(0.05)
 
     def tap(self, selector: str) -> None:
-        """A touch on the middle of the element, as a finger would."""
+        """A touch on the middle of the element, as a finger would (on the page in front: a
+        tab behind another never answers input)."""
+        self.call("Page.bringToFront")
         box = self.js(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
             e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();
             return [r.x + r.width / 2, r.y + r.height / 2]; }})()""")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["duration", "error_answer", "field_of", "number", "what"]
+__all__ = ["LABELS", "duration", "error_answer", "field_of", "number", "plain", "what"]
 
 
 def number(value: float) -> str:
@@ -40,3 +40,47 @@ def field_of(message: str) -> str | None:
 
 def error_answer(errors: list[tuple[str | None, str]]) -> dict[str, Any]:
     return {"errors": [{"field": field, "message": message} for field, message in errors]}
+
+
+LABELS = {
+    "hold": "Hold",
+    "rounds": "Rounds",
+    "reps": "Reps per set",
+    "sets": "Sets",
+    "rest": "Rest",
+    "voice": "Voice",
+    "rate": "Speaking rate",
+    "verbosity": "How much is said",
+    "breath": "Breathing tones",
+    "fit": "Fit into",
+}
+_PLAIN = (
+    (re.compile(r"must be between (\S+) s and (\S+) s\b"), r"\1 to \2 seconds"),
+    (re.compile(r"must be between (\S+) and (\S+)"), r"\1 to \2"),
+    (re.compile(r"must be one of (.*)"), r"one of \1"),
+    (re.compile(r"'' is not a number.*"), "give a number"),
+    (re.compile(r"'(.*)' is not a number.*"), r"give a number ('\1' is not one)"),
+    (re.compile(r"Input should be a valid integer.*"), "give a whole number"),
+)
+
+
+def plain(field: str | None, message: str) -> str:
+    """The command line's message for a form: "Hold: 5 to 600 seconds" instead of
+    "--hold 'supine-hip-stretch=3': must be between 5 s and 600 s" (the field's label, not
+    the option; the value is in the field itself)."""
+    option = (field or "").partition(":")[0]
+    match = re.match(
+        r"(?:Invalid value for '--([a-z-]+)'|--([a-z-]+)(?: '[^']*'| \S+)?):\s*", message
+    )
+    if match is None:
+        return message
+    option = option or match.group(1) or match.group(2)
+    reason = message[match.end() :]
+    reason = re.sub(r"\s*\(see 'voiceguide [^)]*'\)$", "", reason)
+    for pattern, words in _PLAIN:
+        if pattern.match(reason):
+            reason = pattern.sub(words, reason, count=1)
+            break
+    # other options named in the reason, by their labels too
+    reason = re.sub(r"--([a-z]+)", lambda m: LABELS.get(m[1], m[1]).lower(), reason)
+    return f"{LABELS.get(option, option.capitalize())}: {reason}"

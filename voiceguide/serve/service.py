@@ -17,7 +17,7 @@ from voiceguide.errors import Interrupted, VoiceguideError
 from voiceguide.plan.preferences import Resolved
 from voiceguide.plan.settings import apply_settings
 from voiceguide.routine.model import ExerciseKind, Routine
-from voiceguide.serve.form import duration, error_answer, field_of, number, what
+from voiceguide.serve.form import duration, error_answer, field_of, number, plain, what
 from voiceguide.serve.snapshot import Snapshot, open_snapshot
 
 __all__ = ["Prepare", "Render", "Service"]
@@ -284,7 +284,7 @@ class Service:
             try:
                 self._prepare([*self._args.values(), arg])
             except VoiceguideError as error:
-                errors.append((name, str(error)))
+                errors.append((name, plain(name, str(error))))
                 continue
             new.pop(key, None)
             new[key] = arg
@@ -343,7 +343,7 @@ class Service:
                 self._status = {
                     "id": self._renders,
                     "state": "failed",
-                    "error": str(error),
+                    "error": plain(field_of(str(error)), str(error)),
                     "field": field_of(str(error)),
                 }
             if not isinstance(error, Interrupted):
