@@ -37,6 +37,7 @@ import pytest
 
 from voiceguide import pipeline
 from voiceguide.cli import prepare_from_args
+from voiceguide.plan.kept import kept_path
 from voiceguide.serve import (
     Server,
     Service,
@@ -868,3 +869,13 @@ def test_a_form_change_renders_the_same_files_as_export_with_those_options(
     )
     page.wait_for("document.getElementById('render-text').textContent.startsWith('Done')")
     assert page.js("document.getElementById('command').textContent") == new["command"]
+    # kept as the routine's saved settings: a restart (a new service, no options), export
+    # and play get them, and the page says where they are
+    kept = kept_path()  # this test's config folder (the server reads the environment)
+    assert new["render"]["kept"] == str(kept)
+    assert str(kept) in page.js("document.getElementById('render-text').textContent")
+    restarted = Service(None, (), _prepare, export_render, tmp_path / "x", running.log.append)
+    assert restarted.form_values() == form
+    assert restarted.resolved.settings == running.service.resolved.settings
+    rows = {(r.setting, r.exercise): str(r.source) for r in restarted.resolved.rows}
+    assert rows[("rest", "adductor-ball-squeeze")] == f"saved from the phone ({kept})"

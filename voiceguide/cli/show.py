@@ -158,6 +158,8 @@ def config_table(routine: Routine, resolved: Resolved, console: Console | None =
         shown = f"config file [{source.table}]" if source.table else source.kind
         if source.kind == "config" and not source.table:
             shown = "config file (top level)"
+        elif source.kind == "phone":
+            shown = "saved from the phone"
         cells = (row.setting, row.exercise or "", row.value, shown)
         table.add_row(*(Text(cell) for cell in cells))
     console.print(table)

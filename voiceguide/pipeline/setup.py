@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voiceguide.plan.kept import load_kept
 from voiceguide.plan.preferences import Choices, Resolved, load_config, resolve
 from voiceguide.plan.settings import Settings
 from voiceguide.routine.library import resolve_routine
@@ -43,10 +44,11 @@ def load(routine: str | None) -> Routine:
 
 def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     """The routine, and its settings from every source: the defaults, the routine's files,
-    the config file (its top level, then the routine's table) and the command line."""
+    the config file (its top level, then the routine's table), the settings kept from the
+    phone and the command line."""
     config = load_config()
     loaded = load(routine)
-    return loaded, resolve(loaded, command, config)
+    return loaded, resolve(loaded, command, config, load_kept(loaded.name))
 
 
 def early_workers() -> EarlyWorkers:

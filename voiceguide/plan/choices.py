@@ -38,13 +38,15 @@ def is_off(raw: str | None) -> bool:
 class Source:
     """Where a setting's value comes from."""
 
-    kind: Literal["default", "routine", "config", "command line"]
-    path: Path | None = None  # the file holding the value: a script, or the config file
+    kind: Literal["default", "routine", "config", "phone", "command line"]
+    path: Path | None = None  # the file holding the value: a script, the config file, phone.toml
     table: str | None = None  # the config table ("routines.outer-hip"); None: the top level
 
     def __str__(self) -> str:
         if self.kind == "config":
             return f"config file {self.path}" + (f" [{self.table}]" if self.table else "")
+        if self.kind == "phone":
+            return f"saved from the phone ({self.path})"
         return self.kind
 
 

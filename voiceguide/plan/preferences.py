@@ -90,21 +90,27 @@ class Resolved:
         }
 
 
-def resolve(routine: Routine | None, command: Choices, config: Config | None) -> Resolved:
+def resolve(
+    routine: Routine | None, command: Choices, config: Config | None, kept: Choices | None = None
+) -> Resolved:
     """Settings for ``routine`` from the defaults, the routine, the config file (its top
-    level, then the routine's table) and the command line, each overriding the one before.
-    Without a routine (the cue legend), only what is not per routine: voice, rate, bitrate."""
+    level, then the routine's table), the settings kept from the phone (:mod:`.kept`) and
+    the command line, each overriding the one before. Without a routine (the cue legend),
+    only what is not per routine: voice, rate, bitrate."""
     layers: list[Choices] = []
     if config is not None:
         top = config.top
-        kept = tuple(o for o in top.overrides if routine is not None and _applies(o, routine))
-        layers.append(dataclasses.replace(top, overrides=kept))
+        applying = tuple(o for o in top.overrides if routine is not None and _applies(o, routine))
+        layers.append(dataclasses.replace(top, overrides=applying))
         own = config.routines.get(routine.name) if routine is not None else None
         if routine is not None and own is not None:
             place = Place(config.path, f"routines.{routine.name}")
             for o in own.overrides:
                 _check_applies(o, routine, place)
             layers.append(own)
+    if routine is not None and kept is not None:  # what no longer applies is left out
+        fits = tuple(o for o in kept.overrides if _fits(o, routine))
+        layers.append(dataclasses.replace(kept, overrides=fits))
     layers.append(command if routine is not None else dataclasses.replace(command, overrides=()))
     overrides = _merge_overrides(layers)
 
@@ -162,6 +168,14 @@ def _applies(o: Override, routine: Routine) -> bool:
     if o.exercise is None:
         return any(e.kind in kinds for e in routine.exercises)
     return any(e.id == o.exercise and e.kind in kinds for e in routine.exercises)
+
+
+def _fits(o: Override, routine: Routine) -> bool:
+    try:
+        apply_settings(routine, Settings(overrides=(o,)))
+    except SettingsError:
+        return False
+    return _applies(o, routine)
 
 
 def _check_applies(o: Override, routine: Routine, place: Place) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import Interrupted, VoiceguideError
+from voiceguide.plan.kept import keep
 from voiceguide.plan.preferences import Resolved
 from voiceguide.plan.settings import apply_settings
 from voiceguide.routine.model import ExerciseKind, Routine
@@ -28,6 +29,9 @@ checked exactly as ``voiceguide export`` does; raises the CLI's error (an InputE
 
 Render = Callable[[Routine, Resolved, Path, Callable[[int, int], None]], None]
 """Export ``routine`` with ``resolved`` into the folder, reporting (ms done, ms in all)."""
+
+Keep = Callable[[str, Mapping[str, str]], Path]
+"""Keep a render's changed form fields as the routine's saved settings; where (OSError)."""
 
 FIELDS_PER_KIND = {
     ExerciseKind.HOLD: (("hold", "hold_s"), ("rounds", "rounds"), ("rest", "rest_s")),
@@ -50,8 +54,10 @@ class Service:
         render: Render,
         out_dir: Path,
         log: Callable[[str], None],
+        keep: Keep = keep,
     ) -> None:
         self.routine_arg = routine_arg
+        self._keep = keep
         self._prepare = prepare
         self._render = render
         self.out_dir = out_dir
@@ -306,7 +312,10 @@ class Service:
                 "what": what(changed),
             }
             self._worker = threading.Thread(
-                target=self._run, args=(routine, resolved, new), name="render", daemon=True
+                target=self._run,
+                args=(routine, resolved, new, changed),
+                name="render",
+                daemon=True,
             )
             self._worker.start()
         return 202, {"rendering": True, "id": self._renders}
@@ -327,7 +336,13 @@ class Service:
         with self._lock:
             return self._worker is not None and self._worker.is_alive()
 
-    def _run(self, routine: Routine, resolved: Resolved, args: dict[str, str]) -> None:
+    def _run(
+        self,
+        routine: Routine,
+        resolved: Resolved,
+        args: dict[str, str],
+        changed: Mapping[str, str],
+    ) -> None:
         def progress(done_ms: int, total_ms: int) -> None:
             if self._cancel.is_set():
                 raise Interrupted()
@@ -358,6 +373,11 @@ class Service:
                 }
             self.log(f"render failed: internal error: {error!r}")
             return
+        try:  # what plays is kept for a restart, export and play: changed fields only
+            kept: str | None = str(self._keep(routine.name, changed))
+        except OSError as error:
+            kept = None
+            self.log(f"the settings could not be kept: {error.strerror or error}")
         with self._lock:
             self.routine, self.resolved, self._args = routine, resolved, args
             self._publish(snapshot)
@@ -365,6 +385,7 @@ class Service:
                 "id": self._renders,
                 "state": "done",
                 "seconds": round(time.monotonic() - started, 1),
+                "kept": kept,
             }
         self.log(f"rendered generation {self.current.generation}: {self.command()}")
 

@@ -552,7 +552,9 @@ const form = {
       if (mine) { text.textContent = ""; form.showErrors([{ field: render.field || null, message: render.error }], true); }
       else text.textContent = fresh ? "A render sent from another phone failed: " + render.error : "";
     } else if (render.state === "done" && fresh) {
-      text.textContent = "Done: now playing the new version (" + render.seconds + " s to render).";
+      text.textContent = "Done: now playing the new version (" + render.seconds + " s to render). " +
+        (render.kept ? "Kept as this routine's settings, for the next start too, in " + render.kept + "."
+          : "The settings could not be kept for the next start (see the computer's terminal).");
     } else {
       text.textContent = "";
     }
