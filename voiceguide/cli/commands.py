@@ -267,13 +267,25 @@ def play_command(
             "('voiceguide history'); 'log = false' in the config turns it off.",
         ),
     ] = None,
+    check_in: Annotated[
+        bool | None,
+        typer.Option(
+            "--check-in/--no-check-in",
+            help="After the closing, ask how your back feels (0-10, a key; Enter skips) and "
+            "keep it with the session; 'check_in = false' in the config turns it off.",
+        ),
+    ] = None,
 ) -> None:
     """Play the routine live: space pauses, n or right skips, b or left goes back, q stops."""
     from voiceguide import pipeline
-    from voiceguide.cli.terminal import controls, summary
+    from voiceguide.cli.terminal import ask_score, controls, summary
 
     loaded, prepared = options.prepare()
     settings = prepared.settings
+    logged = prepared.log if log is None else log
+    asking = prepared.check_in if check_in is None else check_in
+    # only with someone at the keys: no question is made or said for a run with no terminal
+    ask = ask_score if asking and logged and sys.stdin is not None and sys.stdin.isatty() else None
     cache = pipeline.make_cache(settings)
     with pipeline.ProgressBars() as bars:
         cache.progress = bars.speaking
@@ -288,12 +300,13 @@ def play_command(
             cache,
             start_exercise=start,
             controls=controls_after_bars,
-            log=prepared.log if log is None else log,
+            log=logged,
+            ask=ask,
         )
     typer.echo(summary(status), err=True)
     if problem is not None:
         typer.echo(f"voiceguide: warning: {one_line(problem)}", err=True)
-    elif prepared.log if log is None else log:
+    elif logged:
         from voiceguide.cli.show import streak_line
 
         with contextlib.suppress(VoiceguideError):  # it was just written: it reads

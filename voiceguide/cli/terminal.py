@@ -15,6 +15,7 @@ import os
 import select
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
@@ -27,7 +28,7 @@ from rich.text import Text
 from voiceguide.play import Command, LivePlayback, State, Status
 from voiceguide.routine.text import clock
 
-__all__ = ["KEY_HELP", "KeyReader", "controls", "parse_keys", "summary"]
+__all__ = ["KEY_HELP", "KeyReader", "ScoreKeys", "ask_score", "controls", "parse_keys", "summary"]
 
 _KEYS: dict[bytes, Command] = {
     b" ": Command.TOGGLE,
@@ -235,3 +236,87 @@ def summary(status: Status) -> str:
     if status.state is State.DONE:
         return f"Played to the end ({clock(status.position_ms)})."
     return f"Stopped at {clock(status.position_ms)}{total}{where}."
+
+
+# ---------------------------------------------------------------- the pain check-in
+
+TEN_WAIT_S = 1.2  # after a 1: a 0 within this makes it 10
+SCORE_HELP = (
+    "How does your back feel now, 0 (no pain) to 10? Press a digit (1 then 0 for 10); "
+    "Enter or s skips."
+)
+
+
+class ScoreKeys:
+    """The keys of a pain score: a digit is the score at once, except a 1, which becomes 10
+    when a 0 follows (or is 1 after another key or :data:`TEN_WAIT_S`); Enter, s, q or Esc
+    skip. ``done`` once decided; ``score`` None when skipped."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.score: int | None = None
+        self.one = False  # a 1 pressed, waiting for a 0
+
+    def feed(self, data: bytes) -> None:
+        for key in data:
+            if self.done:
+                return
+            char = chr(key)
+            if self.one:
+                self.done, self.score = True, 10 if char == "0" else 1
+            elif char in "023456789":
+                self.done, self.score = True, int(char)
+            elif char == "1":
+                self.one = True
+            elif char in "\r\nsSqQ\x1b":
+                self.done = True
+
+    def timed_out(self) -> None:
+        """Nothing more came: a 1 waiting for a 0 is 1; otherwise no score."""
+        self.done, self.score = True, 1 if self.one else None
+
+
+def ask_score(timeout_s: float, fd: int | None = None) -> int | None:
+    """A pain score typed on the terminal (``fd``, default stdin) within ``timeout_s``; None
+    at once when it is not a terminal, so a run with no one at the keys never waits."""
+    if fd is None:
+        if sys.stdin is None or not sys.stdin.isatty():
+            return None
+        fd = sys.stdin.fileno()
+    elif not os.isatty(fd):
+        return None
+    import termios
+    import tty
+
+    console = Console(stderr=True)
+    console.print(SCORE_HELP, highlight=False)
+    keys = ScoreKeys()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)
+        termios.tcflush(fd, termios.TCIFLUSH)  # keys pressed during the session are no answer
+        end = time.monotonic() + timeout_s
+        while not keys.done:
+            left = end - time.monotonic()
+            if keys.one:
+                left = min(left, TEN_WAIT_S)
+            ready, _, _ = select.select([fd], [], [], max(left, 0.0))
+            if not ready:
+                keys.timed_out()
+                break
+            try:
+                chunk = os.read(fd, 16)
+            except OSError:
+                chunk = b""
+            if not chunk:  # the terminal went away
+                keys.timed_out()
+                break
+            keys.feed(chunk)
+    finally:
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    console.print(
+        "No score." if keys.score is None else f"Noted: {keys.score}.",
+        highlight=False,
+    )
+    return keys.score

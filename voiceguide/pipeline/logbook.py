@@ -10,16 +10,18 @@ instead (exit 1), and leave the file as it was.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
-from voiceguide.errors import SettingsError, VoiceguideError
+from voiceguide.errors import PracticeLogError, SettingsError, VoiceguideError
+from voiceguide.pipeline.checkin import Ask, ask_pain
 from voiceguide.pipeline.live import Controls, play
 from voiceguide.pipeline.outputs import checked_target, write_user_file
 from voiceguide.pipeline.planning import plan
 from voiceguide.pipeline.setup import load, make_cache
 from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline
-from voiceguide.play import Player, Status
+from voiceguide.play import Player, State, Status
 from voiceguide.practice import (
     Clock,
     History,
@@ -63,16 +65,21 @@ _TARGET_ROUTINES = 20  # the most recent routines whose daily targets history sh
 
 
 class _Recording:
-    """A :class:`~voiceguide.pipeline.live.Listener` that feeds a :class:`Recorder`."""
+    """A :class:`~voiceguide.pipeline.live.Listener` that feeds a :class:`Recorder` (when
+    there is one) and keeps the last stage of the plan (the final timeline, at the end)."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder | None) -> None:
         self._recorder = recorder
+        self.timeline: Timeline | None = None
 
     def planned(self, timeline: Timeline) -> None:
-        self._recorder.planned(Outline.of(timeline))
+        self.timeline = timeline
+        if self._recorder is not None:
+            self._recorder.planned(Outline.of(timeline))
 
     def heard(self, status: Status) -> None:
-        self._recorder.heard(status.state.value, status.position_ms)
+        if self._recorder is not None:
+            self._recorder.heard(status.state.value, status.position_ms)
 
 
 def play_logged(
@@ -84,24 +91,28 @@ def play_logged(
     controls: Controls | None = None,
     player: Player | None = None,
     log: bool = True,
+    ask: Ask | None = None,
     clock: Clock = system_clock,
 ) -> tuple[Status, str | None]:
     """Play the routine (see :func:`~voiceguide.pipeline.live.play`) and, with ``log``,
-    record the session in the practice log as it goes. Returns where it ended and, when the
-    log could not be written, why (one line; the session played all the same)."""
-    if not log:
-        return play(
-            routine,
-            settings,
-            cache,
-            start_exercise=start_exercise,
-            controls=controls,
-            player=player,
-        ), None
-    info = SessionInfo(routine.name, routine.title, str(routine.source), start_exercise)
-    offset_s = moment_of(clock()).offset_s
-    path = log_path()
-    recorder = Recorder(info, lambda: Store.open(path, offset_s=offset_s), clock=clock)
+    record the session in the practice log as it goes; then, with ``ask`` and once played to
+    the end, the pain check-in (see :mod:`.checkin`), kept with the session. Returns where
+    it ended and, when the log could not be written, why (one line; the session played all
+    the same)."""
+    asking = ask is not None and log
+    if asking:
+        settings = dataclasses.replace(settings, check_in=True)
+        if player is None:
+            from voiceguide.pipeline.setup import default_player
+
+            player = default_player()
+    recorder = None
+    if log:
+        info = SessionInfo(routine.name, routine.title, str(routine.source), start_exercise)
+        offset_s = moment_of(clock()).offset_s
+        path = log_path()
+        recorder = Recorder(info, lambda: Store.open(path, offset_s=offset_s), clock=clock)
+    listener = _Recording(recorder)
     try:
         status = play(
             routine,
@@ -110,10 +121,28 @@ def play_logged(
             start_exercise=start_exercise,
             controls=controls,
             player=player,
-            listener=_Recording(recorder),
+            listener=listener,
         )
     finally:
-        problem = recorder.close()
+        problem = recorder.close() if recorder is not None else None
+    check_in = listener.timeline.check_in if listener.timeline is not None else None
+    session_id = recorder.session_id if recorder is not None else None
+    if (
+        ask is not None
+        and player is not None
+        and check_in is not None
+        and status.state is State.DONE
+        and problem is None
+        and session_id is not None
+    ):
+        try:
+            score = ask_pain(check_in, cache, player, ask)
+            if score is not None:
+                score_session(session_id, score, "play", clock=clock)
+        except PracticeLogError as error:
+            problem = f"{error}; the pain score was not recorded"
+        except VoiceguideError as error:  # the session is recorded: the check-in only is lost
+            problem = f"pain check-in: {error}"
     return status, problem
 
 

@@ -67,6 +67,7 @@ class Choices:
     fit_s: float | Off | None = None
     bitrate: str | None = None
     log: bool | None = None  # record played sessions in the practice log
+    check_in: bool | None = None  # ask for a pain score after a played session
     bed: str | Off | None = None
     bed_level_db: float | None = None
     lexicon: Lexicon = ()  # [lexicon] word = "respelling": added to the routine's

@@ -26,6 +26,7 @@ from typing import Any
 
 from voiceguide.errors import RoutineError
 from voiceguide.plan.builder import PHRASE_GAP_MS, Builder, Coaching, Measure, ms, paragraphs
+from voiceguide.plan.checkin import check_in
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.holds import HoldWords, place_hold
 from voiceguide.plan.intro import introduce, spoken_list
@@ -59,6 +60,7 @@ def compile_routine(routine: Routine, settings: Settings, measure: Measure) -> T
         holds=timeline.holds,
         sets=timeline.sets,
         steps=timeline.steps,
+        check_in=check_in(measure) if settings.check_in else None,
         settings=settings,
     )
 

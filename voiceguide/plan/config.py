@@ -61,6 +61,7 @@ CONFIG_KEYS = (
     "fit",
     "bitrate",
     "log",
+    "check_in",
     "bed",
     "bed_level",
     "lexicon",
@@ -279,6 +280,12 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise place.error(key, value, "must be true or false (record sessions in the log)")
         return {"log": value}
+    if key == "check_in":
+        if not isinstance(value, bool):
+            raise place.error(
+                key, value, "must be true or false (ask for a pain score after a session)"
+            )
+        return {"check_in": value}
     if key == "bed":
         if off:
             return {"bed": "off"}

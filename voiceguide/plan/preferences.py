@@ -71,6 +71,7 @@ class Resolved:
     config: Path  # the config file (it may not exist)
     config_found: bool
     log: bool = True  # record played sessions in the practice log
+    check_in: bool = True  # play asks for a pain score after the closing
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +132,7 @@ def resolve(
             ("fit_s", None),
             ("bitrate", DEFAULT_BITRATE),
             ("log", True),
+            ("check_in", True),
             ("bed", None),
             ("bed_level_db", BED_LEVEL_DB),
         )
@@ -138,7 +140,11 @@ def resolve(
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
         lexicon=merge(routine.lexicon if routine else (), *(x.lexicon for x in layers)),
-        **{name: value for name, (value, _s) in picked.items() if name not in ("bitrate", "log")},
+        **{
+            name: value
+            for name, (value, _s) in picked.items()
+            if name not in ("bitrate", "log", "check_in")
+        },
     )
     rows = _exercise_rows(routine, settings, overrides) if routine is not None else []
     shown: dict[str, Callable[[Any], str]] = {
@@ -149,6 +155,7 @@ def resolve(
         "fit_s": lambda v: clock(round(v * 1000)) if v else "off",
         "bitrate": str,
         "log": lambda v: "on" if v else "off",
+        "check_in": lambda v: "on" if v else "off",
         "bed": lambda v: v or "off",
         "bed_level_db": lambda v: f"{v:g} dB",
     }
@@ -159,7 +166,13 @@ def resolve(
     ]
     path = config.path if config is not None else config_path()
     return Resolved(
-        settings, picked["bitrate"][0], tuple(rows), path, config is not None, log=picked["log"][0]
+        settings,
+        picked["bitrate"][0],
+        tuple(rows),
+        path,
+        config is not None,
+        log=picked["log"][0],
+        check_in=picked["check_in"][0],
     )
 
 

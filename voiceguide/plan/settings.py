@@ -91,6 +91,9 @@ class Settings:
     bed: str | None = None  # a music bed: "pad", or a music file's absolute path (--bed)
     bed_level_db: float = BED_LEVEL_DB  # the bed in holds, relative to the speech
     lexicon: Lexicon = ()  # words respelled for the speech engine (routine, then config file)
+    # a live play's pain check-in after the closing (see plan.checkin): play sets it when the
+    # check_in preference is on; it adds no event, so it is not among the described settings
+    check_in: bool = False
 
     def __post_init__(self) -> None:
         if self.verbosity not in VERBOSITIES:

@@ -16,6 +16,7 @@ from voiceguide.routine.model import Side
 
 __all__ = [
     "Chapter",
+    "CheckIn",
     "Event",
     "Hold",
     "RepSet",
@@ -104,6 +105,19 @@ class Step:
 
 
 @dataclass(frozen=True)
+class CheckIn:
+    """The pain check-in after a live session: the question the player asks once the
+    closing has played, and what it says back for each score (``noted[score]``)."""
+
+    question: str
+    noted: tuple[str, ...]  # 11 phrases, for the scores 0 to 10
+    skipped: str
+
+    def phrases(self) -> list[str]:
+        return [self.question, *self.noted, self.skipped]
+
+
+@dataclass(frozen=True)
 class Timeline:
     title: str
     events: tuple[Event, ...]
@@ -112,6 +126,7 @@ class Timeline:
     holds: tuple[Hold, ...] = ()
     sets: tuple[RepSet, ...] = ()
     steps: tuple[Step, ...] = ()
+    check_in: CheckIn | None = None  # asked after the last event (live play only)
     # what it was made with: the settings asked for, and what --fit changed to reach its length
     settings: Settings | None = field(default=None, compare=False, hash=False)
     fit_changes: tuple[str, ...] = field(default=(), compare=False, hash=False)
