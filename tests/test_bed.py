@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -426,14 +427,80 @@ def test_a_file_that_cannot_be_a_bed_is_one_line_exit_2_and_nothing_is_written(
     assert after == before  # the user's files are only read
 
 
+def stereo_48k(path: Path) -> Path:
+    """12 s of two different chords left and right at 48 kHz: mixed down and resampled."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+         "aevalsrc='0.2*sin(2*PI*110*t)+0.1*sin(2*PI*2770*t)"
+         "|0.2*sin(2*PI*220*t)+0.05*sin(2*PI*440*t)':s=48000:d=12", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
 @pytest.mark.ffmpeg
-def test_without_ffmpeg_a_music_bed_is_exit_1_saying_what_to_install(tmp_path: Path) -> None:
-    song = make_music(tmp_path / "song.flac")
+@pytest.mark.parametrize("name", ["song.wav", "song.flac", "song.ogg", "song.mp3", "48k.flac"])
+def test_music_is_decoded_without_ffmpeg_as_ffmpeg_decodes_it(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The four formats a bed reads by itself (miniaudio), against ffmpeg's decoding of the
+    same file (how beds were decoded before) and ffmpeg's loudness meter."""
+    from voiceguide.sound import music
+
+    song = stereo_48k(tmp_path / name) if name == "48k.flac" else make_music(tmp_path / name)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    with monkeypatch.context() as hidden:
+        hidden.setenv("PATH", str(empty))
+        assert shutil.which("ffmpeg") is None and shutil.which("ffprobe") is None
+        bed = open_bed(str(song), tmp_path / "beds")
+    assert isinstance(bed, Music)
+    ours = np.fromfile(bed._pcm, dtype="<i2").astype(np.float64)
+    reference = tmp_path / "ffmpeg.pcm"
+    music._decode_with_ffmpeg(song, reference, "--bed", FORMAT)
+    theirs = np.fromfile(reference, dtype="<i2").astype(np.float64)
+    assert len(ours) == len(theirs)
+    ref_info = music._analyse(reference, "--bed", FORMAT)
+    ref_lufs = TARGET_LUFS - 20 * np.log10(ref_info.gain)
+    decoded_wav = tmp_path / "ffmpeg.wav"  # what the loudness was measured on before
+    with wave.open(str(decoded_wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(reference.read_bytes())
+    assert ref_lufs == pytest.approx(ebur128(decoded_wav)[0], abs=0.1)  # the meter is ffmpeg's
+    if name == "48k.flac":  # resampled by another filter: the same sound, not the same samples
+        lag = min(
+            range(-3, 4),
+            key=lambda k: np.abs(ours[5000 + k : -5000 + k] - theirs[5000:-5000]).sum(),
+        )
+        diff = ours[5000 + lag : -5000 + lag] - theirs[5000:-5000]
+        assert np.sqrt(np.mean(diff**2)) < 0.02 * np.sqrt(np.mean(theirs**2))  # -34 dB
+        assert 20 * abs(np.log10(bed._gain / ref_info.gain)) < 0.1
+        assert abs(bed._first - ref_info.first) <= 3 and abs(bed._frames - ref_info.frames) <= 3
+        return
+    # lossless: the same samples; lossy: the two decoders' floats differ in the last bit
+    assert np.abs(ours - theirs).max() <= (0 if name in ("song.wav", "song.flac") else 1)
+    assert (bed._first, bed._frames) == (ref_info.first, ref_info.frames)
+    assert bed._gain == pytest.approx(ref_info.gain, rel=1e-4)
+
+
+@pytest.mark.ffmpeg
+def test_without_ffmpeg_other_formats_are_exit_1_naming_the_formats_that_work(
+    tmp_path: Path,
+) -> None:
+    song = tmp_path / "song.m4a"  # AAC: ffmpeg's to decode
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(make_music(tmp_path / "song.wav")),
+         "-c:a", "aac", str(song)],
+        check=True,
+    )  # fmt: skip
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python").symlink_to(sys.executable)
     result = run_cli(
         "export",
+        str(write_tiny_routine(tmp_path / "routine")),
         "--bed",
         str(song),
         "--out",
@@ -442,7 +509,9 @@ def test_without_ffmpeg_a_music_bed_is_exit_1_saying_what_to_install(tmp_path: P
         env={"PATH": str(bin_dir)},
     )
     assert result.returncode == 1, result.stderr
-    assert result.stderr.count("\n") == 1 and "apt-get install ffmpeg" in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "reads WAV, FLAC, Ogg Vorbis and MP3 music itself" in result.stderr
+    assert "apt-get install ffmpeg" in result.stderr and "song.m4a" in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -119,15 +119,9 @@ def _missing_ffmpeg(tmp_path: Path) -> dict[str, str]:
 
 
 def _bed(tmp_path: Path) -> str:
-    """A music bed file that needs ffmpeg to decode (a WAV, for now)."""
-    import wave
-
-    path = tmp_path / "bed.wav"
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(44_100)
-        handle.writeframes(bytes(44_100 * 2))
+    """A music bed file in a format voiceguide does not decode itself: ffmpeg's to read."""
+    path = tmp_path / "bed.m4a"
+    path.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00M4A isom" + bytes(4096))
     return str(path)
 
 

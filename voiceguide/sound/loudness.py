@@ -25,6 +25,7 @@ __all__ = [
     "CEILING_DBTP",
     "PIECE_OFFSET_LU",
     "TARGET_LUFS",
+    "LoudnessMeter",
     "loudness_lufs",
     "normalize",
     "resample",
@@ -91,7 +92,58 @@ def _gated_lufs(power: Samples, rate: int) -> float:
     starts = np.minimum((_BLOCK_S * rate * index * _BLOCK_STEP).astype(int), len(power))
     ends = np.minimum((_BLOCK_S * rate * (index * _BLOCK_STEP + 1)).astype(int), len(power))
     energy = np.concatenate([[0.0], np.cumsum(power)])
-    mean = (energy[ends] - energy[starts]) / (_BLOCK_S * rate)
+    return _gated((energy[ends] - energy[starts]) / (_BLOCK_S * rate))
+
+
+class LoudnessMeter:
+    """:func:`loudness_lufs` of a long sound given a piece at a time (a music file of an
+    hour is not held in memory): the K-weighting carries the end of each piece into the
+    next, and only the energy of each 0.1 s step (a quarter block) is kept."""
+
+    def __init__(self, rate: int) -> None:
+        import numpy as np
+
+        self._rate = rate
+        self._response = _k_weighting_response(rate)
+        self._history: Samples = np.zeros(len(self._response) - 1)
+        self._step = round(rate * _BLOCK_S * _BLOCK_STEP)
+        self._partial: Samples = np.zeros(0)  # the K-weighted power of an unfinished step
+        self._steps: list[float] = []
+
+    def feed(self, samples: Samples) -> None:
+        import numpy as np
+
+        from voiceguide.sound import dsp
+
+        if len(samples) == 0:
+            return
+        joined = np.concatenate([self._history, samples])
+        weighted = dsp.convolve(joined, self._response)[len(self._history) : len(joined)]
+        self._history = joined[len(joined) - len(self._history) :]
+        power = np.concatenate([self._partial, weighted * weighted])
+        whole = len(power) // self._step * self._step
+        self._steps.extend(power[:whole].reshape(-1, self._step).sum(axis=1).tolist())
+        self._partial = power[whole:]
+
+    def lufs(self) -> float:
+        """The integrated loudness of all that was fed; -inf for silence."""
+        import numpy as np
+
+        per_block = round(1 / _BLOCK_STEP)
+        seconds = (len(self._steps) * self._step + len(self._partial)) / self._rate
+        blocks = max(1, round((seconds - _BLOCK_S) / (_BLOCK_S * _BLOCK_STEP)) + 1)
+        steps = np.zeros(blocks + per_block)  # the steps past the end are silence
+        known = [*self._steps, float(self._partial.sum())][: len(steps)]
+        steps[: len(known)] = known
+        energy = np.concatenate([[0.0], np.cumsum(steps)])
+        mean = (energy[per_block : per_block + blocks] - energy[:blocks]) / (self._step * per_block)
+        return _gated(mean)
+
+
+def _gated(mean: Samples) -> float:
+    """BS.1770's gating of the blocks' mean K-weighted power."""
+    import numpy as np
+
     with np.errstate(divide="ignore"):
         block_lufs = -0.691 + 10 * np.log10(np.maximum(mean, 0.0))
     above = mean[block_lufs >= _ABSOLUTE_GATE_LUFS]

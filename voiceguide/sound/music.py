@@ -1,11 +1,13 @@
 """The listener's own music as a bed (``--bed FILE``): decoded once, read by position.
 
-ffmpeg decodes the file (any format it reads) into the cache folder, keyed by the file's
+WAV, FLAC, Ogg Vorbis and MP3 are decoded in-process (miniaudio's decoders, in its wheel),
+other formats by ffmpeg when it is installed, into the cache folder, keyed by the file's
 content; the file itself is only ever read. The decoded sound is trimmed of its silent ends,
-measured (BS.1770 loudness, by ffmpeg) and brought to the speech loudness, and looped with a
-crossfade when the routine is longer. A file that cannot be a bed (missing,
-empty, not sound, no audio stream, silent, too short to loop, longer than an hour) is a
-:class:`~voiceguide.errors.SettingsError` naming it, before anything is written.
+measured (BS.1770 loudness, :class:`~voiceguide.sound.loudness.LoudnessMeter`, a piece at a
+time) and brought to the speech loudness, and looped with a crossfade when the routine is
+longer. A file that cannot be a bed (missing, empty, not sound, no audio stream, silent, too
+short to loop, longer than an hour) is a :class:`~voiceguide.errors.SettingsError` naming
+it, before anything is written.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import weakref
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 from voiceguide.errors import DependencyMissing, SettingsError
 from voiceguide.files import atomic_write, pid_alive
 from voiceguide.sound.audio import FORMAT, AudioFormat
-from voiceguide.sound.loudness import TARGET_LUFS
+from voiceguide.sound.loudness import TARGET_LUFS, LoudnessMeter
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.float64]
 
-__all__ = ["CROSSFADE_MS", "MAX_MUSIC_S", "MIN_MUSIC_S", "Music"]
+__all__ = ["CROSSFADE_MS", "FORMATS", "MAX_MUSIC_S", "MIN_MUSIC_S", "Music", "decode"]
 
 MIN_MUSIC_S = 5.0  # shorter music (its silent ends trimmed) is too short to loop
 MAX_MUSIC_S = 3_600.0
@@ -41,7 +42,7 @@ CROSSFADE_MS = 3_000  # at each loop (at most a quarter of the music)
 _SILENT_LUFS = -60.0  # music quieter than this is taken for silence
 _TRIM_LEVEL = 0.002  # the silent ends of the music: samples under -54 dBFS
 _KEEP = 3  # decoded files kept in the cache (the most recently used)
-_VERSION = 1  # of the decoding and analysis: bumped when they change
+_VERSION = 2  # of the decoding and analysis: bumped when they change
 _READ_FRAMES = 1 << 18
 
 
@@ -120,12 +121,16 @@ class Music:
         return result
 
 
-def _program(name: str) -> str:
+FORMATS = "WAV, FLAC, Ogg Vorbis and MP3"  # what miniaudio decodes: no ffmpeg needed
+
+
+def _program(name: str, path: Path) -> str:
     found = shutil.which(name)
     if found is None:
         raise DependencyMissing(
-            f"{name} is not installed or not on PATH (--bed reads music with it); "
-            "install it: sudo apt-get install ffmpeg"
+            f"--bed {path}: voiceguide reads {FORMATS} music itself and this file is none of "
+            f"them; other formats need {name}, which is not installed (sudo apt-get install "
+            "ffmpeg), or convert the music to one of those"
         )
     return found
 
@@ -139,7 +144,7 @@ def _decoded(path: Path, cache_dir: Path, fmt: AudioFormat) -> tuple[Path, _Deco
             raise SettingsError(f"{what}: {'not a file' if path.exists() else 'no such file'}")
         if path.stat().st_size == 0:
             raise SettingsError(f"{what}: the file is empty (0 bytes)")
-        duration_s = _probe(path, what)
+        in_process, duration_s = _inspect(path, what)
         digest = hashlib.sha256()
         with path.open("rb") as f:
             while block := f.read(1 << 20):
@@ -160,7 +165,10 @@ def _decoded(path: Path, cache_dir: Path, fmt: AudioFormat) -> tuple[Path, _Deco
         _sweep(cache_dir)
         staged = cache_dir / f".{os.getpid()}-{key}.tmp"
         try:
-            _decode(path, staged, what, fmt)
+            if in_process:
+                decode(path, staged, what, fmt)
+            else:
+                _decode_with_ffmpeg(path, staged, what, fmt)
             info = _analyse(staged, what, fmt)
             os.replace(staged, pcm)
         finally:
@@ -180,6 +188,50 @@ def _too_long(duration_s: float) -> str:
     )
 
 
+def _inspect(path: Path, what: str) -> tuple[bool, float | None]:
+    """(whether miniaudio decodes it, its duration in seconds if known); a file it does not
+    decode is probed with ffprobe, which must be there."""
+    import miniaudio
+
+    try:
+        info = miniaudio.get_file_info(str(path))
+    except miniaudio.MiniaudioError:
+        return False, _probe(path, what)
+    return True, info.duration if info.sample_rate > 0 else None
+
+
+def decode(path: Path, target: Path, what: str, fmt: AudioFormat = FORMAT) -> None:
+    """Decode a WAV, FLAC, Ogg Vorbis or MP3 file into ``target`` as ``fmt`` PCM (at most
+    a little more than :data:`MAX_MUSIC_S`), in-process. Floats are rounded to 16 bits
+    as ffmpeg rounds them (to the nearest, no dither), so where the two decoders give the
+    same floats the PCM is the same."""
+    import miniaudio
+    import numpy as np
+
+    if fmt.sample_width != 2:
+        raise ValueError("decode() writes 16-bit PCM")
+    limit = int((MAX_MUSIC_S + 2) * fmt.sample_rate)
+    done = 0
+    try:
+        stream = miniaudio.stream_file(
+            str(path),
+            output_format=miniaudio.SampleFormat.FLOAT32,
+            nchannels=fmt.channels,
+            sample_rate=fmt.sample_rate,
+            frames_to_read=1 << 16,
+        )
+        with target.open("wb") as out:
+            for block in stream:
+                data = np.frombuffer(block, dtype=np.float32)[: (limit - done) * fmt.channels]
+                pcm = np.clip(np.rint(data.astype(np.float64) * 32768), -32768, 32767)
+                out.write(pcm.astype("<i2").tobytes())
+                done += len(data) // fmt.channels
+                if done >= limit:
+                    break
+    except miniaudio.MiniaudioError as error:
+        raise SettingsError(f"{what}: cannot decode it ({error})") from None
+
+
 def _failure(result: subprocess.CompletedProcess[str], path: Path) -> str:
     lines = result.stderr.strip().splitlines() or [f"exit code {result.returncode}"]
     return lines[-1].removeprefix(f"{path.absolute()}: ").strip()
@@ -189,7 +241,7 @@ def _probe(path: Path, what: str) -> float | None:
     """The duration ffprobe gives (None if it says none); no audio stream is an error."""
     result = subprocess.run(
         [
-            _program("ffprobe"),
+            _program("ffprobe", path),
             "-v",
             "error",
             "-select_streams",
@@ -219,11 +271,11 @@ def _probe(path: Path, what: str) -> float | None:
     return None
 
 
-def _decode(path: Path, target: Path, what: str, fmt: AudioFormat) -> None:
+def _decode_with_ffmpeg(path: Path, target: Path, what: str, fmt: AudioFormat) -> None:
     bits, source = 8 * fmt.sample_width, str(path.absolute())
     result = subprocess.run(
         [
-            _program("ffmpeg"),
+            _program("ffmpeg", path),
             "-hide_banner",
             "-nostdin",
             "-v",
@@ -267,9 +319,11 @@ def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
     first = last = -1
     peak, offset = 0, 0
     threshold = _TRIM_LEVEL * 32768
+    meter = LoudnessMeter(fmt.sample_rate)
     with pcm.open("rb") as f:
         while raw := f.read(_READ_FRAMES * fmt.frame_bytes):
             data = np.frombuffer(raw, dtype="<i2").astype(np.int32)
+            meter.feed(data / 32768.0)
             loud = np.flatnonzero(np.abs(data) > threshold)
             if len(loud):
                 first = offset + int(loud[0]) if first < 0 else first
@@ -284,40 +338,11 @@ def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
             f"{what}: the music is too short: {frames / fmt.sample_rate:.1f} s without its "
             f"silent ends; give at least {MIN_MUSIC_S:g} s (it is looped)"
         )
-    lufs = _loudness(pcm, what, fmt)
+    lufs = meter.lufs()
     if not lufs > _SILENT_LUFS:
         raise SettingsError(f"{what}: the music is silent")
     gain = 10 ** ((TARGET_LUFS - lufs) / 20)
     return _Decoded(first=first, frames=frames, gain=gain, peak=peak / 32768 * gain)
-
-
-def _loudness(pcm: Path, what: str, fmt: AudioFormat) -> float:
-    """The decoded music's integrated loudness (BS.1770, gated), measured by ffmpeg's
-    ebur128 filter in its own process (the music is not held in memory here)."""
-    result = subprocess.run(
-        [
-            _program("ffmpeg"),
-            "-hide_banner",
-            "-nostdin",
-            "-nostats",
-            *fmt.ffmpeg_input,
-            "-i",
-            str(pcm),
-            "-af",
-            "ebur128",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    found = re.findall(r"I:\s+(-?[\d.]+|-inf) LUFS", result.stderr)
-    if result.returncode != 0 or not found:
-        raise SettingsError(f"{what}: ffmpeg cannot measure its loudness ({_failure(result, pcm)})")
-    return float(found[-1])
 
 
 def _sweep(cache_dir: Path) -> None:
