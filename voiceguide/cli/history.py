@@ -120,6 +120,15 @@ def history_command(
             "--export", metavar="FILE.csv", help="Write the log as CSV instead (-: to the output)."
         ),
     ] = None,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE.svg",
+            help="Draw the pain scores by day (the last 8 weeks, or since --since) as a "
+            "picture: FILE.svg or FILE.png.",
+        ),
+    ] = None,
     forget: Annotated[
         bool,
         typer.Option(
@@ -151,6 +160,18 @@ def history_command(
         typer.echo(
             f"Deleted {count} session{'s' if count != 1 else ''} from "
             f"{pipeline.log_path()} (their bytes overwritten)"
+        )
+        return
+    if plot is not None:
+        shown, warning = pipeline.plot_pain(plot, since=since, routine=routine)
+        if warning:
+            typer.echo(f"voiceguide: warning: {warning}", err=True)
+        assert shown.pain is not None
+        count = sum(len(d.scores) for d in shown.pain.days)
+        first_day, last_day = shown.pain.days[0].day, shown.pain.days[-1].day
+        typer.echo(
+            f"Wrote the pain chart ({count} score{'s' if count != 1 else ''}, "
+            f"{first_day:%d %b %Y} to {last_day:%d %b %Y}) to {plot}"
         )
         return
     if export == "-":

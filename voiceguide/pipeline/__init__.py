@@ -14,6 +14,7 @@ from voiceguide.pipeline.logbook import (
     log_pain,
     log_session,
     play_logged,
+    plot_pain,
     score_session,
     undo_log,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "play",
     "play_legend",
     "play_logged",
+    "plot_pain",
     "prepare",
     "score_session",
     "undo_log",

@@ -44,6 +44,7 @@ from voiceguide.practice import (
     system_clock,
     unreadable_warning,
 )
+from voiceguide.practice.pain_plot import pain_png, pain_svg
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine
 from voiceguide.routine.text import did_you_mean
@@ -57,10 +58,12 @@ __all__ = [
     "log_pain",
     "log_session",
     "play_logged",
+    "plot_pain",
     "score_session",
     "undo_log",
 ]
 
+PLOT_MIN_DAYS = 7  # a plot since yesterday still shows a week
 _TARGET_ROUTINES = 20  # the most recent routines whose daily targets history shows
 
 
@@ -178,6 +181,7 @@ def history(
     since: str | None = None,
     routine: str | None = None,
     last: int = 10,
+    pain_days: int | None = None,
     clock: Clock = system_clock,
 ) -> History:
     """The last sessions (all since ``since``), streaks, a calendar and today's targets, of
@@ -198,6 +202,7 @@ def history(
         last=last,
         unreadable=unreadable,
         pain=pain,
+        **({} if pain_days is None else {"pain_days": pain_days}),
     )
 
 
@@ -219,6 +224,32 @@ def _targets(sessions: list[Session], routine: str | None) -> dict[str, tuple[st
             if exercise.per_day is not None:
                 found.setdefault(exercise.id, (exercise.title, *exercise.per_day))
     return found
+
+
+def plot_pain(
+    out: str,
+    *,
+    since: str | None = None,
+    routine: str | None = None,
+    clock: Clock = system_clock,
+) -> tuple[History, str | None]:
+    """The pain check-ins as a chart at ``out`` (SVG or PNG, by its name), of the last 8
+    weeks or of the days since ``since``, written whole or not at all (never over a device,
+    a folder or the log itself); the history it shows, and a warning about the sessions
+    that could not be read, if any."""
+    kind = Path(out).suffix.lower()
+    if kind not in (".svg", ".png"):
+        raise SettingsError(f"--plot {out!r}: give a file name ending in .svg or .png")
+    checked_target("--plot", out)  # before reading the log: a wrong target is said first
+    now = moment_of(clock())
+    days = None
+    if since is not None:
+        days = max(PLOT_MIN_DAYS, (now.day - parse_day(since, now.day)).days + 1)
+    shown = history(since=since, routine=routine, pain_days=days, clock=clock)
+    assert shown.pain is not None  # (a history always has its trend)
+    data = pain_svg(shown.pain).encode("utf-8") if kind == ".svg" else pain_png(shown.pain)
+    write_user_file("--plot", out, data)
+    return shown, shown.warning
 
 
 def log_session(

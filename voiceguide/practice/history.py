@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
-from voiceguide.practice.pain import PainTrend, pain_trend
+from voiceguide.practice.pain import CHART_DAYS, PainTrend, pain_trend
 from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import PainScore, Session
 from voiceguide.practice.streaks import (
@@ -112,6 +112,7 @@ def build_history(
     weeks: int = CALENDAR_WEEKS,
     unreadable: Sequence[int] = (),
     pain: Sequence[PainScore] = (),
+    pain_days: int = CHART_DAYS,
 ) -> History:
     """``sessions``: every session in the log, oldest first; ``per_day``: the daily target of
     each exercise that has one ({id: (title, low, high)}). The streaks and the calendar are
@@ -136,6 +137,7 @@ def build_history(
         [(p.at.day, p.score) for p in pain],
         {s.started.day for s in mine if s.practised},
         now.day,
+        pain_days,
     )
     return History(
         path=path,
