@@ -113,25 +113,100 @@ def test_ctrl_c_at_random_moments_of_a_cold_plan_never_prints_a_traceback() -> N
     assert {code for code, _err in outcomes} <= {130, -signal.SIGINT}, outcomes
 
 
-def test_semaphores_of_a_killed_run_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and was waited for)."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_only_voiceguides_semaphores_whose_maker_is_gone_and_unmapped_are_swept(
+    tmp_path: Path,
+) -> None:
     shm, proc = tmp_path / "shm", tmp_path / "proc"
     shm.mkdir()
     (proc / "123").mkdir(parents=True)
-    old = time.time() - 3600
-    for name in ("sem.mp-dead", "sem.mp-live", "sem.other", "sem.mp-new"):
+    dead, alive = _dead_pid(), os.getpid()
+    names = {
+        f"sem.mp-voiceguide-{dead}-abcd1234": False,  # a killed run's: swept
+        f"sem.mp-voiceguide-{alive}-abcd1234": True,  # a live pool's
+        f"sem.mp-voiceguide-{dead}-mapped00": True,  # mapped (another pid namespace's)
+        "sem.mp-abcd1234": True,  # another program's (multiprocessing's own prefix)
+        f"sem.mp-voiceguidex{dead}-abcd1234": True,
+        "sem.mp-voiceguide--abcd1234": True,
+    }
+    for name in names:
         (shm / name).write_bytes(b"\0" * 32)
-        if name != "sem.mp-new":
-            os.utime(shm / name, (old, old))
     (proc / "123" / "maps").write_text(
-        "7f00-7f01 rw-s 00000000 00:1a 42 /dev/shm/sem.mp-live\n", encoding="utf-8"
+        f"7f00-7f01 rw-s 00000000 00:1a 42 /dev/shm/sem.mp-voiceguide-{dead}-mapped00\n",
+        encoding="utf-8",
     )
     assert sweep_semaphores(shm, proc) == 1
-    assert sorted(p.name for p in shm.iterdir()) == ["sem.mp-live", "sem.mp-new", "sem.other"]
+    assert sorted(p.name for p in shm.iterdir()) == sorted(n for n, kept in names.items() if kept)
+
+
+_POOL = """
+import multiprocessing, sys
+from voiceguide.files import own_semaphores
+if __name__ == "__main__":
+    own_semaphores()
+    pool = multiprocessing.get_context("spawn").Pool(1)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    assert pool.map(abs, [-1, -2]) == [1, 2]
+    pool.close()
+    pool.join()
+    print("done", flush=True)
+"""
+
+
+def test_a_live_pools_semaphores_are_kept_and_a_killed_ones_swept(tmp_path: Path) -> None:
+    """Two runs with pools in other processes: one killed with its whole group (its
+    semaphores stay in /dev/shm), one alive, which goes on using its pool after the sweep
+    and removes its own semaphores at exit (a FileNotFoundError there if swept)."""
+    script = tmp_path / "pool.py"
+    script.write_text(_POOL, encoding="utf-8")
+
+    def start() -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        return process
+
+    def names_of(process: subprocess.Popen[str]) -> set[str]:
+        return {p.name for p in Path("/dev/shm").glob(f"sem.mp-voiceguide-{process.pid}-*")}
+
+    live, killed = start(), start()
+    try:
+        kept, left = names_of(live), names_of(killed)
+        assert kept and left
+        os.killpg(killed.pid, signal.SIGKILL)  # its worker and resource tracker too
+        killed.communicate(timeout=60)
+        time.sleep(0.5)  # the group is gone
+        assert names_of(killed) == left  # what the sweep is for
+        sweep_semaphores()
+        assert names_of(killed) == set()
+        assert names_of(live) == kept
+        out, err = live.communicate("go\n", timeout=60)
+        assert live.returncode == 0 and out == "done\n", err
+        assert "Error" not in err and "leaked" not in err, err
+        assert names_of(live) == set()  # unlinked by their owner, as ever
+    finally:
+        for process in (live, killed):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate(timeout=60)
 
 
 @pytest.mark.espeak
 def test_the_sweep_removes_what_a_sigkilled_plan_left_in_dev_shm(tmp_path: Path) -> None:
-    before = {p.name for p in Path("/dev/shm").glob("sem.mp-*")}
     cache = tmp_path / "cache"
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
     process = subprocess.Popen(
@@ -142,20 +217,20 @@ def test_the_sweep_removes_what_a_sigkilled_plan_left_in_dev_shm(tmp_path: Path)
         cwd=REPO,
         start_new_session=True,
     )
+
+    def its_own() -> set[str]:
+        return {p.name for p in Path("/dev/shm").glob(f"sem.mp-voiceguide-{process.pid}-*")}
+
     deadline = time.monotonic() + 60
-    while not {p.name for p in Path("/dev/shm").glob("sem.mp-*")} - before:
+    while not its_own():
         assert time.monotonic() < deadline and process.poll() is None, "no pool was started"
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)  # its workers and resource tracker too
     process.wait()
     time.sleep(0.5)
-    left = {p.name for p in Path("/dev/shm").glob("sem.mp-*")} - before
-    assert left  # what the sweep is for
-    hour_ago = time.time() - 3600
-    for name in left:
-        os.utime(Path("/dev/shm") / name, (hour_ago, hour_ago))
-    sweep_semaphores(only=frozenset(left))  # (only these: never a live test's own)
-    assert not {p.name for p in Path("/dev/shm").glob("sem.mp-*")} & left
+    assert its_own()  # what the sweep is for
+    sweep_semaphores()  # as the next run's pool start does
+    assert not its_own()
 
 
 def test_a_ctrl_c_swallowed_while_espeak_loads_is_still_a_ctrl_c(

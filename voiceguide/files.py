@@ -21,11 +21,13 @@ from pathlib import Path
 
 __all__ = [
     "SEAL_BYTES",
+    "SEMAPHORE_PREFIX",
     "FileVersion",
     "TargetRefused",
     "atomic_write",
     "check_target",
     "make_way",
+    "own_semaphores",
     "pid_alive",
     "read_regular",
     "read_regular_as",
@@ -242,24 +244,34 @@ def sweep_abandoned(parent: Path, prefix: str) -> None:
 
 
 SHM = Path("/dev/shm")
-_SEMAPHORE_PREFIX = "sem.mp-"  # multiprocessing's named semaphores (a pool's locks)
-_SEMAPHORE_AGE_S = 60.0
+# multiprocessing's named semaphores (a pool's locks) made by voiceguide carry this prefix
+# and the pid of the process that made them: mp-voiceguide-PID-RANDOM (sem.* in /dev/shm)
+SEMAPHORE_PREFIX = "mp-voiceguide-"
 
 
-def sweep_semaphores(
-    shm: Path = SHM, proc: Path = Path("/proc"), only: frozenset[str] | None = None
-) -> int:
-    """Remove this user's multiprocessing semaphores that no process has open: a run killed
-    with its whole process group (SIGKILL: its resource tracker too) leaves them for good.
-    A semaphore is mapped by every process using it (sem_open maps it before its name
-    appears), so one mapped by none, a minute old, is nobody's. Returns how many."""
+def own_semaphores() -> None:
+    """Name the semaphores this process makes from now on ``mp-voiceguide-PID-...``, so that
+    :func:`sweep_semaphores` knows whose they are (within macOS's 31 bytes for a name)."""
+    import multiprocessing
+
+    config = getattr(multiprocessing.current_process(), "_config", None)
+    if isinstance(config, dict):
+        config["semprefix"] = f"/{SEMAPHORE_PREFIX}{os.getpid()}"
+
+
+def sweep_semaphores(shm: Path = SHM, proc: Path = Path("/proc")) -> int:
+    """Remove the semaphores voiceguide's killed runs left: a run killed with its whole
+    process group (SIGKILL: its resource tracker too) leaves them for good. Only names this
+    program made (:func:`own_semaphores`), of this user, whose maker is gone, and that no
+    process has mapped (a process in another pid namespace is seen by its mappings: sem_open
+    maps a semaphore before its name is handed on). A live pool's are never touched: its
+    maker is alive while it is. Returns how many were removed."""
+    prefix = f"sem.{SEMAPHORE_PREFIX}"
     try:
         candidates = [
             entry
             for entry in os.scandir(shm)
-            if entry.name.startswith(_SEMAPHORE_PREFIX)
-            and (only is None or entry.name in only)
-            and _abandoned_candidate(entry)
+            if entry.name.startswith(prefix) and _abandoned_candidate(entry, prefix)
         ]
     except OSError:
         return 0
@@ -275,18 +287,15 @@ def sweep_semaphores(
     return removed
 
 
-def _abandoned_candidate(entry: os.DirEntry[str]) -> bool:
-    import time
-
+def _abandoned_candidate(entry: os.DirEntry[str], prefix: str) -> bool:
+    pid = entry.name.removeprefix(prefix).split("-", 1)[0]
+    if not pid.isdigit() or pid_alive(int(pid)):
+        return False
     try:
         info = entry.stat(follow_symlinks=False)
     except OSError:
         return False
-    return (
-        stat.S_ISREG(info.st_mode)
-        and info.st_uid == os.getuid()
-        and time.time() - info.st_mtime > _SEMAPHORE_AGE_S
-    )
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
 
 
 def _mapped_names(proc: Path) -> set[str]:

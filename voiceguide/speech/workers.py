@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from voiceguide.errors import Interrupted, SynthesisError
+from voiceguide.files import own_semaphores, sweep_semaphores
 from voiceguide.speech.base import Finisher, short
 
 __all__ = ["EarlyWorkers", "WorkerSynthesizer", "start_worker", "wav_complete"]
@@ -157,7 +158,10 @@ def default_workers() -> int:
 
 
 def _start_pool(workers: int) -> Any:
-    """A pool of ``workers`` engine-agnostic worker processes."""
+    """A pool of ``workers`` engine-agnostic worker processes (its semaphores named as
+    this process's own, and those of killed runs swept first)."""
+    own_semaphores()
+    sweep_semaphores()
     return multiprocessing.get_context("spawn").Pool(workers, initializer=start_worker)
 
 
