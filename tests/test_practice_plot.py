@@ -121,3 +121,30 @@ def test_the_plot_never_goes_over_the_log_or_into_its_folder() -> None:
     before = log_path().read_bytes()
     assert run("history", "--plot", str(log_path())).returncode == 2
     assert log_path().read_bytes() == before
+
+
+# ---------------------------------------------------------------- the docs' picture
+
+DOCS_PICTURE = Path(__file__).parent.parent / "docs" / "pain-chart.svg"
+
+
+def docs_example() -> PainTrend:
+    """Eight weeks of a made-up listener: a score most mornings, sessions most days."""
+    scores = []
+    practised = set()
+    for back in range(55, -1, -1):
+        day = TODAY - timedelta(days=back)
+        if back % 7 != 3:  # one morning a week without a score
+            scores.append((day, min(10, max(0, 3 + back // 14 + (back * 7) % 3 - 1))))
+        if back % 5 != 1:
+            practised.add(day)
+    return pain_trend(scores, practised, TODAY)
+
+
+def test_the_picture_in_the_docs_is_what_the_code_draws() -> None:
+    # to draw it again after a change: python -m tests.test_practice_plot
+    assert DOCS_PICTURE.read_text(encoding="utf-8") == pain_svg(docs_example())
+
+
+if __name__ == "__main__":
+    DOCS_PICTURE.write_text(pain_svg(docs_example()), encoding="utf-8")
