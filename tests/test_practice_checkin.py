@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import sound
 from tests.conftest import FakeSynthesizer, fake_measure
+from tests.test_play_sound import Terminal
 from tests.test_practice_play import micro  # noqa: F401 (a fixture)
 from voiceguide import pipeline
 from voiceguide.cli.terminal import ScoreKeys, ask_score
@@ -247,3 +249,35 @@ def test_a_stopped_session_is_not_asked(micro: Path) -> None:  # noqa: F811
     with Store.open(log_path()) as store:
         assert store.pain_scores() == []
     assert cache.pcm(QUESTION) not in player.buffers
+
+
+@pytest.mark.sound
+@pytest.mark.espeak
+def test_voiceguide_play_asks_on_a_terminal_and_a_key_answers(
+    sound_device: sound.SoundDevice,
+    micro: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    env = {
+        **sound_device.process_env(),
+        "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
+        "TERM": "xterm-256color",
+        "COLUMNS": "100",
+        "LINES": "24",
+    }
+    term = Terminal(["play", str(micro), "--hold", "5"], env)
+    deadline = time.monotonic() + 240
+    while "How does your back feel now" not in term.text() and time.monotonic() < deadline:
+        assert term.process.poll() is None, term.text()[-2000:]
+        time.sleep(0.1)
+    time.sleep(0.5)
+    term.press(b"7")
+    code = term.finish(timeout_s=60)
+    screen = term.text()
+    assert code == 0 and "Noted: 7." in screen and "Traceback" not in screen, screen[-2000:]
+    assert "Played to the end" in screen
+    assert term.mode_after == term.mode  # the terminal as it was
+    with Store.open(log_path()) as store:
+        (session,) = store.sessions()
+        (score,) = store.pain_scores()
+    assert (score.score, score.session_id, score.source) == (7, session.id, "play")
