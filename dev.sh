@@ -13,7 +13,10 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(
   espeak-ng                # the speech engine pyttsx3 drives
-  ffmpeg                   # music beds; the tests decode with ffmpeg and ffprobe
+  # the tests and the benchmark only (they decode and probe the exports with ffmpeg and ffprobe,
+  # and make their music files and floors with it); voiceguide needs it only for a music bed
+  # in a format other than WAV, FLAC, Ogg Vorbis and MP3
+  ffmpeg
   mp3val                   # the tests check the MP3 streams with it
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils  # the virtual sound device of the tests
   libasound2-dev gcc       # simpleaudio(-patched) builds from source

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -131,20 +132,50 @@ def test_live_playback_uses_simpleaudio_patched_on_every_python(
     SimpleaudioPlayer()  # no longer refused on 3.12 and 3.13
 
 
-def _hidden(programs: list[str]) -> str:
-    """Shell commands binding /dev/null over each program found on PATH (in a private mount
-    namespace: nothing outside it changes)."""
-    found = [shutil.which(p) for p in programs]
-    return " && ".join(f"mount --bind /dev/null '{Path(p).resolve()}'" for p in found if p)
+def _hidden(programs: list[str], libraries: Sequence[str] = ()) -> str:
+    """Shell commands binding /dev/null over each program found on PATH and each shared
+    library the loader knows by that name (in a private mount namespace: nothing outside
+    it changes)."""
+    found = {str(Path(p).resolve()) for p in map(shutil.which, programs) if p}
+    listed = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    for line in listed.splitlines():
+        name, _, path = line.strip().partition(" => ")
+        if name.split(" ", 1)[0].startswith(tuple(libraries)) and Path(path).exists():
+            found.add(str(Path(path).resolve()))
+    return " && ".join(f"mount --bind /dev/null '{p}'" for p in sorted(found)) or "true"
+
+
+_SERVE = """
+import re, signal, subprocess, sys, urllib.request
+command, out, port = sys.argv[1:]
+with subprocess.Popen([command, "serve", "--out", out, "--host", "127.0.0.1", "--port", port],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+    try:
+        for line in server.stdout:
+            if line.startswith("http://"):
+                break
+        else:
+            sys.exit("serve ended: " + server.stderr.read())
+        with urllib.request.urlopen(line.strip(), timeout=30) as page:
+            assert page.status == 200 and b"<audio" in page.read()
+        print("served the page")
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+"""
 
 
 @pytest.mark.slow
-@pytest.mark.espeak
-def test_the_wheel_in_a_fresh_venv_with_no_extras_exports_without_ffmpeg(tmp_path: Path) -> None:
+def test_the_wheel_in_a_fresh_venv_with_no_extras_exports_without_system_packages(
+    tmp_path: Path,
+) -> None:
     """The promise of issue #26: the wheel, installed into a fresh venv with no extras, on a
-    machine where ffmpeg and ffprobe cannot run: export writes 6 tracks that mp3val finds
-    clean; plan and history work there too."""
+    machine where ffmpeg and ffprobe cannot run (and espeak-ng, its program and its library,
+    when the default voice is not espeak-ng's): export writes 6 tracks that mp3val finds
+    clean; plan and history work there too, serve answers a request for its page, and an
+    espeak-ng voice says in one line what to install."""
     from tests.conftest import require
+    from voiceguide.plan.settings import DEFAULT_VOICE
 
     allowed = subprocess.run(["unshare", "-m", "true"], capture_output=True)
     require("unshare -m", allowed.returncode == 0, allowed.stderr.decode().strip())
@@ -165,17 +196,23 @@ def test_the_wheel_in_a_fresh_venv_with_no_extras_exports_without_ffmpeg(tmp_pat
     assert installed.returncode == 0, installed.stderr[-2000:]
     command = str(venv / "bin" / "voiceguide")
     out = tmp_path / "audio"
-    script = " && ".join(
-        [
-            _hidden(["ffmpeg", "ffprobe", "avconv"]),
-            f"'{command}' plan > /dev/null",
-            f"'{command}' export --out '{out}'",
-            f"'{command}' history > /dev/null",
-        ]
-    )
+    (tmp_path / "serve.py").write_text(_SERVE, encoding="utf-8")
+    # the espeak-ng voices load libespeak-ng: hidden once the default voice needs neither
+    espeak_hidden = ":" in DEFAULT_VOICE and not DEFAULT_VOICE.startswith("espeak:")
+    hidden = ["ffmpeg", "ffprobe", "avconv", *(["espeak-ng", "espeak"] * espeak_hidden)]
+    libraries = ["libespeak-ng.so", "libespeak.so"] if espeak_hidden else []
+    steps = [
+        _hidden(hidden, libraries),
+        f"'{command}' plan > /dev/null",
+        f"'{command}' export --out '{out}'",
+        f"'{command}' history > /dev/null",
+        f"'{venv / 'bin' / 'python'}' serve.py '{command}' '{out}' {_free_port()}",
+    ]
+    if espeak_hidden:
+        steps.append(f"! '{command}' plan --voice gmw/en-us 2> espeak.txt > /dev/null")
     home = tmp_path / "home"
     result = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", " && ".join(steps)],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
         env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(home),
              "XDG_CACHE_HOME": str(home / "cache"), "XDG_DATA_HOME": str(home / "data"),
@@ -183,6 +220,7 @@ def test_the_wheel_in_a_fresh_venv_with_no_extras_exports_without_ffmpeg(tmp_pat
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "ffmpeg" not in result.stderr
+    assert "served the page" in result.stdout, result.stderr
     tracks = sorted(out.glob("*.mp3"))
     assert len(tracks) == 6
     for track in tracks:
@@ -190,3 +228,14 @@ def test_the_wheel_in_a_fresh_venv_with_no_extras_exports_without_ffmpeg(tmp_pat
         assert not [
             line for line in report.splitlines() if line.startswith(("WARNING", "ERROR"))
         ], report
+    if espeak_hidden:
+        said = (tmp_path / "espeak.txt").read_text(encoding="utf-8")
+        assert said.count("\n") == 1 and "espeak-ng" in said and "install" in said, said
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
