@@ -2,7 +2,8 @@
 real ``voiceguide serve`` (a subprocess, so it can be killed and started again): the place
 kept across a reload, a killed tab and a restart; a lost connection told, and the sound
 carrying on by itself when the server is back, at the same link; the first sound on a weak
-network; controls that never move; a failed render and a second phone.
+network; controls that never move; a session recorded in the practice log; a failed render
+and a second phone.
 
 The export is made once for the module (espeak-ng, ffmpeg); every server started here
 reuses it.
@@ -390,6 +391,51 @@ def test_the_controls_do_not_move_while_chapters_and_lines_change(
 
 
 # ---------------------------------------------------------------- last: it changes the export
+
+
+def _phone_sessions(served: Served, page_id: str) -> list[Any]:
+    from voiceguide.practice import DB_NAME, Store
+
+    with Store.open(Path(served.env["VOICEGUIDE_DATA_DIR"]) / DB_NAME) as store:
+        return [s for s in store.sessions() if s.settings.get("phone_session") == page_id]
+
+
+def test_a_session_played_on_the_phone_is_recorded_in_the_practice_log(
+    served: Served, browser: Any
+) -> None:
+    page = _open(browser, served.url)
+    page.tap("#play")
+    page.wait_for(f"{AUDIO}.currentTime > 0.3", 30)
+    page_id = page.js("practice.session.id")
+    page.js(f"{AUDIO}.playbackRate = 8")
+    page.wait_for(f"{AUDIO}.currentTime > 24", 30)
+    page.js(f"{AUDIO}.pause()")
+    heard_s = page.js("practice.session.heard.reduce((sum, x) => sum + x[1] - x[0], 0)")
+    assert 20 < heard_s < 30, heard_s
+    deadline = time.monotonic() + 15
+    while not _phone_sessions(served, page_id) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    [row] = _phone_sessions(served, page_id)
+    assert row.source == "phone" and row.status == "playing"
+    assert abs(row.heard_ms - heard_s * 1000) < 1000
+    # a reload that resumes goes on with the same session; played to the end, it is done
+    page.goto(served.url)
+    page.wait_for("!document.getElementById('resume').hidden")
+    page.tap("#resume-at")
+    page.wait_for(f"!{AUDIO}.paused", 30)
+    assert page.js("practice.session.id") == page_id
+    page.js(f"{AUDIO}.currentTime = {AUDIO}.duration - 3")
+    page.wait_for("!document.getElementById('done').hidden", 30)
+    page.wait_for("document.getElementById('done-text').textContent.includes('practice log')")
+    [row] = _phone_sessions(served, page_id)
+    assert row.status == "done" and not row.completed
+    assert heard_s * 1000 + 1500 < row.heard_ms < heard_s * 1000 + 5000
+    assert row.ended_utc is not None and row.position_ms >= row.planned_ms - 1000
+    page.goto(served.url)  # after the end: no offer, and no new session until played
+    time.sleep(1.0)
+    assert page.js("document.getElementById('resume').hidden")
+    assert len(_phone_sessions(served, page_id)) == 1
+    page.close()
 
 
 def test_a_failed_render_keeps_focus_where_it_is_and_two_phones_keep_their_edits(

@@ -10,6 +10,7 @@ busy port, an address it cannot bind, and Ctrl-C.
 from __future__ import annotations
 
 import concurrent.futures
+import gzip
 import hashlib
 import http.client
 import io
@@ -220,6 +221,26 @@ def test_content_types_and_headers(running: Running) -> None:
     assert small.startswith(b"\xff\xd8") and len(small) < 40_000
     status, headers, _ = running.get(state["track"] + "?download=1")
     assert headers["content-disposition"].startswith("attachment;")
+
+
+def test_text_is_gzipped_for_a_client_that_takes_it_and_nothing_else_is(running: Running) -> None:
+    state = running.state()
+    for path in ("", "app.js", "app.css", "api/state"):
+        _, plain_headers, plain = running.get(path)
+        assert "content-encoding" not in plain_headers  # asked for nothing: as it is
+        status, headers, packed = running.get(path, {"Accept-Encoding": "br, gzip;q=0.8"})
+        assert status == 200 and headers["content-encoding"] == "gzip", path
+        assert headers["vary"] == "Accept-Encoding" and int(headers["content-length"]) == len(
+            packed
+        )
+        if path != "api/state":  # (the state has the render's progress, which may move)
+            assert gzip.decompress(packed) == plain
+        assert len(packed) < len(plain) / 2, path
+        _, refused, _ = running.get(path, {"Accept-Encoding": "gzip;q=0, deflate"})
+        assert "content-encoding" not in refused
+    for path in (state["audio"], state["cover"], state["track"]):
+        _, headers, _ = running.get(path, {"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in headers, path
 
 
 @pytest.mark.parametrize("which", ["track", "audio"])
@@ -666,10 +687,14 @@ def test_the_page_plays_seeks_by_chapter_and_follows_the_lyrics(
     assert page.js("document.getElementById('title').textContent") == timeline.title
     # every chapter mark of the plan is listed, at its time
     sections = [(s.title, s.start_ms / 1000) for s in timeline.sections]
-    listed = page.js(
-        "[...document.querySelectorAll('#chapters button')].map(b => b.getAttribute('aria-label'))"
-    )
-    assert [label.split(", at ")[0] for label in listed] == [title for title, _ in sections]
+    listed = page.js("[...document.querySelectorAll('#chapters button')].map(b => b.textContent)")
+    assert [label.rsplit(" ", 1)[0] for label in listed] == [title for title, _ in sections]
+    times = page.js("[...document.querySelectorAll('#chapters .at')].map(e => e.textContent)")
+    assert [label.rsplit(" ", 1)[1] for label in listed] == times  # the visible words
+    assert [int(m) * 60 + int(s) for m, s in (t.split(":") for t in times)] == [
+        int(t + 0.5)
+        for _, t in sections  # (JavaScript's rounding: half up)
+    ]
     # play: currentTime advances (autoplay allowed by flag; muted, no sound card needed)
     page.tap("#play")
     page.wait_for("document.getElementById('audio').currentTime > 0.5", 20)

@@ -129,6 +129,10 @@ class Tracker:
         """A later stage of the same plan (only the part not played yet may have moved)."""
         self.outline = outline
 
+    def add_heard(self, start_ms: int, end_ms: int) -> None:
+        """A stretch a player says it played (the phone page reports its own)."""
+        self.heard.add(max(0, start_ms), min(end_ms, self.outline.total_ms))
+
     def feed(self, state: str, position_ms: int, at_s: float) -> None:
         """What the player said at clock time ``at_s`` (seconds, monotonic): its state
         ("starting", "playing", "paused", "waiting", "done" or "stopped") and position."""

@@ -1,11 +1,13 @@
 """The HTTP server: the page, its state, the settings form and the export's files, all
-behind a random token in the path; nothing else, and nothing written.
+behind a random token in the path; nothing else, and nothing written but a render and the
+practice log.
 
 Every request's first path segment must be the token (403 otherwise, whatever the rest
 is). After it, only fixed routes exist: the page and its two assets, ``api/state``,
-``api/settings`` (POST), ``files/GEN/NAME`` (a file the export's manifest lists, opened
-when the export was published), ``cover/GEN.png`` and ``zip/GEN/NAME``. A path with ``..``,
-a backslash, an encoded slash or dot, or a NUL is refused and logged before any lookup.
+``api/settings`` and ``api/session`` (POST), ``files/GEN/NAME`` (a file the export's
+manifest lists, opened when the export was published), ``cover/GEN.png`` and
+``zip/GEN/NAME``. A path with ``..``, a backslash, an encoded slash or dot, or a NUL is
+refused and logged before any lookup.
 Connections are served by threads (at most ``MAX_CONNECTIONS`` at once), each with a
 socket timeout, so a slow or hostile client holds one thread, never the server.
 """
@@ -26,8 +28,9 @@ from urllib.parse import parse_qsl, unquote
 from voiceguide.errors import RuntimeFailure
 from voiceguide.serve.limits import MAX_CONNECTIONS, HeaderDeadline, Slots, parse_range
 from voiceguide.serve.service import Service
+from voiceguide.serve.sessions import PhoneSessions
 from voiceguide.serve.snapshot import ServedFile, Snapshot
-from voiceguide.serve.web import WRONG_LINK, attachment, bind_error
+from voiceguide.serve.web import WRONG_LINK, attachment, bind_error, gzipped
 
 __all__ = ["MAX_CONNECTIONS", "Server", "new_token", "parse_range"]
 
@@ -66,6 +69,7 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.address_family = family
         self.service = service
+        self.sessions = PhoneSessions(service)
         self.token = token
         self.slots = Slots()
         super().__init__(address, _Handler)
@@ -157,10 +161,16 @@ class _Handler(BaseHTTPRequestHandler):
         cache: str = "no-store",
         status: HTTPStatus = HTTPStatus.OK,
     ) -> None:
+        packed = gzipped(body, content_type, self.headers.get("Accept-Encoding"))
         self.send_response(status)
         for name, value in _HEADERS.items():
             self.send_header(name, value)
         self.send_header("Content-Type", content_type)
+        if packed is not None:  # text, polled every few seconds over a phone's Wi-Fi
+            body = packed
+            self.send_header("Content-Encoding", "gzip")
+        if content_type.startswith(("text/", "application/json")):
+            self.send_header("Vary", "Accept-Encoding")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", cache)
         self.end_headers()
@@ -168,16 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _send_json(self, status: int, data: Any) -> None:
-        body = json.dumps(data).encode("utf-8")
-        self.send_response(status)
-        for name, value in _HEADERS.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self._send_bytes(
+            json.dumps(data).encode("utf-8"), "application/json", status=HTTPStatus(status)
+        )
 
     def _route(self) -> list[str] | None:
         """The path's segments after the token, or None when the request was answered
@@ -246,8 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
         route = self._route()
         if route is None:
             return
-        if route != ["api", "settings"]:
-            self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "POST is only for the settings form")
+        if route not in (["api", "settings"], ["api", "session"]):
+            self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "POST is for the settings and sessions")
             return
         try:
             length = int(self.headers.get("Content-Length", ""))
@@ -271,7 +274,10 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.BAD_REQUEST, {"errors": [{"field": None, "message": "not a form"}]}
             )
             return
-        status, data = self.server.service.submit(dict(pairs))
+        if route[1] == "session":
+            status, data = self.server.sessions.report(dict(pairs))
+        else:
+            status, data = self.server.service.submit(dict(pairs))
         self._send_json(status, data)
 
     def _refuse_method(self) -> None:
@@ -382,3 +388,4 @@ class Server:
 
     def close(self) -> None:
         self._server.server_close()
+        self._server.sessions.close()

@@ -1,12 +1,34 @@
-"""The server's plain helpers: download names, the page for a wrong link, and the words
-for an address that cannot be had."""
+"""The server's plain helpers: download names, the page for a wrong link, the words for an
+address that cannot be had, and text compressed for a client that takes it."""
 
 from __future__ import annotations
 
 import errno
+import gzip
 import socket
 
-__all__ = ["WRONG_LINK", "attachment", "bind_error"]
+__all__ = ["WRONG_LINK", "attachment", "bind_error", "gzipped"]
+
+_GZIP_MIN_BYTES = 1024  # smaller bodies gain less than the header costs
+
+
+def gzipped(body: bytes, content_type: str, accept_encoding: str | None) -> bytes | None:
+    """``body`` compressed with gzip when it is text (the page, its script and style, the
+    state) worth compressing and the client takes gzip; else None. Audio, images and zips
+    are sent as they are (already compressed; ranges of them are asked for)."""
+    if len(body) < _GZIP_MIN_BYTES or not content_type.startswith(("text/", "application/json")):
+        return None
+    for offer in (accept_encoding or "").split(","):
+        name, _, weight = offer.partition(";")
+        if name.strip().lower() == "gzip":
+            weight = weight.strip().lower()
+            try:
+                wanted = not weight.startswith("q=") or float(weight[2:]) > 0
+            except ValueError:
+                wanted = False
+            return gzip.compress(body, compresslevel=6, mtime=0) if wanted else None
+    return None
+
 
 # a wrong or old link: where to get the right one, and nothing else
 WRONG_LINK = """<!doctype html>

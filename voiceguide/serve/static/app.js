@@ -3,7 +3,8 @@
 // through the Media Session API, downloads, and the settings form.
 //
 // Sections, top to bottom: helpers; the connection (every request, a loss told on the page
-// and retried with backoff); what this phone keeps (its place in each export); the player;
+// and retried with backoff); what this phone keeps (its place in each export); the practice
+// log (what this phone played, reported to the computer); the player;
 // the stage above the controls (instruction, resume offer, done screen); lock-screen
 // controls; the settings form and its render; polling; wiring. A new screen or panel
 // (e.g. something asked at the end) goes in the stage or after the player, with its own
@@ -125,6 +126,98 @@ const position = {
   forget() { const key = position.key(); if (key) keep.remove(key); position.savedAt = -10; },
 };
 
+// ------------------------------------------------------------------ the practice log
+
+// what this phone played, reported to the computer for the practice log: a session (its id
+// kept on the phone with the place, so a reload that resumes goes on with it) and every
+// stretch heard, all of them in each report: a report lost or sent twice changes nothing
+const REPORT_MS = 10000;
+const MAX_SPANS = 400;
+const practice = {
+  session: null,  // { id, fingerprint, heard: [[start_s, end_s], ...] }
+  last: null,     // { t, at }: where the sound was, and when, at the last timeupdate
+  sentAt: -REPORT_MS,
+  key(fingerprint) { return "voiceguide:session:" + fingerprint; },
+  current() {
+    if (!state || !state.fingerprint) return null;
+    const s = practice.session;
+    if (s && s.fingerprint === state.fingerprint) return s;
+    if (s) practice.end("stopped");  // another export plays now
+    const kept = keep.get(practice.key(state.fingerprint));
+    practice.session = kept && typeof kept.id === "string" && Array.isArray(kept.heard) ? kept : null;
+    return practice.session;
+  },
+  begin() {
+    if (!state || !state.fingerprint) return;
+    if (!practice.current()) {
+      const bytes = new Uint8Array(16);
+      crypto.getRandomValues(bytes);
+      const id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      practice.session = { id: id, fingerprint: state.fingerprint, heard: [] };
+    }
+    practice.report("playing");
+  },
+  // each timeupdate while playing: the stretch since the last one, when the sound went on
+  // at its pace (not a seek, not a stall)
+  hear() {
+    const t = audio.currentTime || 0, at = performance.now(), last = practice.last;
+    practice.last = !audio.paused && audio.readyState >= 3 ? { t: t, at: at } : null;
+    const s = practice.current();
+    if (!s || !last || audio.paused) return;
+    const moved = t - last.t;
+    if (moved <= 0 || moved > ((at - last.at) / 1000) * (audio.playbackRate || 1) + 0.75) return;
+    practice.add(s.heard, last.t, t);
+    if (at - practice.sentAt >= REPORT_MS) practice.report("playing");
+  },
+  add(spans, start, end) {
+    spans.push([start, end]);
+    spans.sort((a, b) => a[0] - b[0]);
+    const merged = [];
+    for (const span of spans) {
+      const top = merged[merged.length - 1];
+      if (top && span[0] <= top[1] + 0.3) top[1] = Math.max(top[1], span[1]);
+      else merged.push([span[0], span[1]]);
+    }
+    while (merged.length > MAX_SPANS) {  // after hundreds of seeks: the closest two become one
+      let best = 1;
+      for (let i = 2; i < merged.length; i++) {
+        if (merged[i][0] - merged[i - 1][1] < merged[best][0] - merged[best - 1][1]) best = i;
+      }
+      merged[best - 1][1] = merged[best][1];
+      merged.splice(best, 1);
+    }
+    spans.splice(0, spans.length, ...merged);
+  },
+  report(what, beacon) {
+    const s = practice.session;
+    if (!s) return;
+    practice.sentAt = performance.now();
+    if (what === "done" || what === "stopped") keep.remove(practice.key(s.fingerprint));
+    else keep.set(practice.key(s.fingerprint), s);
+    const body = new URLSearchParams({
+      id: s.id, fingerprint: s.fingerprint, state: what,
+      position_s: (audio.currentTime || 0).toFixed(3),
+      heard: s.heard.map((x) => x[0].toFixed(3) + "-" + x[1].toFixed(3)).join(","),
+    });
+    if (beacon && navigator.sendBeacon) { navigator.sendBeacon("api/session", body); return; }
+    // not told when it fails: the next report carries everything again
+    request("api/session", { method: "POST", body: body })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((answer) => {
+        if (what === "done" && answer && answer.recorded) {
+          $("done-text").textContent += " Recorded in your practice log (voiceguide history).";
+        }
+      })
+      .catch(() => {});
+  },
+  end(what) {
+    if (!practice.session) return;
+    practice.report(what);
+    practice.session = null;
+    practice.last = null;
+  },
+};
+
 // ------------------------------------------------------------------ the player
 
 const player = {
@@ -219,8 +312,8 @@ function renderChapters() {
     const at = document.createElement("span");
     at.className = "at";
     at.textContent = clock(chapter.start_s);
-    button.append(name, at);
-    button.setAttribute("aria-label", chapter.title + ", at " + spoken(chapter.start_s));
+    // named by its visible words (a voice-control user says what is shown): "Closing 18:57"
+    button.append(name, " ", at);
     button.addEventListener("click", () => seekChapter(i, true));
     item.append(button);
     list.append(item);
@@ -339,7 +432,7 @@ const resume = {
   choose(again) {
     const t = again ? 0 : resume.at;
     resume.close();
-    if (again) position.forget();
+    if (again) { position.forget(); if (practice.current()) practice.end("stopped"); }
     player.seek(t);
     player.play();
     position.save(true);
@@ -609,8 +702,11 @@ function start() {
   audio.addEventListener("timeupdate", () => {
     if (audio.readyState >= 3) player.lastTime = audio.currentTime;
     if (!audio.paused) position.save(false);
+    practice.hear();
   });
-  audio.addEventListener("playing", () => { player.waiting = false; player.show(); });
+  audio.addEventListener("playing", () => { player.waiting = false; player.show(); practice.begin(); });
+  audio.addEventListener("seeking", () => { practice.last = null; });
+  audio.addEventListener("pause", () => { practice.last = null; if (!audio.ended) practice.report("paused"); });
   audio.addEventListener("waiting", () => {
     if (player.intent === "play") player.waiting = true;
     player.show();
@@ -619,10 +715,16 @@ function start() {
   audio.addEventListener("error", () => { player.show(); poll.soon(0); });
   audio.addEventListener("pause", () => position.save(true));
   audio.addEventListener("seeked", () => position.save(true));
-  audio.addEventListener("ended", () => { player.intent = "pause"; position.forget(); done.show(); });
+  audio.addEventListener("ended", () => {
+    player.intent = "pause";
+    position.forget();
+    done.show();
+    practice.current();
+    practice.end("done");
+  });
   audio.addEventListener("play", () => { if ("mediaSession" in navigator) navigator.mediaSession.playbackState = "playing"; });
   audio.addEventListener("pause", () => { if ("mediaSession" in navigator) navigator.mediaSession.playbackState = "paused"; });
-  window.addEventListener("pagehide", () => position.save(true));
+  window.addEventListener("pagehide", () => { position.save(true); if (!audio.paused) practice.report("paused", true); });
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) position.save(true); else poll.soon(0);
   });
