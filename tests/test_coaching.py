@@ -201,7 +201,13 @@ def test_fit_leaves_numbers_set_on_the_command_line_alone(routine: Routine) -> N
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("5m", r"--fit 5:00: routine 'outer-hip' lasts from \d+:\d\d to \d+:\d\d"),
+        (
+            "5m",
+            r"--fit 5:00: routine 'outer-hip' lasts at least \d+:\d\d \(--intro short, "
+            r"fewest rounds, sets and reps, shortest holds and rests\), \d+:\d\d with "
+            r"--verbosity minimal; choose --fit \d+m(\d+s)? or more, or --fit \d+m(\d+s)? "
+            "or more with --verbosity minimal$",
+        ),
         ("3h", r"--fit 3:00:00|lasts from"),
         ("soon", "give a duration such as 15m"),
         ("10s", "between 1 minute and 4 hours"),

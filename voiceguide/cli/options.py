@@ -1,7 +1,8 @@
 """The options every command that plans, renders or plays takes, declared once.
 
 :func:`routine_options` adds the routine argument and its options (``--hold``, ``--rounds``,
-``--reps``, ``--sets``, ``--rest``, ``--voice``, ``--rate``, ``--verbosity``, ``--breath``,
+``--reps``, ``--sets``, ``--rest``, ``--voice``, ``--rate``, ``--verbosity``, ``--intro``,
+``--breath``,
 ``--fit``, ``--bed``, ``--bed-level``) to a command, and hands the command one
 :class:`RoutineOptions` value instead.
 """
@@ -61,6 +62,16 @@ VerbosityOpt = Annotated[
         show_default="standard",
         help="minimal: tones and names; standard: every instruction once; "
         "coach: also form reminders and breathing prompts in holds.",
+    ),
+]
+IntroOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--intro",
+        metavar="full|short",
+        show_default="full; short after 3 completed sessions in the practice log",
+        help="full: why the routine, and every cue sound played; short: what to have ready, "
+        "the safety note and the cue sounds in one line, then the first exercise.",
     ),
 ]
 BreathOpt = Annotated[
@@ -124,6 +135,7 @@ class RoutineOptions:
     voice: VoiceOpt = None
     rate: RateOpt = None
     verbosity: VerbosityOpt = None
+    intro: IntroOpt = None
     breath: BreathOpt = None
     fit: FitOpt = None
     bed: BedOpt = None
@@ -145,6 +157,7 @@ class RoutineOptions:
             voice=self.voice,
             rate_wpm=self.rate,
             verbosity=self.verbosity,
+            intro=self.intro,
             breath=self.breath,
             fit=self.fit,
             bitrate=bitrate,

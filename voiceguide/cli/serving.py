@@ -57,7 +57,7 @@ def serve_command(
         for name in ("hold", "rounds", "reps", "sets", "rest")
         for value in getattr(options, name) or []
     ]
-    for name in ("voice", "rate", "verbosity", "breath", "fit"):
+    for name in ("voice", "rate", "verbosity", "intro", "breath", "fit"):
         if getattr(options, name) is not None:
             args.append(f"--{name}={getattr(options, name)}")
     if bitrate is not None:

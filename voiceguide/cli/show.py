@@ -78,6 +78,8 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
     chosen = [o.describe() for o in settings.overrides] if settings else []
     if settings and settings.verbosity != "standard":
         chosen.append(f"--verbosity {settings.verbosity}")
+    if settings and settings.intro != "full":
+        chosen.append(f"--intro {settings.intro}")
     if settings and settings.breath_s:
         chosen.append("--breath " + "-".join(f"{s:g}" for s in settings.breath_s))
     if settings and settings.fit_s:

@@ -74,6 +74,8 @@ def _planned(
 ) -> Timeline:
     """:func:`plan` once its estimated length was checked."""
     asked = asked_phrases(routine, dataclasses.replace(settings, fit_s=None))
+    if settings.fit_s is not None:  # the fit may choose the short introduction
+        asked += asked_phrases(routine, dataclasses.replace(settings, fit_s=None, intro="short"))
     cache.ensure(asked, lengths_only=lengths_only)
     if settings.fit_s is None:
         timeline = compile_routine(routine, settings, cache.measure)

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from voiceguide.errors import VoiceguideError
 from voiceguide.plan.kept import load_kept
-from voiceguide.plan.preferences import Choices, Resolved, load_config, resolve
+from voiceguide.plan.preferences import Choices, Resolved, Source, load_config, resolve
 from voiceguide.plan.settings import Settings
 from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import load_routine
@@ -34,7 +35,10 @@ __all__ = [
     "make_cache",
     "parse_settings",
     "prepare",
+    "returning",
 ]
+
+RETURNING_SESSIONS = 3  # completed sessions of a routine after which its introduction is short
 
 
 def load(routine: str | None) -> Routine:
@@ -48,7 +52,27 @@ def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     phone and the command line."""
     config = load_config()
     loaded = load(routine)
-    return loaded, resolve(loaded, command, config, load_kept(loaded.name))
+    return loaded, resolve(loaded, command, config, load_kept(loaded.name), returning(loaded))
+
+
+def returning(routine: Routine) -> Source | None:
+    """The practice log as the reason for a short introduction, when it holds
+    ``RETURNING_SESSIONS`` completed sessions of ``routine`` (None otherwise). A log that
+    does not exist is not created; one that cannot be read counts as none (recording says
+    what is wrong with it)."""
+    from voiceguide.practice import Store, log_path
+
+    path = log_path()
+    if not path.is_file():
+        return None
+    try:
+        with Store.open(path) as store:
+            done = sum(s.completed for s in store.sessions(routine=routine.name))
+    except VoiceguideError:
+        return None
+    if done < RETURNING_SESSIONS:
+        return None
+    return Source("practice log", path, why=f"{done} completed sessions of {routine.name}")
 
 
 def early_workers() -> EarlyWorkers:

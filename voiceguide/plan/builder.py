@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from voiceguide.plan.cues import CUE_MS, Cue
-from voiceguide.plan.settings import Verbosity
+from voiceguide.plan.settings import Intro, Verbosity
 from voiceguide.plan.timeline import (
     Chapter,
     Event,
@@ -52,6 +52,7 @@ class Coaching:
     """How much is said, and whether breathing is paced (``Settings`` carries these)."""
 
     verbosity: Verbosity = "standard"
+    intro: Intro = "full"
     breath_ms: tuple[int, int] | None = None  # (inhale, exhale) tones during holds
 
 

@@ -10,7 +10,9 @@ from typing import Literal
 
 from voiceguide.errors import SettingsError
 from voiceguide.plan.settings import (
+    INTROS,
     VERBOSITIES,
+    Intro,
     Override,
     Settings,
     Verbosity,
@@ -38,11 +40,14 @@ def is_off(raw: str | None) -> bool:
 class Source:
     """Where a setting's value comes from."""
 
-    kind: Literal["default", "routine", "config", "phone", "command line"]
+    kind: Literal["default", "routine", "config", "phone", "command line", "practice log"]
     path: Path | None = None  # the file holding the value: a script, the config file, phone.toml
     table: str | None = None  # the config table ("routines.outer-hip"); None: the top level
+    why: str = ""  # the practice log's reason ("3 completed sessions of outer-hip")
 
     def __str__(self) -> str:
+        if self.kind == "practice log" and self.why:
+            return f"practice log: {self.why}"
         if self.kind == "config":
             return f"config file {self.path}" + (f" [{self.table}]" if self.table else "")
         if self.kind == "phone":
@@ -63,6 +68,7 @@ class Choices:
     voice: str | None = None
     rate_wpm: int | None = None
     verbosity: Verbosity | None = None
+    intro: Intro | None = None
     breath_s: tuple[float, float] | Off | None = None
     fit_s: float | Off | None = None
     bitrate: str | None = None
@@ -82,6 +88,7 @@ def command_line(
     rate_wpm: int | None = None,
     verbosity: str | None = None,
     breath: str | None = None,
+    intro: str | None = None,
     fit: str | None = None,
     bitrate: str | None = None,
     log: bool | None = None,
@@ -93,6 +100,8 @@ def command_line(
 
     if verbosity is not None and verbosity not in VERBOSITIES:
         raise SettingsError(f"--verbosity {verbosity!r}: must be one of {', '.join(VERBOSITIES)}")
+    if intro is not None and intro not in INTROS:
+        raise SettingsError(f"--intro {intro!r}: must be one of {', '.join(INTROS)}")
     if voice is not None:
         Settings(voice=voice)
     if rate_wpm is not None:
@@ -103,6 +112,7 @@ def command_line(
         voice=voice,
         rate_wpm=rate_wpm,
         verbosity=verbosity,
+        intro=intro,
         breath_s="off" if is_off(breath) else parse_breath(breath) if breath is not None else None,
         fit_s="off" if is_off(fit) else parse_duration(fit) if fit is not None else None,
         bitrate=parse_bitrate(bitrate) if bitrate is not None else None,

@@ -49,6 +49,7 @@ def compile_routine(routine: Routine, settings: Settings, measure: Measure) -> T
     breath = settings.breath_s
     coaching = Coaching(
         verbosity=settings.verbosity,
+        intro=settings.intro,
         breath_ms=(ms(breath[0]), ms(breath[1])) if breath else None,
     )
     timeline = compile_timeline(apply_settings(routine, settings), measure, coaching)
@@ -138,7 +139,7 @@ def _move(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) ->
 def _opening(b: Builder, exercise: Exercise) -> None:
     v = _values(exercise, b)
     b.say(exercise.title + ".")
-    if b.talks:
+    if b.talks and b.coaching.intro == "full":  # a returning listener knows why
         _say(b, exercise, "intro", v)
     _say(b, exercise, "caution", v)  # a safety note: at every level
     if b.talks and exercise.needs:

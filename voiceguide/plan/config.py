@@ -33,6 +33,7 @@ from voiceguide.errors import SettingsError
 from voiceguide.files import read_regular
 from voiceguide.plan.choices import Choices, Source, is_off
 from voiceguide.plan.settings import (
+    INTROS,
     OPTION_FIELDS,
     VERBOSITIES,
     Override,
@@ -57,6 +58,7 @@ CONFIG_KEYS = (
     "voice",
     "rate",
     "verbosity",
+    "intro",
     "breath",
     "fit",
     "bitrate",
@@ -263,6 +265,10 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
         if value not in VERBOSITIES:
             raise place.error(key, value, "must be one of " + ", ".join(VERBOSITIES))
         return {"verbosity": value}
+    if key == "intro":
+        if value not in INTROS:
+            raise place.error(key, value, "must be one of " + ", ".join(INTROS))
+        return {"intro": value}
     if key == "breath":
         if off:
             return {"breath_s": "off"}

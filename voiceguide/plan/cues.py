@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CUE_MS", "DESCRIPTIONS", "MEANINGS", "NOTES", "Cue"]
+__all__ = ["CUE_MS", "DESCRIPTIONS", "MEANINGS", "NOTES", "SHORT_NAMES", "Cue"]
 
 
 class Cue(StrEnum):
@@ -76,4 +76,17 @@ MEANINGS: dict[Cue, str] = {
     Cue.FINISH: "The routine is done.",
     Cue.INHALE: "Breathe in.",
     Cue.EXHALE: "Breathe out.",
+}
+# Each cue in a few words, for the short introduction's one line (a returning listener knows
+# the sounds: the line reminds, the full introduction plays them).
+SHORT_NAMES: dict[Cue, str] = {
+    Cue.START: "rising notes start",
+    Cue.HALFWAY: "a bell is halfway",
+    Cue.TICK: "blips count down",
+    Cue.END: "falling notes stop",
+    Cue.SWITCH: "three notes switch sides",
+    Cue.SET_END: "knocks end a set",
+    Cue.FINISH: "an arpeggio ends the routine",
+    Cue.INHALE: "a soft rise is in",
+    Cue.EXHALE: "a soft fall is out",
 }

@@ -59,6 +59,7 @@ Counts = tuple[int, ...]  # a value for each count that may move, in the order o
 
 class _Fitter:
     def __init__(self, routine: Routine, settings: Settings, measure: Measure) -> None:
+        self.measure = measure
         pinned = {(o.exercise, o.field) for o in settings.overrides}
         globally = {o.field for o in settings.overrides if o.exercise is None}
         movable = [
@@ -81,7 +82,9 @@ class _Fitter:
             extra = []
             for m in self.lengths:
                 value = m.now + fraction * ((m.high - m.now) if fraction > 0 else (m.now - m.low))
-                extra.append(Override(_OPTION_OF_FIELD[m.field], round(value, 1), m.exercise.id))
+                # rests in whole seconds (spoken: "Rest for 8 seconds"), holds to 0.1 s
+                kept = round(value) if m.field == "rest_s" else round(value, 1)
+                extra.append(Override(_OPTION_OF_FIELD[m.field], kept, m.exercise.id))
             for m, count in zip(self.counts, counts, strict=True):
                 extra.append(Override(_OPTION_OF_FIELD[m.field], count, m.exercise.id))
             candidate = dataclasses.replace(self.base, overrides=self.base.overrides + tuple(extra))
@@ -110,7 +113,8 @@ class _Fitter:
 
 
 def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
-    """Settings that make the routine last ``settings.fit_s`` (within a second)."""
+    """Settings that make the routine last ``settings.fit_s`` (within a second). To shorten
+    it, the full introduction becomes the short one before any round, set or rep is cut."""
     assert settings.fit_s is not None
     target_ms = round(settings.fit_s * 1000)
     f = _Fitter(routine, settings, measure)
@@ -119,13 +123,22 @@ def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
             f"--fit: nothing in routine '{routine.name}' may change length (no exercise has a "
             "'fit' range, or the command line set them all)"
         )
+    current: Counts = tuple(int(m.now) for m in f.counts)
+    if settings.intro == "full" and target_ms < f.reach(current)[0] - _TOLERANCE_MS:
+        short = _Fitter(routine, dataclasses.replace(settings, intro="short"), measure)
+        result = _fit(short, routine, target_ms, full=f)
+        return dataclasses.replace(result, changes=("introduction full -> short", *result.changes))
+    return _fit(f, routine, target_ms)
+
+
+def _fit(f: _Fitter, routine: Routine, target_ms: int, full: _Fitter | None = None) -> FitResult:
+    """The fit with this fitter's settings (``full``: the same with the full introduction,
+    for a refusal to name both ways)."""
     shortest, longest = f.at(f.extreme(-1), -1.0)[1], f.at(f.extreme(1), 1.0)[1]
+    if full is not None:
+        longest = full.at(full.extreme(1), 1.0)[1]
     if not shortest - _TOLERANCE_MS <= target_ms <= longest + _TOLERANCE_MS:
-        raise SettingsError(
-            f"--fit {clock(target_ms)}: routine '{routine.name}' lasts from "
-            f"{clock(shortest)} to {clock(longest)} with its numbers in their allowed "
-            "('fit') ranges; choose a time in that range (or change --rounds, --sets, --reps)"
-        )
+        raise SettingsError(_out_of_reach(f, routine, target_ms, shortest, longest))
     counts = _choose_counts(f, target_ms)
     current = f.at(counts, 0.0)
     low, high = (0.0, 1.0) if target_ms >= current[1] else (-1.0, 0.0)
@@ -157,6 +170,47 @@ def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
         if o.value != m.now
     )
     return FitResult(settings=chosen, total_ms=total_ms, changes=changes)
+
+
+def _out_of_reach(f: _Fitter, routine: Routine, target_ms: int, shortest: int, longest: int) -> str:
+    """The refusal of a target out of reach, in one line: the length possible and how."""
+    if target_ms > longest:
+        return (
+            f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at most {clock(longest)} "
+            "with its holds, rests and counts in their allowed ('fit') ranges; choose "
+            f"{clock(longest)} or less, or add --rounds or --sets"
+        )
+    ways = ["fewest rounds, sets and reps", "shortest holds and rests"]
+    if f.base.intro == "short":
+        ways.insert(0, "--intro short")
+    if f.base.verbosity != "minimal":
+        minimal = dataclasses.replace(f.base, verbosity="minimal")
+        quick = _Fitter(routine, minimal, f.measure)
+        shortest_minimal = quick.at(quick.extreme(-1), -1.0)[1]
+        if shortest_minimal < shortest:
+            minimal_way = (
+                "add --verbosity minimal"
+                if target_ms >= shortest_minimal
+                else f"--fit {_minutes_up(shortest_minimal)} or more with --verbosity minimal"
+            )
+            return (
+                f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at least "
+                f"{clock(shortest)} ({', '.join(ways)}), {clock(shortest_minimal)} with "
+                f"--verbosity minimal; choose --fit {_minutes_up(shortest)} or more, or "
+                + minimal_way
+            )
+    return (
+        f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at least {clock(shortest)} "
+        f"({', '.join(ways)}); choose --fit {_minutes_up(shortest)} or more"
+    )
+
+
+def _minutes_up(total_ms: int) -> str:
+    """A --fit value at or above ``total_ms``, as typed: whole minutes, or minutes and
+    seconds."""
+    seconds = -(-total_ms // 1000) + 1  # the fit's tolerance, and a second to spare
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes}m{rest}s" if rest else f"{minutes}m"
 
 
 def _choose_counts(f: _Fitter, target_ms: int) -> Counts:

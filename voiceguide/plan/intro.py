@@ -5,11 +5,18 @@ played right after its meaning is said, so none is new when the routine uses it.
 from __future__ import annotations
 
 from voiceguide.plan.builder import Builder, Coaching, ms
-from voiceguide.plan.cues import CUE_MS, MEANINGS, Cue
+from voiceguide.plan.cues import CUE_MS, MEANINGS, SHORT_NAMES, Cue
 from voiceguide.plan.holds import COUNTDOWN_S, HALFWAY_MIN_MS
 from voiceguide.routine.model import ExerciseKind, Routine, then_s
 
-__all__ = ["LEGEND_INTRO", "cues_used", "introduce", "needs_phrase", "spoken_list"]
+__all__ = [
+    "LEGEND_INTRO",
+    "cues_line",
+    "cues_used",
+    "introduce",
+    "needs_phrase",
+    "spoken_list",
+]
 
 LEGEND_INTRO = "You can keep your eyes closed: these sounds guide you. Each is named, then played."
 _NAME_TO_SOUND_MS = 600  # quiet between a cue's meaning and its sound (as in 'cues')
@@ -17,7 +24,17 @@ _AFTER_SOUND_MS = 1_200  # quiet after the sound, before the next meaning
 
 
 def introduce(b: Builder, routine: Routine) -> None:
-    """The introduction chapter's words and sounds (after the routine's title)."""
+    """The introduction chapter's words and sounds (after the routine's title). The short
+    one, for a returning listener, keeps what to have ready and the safety note (the pain
+    rule with it), and names the cue sounds in one line."""
+    if b.coaching.intro == "short":
+        if b.talks:
+            b.say(needs_phrase(routine))
+        b.say_template(routine.safety, {}, then_s(routine.steps, "safety"))
+        if b.talks:
+            b.say(cues_line(routine, b.coaching))
+        b.pause(_AFTER_SOUND_MS)
+        return
     if b.talks:
         b.say_template(routine.intro, {}, then_s(routine.steps, "intro"))
         b.say(needs_phrase(routine))
@@ -33,6 +50,12 @@ def introduce(b: Builder, routine: Routine) -> None:
                     b.pause(1000 - CUE_MS[cue])
                 b.tone(cue)
         b.pause(_AFTER_SOUND_MS)
+
+
+def cues_line(routine: Routine, coaching: Coaching) -> str:
+    """The short introduction's one line naming the cue sounds the routine plays."""
+    names = [SHORT_NAMES[cue] for cue in cues_used(routine, coaching) if cue is not Cue.FINISH]
+    return "The sounds: " + spoken_list(names) + "." if names else ""
 
 
 def needs_phrase(routine: Routine) -> str:

@@ -76,7 +76,7 @@ def load_kept(routine: str, path: Path | None = None) -> Choices | None:
                 values.update(
                     {
                         name: getattr(one, name)
-                        for name in ("voice", "rate_wpm", "verbosity", "breath_s", "fit_s")
+                        for name in ("voice", "rate_wpm", "verbosity", "intro", "breath_s", "fit_s")
                         if getattr(one, name) is not None
                     }
                 )

@@ -92,13 +92,21 @@ class Resolved:
 
 
 def resolve(
-    routine: Routine | None, command: Choices, config: Config | None, kept: Choices | None = None
+    routine: Routine | None,
+    command: Choices,
+    config: Config | None,
+    kept: Choices | None = None,
+    returning: Source | None = None,
 ) -> Resolved:
     """Settings for ``routine`` from the defaults, the routine, the config file (its top
     level, then the routine's table), the settings kept from the phone (:mod:`.kept`) and
     the command line, each overriding the one before. Without a routine (the cue legend),
-    only what is not per routine: voice, rate, bitrate."""
+    only what is not per routine: voice, rate, bitrate. ``returning``: the practice log shows
+    the listener knows the routine (the caller read it, this stays pure), so the
+    introduction is short unless another source says."""
     layers: list[Choices] = []
+    if returning is not None and routine is not None:
+        layers.append(Choices(returning, intro="short"))
     if config is not None:
         top = config.top
         applying = tuple(o for o in top.overrides if routine is not None and _applies(o, routine))
@@ -128,6 +136,7 @@ def resolve(
             ("voice", Settings.voice),
             ("rate_wpm", Settings.rate_wpm),
             ("verbosity", Settings.verbosity),
+            ("intro", Settings.intro),
             ("breath_s", None),
             ("fit_s", None),
             ("bitrate", DEFAULT_BITRATE),
@@ -151,6 +160,7 @@ def resolve(
         "voice": str,
         "rate_wpm": str,
         "verbosity": str,
+        "intro": str,
         "breath_s": lambda v: "-".join(templates.format_number(s) for s in v) if v else "off",
         "fit_s": lambda v: clock(round(v * 1000)) if v else "off",
         "bitrate": str,

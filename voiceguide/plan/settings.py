@@ -24,9 +24,11 @@ __all__ = [
     "DEFAULT_BITRATE",
     "DEFAULT_RATE_WPM",
     "DEFAULT_VOICE",
+    "INTROS",
     "OPTION_FIELDS",
     "RATE_LIMITS_WPM",
     "VERBOSITIES",
+    "Intro",
     "Override",
     "Settings",
     "Verbosity",
@@ -43,6 +45,11 @@ __all__ = [
 
 Verbosity = Literal["minimal", "standard", "coach"]
 VERBOSITIES: tuple[Verbosity, ...] = ("minimal", "standard", "coach")
+# full: why the routine, what to have ready, the safety note, each cue sound named and played;
+# short (for a returning listener): the title, what to have ready, the safety note (the pain
+# rule with it) and the cue sounds named in one line
+Intro = Literal["full", "short"]
+INTROS: tuple[Intro, ...] = ("full", "short")
 DEFAULT_VOICE = "gmw/en-us"
 # words a minute as a listener counts them: 145 (espeak-ng's own rate 131) gives a listener
 # time to follow new movements (espeak-ng's rate 160 is 178, brisk for a first listen)
@@ -86,6 +93,7 @@ class Settings:
     voice: str = DEFAULT_VOICE
     rate_wpm: int = DEFAULT_RATE_WPM
     verbosity: Verbosity = "standard"
+    intro: Intro = "full"  # the introduction's length (--intro)
     breath_s: tuple[float, float] | None = None  # (inhale, exhale) pacing tones in holds
     fit_s: float | None = None  # fit the whole routine into this many seconds (--fit)
     bed: str | None = None  # a music bed: "pad", or a music file's absolute path (--bed)
@@ -100,6 +108,8 @@ class Settings:
             raise SettingsError(
                 f"--verbosity {self.verbosity!r}: must be one of {', '.join(VERBOSITIES)}"
             )
+        if self.intro not in INTROS:
+            raise SettingsError(f"--intro {self.intro!r}: must be one of {', '.join(INTROS)}")
         low, high = RATE_LIMITS_WPM
         if isinstance(self.rate_wpm, bool) or not low <= self.rate_wpm <= high:
             raise SettingsError(
@@ -124,6 +134,7 @@ class Settings:
             "voice": self.voice,
             "rate_wpm": self.rate_wpm,
             "verbosity": self.verbosity,
+            "intro": self.intro,
             "breath_s": list(self.breath_s) if self.breath_s else None,
             "fit_s": self.fit_s,
             "bed": self.bed,
@@ -141,6 +152,8 @@ class Settings:
             parts.append(f"{o.exercise} {unit}" if o.exercise else unit)
         if self.verbosity != "standard":
             parts.append(self.verbosity)
+        if self.intro != "full":
+            parts.append(f"{self.intro} introduction")
         if self.breath_s:
             parts.append("breathing " + "-".join(templates.format_number(s) for s in self.breath_s))
         if self.fit_s:

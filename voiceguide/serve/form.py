@@ -34,7 +34,7 @@ def what(changed: Mapping[str, str]) -> str:
 
 def field_of(message: str) -> str | None:
     """The form field a render's error names (``--fit 1m: ...`` -> ``fit``), if any."""
-    match = re.match(r"--(voice|rate|verbosity|breath|fit)\b", message)
+    match = re.match(r"--(voice|rate|verbosity|intro|breath|fit)\b", message)
     return match.group(1) if match else None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from voiceguide.errors import Interrupted, VoiceguideError
 from voiceguide.plan.kept import keep
 from voiceguide.plan.preferences import Resolved
-from voiceguide.plan.settings import apply_settings
+from voiceguide.plan.settings import INTROS, VERBOSITIES, apply_settings
 from voiceguide.routine.model import ExerciseKind, Routine
 from voiceguide.serve.form import duration, error_answer, field_of, number, plain, what
 from voiceguide.serve.snapshot import Snapshot, open_snapshot
@@ -37,7 +37,6 @@ FIELDS_PER_KIND = {
     ExerciseKind.HOLD: (("hold", "hold_s"), ("rounds", "rounds"), ("rest", "rest_s")),
     ExerciseKind.REPS: (("reps", "reps"), ("sets", "sets"), ("rest", "rest_s")),
 }
-VERBOSITIES = ("minimal", "standard", "coach")
 _MAX_FIELDS = 200
 _KEEP_OLD_S = 600.0  # the export before the current one stays served this long
 
@@ -161,6 +160,7 @@ class Service:
         values["voice"] = settings.voice
         values["rate"] = str(settings.rate_wpm)
         values["verbosity"] = settings.verbosity
+        values["intro"] = settings.intro
         breath = settings.breath_s
         values["breath"] = "-".join(number(s) for s in breath) if breath else "off"
         values["fit"] = duration(settings.fit_s)
@@ -236,6 +236,7 @@ class Service:
                 "exercises": exercises,
                 "values": values,
                 "verbosities": VERBOSITIES,
+                "intros": INTROS,
                 "voices": self.voices(),
             },
             "render": status,

@@ -491,7 +491,7 @@ function mediaSessionHandlers() {
 
 const LABELS = { hold: "Hold (seconds)", rounds: "Rounds", reps: "Reps per set", sets: "Sets",
   rest: "Rest (seconds)", voice: "Voice (espeak-ng id)", rate: "Speaking rate (words per minute)",
-  verbosity: "How much is said", breath: "Breathing tones (in-out seconds, or off)",
+  verbosity: "How much is said", intro: "Introduction", breath: "Breathing tones (in-out seconds, or off)",
   fit: "Fit into (e.g. 15m, or off)" };
 
 const form = {
@@ -556,6 +556,7 @@ const form = {
     legend.textContent = "Voice and timing";
     general.append(legend);
     general.append(form.field("verbosity", LABELS.verbosity, f.values.verbosity, f.verbosities));
+    general.append(form.field("intro", LABELS.intro, f.values.intro, f.intros));
     for (const name of ["voice", "rate", "breath", "fit"]) general.append(form.field(name, LABELS[name], f.values[name]));
     const voices = document.createElement("datalist");
     voices.id = "voice-ids";
