@@ -21,6 +21,7 @@ from voiceguide.pipeline import load
 from voiceguide.plan.validate import estimate_ms, validate_routine
 from voiceguide.routine.library import bundled_dir, init_routine, resolve_routine, user_routines_dir
 from voiceguide.routine.loader import check_routine, load_routine
+from voiceguide.routine.text import clock
 
 BUNDLED = ("supine-hip-stretch.yaml", "seated-twist-hip-release.yaml", "adductor-ball-squeeze.yaml")
 
@@ -151,9 +152,7 @@ def test_validate_a_good_routine_says_ok_with_exercises_and_total() -> None:
     code, out, err = run_main("validate", "outer-hip")
     assert code == 0, err
     assert re.fullmatch(
-        r"ok: 3 exercises, total 1[5-9]:\d\d \(estimated from word counts; "
-        r"'voiceguide plan' times it exactly\)\n",
-        out,
+        r"ok: 3 exercises, total 1[5-9]:\d\d, as 'voiceguide plan' gives it\n", out
     ), out
     result = validate_routine(str(bundled_dir() / "outer-hip.routine.yaml"))
     assert result.problems == () and result.exercises == 3
@@ -169,6 +168,8 @@ def test_the_estimate_is_within_a_tenth_of_the_real_plan() -> None:
     from tests.test_cli import run
 
     real = json.loads(run("plan", "--json").stdout)["total_s"] * 1000
+    said = run("validate", "outer-hip").stdout  # validate says plan's own total
+    assert f"total {clock(round(real))}," in said, (said, real)
     estimated = validate_routine("outer-hip").total_ms
     assert abs(estimated - real) < 0.1 * real, (estimated, real)
     assert estimate_ms("Hold.") < estimate_ms("Hold.", rate_wpm=100)

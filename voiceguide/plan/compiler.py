@@ -36,7 +36,7 @@ from voiceguide.plan.timeline import (
     Timeline,
 )
 from voiceguide.routine import templates
-from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side, then_s
+from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side, guarded, then_s
 
 __all__ = ["Coaching", "Measure", "Verbosity", "compile_routine", "compile_timeline", "paragraphs"]
 
@@ -122,9 +122,25 @@ def _spoken_seconds(seconds: float) -> float:
     return float(round(seconds)) if seconds >= 10 else round(seconds, 1)
 
 
+def _steps(exercise: Exercise, field: str) -> tuple[str, tuple[float, ...]]:
+    """One of the exercise's texts and the time after each of its phrases, without the
+    steps whose ``when`` the exercise's numbers do not meet."""
+    text, seconds = getattr(exercise, field), then_s(exercise.steps, field)
+    guards = guarded(exercise.guards, field)
+    if not guards:
+        return text, seconds
+    kept = [
+        (phrase, seconds[i] if i < len(seconds) else 0.0)
+        for i, (phrase, guard) in enumerate(zip(paragraphs(text), guards, strict=True))
+        if guard is None or guard.holds(float(getattr(exercise, guard.name)))
+    ]
+    return "\n\n".join(p for p, _s in kept), tuple(s for _p, s in kept)
+
+
 def _say(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) -> None:
     """One of the exercise's texts, with the time its steps give after each phrase."""
-    b.say_template(getattr(exercise, field), values, then_s(exercise.steps, field))
+    text, seconds = _steps(exercise, field)
+    b.say_template(text, values, seconds)
 
 
 def _move(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) -> None:
@@ -133,7 +149,7 @@ def _move(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) ->
     if b.talks:
         _say(b, exercise, field, values)
     elif getattr(exercise, field):
-        b.pause(ms(sum(then_s(exercise.steps, field))))
+        b.pause(ms(sum(_steps(exercise, field)[1])))
 
 
 def _opening(b: Builder, exercise: Exercise) -> None:
@@ -234,8 +250,10 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
             b.pause_until(rep_start + work_ms + release_ms)
         b.sets.append(RepSet(exercise.id, set_number, exercise.reps, start, b.t))
         b.tone(Cue.SET_END)
-        if b.talks:
+        if b.talks and exercise.sets > 1:
             _say(b, exercise, "set_end", v)
+        elif b.talks:  # one set is not "set 1 of 1": its quiet is kept
+            b.pause(ms(sum(_steps(exercise, "set_end")[1])))
         if set_number < exercise.sets and exercise.rest_s > 0:
             if b.talks:
                 _say(b, exercise, "rest_cue", v)

@@ -178,7 +178,7 @@ def _out_of_reach(f: _Fitter, routine: Routine, target_ms: int, shortest: int, l
         return (
             f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at most {clock(longest)} "
             "with its holds, rests and counts in their allowed ('fit') ranges; choose "
-            f"{clock(longest)} or less, or add --rounds or --sets"
+            f"--fit {_typed(longest, up=False)} or less, or add --rounds or --sets"
         )
     ways = ["fewest rounds, sets and reps", "shortest holds and rests"]
     if f.base.intro == "short":
@@ -191,24 +191,24 @@ def _out_of_reach(f: _Fitter, routine: Routine, target_ms: int, shortest: int, l
             minimal_way = (
                 "add --verbosity minimal"
                 if target_ms >= shortest_minimal
-                else f"--fit {_minutes_up(shortest_minimal)} or more with --verbosity minimal"
+                else f"--fit {_typed(shortest_minimal)} or more with --verbosity minimal"
             )
             return (
                 f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at least "
                 f"{clock(shortest)} ({', '.join(ways)}), {clock(shortest_minimal)} with "
-                f"--verbosity minimal; choose --fit {_minutes_up(shortest)} or more, or "
+                f"--verbosity minimal; choose --fit {_typed(shortest)} or more, or "
                 + minimal_way
             )
     return (
         f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at least {clock(shortest)} "
-        f"({', '.join(ways)}); choose --fit {_minutes_up(shortest)} or more"
+        f"({', '.join(ways)}); choose --fit {_typed(shortest)} or more"
     )
 
 
-def _minutes_up(total_ms: int) -> str:
-    """A --fit value at or above ``total_ms``, as typed: whole minutes, or minutes and
-    seconds."""
-    seconds = -(-total_ms // 1000) + 1  # the fit's tolerance, and a second to spare
+def _typed(total_ms: int, up: bool = True) -> str:
+    """A --fit value at or above ``total_ms`` (``up``; else at or below), as typed: whole
+    minutes, or minutes and seconds."""
+    seconds = -(-total_ms // 1000) + 1 if up else total_ms // 1000 - 1  # a second to spare
     minutes, rest = divmod(seconds, 60)
     return f"{minutes}m{rest}s" if rest else f"{minutes}m"
 

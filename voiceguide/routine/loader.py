@@ -107,7 +107,7 @@ def _routine(path: Path, problems: Problems) -> Routine | None:
         )
         return None
     fields.reject_unknown(src, _ROUTINE_KEYS)
-    data, routine_steps = steps.steps_of(src, _ROUTINE_STEP_TEXT)
+    data, routine_steps, _none = steps.steps_of(src, _ROUTINE_STEP_TEXT)
     src = dataclasses.replace(src, data=data)
     entries = data.get("exercises")
     if not isinstance(entries, list) or not entries:
@@ -215,7 +215,7 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
         exercise_id = expected_id
     src = src.about(exercise_id)
     fields.reject_unknown(src, _EXERCISE_KEYS)
-    data, exercise_steps = steps.steps_of(src, _STEP_TEXT)
+    data, exercise_steps, exercise_guards = steps.steps_of(src, _STEP_TEXT, guards=True)
     src = dataclasses.replace(src, data=data)
 
     kind_value = data.get("kind", "hold")
@@ -251,6 +251,7 @@ def _exercise(path: Path, expected_id: str | None, problems: Problems) -> Exerci
         source=path,
         sides=sides or (),
         steps=exercise_steps,
+        guards=exercise_guards,
         **kwargs,
     )
     numbers = {key: data[key] for key in _EXERCISE_NUMBERS if key in data}

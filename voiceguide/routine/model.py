@@ -22,10 +22,13 @@ __all__ = [
     "Exercise",
     "ExerciseKind",
     "FitRange",
+    "Guard",
+    "Guards",
     "Limit",
     "Routine",
     "Side",
     "Steps",
+    "guarded",
     "then_s",
 ]
 
@@ -74,6 +77,37 @@ FIT_FIELDS = ("hold_s", "rest_s", "rounds", "reps", "sets")  # what --fit may mo
 Steps = tuple[tuple[str, tuple[float, ...]], ...]
 """Time to do what a phrase said: (field, seconds of quiet after each of its paragraphs),
 for the texts written as steps (``- say: Lie on your back.`` / ``then_s: 4``)."""
+
+
+class Guard(NamedTuple):
+    """A step said only when one of the exercise's numbers compares so (``when: sets <= 3``):
+    the article's advice said as it is, and never at odds with the settings."""
+
+    name: str  # a number of the exercise: hold_s, rounds, reps, sets, rest_s, ...
+    op: str  # <, <=, >, >=, ==, !=
+    value: float
+
+    def holds(self, number: float) -> bool:
+        return {
+            "<": number < self.value,
+            "<=": number <= self.value,
+            ">": number > self.value,
+            ">=": number >= self.value,
+            "==": number == self.value,
+            "!=": number != self.value,
+        }[self.op]
+
+
+Guards = tuple[tuple[str, tuple[Guard | None, ...]], ...]
+"""(field, the guard of each of its paragraphs, None for one always said)."""
+
+
+def guarded(guards: Guards, field: str) -> tuple[Guard | None, ...]:
+    """The guard of each paragraph of ``field`` (() when none has one)."""
+    for name, each in guards:
+        if name == field:
+            return each
+    return ()
 
 
 def then_s(steps: Steps, field: str) -> tuple[float, ...]:
@@ -125,6 +159,7 @@ class Exercise:
     closing: str = ""  # spoken at the end of the exercise
     needs: tuple[str, ...] = ()  # props: "Have a small soft ball within reach." before set-up
     steps: Steps = ()  # time to do what a phrase said, after it
+    guards: Guards = ()  # steps said only when a number compares so (when: sets <= 3)
     hold_s: float = 30.0
     rounds: int = 1
     reps: int = 10
