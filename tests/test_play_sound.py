@@ -507,9 +507,17 @@ def test_voiceguide_play_in_a_terminal_with_real_keys_and_real_speech(
     assert cpu_load < 0.15
 
 
-def test_no_sound_device_is_one_line_exit_1_suggesting_export(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "default",
+    [
+        "pcm.!default { type hw card 42 }",
+        # ALSA's library prints 8 lines of its own for this one (no card 42 to default to)
+        "defaults.pcm.card 42\ndefaults.ctl.card 42",
+    ],
+)
+def test_no_sound_device_is_one_line_exit_1_suggesting_export(tmp_path: Path, default: str) -> None:
     conf = tmp_path / "asound.conf"
-    conf.write_text("</usr/share/alsa/alsa.conf>\npcm.!default { type hw card 42 }\n")
+    conf.write_text(f"</usr/share/alsa/alsa.conf>\n{default}\n")
     routine = write_tiny_routine(tmp_path / "routine")
     env = {**os.environ, "ALSA_CONFIG_PATH": str(conf), "PULSE_SERVER": "unix:/nonexistent"}
     env.pop("PULSE_CLIENTCONFIG", None)

@@ -11,6 +11,8 @@ silence there first.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from typing import Any
 
 from voiceguide.errors import DependencyMissing, PlaybackError
@@ -27,6 +29,33 @@ _EXPORT_HINT = "to listen without it, make MP3s with 'voiceguide export'"
 # last release of simpleaudio itself) allocates and frees with PyMem_Malloc/PyMem_Free from
 # its playback thread, without the GIL, which Python 3.12 no longer tolerates (a crash each
 # time a sound ends); 1.0.5 changes exactly those calls to PyMem_RawMalloc/PyMem_RawFree.
+
+
+# ALSA's library prints its own lines ("ALSA lib confmisc.c:855:(parse_card) cannot find card
+# '0'", eight of them with no sound card) on the terminal before simpleaudio raises; the
+# error raised says the same in one line. Its handler is replaced by one that says nothing.
+_ALSA_HANDLER = ctypes.CFUNCTYPE(
+    None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+)
+_quiet_handler: Any = None  # kept alive for as long as ALSA may call it
+
+
+def _quiet_alsa() -> None:
+    """Keep ALSA's own messages off the terminal (once per process; nothing where there is
+    no ALSA library)."""
+    global _quiet_handler
+    if _quiet_handler is not None:
+        return
+    name = ctypes.util.find_library("asound")
+    if name is None:
+        return
+    try:
+        library = ctypes.CDLL(name)
+        handler = _ALSA_HANDLER(lambda *_args: None)
+        library.snd_lib_error_set_handler(handler)
+    except (OSError, AttributeError):
+        return
+    _quiet_handler = handler
 
 
 class _Handle:
@@ -54,6 +83,7 @@ class SimpleaudioPlayer:
                 f"{_INSTALL_HINT}; {_EXPORT_HINT}"
             ) from None
         self._simpleaudio = simpleaudio
+        _quiet_alsa()
 
     def play(self, buffer: memoryview, fmt: AudioFormat) -> _Handle:
         try:
