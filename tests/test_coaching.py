@@ -72,16 +72,37 @@ def test_coach_adds_form_reminders_and_breathing_prompts_inside_every_hold(
 ) -> None:
     coach = plan(routine, verbosity="coach")
     standard = plan(routine)
-    assert coach.total_ms == standard.total_ms  # said inside the holds: nothing moves
+    # said inside the holds: no hold moves; the squeezes get one line before each set
+    before_sets = [s.start_ms - c.start_ms for s, c in zip(coach.sets, standard.sets, strict=True)]
+    assert [h.start_ms for h in coach.holds] == [h.start_ms for h in standard.holds]
+    assert 0 < before_sets[0] < before_sets[1] == coach.total_ms - standard.total_ms
+    breathing = set(routine.breathing)
+    squeeze = routine.exercise("adductor-ball-squeeze")
     for hold, inside in zip(coach.holds, inside_holds(coach), strict=True):
         words = [e.text for e in inside if isinstance(e, Speech)]
+        assert len(words) == len(set(words)), words  # no sentence twice in one hold
+        assert len(breathing & set(words)) == 1, words
         other = "left" if hold.side == "right" else "right"
-        if hold.exercise == "supine-hip-stretch":
-            assert f"Keep your {hold.side} knee pointing outward, without forcing it." in words
+        reminders = {
+            r.replace("{side}", hold.side or "").replace("{other_side}", other)
+            for r in routine.exercise(hold.exercise).reminders
+        }
+        said = reminders & set(words)
+        if hold.round == 1:  # the hold's own words coach it: no reminder on top of them
+            assert not said, words
         else:
-            assert f"Press your {hold.side} knee toward the {other}, across your body." in words
-    assert any("Keep breathing" in w for w in spoken(coach))
-    assert not any("Keep breathing" in w for w in spoken(standard))
+            assert len(said) == 1, words
+    # reminders and breathing prompts rotate: the same side's holds hear different ones
+    left = [
+        [e.text for e in inside if isinstance(e, Speech)]
+        for hold, inside in zip(coach.holds, inside_holds(coach), strict=True)
+        if hold.exercise == "supine-hip-stretch" and hold.side == "left" and hold.round > 1
+    ]
+    assert left[0] != left[1]
+    said = spoken(coach)
+    assert [w for w in said if w in squeeze.reminders] == list(squeeze.reminders)
+    assert any("Keep breathing" in w for w in said)
+    assert not any("Keep breathing" in w or "Breathe out" in w for w in spoken(standard))
 
 
 def test_breathing_tones_pace_the_holds_without_touching_other_sounds(routine: Routine) -> None:

@@ -199,17 +199,21 @@ def test_minimal_leaves_out_the_legend_but_never_a_safety_note(
     assert set(caution) <= set(before_hold)
 
 
-def test_every_hold_gets_a_form_reminder_at_coach_level_in_its_quiet(
+def test_every_hold_gets_form_words_at_coach_level_in_its_quiet(
     routine: Routine, speech: PhraseCache
 ) -> None:
     timeline = real_plan(routine, speech, verbosity="coach")
     assert len(timeline.holds) == 8
     for hold in timeline.holds:
-        reminders = {
-            r.replace("{side}", hold.side or "") for r in routine.exercise(hold.exercise).reminders
-        }
+        exercise = routine.exercise(hold.exercise)
+        # the first round's holds are coached by their own words (during), later ones by a
+        # reminder; each with a breathing prompt
+        texts = exercise.reminders if hold.round > 1 else tuple(exercise.during.split("\n\n"))
+        form = {t.replace("{side}", hold.side or "").replace("\n", " ") for t in texts}
         inside = spoken(timeline, hold.start_ms, hold.end_ms)
-        assert reminders & {e.text for e in inside}, hold
+        said = {" ".join(e.text.split()) for e in inside}
+        assert {" ".join(f.split()) for f in form} & said, hold
+        assert set(routine.breathing) & said, hold
         assert all(e.end_ms < hold.end_ms for e in inside)
 
 

@@ -31,10 +31,7 @@ from voiceguide.plan.cues import Cue
 from voiceguide.plan.holds import HoldWords, place_hold
 from voiceguide.plan.intro import introduce, spoken_list
 from voiceguide.plan.settings import Settings, Verbosity, apply_settings
-from voiceguide.plan.timeline import (
-    RepSet,
-    Timeline,
-)
+from voiceguide.plan.timeline import RepSet, Speech, Timeline
 from voiceguide.routine import templates
 from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side, guarded, then_s
 
@@ -82,7 +79,7 @@ def compile_timeline(
         if exercise.kind is ExerciseKind.HOLD:
             _hold_exercise(b, exercise, routine.breathing)
         else:
-            _reps_exercise(b, exercise)
+            _reps_exercise(b, exercise, routine.breathing)
         b.close_chapter(routine.chapter_gap_s)
     b.open_chapter("Closing", None)
     if b.talks:
@@ -167,6 +164,9 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
     _opening(b, exercise)
     sides: tuple[Side | None, ...] = exercise.sides or (None,)
     first = True
+    # holds so far: the coach's reminders and breathing prompts rotate by it, shifted by the
+    # round, so a side's next hold hears the other one (two of each, two sides)
+    held = 0
     for round_number in range(1, exercise.rounds + 1):
         if round_number > 1:
             _move(b, exercise, "round_end", _values(exercise, b, round=round_number - 1))
@@ -184,17 +184,29 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
                 _move(b, exercise, "round_again", _values(exercise, b, round=round_number))
             if not first and side is not None:
                 b.tone(Cue.SWITCH)
+            said_from = len(b.events)
             if side is not None:
                 if not b.talks:
                     b.say(f"{side.capitalize()}.")
                 field = "side_setup" if round_number == 1 else "side_again"
                 _move(b, exercise, field if getattr(exercise, field) else "side_again", v)
             b.pause(ms(exercise.settle_s if first else exercise.switch_s))
+            during = templates.fill(exercise.during, v) if round_number == 1 and b.talks else ""
+            said = {e.text for e in b.events[said_from:] if isinstance(e, Speech)}
             inside = HoldWords(
                 cue=templates.fill(exercise.hold_cue, v) if b.talks else "",
-                during=templates.fill(exercise.during, v) if round_number == 1 and b.talks else "",
-                extras=_coach_words(b, exercise, v, breathing),
+                during=during,
+                extras=_coach_words(
+                    b,
+                    exercise,
+                    v,
+                    breathing,
+                    held + round_number - 1,
+                    frozenset(said),
+                    bool(during),
+                ),
             )
+            held += 1
             place_hold(b, exercise, side, round_number, inside)
             _move(b, exercise, "after", v)
             first = False
@@ -202,16 +214,35 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
 
 
 def _coach_words(
-    b: Builder, exercise: Exercise, values: dict[str, Any], breathing: tuple[str, ...]
+    b: Builder,
+    exercise: Exercise,
+    values: dict[str, Any],
+    breathing: tuple[str, ...],
+    index: int,
+    said: frozenset[str] = frozenset(),
+    said_during: bool = False,
 ) -> list[str]:
-    """Coach level: the script's form reminders, then a breathing prompt, during each hold."""
+    """Coach level: one of the script's form reminders and one breathing prompt for the
+    ``index``-th hold (or set), each in turn, so no hold hears the same sentence twice: a
+    reminder just said in the set-up is passed over, and a hold that has its own words
+    (``during``, ``said_during``) gets the breathing prompt only."""
     if b.coaching.verbosity != "coach":
         return []
-    words = [templates.fill(text, values) for text in exercise.reminders]
-    return words + [templates.fill(text, values) for text in breathing[:1]]
+    words = []
+    # a hold whose own words are said in it (``during``) is coached by them already
+    reminders = [] if said_during else [templates.fill(t, values) for t in exercise.reminders]
+    fresh = [
+        reminders[(index + k) % len(reminders)]
+        for k in range(len(reminders))
+        if reminders[(index + k) % len(reminders)] not in said
+    ]
+    words += fresh[:1]
+    if breathing:
+        words.append(templates.fill(breathing[index % len(breathing)], values))
+    return words
 
 
-def _reps_exercise(b: Builder, exercise: Exercise) -> None:
+def _reps_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -> None:
     _opening(b, exercise)
     b.pause(ms(exercise.settle_s))
     work_ms, release_ms = ms(exercise.work_s), ms(exercise.release_s)
@@ -223,6 +254,10 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
                 _say(b, exercise, "set_intro", v)
             else:
                 b.say(f"Set {set_number}.")
+        # coach level: a reminder before each set, in turn ("Breathe out as you squeeze."): a
+        # rep's count leaves no room for one
+        b.say(" ".join(_coach_words(b, exercise, v, (), set_number - 1)))
+        if exercise.sets > 1 or b.coaching.verbosity == "coach":
             b.pause(SET_READY_MS)
         start = b.t
         for rep in range(1, exercise.reps + 1):
@@ -257,5 +292,11 @@ def _reps_exercise(b: Builder, exercise: Exercise) -> None:
         if set_number < exercise.sets and exercise.rest_s > 0:
             if b.talks:
                 _say(b, exercise, "rest_cue", v)
-            b.pause(ms(exercise.rest_s))
+            rest_end = b.t + ms(exercise.rest_s)
+            if b.coaching.verbosity == "coach" and breathing:  # inside the rest, if it fits
+                words = templates.fill(breathing[(set_number - 1) % len(breathing)], v)
+                if b.t + 2 * PHRASE_GAP_MS + b.measure(words) <= rest_end:
+                    b.pause(PHRASE_GAP_MS)
+                    b.say(words, gap=False)
+            b.pause_until(rest_end)
     _move(b, exercise, "closing", _values(exercise, b))

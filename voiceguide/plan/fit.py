@@ -196,8 +196,7 @@ def _out_of_reach(f: _Fitter, routine: Routine, target_ms: int, shortest: int, l
             return (
                 f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at least "
                 f"{clock(shortest)} ({', '.join(ways)}), {clock(shortest_minimal)} with "
-                f"--verbosity minimal; choose --fit {_typed(shortest)} or more, or "
-                + minimal_way
+                f"--verbosity minimal; choose --fit {_typed(shortest)} or more, or " + minimal_way
             )
     return (
         f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at least {clock(shortest)} "

@@ -70,7 +70,6 @@ def not_applicable(kind: ExerciseKind) -> set[str]:
         "hold_cue",
         "after",
         "switch_s",
-        "reminders",
     }
 
 
