@@ -51,6 +51,7 @@ LABELS = {
     "voice": "Voice",
     "rate": "Speaking rate",
     "verbosity": "How much is said",
+    "intro": "Introduction",
     "breath": "Breathing tones",
     "fit": "Fit into",
 }
