@@ -120,16 +120,9 @@ def validate_command(
     if result.problems:
         count = len(result.problems)
         raise RoutineError(f"{count} problem{'s' if count > 1 else ''}", path=result.path)
-    # the total is plan's own: the same settings (config file, practice log) and the phrases'
-    # real lengths (a word-count estimate was minutes off)
     from voiceguide import pipeline
-    from voiceguide.plan.preferences import command_line
 
-    loaded, prepared = pipeline.prepare(routine, command_line())
-    cache = pipeline.make_cache(prepared.settings)
-    with pipeline.ProgressBars() as bars:
-        cache.progress = bars.speaking
-        timeline = pipeline.plan(loaded, prepared.settings, cache)
+    timeline = pipeline.plan_as_saved(routine)  # plan's own total (an estimate was minutes off)
     exercises = f"{result.exercises} exercise{'s' if result.exercises != 1 else ''}"
     typer.echo(f"ok: {exercises}, total {clock(timeline.total_ms)}, as 'voiceguide plan' gives it")
 

@@ -18,7 +18,7 @@ from voiceguide.pipeline.logbook import (
     score_session,
     undo_log,
 )
-from voiceguide.pipeline.planning import asked_phrases, plan, plan_stages
+from voiceguide.pipeline.planning import asked_phrases, plan, plan_as_saved, plan_stages
 from voiceguide.pipeline.progress import ProgressBars
 from voiceguide.pipeline.setup import (
     cue_cache,
@@ -55,6 +55,7 @@ __all__ = [
     "make_cache",
     "parse_settings",
     "plan",
+    "plan_as_saved",
     "plan_stages",
     "play",
     "play_legend",

@@ -25,7 +25,7 @@ from voiceguide.play import PlanStage
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache
 
-__all__ = ["asked_phrases", "check_estimate", "plan", "plan_stages"]
+__all__ = ["asked_phrases", "check_estimate", "plan", "plan_as_saved", "plan_stages"]
 
 _BOUND_FACTOR = 3  # a phrase not yet synthesized is taken to last at most this many times...
 _BOUND_EXTRA_MS = 2_000  # ...the longest per character so far, plus this
@@ -67,6 +67,20 @@ def plan(
     if settings.fit_s is None:  # a fit is shorter than the limit
         check_estimate(routine, settings)
     return _planned(routine, settings, cache, lengths_only)
+
+
+def plan_as_saved(routine: str) -> Timeline:
+    """The timeline ``voiceguide plan ROUTINE`` shows (no options: the settings of every
+    other source), what ``validate`` says the total of: one computation, so the two agree."""
+    from voiceguide.pipeline.progress import ProgressBars
+    from voiceguide.pipeline.setup import make_cache, prepare
+    from voiceguide.plan.preferences import command_line
+
+    loaded, prepared = prepare(routine, command_line())
+    cache = make_cache(prepared.settings)
+    with ProgressBars() as bars:
+        cache.progress = bars.speaking
+        return plan(loaded, prepared.settings, cache)
 
 
 def _planned(
