@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.console import Console
 
 from tests.conftest import fake_measure
 from voiceguide import pipeline
+from voiceguide.cli.show import plan_table
 from voiceguide.errors import SettingsError
 from voiceguide.plan.choices import command_line
 from voiceguide.plan.compiler import compile_routine, paragraphs
@@ -90,7 +92,12 @@ def test_three_completed_sessions_make_the_introduction_short_unless_asked_full(
     resolved = pipeline.prepare(None, command_line())[1]
     assert resolved.settings.intro == "short"
     row = next(r for r in resolved.rows if r.setting == "intro")
-    assert str(row.source) == "practice log: 3 completed sessions of outer-hip"
+    assert str(row.source) == "practice log: 3 completed sessions"
+    console = Console(record=True, width=100)  # plan says which introduction, and why
+    plan_table(compile_routine(routine, resolved.settings, fake_measure), console, resolved.rows)
+    assert "short introduction: practice log: 3 completed sessions (--intro full: all of it)" in (
+        console.export_text()
+    )
     assert pipeline.prepare(None, command_line(intro="full"))[1].settings.intro == "full"
 
 

@@ -195,7 +195,7 @@ def plan_command(options: RoutineOptions, as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps(timeline.to_json(), indent=2))
     else:
-        plan_table(timeline)
+        plan_table(timeline, rows=prepared.rows)
 
 
 @app.command("export")

@@ -17,7 +17,7 @@ from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.text import clock
 
 if TYPE_CHECKING:
-    from voiceguide.plan.preferences import Resolved
+    from voiceguide.plan.preferences import Resolved, Row
     from voiceguide.practice import History, Session
     from voiceguide.routine.model import Routine
     from voiceguide.speech.voices import Voice
@@ -39,7 +39,11 @@ def _seconds(ms: int) -> str:
     return f"{value:g} s" if value == int(value) else f"{value:.1f} s"
 
 
-def plan_table(timeline: Timeline, console: Console | None = None) -> None:
+def plan_table(
+    timeline: Timeline, console: Console | None = None, rows: tuple[Row, ...] = ()
+) -> None:
+    """The timeline as a table and its total; ``rows``: where the settings come from (a
+    short introduction chosen by the practice log says so)."""
     console = console or Console()
     table = Table(title=timeline.title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("start", justify="right")
@@ -89,6 +93,9 @@ def plan_table(timeline: Timeline, console: Console | None = None) -> None:
     console.print(f"\n[bold]{total}[/] ({timeline.total_ms / 1000:.1f} s) - {summary}")
     for change in timeline.fit_changes:
         console.print(f"  fitted: {change}")
+    for row in rows:
+        if row.setting == "intro" and row.source.kind == "practice log":
+            console.print(f"  short introduction: {row.source} (--intro full: all of it)")
 
 
 @contextlib.contextmanager

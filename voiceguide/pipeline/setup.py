@@ -72,7 +72,7 @@ def returning(routine: Routine) -> Source | None:
         return None
     if done < RETURNING_SESSIONS:
         return None
-    return Source("practice log", path, why=f"{done} completed sessions of {routine.name}")
+    return Source("practice log", path, why=f"{done} completed sessions")
 
 
 def early_workers() -> EarlyWorkers:

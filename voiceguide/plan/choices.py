@@ -43,7 +43,7 @@ class Source:
     kind: Literal["default", "routine", "config", "phone", "command line", "practice log"]
     path: Path | None = None  # the file holding the value: a script, the config file, phone.toml
     table: str | None = None  # the config table ("routines.outer-hip"); None: the top level
-    why: str = ""  # the practice log's reason ("3 completed sessions of outer-hip")
+    why: str = ""  # the practice log's reason ("3 completed sessions")
 
     def __str__(self) -> str:
         if self.kind == "practice log" and self.why:
