@@ -698,10 +698,10 @@ BAD_OPTIONS: dict[str, tuple[list[str], str]] = {
     "rate abc": (["--rate", "abc"], r"Invalid value for '--rate'.*\(see '.*plan --help'\)"),
     "rate 0": (["--rate", "0"], r"--rate 0: must be between 80 and 450 words per minute"),
     "rate 100000": (["--rate", "100000"], r"--rate 100000: must be between 80 and 450"),
-    "empty voice": (["--voice", ""], r"--voice '': not an espeak-ng voice id"),
+    "empty voice": (["--voice", ""], r"--voice '': not a voice id"),
     "voice with a newline": (
         ["--voice", "en\nus"],
-        r"--voice 'en\\nus': not an espeak-ng voice id",
+        r"--voice 'en\\nus': not a voice id",
     ),
     "unknown option": (["--hodl", "40"], r"No such option: --hodl"),
     "an extra argument": (["outer-hip", "extra"], r"unexpected extra argument"),

@@ -39,6 +39,7 @@ HEAVY = (
     "pyttsx3",
     "piper",
     "onnxruntime",
+    "hibari",
     "mutagen",
     "simpleaudio",
     "pyloudnorm",

@@ -163,7 +163,7 @@ def test_top_level_values_that_do_not_fit_a_routine_are_left_out_for_it(tmp_path
         ("rest = [true]", "key 'rest' = [true]: must be a number, \"EXERCISE=N\" text"),
         ('rate = "fast"', "key 'rate' = \"fast\": must be a whole number of words per minute"),
         ("rate = 9000", "key 'rate' = 9000: must be between 80 and 450 words per minute"),
-        ("voice = 7", "key 'voice' = 7: must be an espeak-ng voice id"),
+        ("voice = 7", "key 'voice' = 7: must be a voice id"),
         ('verbosity = "loud"', "key 'verbosity' = \"loud\": must be one of minimal, standard"),
         ('breath = "4"', "key 'breath' = \"4\": give inhale-exhale seconds, such as 4-6"),
         ('fit = "15x"', "key 'fit' = \"15x\": give a duration such as 15m"),

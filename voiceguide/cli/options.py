@@ -52,7 +52,7 @@ RestOpt = Annotated[
 ]
 VoiceOpt = Annotated[
     str | None,
-    typer.Option("--voice", help="Voice id, see 'voiceguide voices' (default gmw/en-us)."),
+    typer.Option("--voice", help="Voice id, see 'voiceguide voices' (default hibari:heart)."),
 ]
 VerbosityOpt = Annotated[
     str | None,

@@ -252,7 +252,7 @@ def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
             raise place.error(
                 key,
                 value,
-                'must be an espeak-ng voice id such as "gmw/en-us" (see voiceguide voices)',
+                'must be a voice id such as "hibari:heart" or "gmw/en-us" (see voiceguide voices)',
             )
         check(f"--voice {quoted(value)}: ", lambda: Settings(voice=value))
         return {"voice": value}

@@ -50,7 +50,7 @@ VERBOSITIES: tuple[Verbosity, ...] = ("minimal", "standard", "coach")
 # rule with it) and the cue sounds named in one line
 Intro = Literal["full", "short"]
 INTROS: tuple[Intro, ...] = ("full", "short")
-DEFAULT_VOICE = "gmw/en-us"
+DEFAULT_VOICE = "hibari:heart"  # a natural voice, inside its wheel (docs/voices.md)
 # words a minute as a listener counts them: 145 (espeak-ng's own rate 131) gives a listener
 # time to follow new movements (espeak-ng's rate 160 is 178, brisk for a first listen)
 DEFAULT_RATE_WPM = 145
@@ -118,8 +118,8 @@ class Settings:
         longest = 4096 if self.voice.lower().endswith(".onnx") else 64  # a model's path
         if not self.voice or not self.voice.isprintable() or len(self.voice) > longest:
             raise SettingsError(
-                f"--voice {quoted(self.voice)}: not an espeak-ng voice id (such as {DEFAULT_VOICE})"
-                " nor the path of a .onnx model"
+                f"--voice {quoted(self.voice)}: not a voice id (such as {DEFAULT_VOICE} or "
+                "gmw/en-us) nor the path of a .onnx model"
             )
         parse_bed_level(str(self.bed_level_db))
 

@@ -3,11 +3,19 @@ other engine) offers the phrase cache."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Finisher", "SynthesisProgress", "Synthesizer", "estimate_s", "short"]
+__all__ = [
+    "Finisher",
+    "SynthesisProgress",
+    "Synthesizer",
+    "estimate_s",
+    "log_interpolate",
+    "short",
+]
 
 Finisher = Callable[[str, Path], None]
 """Called with a phrase's text and the path of its WAV."""
@@ -57,3 +65,14 @@ def estimate_s(synthesizer: Synthesizer, texts: Iterable[str]) -> float:
     per_word = float(getattr(synthesizer, "cost_s_per_word", 0.0))
     workers = max(1, int(getattr(synthesizer, "workers", 1)))
     return per_word * sum(len(text.split()) for text in texts) / workers
+
+
+def log_interpolate(table: Iterable[tuple[float, float]], rate_wpm: int) -> float:
+    """The engine setting at which a listener counts ``rate_wpm`` words a minute, from a
+    measured table of (setting, words a minute): interpolated log-log, extended beyond its
+    ends by its first and last steps."""
+    points = sorted((math.log(wpm), math.log(setting)) for setting, wpm in table)
+    x = math.log(rate_wpm)
+    i = min(max(1, sum(1 for px, _ in points if px < x)), len(points) - 1)
+    (x0, y0), (x1, y1) = points[i - 1], points[i]
+    return round(math.exp(y0 + (x - x0) * (y1 - y0) / (x1 - x0)), 4)

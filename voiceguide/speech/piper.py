@@ -14,7 +14,6 @@ import hashlib
 import importlib
 import importlib.util
 import json
-import math
 import os
 import threading
 import wave
@@ -25,7 +24,7 @@ from typing import ClassVar
 from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
 from voiceguide.files import atomic_write, read_regular
 from voiceguide.routine.text import did_you_mean, speakable
-from voiceguide.speech.base import Finisher, short
+from voiceguide.speech.base import Finisher, log_interpolate, short
 from voiceguide.speech.piper_model import (
     INSTALL_HINT,
     NOISE_VERSION,
@@ -70,11 +69,7 @@ _WPM_AT_LENGTH_SCALE = (
 def length_scale_for(rate_wpm: int) -> float:
     """The length scale at which the voice speaks ``rate_wpm`` words a minute as a listener
     counts them: interpolated in the measured table (log-log), extended beyond its ends."""
-    points = sorted((math.log(wpm), math.log(scale)) for scale, wpm in _WPM_AT_LENGTH_SCALE)
-    x = math.log(rate_wpm)
-    i = min(max(1, sum(1 for px, _ in points if px < x)), len(points) - 1)
-    (x0, y0), (x1, y1) = points[i - 1], points[i]
-    return round(math.exp(y0 + (x - x0) * (y1 - y0) / (x1 - x0)), 4)
+    return log_interpolate(_WPM_AT_LENGTH_SCALE, rate_wpm)
 
 
 def is_piper_voice(voice: str) -> bool:

@@ -30,6 +30,7 @@ __all__ = [
 
 ESPEAK = "espeak-ng"
 PIPER = "piper"
+HIBARI = "hibari"
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,18 @@ class Voice:
 
 def synthesizer_for(voice: str, rate_wpm: int, cache_dir: Path | None = None) -> Synthesizer:
     """The engine that speaks ``voice`` at ``rate_wpm`` words a minute as a listener counts
-    them: Piper for ``piper:NAME`` and ``.onnx`` paths, espeak-ng for the rest."""
+    them: hibari for ``hibari:NAME``, Piper for ``piper:NAME`` and ``.onnx`` paths, espeak-ng
+    for the rest."""
     from voiceguide.routine.text import did_you_mean
     from voiceguide.speech.cache import default_cache_dir
+    from voiceguide.speech.hibari import HibariSynthesizer, bundled_voices, is_hibari_voice
     from voiceguide.speech.piper import PACKAGED_VOICES, PREFIX, PiperSynthesizer, is_piper_voice
 
+    if is_hibari_voice(voice):
+        return HibariSynthesizer(voice, rate_wpm)
     if is_piper_voice(voice):
         return PiperSynthesizer(voice, rate_wpm, cache_dir or default_cache_dir())
-    neural = [PREFIX + name for name in PACKAGED_VOICES]
+    neural = [PREFIX + name for name in PACKAGED_VOICES] + sorted(bundled_voices() or ())
     if "/" not in voice and did_you_mean(voice, neural):  # espeak-ng's ids all have a /
         raise SettingsError(
             f"--voice {voice!r}: no such voice{did_you_mean(voice, neural)}; "
@@ -92,6 +97,15 @@ def _neural_voices() -> list[Voice] | None:
     return voices
 
 
+def _hibari_voices() -> list[Voice]:
+    from voiceguide.speech.hibari import bundled_voices
+
+    return [
+        Voice(v.id, v.language, f"{v.name.title()} (neural, {v.accent} {v.gender})", HIBARI)
+        for v in (bundled_voices() or {}).values()
+    ]
+
+
 def neural_missing() -> str | None:
     """How to get the neural voices when they are not installed (else None)."""
     from voiceguide.speech.piper import INSTALL_HINT, packaged_voices
@@ -122,7 +136,8 @@ def installed_voices(
         )
         for v in engine_voices()
     }
-    voices = sorted(espeak | set(neural_voices() or []), key=lambda v: (v.language, v.id))
+    found = espeak | set(neural_voices() or []) | set(_hibari_voices())
+    voices = sorted(found, key=lambda v: (v.language, v.id))
     if language is None:
         return voices
     wanted = language.strip().lower()
