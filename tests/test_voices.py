@@ -28,15 +28,22 @@ def _engine() -> list[SimpleNamespace]:
     ]
 
 
+HEART = Voice("hibari:heart", "en-us", "Heart (neural, American female)", "hibari")
+
+
+def _listed(language: str | None = None) -> list[Voice]:
+    return installed_voices(language, _engine, lambda: None, lambda: [HEART])
+
+
 def test_voices_are_sorted_by_language_filtered_and_the_default_is_marked() -> None:
-    voices = installed_voices(engine_voices=_engine, neural_voices=lambda: None)
-    assert [v.id for v in voices] == ["gmw/de", "gmw/en", "gmw/en-us", "roa/es-419"]
+    voices = _listed()
+    assert [v.id for v in voices] == ["gmw/de", "gmw/en", "gmw/en-us", "hibari:heart", "roa/es-419"]
     assert voices[1] == Voice("gmw/en", "en-gb", "English (Great Britain)")
-    assert [v.id for v in voices if v.is_default] == [DEFAULT_VOICE]
-    assert [v.id for v in installed_voices("en", _engine, lambda: None)] == ["gmw/en", "gmw/en-us"]
-    assert [v.id for v in installed_voices("EN-GB", _engine, lambda: None)] == ["gmw/en"]
+    assert [v.id for v in voices if v.is_default] == [DEFAULT_VOICE] == ["hibari:heart"]
+    assert [v.id for v in _listed("en")] == ["gmw/en", "gmw/en-us", "hibari:heart"]
+    assert [v.id for v in _listed("EN-GB")] == ["gmw/en"]
     with pytest.raises(SettingsError, match="--lang 'e': no installed voice speaks it"):
-        installed_voices("e", _engine, lambda: None)
+        _listed("e")
     shown = voices_to_json(voices)
     assert shown["default"] == DEFAULT_VOICE
     assert {
@@ -44,21 +51,28 @@ def test_voices_are_sorted_by_language_filtered_and_the_default_is_marked() -> N
         "language": "en-us",
         "name": "English (America)",
         "engine": "espeak-ng",
-        "default": True,
+        "default": False,
     } in shown["voices"]
 
 
 @pytest.mark.espeak
-def test_the_voices_command_lists_espeak_voices_with_the_default() -> None:
+def test_the_voices_command_lists_every_engine_with_the_default() -> None:
     listed = run("voices", "--json")
     assert listed.returncode == 0, listed.stderr
     voices = {v["id"]: v for v in json.loads(listed.stdout)["voices"]}
     assert voices[DEFAULT_VOICE] == {
         "id": DEFAULT_VOICE,
         "language": "en-us",
+        "name": "Heart (neural, American female)",
+        "engine": "hibari",
+        "default": True,
+    }
+    assert voices["gmw/en-us"] == {
+        "id": "gmw/en-us",
+        "language": "en-us",
         "name": "English (America)",
         "engine": "espeak-ng",
-        "default": True,
+        "default": False,
     }
     assert {"gmw/en", "gmw/en-gb-x-rp"} <= voices.keys()
     table = run("voices", "--lang", "en")

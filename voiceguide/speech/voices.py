@@ -125,8 +125,9 @@ def installed_voices(
     language: str | None = None,
     engine_voices: Callable[[], Iterable[Any]] = _espeak_voices,
     neural_voices: Callable[[], list[Voice] | None] = _neural_voices,
+    hibari_voices: Callable[[], list[Voice]] = _hibari_voices,
 ) -> list[Voice]:
-    """The installed voices of both engines, sorted by language then id; with ``language``
+    """The installed voices of every engine, sorted by language then id; with ``language``
     ("en", "en-gb") only those whose language is it or a variant of it."""
     espeak = {
         Voice(
@@ -136,7 +137,7 @@ def installed_voices(
         )
         for v in engine_voices()
     }
-    found = espeak | set(neural_voices() or []) | set(_hibari_voices())
+    found = espeak | set(neural_voices() or []) | set(hibari_voices())
     voices = sorted(found, key=lambda v: (v.language, v.id))
     if language is None:
         return voices
