@@ -263,7 +263,7 @@ def test_missing_espeak_ng_exits_1_saying_what_to_install(tiny: Path, tmp_path: 
     )
     script = (
         f"mount --bind /dev/null '{real.resolve()}' && exec '{sys.executable}' -m voiceguide "
-        f"plan '{tiny}'"
+        f"plan '{tiny}' --voice gmw/en-us"  # an espeak-ng voice: the default is hibari
     )
     result = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
@@ -314,9 +314,9 @@ def test_missing_espeak_ng_data_is_found_up_front_in_one_line(
     empty = tmp_path / "empty"
     empty.mkdir()
     args = {
-        "plan": f"plan '{tiny}'",
+        "plan": f"plan '{tiny}' --voice gmw/en-us",  # espeak-ng's (the default is hibari)
         "voices": "voices",
-        "export": f"export '{tiny}' --out '{tmp_path / 'out'}'",
+        "export": f"export '{tiny}' --voice gmw/en-us --out '{tmp_path / 'out'}'",
     }[command]
     script = (
         f"mount --bind '{empty}' '{real.resolve()}' && exec '{sys.executable}' -m voiceguide "
@@ -347,7 +347,7 @@ def test_an_espeak_data_path_without_data_is_one_line(tiny: Path, tmp_path: Path
     from tests.test_cli import run
 
     env = {"ESPEAK_DATA_PATH": str(tmp_path), "VOICEGUIDE_CACHE_DIR": str(tmp_path / "c")}
-    for args in (["plan", str(tiny)], ["voices"]):
+    for args in (["plan", str(tiny), "--voice", "gmw/en-us"], ["voices"]):
         result = run(*args, env=env)
         assert result.returncode == 1 and result.stdout == ""
         assert one_line(result.stderr) == (

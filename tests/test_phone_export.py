@@ -18,7 +18,7 @@ import pytest
 from voiceguide import pipeline
 from voiceguide.errors import SettingsError
 from voiceguide.export import ExportResult
-from voiceguide.plan.settings import Settings
+from voiceguide.plan.settings import DEFAULT_VOICE, Settings
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache
@@ -101,7 +101,7 @@ def test_tags_cover_and_lyrics_are_embedded(real_export: tuple[Timeline, ExportR
         tags = ID3(track.path)
         assert tags.version[:2] == (2, 3)
         assert str(tags["TCON"]) == "Fitness" and str(tags["TDRC"]).isdigit()  # TYER, read as v2.4
-        assert "voice gmw/en-us" in str(tags.getall("COMM")[0])
+        assert f"voice {DEFAULT_VOICE}" in str(tags.getall("COMM")[0])
         (cover,) = tags.getall("APIC")
         image = Image.open(io.BytesIO(cover.data))
         assert image.size == (600, 600) and cover.mime == "image/png" and cover.type == 3

@@ -23,6 +23,7 @@ from tests.conftest import REPO, FakeSynthesizer
 from tests.test_faults import Mounts
 from voiceguide import pipeline
 from voiceguide.plan.preferences import command_line
+from voiceguide.plan.settings import DEFAULT_VOICE
 from voiceguide.play import Command, LivePlayback, SimpleaudioPlayer, State
 from voiceguide.practice import ExerciseState, Store, log_path
 
@@ -254,7 +255,7 @@ def test_a_player_killed_mid_routine_leaves_a_stopped_entry_and_a_healthy_log(
     (session,) = sessions()
     assert session["status"] == "stopped" and session["completed"] is False
     assert [e["state"] for e in session["exercises"]] == ["stopped", "not_played"]  # type: ignore[index]
-    assert session["settings"]["voice"] == "gmw/en-us"  # type: ignore[index]
+    assert session["settings"]["voice"] == DEFAULT_VOICE  # type: ignore[index]
     # and the next player records beside it
     again = player(micro, "--from", "squeeze", "--reps", "1")
     _out, err = again.communicate(timeout=120)
