@@ -1,0 +1,169 @@
+"""hibari, the default voice: only the voices inside its wheel, never the network, and the
+same bytes from two cold exports."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, require
+from voiceguide.errors import SettingsError
+from voiceguide.plan.settings import DEFAULT_VOICE
+from voiceguide.speech.hibari import bundled_voices, resolve_voice
+
+TINY_ROUTINE = """\
+title: Tiny hibari routine
+exercises:
+  - tiny-hold
+closing: Done, piriformis.
+"""
+TINY_HOLD = """\
+title: Tiny hold
+kind: hold
+sides: [left, right]
+hold_s: 5
+rounds: 1
+rest_s: 0
+settle_s: 1
+switch_s: 1
+setup: Sit down, and hold 10-15 seconds.
+hold_cue: Hold.
+after: Release.
+"""
+
+# Loaded by every Python process started with this folder on PYTHONPATH (speech workers are
+# spawned, so they load it too): any attempt to resolve a name, connect or open a URL is
+# written down and refused.
+GUARD = """\
+import os, sys
+
+def _guard(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname",
+                 "urllib.Request"):
+        with open(os.environ["NETWORK_TRIED"], "a") as log:
+            log.write(f"{os.getpid()} {event} {args!r}\\n")
+        raise RuntimeError(f"network refused in a test: {event}")
+
+sys.addaudithook(_guard)
+"""
+
+
+def _run(
+    args: list[str], env: dict[str, str], cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+
+
+def _one_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "tiny.routine.yaml").write_text(TINY_ROUTINE, encoding="utf-8")
+    (folder / "tiny-hold.yaml").write_text(TINY_HOLD, encoding="utf-8")
+    return folder / "tiny.routine.yaml"
+
+
+def test_the_default_voice_is_the_bundled_hibari_voice() -> None:
+    voices = bundled_voices()
+    require("hibari", voices is not None, "pip install hibari-tts (./dev.sh setup)")
+    assert voices is not None
+    assert DEFAULT_VOICE == "hibari:heart"
+    assert list(voices) == [DEFAULT_VOICE]
+    assert voices[DEFAULT_VOICE].model.is_file()
+
+
+@pytest.mark.parametrize("voice", ["hibari:bella", "hibari:emma"])
+def test_a_hibari_voice_outside_the_wheel_is_refused_naming_the_bundled_one(
+    voice: str, tiny: Path, tmp_path: Path
+) -> None:
+    # emma is in hibari's voice table (it would be downloaded), bella is not in it at all
+    with pytest.raises(SettingsError, match="hibari:heart"):
+        resolve_voice(voice)
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    result = _run([sys.executable, "-m", "voiceguide", "plan", str(tiny), "--voice", voice], env)
+    assert result.returncode == 2, result.stderr
+    line = _one_line(result.stderr)
+    assert voice in line and "hibari:heart" in line and "downloads nothing" in line
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.wav"))
+
+
+def _guarded_env(tmp_path: Path) -> dict[str, str]:
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD, encoding="utf-8")
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(guard), str(REPO)]),
+        "NETWORK_TRIED": str(tmp_path / "network-tried.log"),
+        "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+
+def test_the_network_guard_catches_a_download(tmp_path: Path) -> None:
+    """The guard of the next test would see hibari reach for the network."""
+    env = _guarded_env(tmp_path)
+    script = "import urllib.request; urllib.request.urlopen('https://huggingface.co', timeout=5)"
+    result = _run([sys.executable, "-c", script], env)
+    assert result.returncode != 0
+    assert "urllib.Request" in (tmp_path / "network-tried.log").read_text()
+
+
+@pytest.mark.slow
+def test_hibari_speaks_with_the_network_unreachable(tiny: Path, tmp_path: Path) -> None:
+    """A cold export with the default voice in a network namespace of its own (no interface
+    up) and every Python process refusing to connect: it speaks, and nothing tried."""
+    require("hibari", bundled_voices() is not None, "pip install hibari-tts (./dev.sh setup)")
+    allowed = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    require(
+        "unshare -n (a private network namespace)",
+        allowed.returncode == 0,
+        allowed.stderr.decode().strip(),
+    )
+    env = _guarded_env(tmp_path)
+    out = tmp_path / "audio"
+    export = [sys.executable, "-m", "voiceguide", "export", str(tiny), "--out", str(out), "--json"]
+    result = _run(["unshare", "-n", *export], env)
+    assert result.returncode == 0, result.stderr
+    tried = tmp_path / "network-tried.log"
+    assert not tried.exists(), tried.read_text()
+    wavs = list((tmp_path / "cache").rglob("*.wav"))
+    assert len(wavs) >= 5, wavs  # every phrase spoken by hibari, into the cache
+    assert any(out.rglob("*.mp3"))
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_two_cold_exports_of_the_default_routine_are_byte_identical(tmp_path: Path) -> None:
+    """The default routine with the default voice, exported twice, each into a cache of its
+    own (every phrase spoken anew, in whichever worker, in whichever order): the same bytes,
+    every file."""
+    require("hibari", bundled_voices() is not None, "pip install hibari-tts (./dev.sh setup)")
+    results = []
+    for run in ("first", "second"):
+        env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / f"cache-{run}")}
+        out = tmp_path / f"audio-{run}"
+        result = _run([sys.executable, "-m", "voiceguide", "export", "--out", str(out)], env)
+        assert result.returncode == 0, result.stderr
+        results.append(_digests(out))
+    first, second = results
+    assert len(first) >= 6 and any(name.endswith(".mp3") for name in first)
+    different = sorted(name for name in first if first[name] != second.get(name))
+    assert not different and first.keys() == second.keys(), different
