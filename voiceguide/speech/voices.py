@@ -33,14 +33,30 @@ PIPER = "piper"
 HIBARI = "hibari"
 
 
+# What each engine's voices weigh on the disk and under which licence they come (the
+# engine's runtime; a Piper or hibari voice model is counted with its own file's size)
+ESPEAK_SIZE = "13 MB"  # espeak-ng-data, shared by every espeak-ng voice
+ESPEAK_LICENCE = "GPL-3.0+"
+PIPER_LICENCE = "GPL-3.0+"  # piper-tts; the packaged voice's data set is CC0
+HIBARI_LICENCE = "Apache-2.0"
+# Piper's voice files do not say who speaks: the packaged voices' speakers, from their cards
+PIPER_GENDERS = {"piper:en_US-joe-medium": "male"}
+_ACCENTS = {"en-us": "American", "en-gb": "British"}
+
+
 @dataclass(frozen=True)
 class Voice:
-    """One voice: its id (what ``--voice`` takes), language, name and engine."""
+    """One voice: its id (what ``--voice`` takes), language, name and engine; who speaks
+    (gender, accent: "" when the engine does not say), its size on the disk and licence."""
 
     id: str
     language: str
     name: str
     engine: str = ESPEAK
+    gender: str = ""
+    accent: str = ""
+    size: str = ESPEAK_SIZE
+    licence: str = ESPEAK_LICENCE
 
     @property
     def is_default(self) -> bool:
@@ -77,6 +93,18 @@ def _espeak_voices() -> Iterable[Any]:
     return list(espeak_engine().getProperty("voices"))
 
 
+def _megabytes(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.1f} MB" if size_bytes < 10e6 else f"{size_bytes / 1e6:.0f} MB"
+
+
+def _accent(language: str, name: str = "") -> str:
+    """An English voice's accent: from its name's brackets (espeak-ng's "English (America)"),
+    else from its language code."""
+    if "(" in name and name.endswith(")"):
+        return name[name.index("(") + 1 : -1]
+    return _ACCENTS.get(language.lower(), "")
+
+
 def _neural_voices() -> list[Voice] | None:
     """The installed Piper voices, or None when the neural extra is not installed."""
     from voiceguide.speech.piper import packaged_voices
@@ -93,7 +121,22 @@ def _neural_voices() -> list[Voice] | None:
             name = f"{str(config.get('dataset', voice_id)).title()} (neural, {quality})"
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             language, name = "", voice_id
-        voices.append(Voice(voice_id, language, name, PIPER))
+        try:
+            size = _megabytes(files.model.stat().st_size)
+        except OSError:
+            size = ""
+        voices.append(
+            Voice(
+                voice_id,
+                language,
+                name,
+                PIPER,
+                gender=PIPER_GENDERS.get(voice_id, ""),
+                accent=_accent(language),
+                size=size,
+                licence=PIPER_LICENCE,
+            )
+        )
     return voices
 
 
@@ -101,7 +144,16 @@ def _hibari_voices() -> list[Voice]:
     from voiceguide.speech.hibari import bundled_voices
 
     return [
-        Voice(v.id, v.language, f"{v.name.title()} (neural, {v.accent} {v.gender})", HIBARI)
+        Voice(
+            v.id,
+            v.language,
+            f"{v.name.title()} (neural)",
+            HIBARI,
+            gender=v.gender.lower(),
+            accent=v.accent,
+            size=_megabytes(v.size_bytes),
+            licence=HIBARI_LICENCE,
+        )
         for v in (bundled_voices() or {}).values()
     ]
 
@@ -134,6 +186,8 @@ def installed_voices(
             id=_text(v.id),
             language=_text(v.languages[0]) if v.languages else "",
             name=_text(v.name),
+            gender=_text(getattr(v, "gender", None)).lower(),
+            accent=_accent("", _text(v.name)),
         )
         for v in engine_voices()
     }
@@ -164,6 +218,10 @@ def voices_to_json(voices: list[Voice], missing: str | None = None) -> dict[str,
                 "language": v.language,
                 "name": v.name,
                 "engine": v.engine,
+                "gender": v.gender,
+                "accent": v.accent,
+                "size": v.size,
+                "licence": v.licence,
                 "default": v.is_default,
             }
             for v in voices
