@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["neural_figure", "tree_rss_mb"]
+__all__ = ["neural_figure", "peak_while", "tree_rss_mb"]
 
 VOICE = "piper:en_US-joe-medium"
 
@@ -51,7 +51,7 @@ def tree_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
-def _peak_while(args: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
+def peak_while(args: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
     """Run a command; (wall seconds, peak MB of it and its descendants)."""
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -90,7 +90,7 @@ def neural_figure(work: Path, row: Callable[..., str]) -> None:
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
     vg = [sys.executable, "-m", "voiceguide"]
     shutil.rmtree(cache, ignore_errors=True)
-    cold_s, peak_mb = _peak_while([*vg, "export", "--voice", VOICE, "--out", str(out)], env)
+    cold_s, peak_mb = peak_while([*vg, "export", "--voice", VOICE, "--out", str(out)], env)
     exported = json.loads(
         subprocess.run(
             [*vg, "export", "--voice", VOICE, "--out", str(out), "--json"],
@@ -127,7 +127,7 @@ def neural_figure(work: Path, row: Callable[..., str]) -> None:
         "--length-scale",
         str(length_scale_for(settings.rate_wpm)),
     ]
-    floor_speech_s, floor_peak_mb = _peak_while(floor_cmd, dict(os.environ))
+    floor_speech_s, floor_peak_mb = peak_while(floor_cmd, dict(os.environ))
     wav = work / "neural-full.wav"
     subprocess.run(
         [
