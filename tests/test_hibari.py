@@ -167,3 +167,25 @@ def test_two_cold_exports_of_the_default_routine_are_byte_identical(tmp_path: Pa
     assert len(first) >= 6 and any(name.endswith(".mp3") for name in first)
     different = sorted(name for name in first if first[name] != second.get(name))
     assert not different and first.keys() == second.keys(), different
+
+
+def test_hibari_reads_the_words_and_the_other_engines_get_the_respellings(
+    tmp_path: Path,
+) -> None:
+    """The lexicon's respellings are written for espeak-ng's rules; hibari says the words
+    itself (the listening test hears each of the default routine's lexicon words right)."""
+    from tests.conftest import FakeSynthesizer
+    from voiceguide.speech.cache import PhraseCache
+    from voiceguide.speech.hibari import HibariSynthesizer
+
+    require("hibari", bundled_voices() is not None, "pip install hibari-tts (./dev.sh setup)")
+    lexicon = (("piriformis", "pirri-formiss"),)
+    text = "Stretch the piriformis."
+    hibari = PhraseCache(HibariSynthesizer(DEFAULT_VOICE, 145), tmp_path / "h", lexicon=lexicon)
+    other = PhraseCache(FakeSynthesizer(), tmp_path / "o", lexicon=lexicon)
+    try:
+        assert hibari.key(text).endswith(b"Stretch the piriformis.")
+        assert other.key(text).endswith(b"Stretch the pirri-formiss.")
+    finally:
+        hibari.close()
+        other.close()

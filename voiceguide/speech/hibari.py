@@ -143,6 +143,10 @@ class HibariSynthesizer(WorkerSynthesizer):
     cost_s_per_phrase: ClassVar[float] = 0.03  # finishing a phrase (loudness, rate), measured
     worker_start_s: ClassVar[float] = 1.5  # importing and loading model and lexicons, measured
     start_allowance_s: ClassVar[float] = 30.0  # the first phrase waits for that, on a busy machine
+    # the lexicon's respellings are for espeak-ng's rules: hibari's dictionary and its learned
+    # fallback say the routines' words right (heard by the listening test), their respellings
+    # wrong ("pirri-formiss" was heard as "periformis", "peary formus")
+    takes_respellings: ClassVar[bool] = False
 
     def __init__(
         self,
