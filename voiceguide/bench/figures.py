@@ -3,11 +3,9 @@
 Measures voiceguide side by side with the floor it is compared with, in one run on this
 machine, and prints each figure as a ratio to its floor (goal in brackets):
 
-1. cold export (empty phrase cache) of the default routine with the default voice, vs the
-   naive floor: the ``espeak-ng`` program speaking the same phrases one by one, plus
-   ``ffmpeg`` encoding a WAV of the same length                               [<= 1.0]
-   and the peak memory of a cold export, all its processes together (the speech workers,
-   the encoders)                                                              [<= 450 MB]
+1. cold export (empty cache) of the default routine, default voice, vs the naive floor:
+   ``espeak-ng`` per phrase, plus ``ffmpeg`` encoding a WAV of the same length [<= 1.0]
+   and its peak memory, all processes (speech workers, encoders)              [<= 450 MB]
 2. warm re-export after changing only hold lengths, vs ``ffmpeg`` alone encoding the same
    audio from a WAV                                                           [<= 0.65]
    and the parallel encoder alone (one piece per core, joined) on that WAV, vs that ffmpeg;
@@ -17,8 +15,7 @@ machine, and prints each figure as a ratio to its floor (goal in brackets):
    of the same export with a 3-minute music file as its bed, vs without       [<= 1.2]
 4. ``voiceguide --help`` wall time                                            [<= 0.3 s]
 5. live play, on a virtual sound device (a PulseAudio null sink, recorded): time to the
-   first sound heard, warm [<= 0.5 s] and cold [<= 1.5 s], and the CPU share while
-   holding                                                                    [<= 5 %]
+   first sound heard, warm [<= 0.5 s] and cold [<= 1.5 s], CPU share holding [<= 5 %]
 6. the neural voice (Piper): cold export vs the ``piper`` program + ``ffmpeg``, real-time
    factor, peak memory of all processes, warm re-export (see :mod:`.neural`)
 
@@ -205,8 +202,7 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
     for _ in range(repeat):
         clear_cache()
         peaks.append(peak_while(_vg("export", "--out", str(out)), {**os.environ, **env})[1])
-    peak_mb = statistics.median(peaks)
-    print(_row("   peak memory of a cold export, all processes", peak_mb, 450, None, 1.0, "MB"))
+    print(_row("   its peak memory, all processes", statistics.median(peaks), 450, None, 1.0, "MB"))
     holds = iter(range(31, 31 + 2 * repeat + 1))
     warm = _paired(
         lambda: _run(_vg("export", "--out", str(out), "--hold", str(next(holds))), env),

@@ -102,9 +102,6 @@ class PhraseCache:
         lexicon: Lexicon = (),
     ) -> None:
         self.synthesizer = synthesizer
-        # words the engine gets respelled (the texts keep them); respellings are written for
-        # espeak-ng's letter-to-sound rules (Piper's phonemes come from them too): an engine
-        # with its own pronouncing dictionary (hibari) says them worse, and reads the words
         self.lexicon = lexicon if getattr(synthesizer, "takes_respellings", True) else ()
         self.directory = (directory or default_cache_dir()) / "phrases"
         self.fmt = fmt
