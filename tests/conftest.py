@@ -95,9 +95,9 @@ def _real_backends(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def sound_device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The virtual sound device (tests/sound.py), for the whole session; ALSA in this process
+    """The virtual sound device (tests/helpers/sound.py), for the whole session; ALSA in this process
     and in the processes it starts plays on it while it runs."""
-    from tests import sound
+    from tests.helpers import sound
 
     problem = sound.missing()
     require("the virtual sound device", problem is None, problem or "")
@@ -117,7 +117,7 @@ def sound_device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    from tests.sound import MEASUREMENTS
+    from tests.helpers.sound import MEASUREMENTS
 
     if MEASUREMENTS:
         terminalreporter.section("sound measurements")

@@ -8,6 +8,7 @@ Read with ``ast`` (every import, also those inside functions), so nothing is imp
 from __future__ import annotations
 
 import ast
+import warnings
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ HEAVY = (
     "pyloudnorm",
     "PIL",
 )
-MAX_LINES = 400
+GUIDE_LINES = 400  # past this, a module is worth a second look
+MAX_LINES = 600  # past this, it holds more than one concept
 
 
 def modules() -> list[Path]:
@@ -112,13 +114,17 @@ def test_the_pure_stages_import_no_audio_library(stage: str) -> None:
     assert wrong == []
 
 
-def test_no_module_is_over_400_lines() -> None:
-    long = {
-        str(p.relative_to(PACKAGE)): n
+def test_module_size_follows_concepts() -> None:
+    """A guide, not a rule to format around: over 400 lines is a warning to look at the
+    module again, over 600 fails."""
+    sizes = {
+        str(p.relative_to(PACKAGE)): len(p.read_text(encoding="utf-8").splitlines())
         for p in modules()
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
-    assert long == {}
+    long = {name: n for name, n in sizes.items() if n > GUIDE_LINES}
+    if long:
+        warnings.warn(f"modules over {GUIDE_LINES} lines: {long}", stacklevel=1)
+    assert {name: n for name, n in long.items() if n > MAX_LINES} == {}
 
 
 def test_no_import_cycle_between_modules() -> None:

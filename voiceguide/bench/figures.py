@@ -77,8 +77,10 @@ def _row(
     if ratio is None:
         ratio = ours_s / floor_s if floor_s > 0 else float("inf")
     verdict = "ok" if ratio <= goal else "MISSED"
-    return (f"{name:<46} {ours_s:8.2f} {unit} vs {floor_s:8.2f} {unit}  "
-            f"ratio {ratio:5.2f} (goal <= {goal:g})  {verdict}")  # fmt: skip
+    return (
+        f"{name:<46} {ours_s:8.2f} {unit} vs {floor_s:8.2f} {unit}  "
+        f"ratio {ratio:5.2f} (goal <= {goal:g})  {verdict}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,8 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _byte_compile()
     work = Path(tempfile.mkdtemp(prefix="voiceguide-bench-"))
     try:
-        print(f"voiceguide benchmark: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
-              f"median of {repeat}\n")  # fmt: skip
+        print(
+            f"voiceguide benchmark: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+            f"median of {repeat}\n"
+        )
         only = options.only or {1, 2, 3, 4, 5, 6}
         if only & {1, 2}:
             _cold_and_warm(work, repeat)
@@ -166,8 +170,23 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
     plan = json.loads(_run(_vg("plan", "--json"), env).stdout)
     exported = json.loads(_run(_vg("export", "--out", str(out), "--json"), env).stdout)
     wav = work / "full.wav"
-    _run(["ffmpeg", "-v", "error", "-y", "-i", exported["full"]["path"], "-map", "0:a",
-          "-ac", "1", "-ar", "44100", str(wav)])  # fmt: skip
+    _run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            exported["full"]["path"],
+            "-map",
+            "0:a",
+            "-ac",
+            "1",
+            "-ar",
+            "44100",
+            str(wav),
+        ]
+    )
 
     # the naive floor: espeak-ng, one process per phrase, then one ffmpeg encode
     from voiceguide import pipeline
@@ -184,8 +203,21 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
             _run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(speak_dir / f"{i}.wav"), text])
 
     def encode() -> None:
-        _run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "96k",
-              str(work / "floor.mp3")])  # fmt: skip
+        _run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(wav),
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                "96k",
+                str(work / "floor.mp3"),
+            ]
+        )
 
     def floor_cold() -> None:
         naive_speech()
@@ -206,16 +238,18 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
     holds = iter(range(31, 31 + 2 * repeat + 1))
     warm = _paired(
         lambda: _run(_vg("export", "--out", str(out), "--hold", str(next(holds))), env),
-        encode, repeat,
-    )  # fmt: skip
+        encode,
+        repeat,
+    )
     print(_row("2. warm re-export (new holds) vs ffmpeg alone", *warm, 0.65))
     bed = ["--bed", "pad"]
     _run(_vg("export", "--out", str(out), *bed), env)  # the pad is made once, then cached
     holds = iter(range(41, 41 + 2 * repeat + 1))
     warm_bed = _paired(
         lambda: _run(_vg("export", "--out", str(out), *bed, "--hold", str(next(holds))), env),
-        encode, repeat,
-    )  # fmt: skip
+        encode,
+        repeat,
+    )
     print(_row("   the same with --bed pad vs ffmpeg alone", *warm_bed, 1.3))
     pieces, parallel = _parallel_encoder(wav, work)
     name = f"   parallel encoder alone ({pieces} pieces) vs ffmpeg"
@@ -223,9 +257,11 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
 
 
 def _paired(
-    ours: Callable[[], object], floor: Callable[[], object], repeat: int,
+    ours: Callable[[], object],
+    floor: Callable[[], object],
+    repeat: int,
     before: Callable[[], object] | None = None,
-) -> tuple[float, float, float]:  # fmt: skip
+) -> tuple[float, float, float]:
     """``ours`` and ``floor`` timed in turn, ``repeat`` times (``before`` each of ours, not
     timed): their median times and the median of the pairs' ratios."""
     pairs = []
@@ -278,8 +314,10 @@ def _scaling(work: Path, skip_memory: bool) -> None:
         seconds = time.perf_counter() - started
         results.append((factor, plan["total_s"] / 60, seconds))
     for factor, minutes, seconds in results:
-        print(f"   {factor:>2}x: {minutes:6.1f} min of audio exported in {seconds:6.2f} s "
-              f"({seconds / minutes:.3f} s per audio minute)")  # fmt: skip
+        print(
+            f"   {factor:>2}x: {minutes:6.1f} min of audio exported in {seconds:6.2f} s "
+            f"({seconds / minutes:.3f} s per audio minute)"
+        )
     per_minute_1 = results[0][2] / results[0][1]
     per_minute_16 = results[2][2] / results[2][1]
     print(
@@ -298,10 +336,24 @@ def _scaling(work: Path, skip_memory: bool) -> None:
     hours, rss_mb = json.loads(_run(child, env).stdout)
     print(_row(f"   peak RSS of a {hours:.1f}-hour export vs 250 MB", rss_mb, 250, None, 1.0, "MB"))
     song = work / "music.mp3"  # 3 minutes of slow chords
-    _run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-          "aevalsrc='0.2*sin(2*PI*110*t)+0.1*sin(2*PI*164.8*t)*(1+0.5*sin(0.7*t))"
-          "+0.05*sin(2*PI*277.2*t)':s=44100:d=180", "-c:a", "libmp3lame", "-b:a", "128k",
-          str(song)])  # fmt: skip
+    _run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "aevalsrc='0.2*sin(2*PI*110*t)+0.1*sin(2*PI*164.8*t)*(1+0.5*sin(0.7*t))"
+            "+0.05*sin(2*PI*277.2*t)':s=44100:d=180",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            str(song),
+        ]
+    )
     _, bed_mb = json.loads(_run([*child, "--memory-bed", str(song)], env).stdout)
     print(_row("   the same with a 3-minute music bed vs without", bed_mb, rss_mb, None, 1.2, "MB"))
 
@@ -362,9 +414,12 @@ def _live(work: Path, repeat: int, routine: str | None) -> None:
             with device.record() as recorder:
                 started = time.monotonic()
                 process = subprocess.Popen(
-                    _vg(*args), env=env, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                )  # fmt: skip
+                    _vg(*args),
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
                 try:
                     heard = recorder.time_at(recorder.wait_for_sound(timeout_s=60))
                     if cpu is not None:  # the first hold, less a second at either end

@@ -29,7 +29,7 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["RATE", "Recorder", "SoundDevice", "missing"]
+__all__ = ["RATE", "SinkRecorder", "SoundDevice", "missing"]
 
 RATE = 44_100
 SINK = "voiceguide_virtual"
@@ -144,9 +144,9 @@ class SoundDevice:
         blocks."""
         time.sleep(max(0.0, self._ready_at - time.monotonic()))
 
-    def record(self) -> Recorder:
+    def record(self) -> SinkRecorder:
         self.wait_ready()
-        return Recorder(self.process_env())
+        return SinkRecorder(self.process_env())
 
     def close(self) -> None:
         for process in (self._reader, self._daemon):
@@ -161,7 +161,7 @@ class SoundDevice:
             self._log.close()
 
 
-class Recorder:
+class SinkRecorder:
     """Records the sink's monitor (mono, 16-bit, 44.1 kHz) from entering the ``with`` block
     until leaving it, noting when each piece arrived (to tell when a sound was played)."""
 
@@ -173,7 +173,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> Recorder:
+    def __enter__(self) -> SinkRecorder:
         self._process = subprocess.Popen(
             [
                 "parec",

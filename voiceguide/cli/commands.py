@@ -23,6 +23,7 @@ from voiceguide.cli.options import (
     VoiceOpt,
     routine_options,
 )
+from voiceguide.cli.progress_bars import ProgressBars
 from voiceguide.cli.stopping import interrupt, interrupt_under, one_line
 from voiceguide.errors import VoiceguideError
 
@@ -122,7 +123,8 @@ def validate_command(
         raise RoutineError(f"{count} problem{'s' if count > 1 else ''}", path=result.path)
     from voiceguide import pipeline
 
-    timeline = pipeline.plan_as_saved(routine)  # plan's own total (an estimate was minutes off)
+    with ProgressBars() as bars:  # plan's own total (an estimate was minutes off)
+        timeline = pipeline.plan_as_saved(routine, bars.speaking)
     exercises = f"{result.exercises} exercise{'s' if result.exercises != 1 else ''}"
     typer.echo(f"ok: {exercises}, total {clock(timeline.total_ms)}, as 'voiceguide plan' gives it")
 
@@ -189,7 +191,7 @@ def plan_command(options: RoutineOptions, as_json: JsonOpt = False) -> None:
     loaded, prepared = options.prepare()
     settings = prepared.settings
     cache = pipeline.make_cache(settings)
-    with pipeline.ProgressBars() as bars:
+    with ProgressBars() as bars:
         cache.progress = bars.speaking
         timeline = pipeline.plan(loaded, settings, cache)
     if as_json:
@@ -219,7 +221,7 @@ def export_command(
         loaded, prepared = options.prepare(bitrate)
         settings = prepared.settings
         cache = pipeline.make_cache(settings, early=early)
-        with pipeline.ProgressBars(enabled=not as_json) as bars:
+        with ProgressBars(enabled=not as_json) as bars:
             cache.progress = bars.speaking
             timeline, result = pipeline.export(
                 loaded,
@@ -287,7 +289,7 @@ def play_command(
     # only with someone at the keys: no question is made or said for a run with no terminal
     ask = ask_score if asking and logged and sys.stdin is not None and sys.stdin.isatty() else None
     cache = pipeline.make_cache(settings)
-    with pipeline.ProgressBars() as bars:
+    with ProgressBars() as bars:
         cache.progress = bars.speaking
 
         def controls_after_bars(playback: LivePlayback) -> AbstractContextManager[object]:

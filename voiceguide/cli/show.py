@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from voiceguide.cli.progress_bars import ProgressBars
 from voiceguide.export import ExportResult
 from voiceguide.export import Progress as ProgressCallback
-from voiceguide.pipeline import ProgressBars
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.text import clock
 

@@ -25,10 +25,14 @@ __getattr__, __dir__ = lazy_names(
         "voiceguide.export.names": ("safe_filename",),
         "voiceguide.export.publish": ("JOURNAL", "MANIFEST"),
         "voiceguide.export.writer": (
-            "ExportOptions", "ExportResult", "Track", "export_timeline", "export_track",
+            "ExportOptions",
+            "ExportResult",
+            "Track",
+            "export_timeline",
+            "export_track",
         ),
     },
-)  # fmt: skip
+)
 
 __all__ = [
     "JOURNAL",

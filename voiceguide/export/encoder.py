@@ -28,7 +28,7 @@ from voiceguide.sound.bed import BedMix
 from voiceguide.sound.render import CueSource, PhraseSource, render_events, render_frames
 
 __all__ = [
-    "Encoder",
+    "LameWorker",
     "Progress",
     "TrackCut",
     "cores",
@@ -69,7 +69,7 @@ def kbps(bitrate: str) -> int:
     return int(bitrate.removesuffix("k"))
 
 
-class Encoder:
+class LameWorker:
     """One encoder worker (:mod:`.lame`) turning streamed PCM into an MP3 file of bare
     frames."""
 
@@ -80,8 +80,12 @@ class Encoder:
         self.shown = shown or path.name  # the file the user will see (``path`` is a staging one)
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         args = [
-            *WORKER, str(path), str(kbps(bitrate)), str(fmt.sample_rate), str(fmt.channels),
-        ]  # fmt: skip
+            *WORKER,
+            str(path),
+            str(kbps(bitrate)),
+            str(fmt.sample_rate),
+            str(fmt.channels),
+        ]
         try:
             self._process = subprocess.Popen(
                 args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr
@@ -138,10 +142,16 @@ def _encoder_failure(what: str, detail: str, folder: Path) -> Exception:
 
 
 def encode_all(
-    timeline: Timeline, phrases: PhraseSource, cues: CueSource | None,
-    planned: list[PlannedTrack], staging: Path, bitrate: str,
-    progress: Progress | None, fmt: AudioFormat, bed: BedMix | None = None,
-) -> list[TrackCut]:  # fmt: skip
+    timeline: Timeline,
+    phrases: PhraseSource,
+    cues: CueSource | None,
+    planned: list[PlannedTrack],
+    staging: Path,
+    bitrate: str,
+    progress: Progress | None,
+    fmt: AudioFormat,
+    bed: BedMix | None = None,
+) -> list[TrackCut]:
     """Encode the whole routine once, on every core, into the full track and the chapter
     tracks cut out of it; where each chapter track starts in the full track, and its length
     (the full track's last: at 0, all the frames).
@@ -151,10 +161,15 @@ def encode_all(
     that ends the chapter before, and lands on the next frame boundary (frames are 26 ms).
     """
     # under a music bed nothing is silent; else the silences need no encoding
-    quiet = [] if bed is not None else [
-        (fmt.frames(e.start_ms), fmt.frames(e.end_ms))
-        for e in timeline.events if isinstance(e, Silence)
-    ]  # fmt: skip
+    quiet = (
+        []
+        if bed is not None
+        else [
+            (fmt.frames(e.start_ms), fmt.frames(e.end_ms))
+            for e in timeline.events
+            if isinstance(e, Silence)
+        ]
+    )
     jobs = plan_encoders(fmt.frames(timeline.total_ms), cores(), quiet)
     per_frame_ms = 1000 * SAMPLES_PER_FRAME / fmt.sample_rate
     cuts = [  # the first frame at or after each cut's time, as ffmpeg's segmenter cut them
@@ -170,9 +185,14 @@ def encode_all(
         lambda start, end: with_bed(
             render_frames(timeline.events, start, end, phrases, fmt, cues), start, bed, fmt
         ),
-        jobs, staging / planned[-1].name, bitrate, fmt, report,
-        [staging / track.name for track in planned[:-1]], cuts,
-    )  # fmt: skip
+        jobs,
+        staging / planned[-1].name,
+        bitrate,
+        fmt,
+        report,
+        [staging / track.name for track in planned[:-1]],
+        cuts,
+    )
     # the full track's length is its samples (its LAME header leaves out the encoder's delay
     # and padding, as readers do); a chapter track has no such header: all its frames
     return [
@@ -185,11 +205,15 @@ def encode_all(
 
 
 def encode_pieces(
-    pcm: Callable[[int, int], Iterable[bytes]], jobs: list[list[Piece]], path: Path,
-    bitrate: str, fmt: AudioFormat = FORMAT,
+    pcm: Callable[[int, int], Iterable[bytes]],
+    jobs: list[list[Piece]],
+    path: Path,
+    bitrate: str,
+    fmt: AudioFormat = FORMAT,
     progress: Callable[[int, int], None] | None = None,
-    chapters: Sequence[Path] = (), cuts: Sequence[int] = (),
-) -> list[int]:  # fmt: skip
+    chapters: Sequence[Path] = (),
+    cuts: Sequence[int] = (),
+) -> list[int]:
     """Encode a stream as ``jobs`` share it out (:func:`.pieces.plan_encoders`; one encoder
     per job, all at once, fed ``pcm(start, end)``: the PCM of samples ``[start, end)``, for
     each of its pieces) and join the frames into one MP3 at ``path`` (its LAME header set
@@ -206,9 +230,11 @@ def encode_pieces(
             progress(min(samples, work), work)
 
     files = encode_at_once(
-        feeds, lambda i: Encoder(path.with_name(f".{path.name}.{i}"), bitrate, fmt, path.name),
-        fmt.frame_bytes, report,
-    )  # fmt: skip
+        feeds,
+        lambda i: LameWorker(path.with_name(f".{path.name}.{i}"), bitrate, fmt, path.name),
+        fmt.frame_bytes,
+        report,
+    )
     try:
         silence = silent_side(fmt, kbps(bitrate))
         tracks = TrackWriter(path, info_frame(kbps(bitrate), fmt), chapters, cuts)
@@ -249,9 +275,13 @@ def cores() -> int:
 
 
 def rendered(
-    timeline: Timeline, phrases: PhraseSource, cues: CueSource | None,
-    progress: Progress | None, fmt: AudioFormat, bed: BedMix | None = None,
-) -> Iterator[bytes]:  # fmt: skip
+    timeline: Timeline,
+    phrases: PhraseSource,
+    cues: CueSource | None,
+    progress: Progress | None,
+    fmt: AudioFormat,
+    bed: BedMix | None = None,
+) -> Iterator[bytes]:
     """The timeline rendered event by event (with the music ``bed`` mixed in), reporting
     ``progress`` as it goes."""
     frame = 0

@@ -11,7 +11,7 @@ from typing import Protocol
 __all__ = ["encode_at_once"]
 
 
-class Encoder(Protocol):
+class PcmEncoder(Protocol):
     """An MP3 encoder process fed PCM (:class:`voiceguide.export.encoder.Encoder`)."""
 
     path: Path
@@ -25,14 +25,14 @@ class Encoder(Protocol):
 
 def encode_at_once(
     feeds: Sequence[Callable[[], Iterable[bytes]]],
-    open_encoder: Callable[[int], Encoder],
+    open_encoder: Callable[[int], PcmEncoder],
     frame_bytes: int,
     progress: Callable[[int], None] | None = None,
 ) -> list[Path]:
     """Run an encoder per feed at once (``open_encoder(i)`` fed ``feeds[i]()``), and return
     their files. ``progress`` gets the samples fed so far. On any failure every encoder is
     killed and the first error raised."""
-    encoders: list[Encoder] = []
+    encoders: list[PcmEncoder] = []
     try:
         for index in range(len(feeds)):
             encoders.append(open_encoder(index))

@@ -171,8 +171,11 @@ def export_track(
         total = fmt.frames(timeline.total_ms)
         encode_pieces(
             lambda start, end: rendered(timeline, phrases, cues, None, fmt),
-            plan_encoders(total, 1), staged, bitrate, fmt,
-        )  # fmt: skip
+            plan_encoders(total, 1),
+            staged,
+            bitrate,
+            fmt,
+        )
         chapters, lyrics = marks(timeline, None, 0)
         write_tags(
             staged,

@@ -3,8 +3,8 @@
 Each function takes plain values and returns plain values; the CLI only parses and prints.
 """
 
+from voiceguide.pipeline.cues import legend
 from voiceguide.pipeline.export import current_export, export, export_legend, fingerprint
-from voiceguide.pipeline.legend import legend
 from voiceguide.pipeline.live import Controls, Listener, play, play_legend
 from voiceguide.pipeline.logbook import (
     export_csv,
@@ -19,7 +19,6 @@ from voiceguide.pipeline.logbook import (
     undo_log,
 )
 from voiceguide.pipeline.planning import asked_phrases, plan, plan_as_saved, plan_stages
-from voiceguide.pipeline.progress import ProgressBars
 from voiceguide.pipeline.setup import (
     cue_cache,
     default_player,
@@ -34,7 +33,6 @@ from voiceguide.practice import log_path
 __all__ = [
     "Controls",
     "Listener",
-    "ProgressBars",
     "asked_phrases",
     "cue_cache",
     "current_export",

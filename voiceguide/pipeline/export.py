@@ -21,7 +21,7 @@ from voiceguide.export import (
     export_track,
 )
 from voiceguide.files import TargetRefused, read_regular
-from voiceguide.pipeline.legend import legend
+from voiceguide.pipeline.cues import legend
 from voiceguide.pipeline.outputs import checked_target, protected
 from voiceguide.pipeline.planning import plan
 from voiceguide.pipeline.setup import bed_source, comment, cue_cache

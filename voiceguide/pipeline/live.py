@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from voiceguide.errors import SettingsError
-from voiceguide.pipeline.legend import legend
+from voiceguide.pipeline.cues import legend
 from voiceguide.pipeline.planning import plan_stages
 from voiceguide.pipeline.setup import bed_source, cue_cache
 from voiceguide.plan.cues import Cue

@@ -29,9 +29,9 @@ from voiceguide.practice import (
     NewSession,
     Outline,
     PainScore,
-    Recorder,
     Session,
     SessionInfo,
+    SessionRecorder,
     Store,
     build_history,
     check_folder,
@@ -71,7 +71,7 @@ class _Recording:
     """A :class:`~voiceguide.pipeline.live.Listener` that feeds a :class:`Recorder` (when
     there is one) and keeps the last stage of the plan (the final timeline, at the end)."""
 
-    def __init__(self, recorder: Recorder | None) -> None:
+    def __init__(self, recorder: SessionRecorder | None) -> None:
         self._recorder = recorder
         self.timeline: Timeline | None = None
 
@@ -114,7 +114,7 @@ def play_logged(
         info = SessionInfo(routine.name, routine.title, str(routine.source), start_exercise)
         offset_s = moment_of(clock()).offset_s
         path = log_path()
-        recorder = Recorder(info, lambda: Store.open(path, offset_s=offset_s), clock=clock)
+        recorder = SessionRecorder(info, lambda: Store.open(path, offset_s=offset_s), clock=clock)
     listener = _Recording(recorder)
     try:
         status = play(

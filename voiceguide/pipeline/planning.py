@@ -23,6 +23,7 @@ from voiceguide.plan.timeline import Speech, Timeline
 from voiceguide.plan.validate import estimate_ms
 from voiceguide.play import PlanStage
 from voiceguide.routine.model import Routine
+from voiceguide.speech.base import SynthesisProgress
 from voiceguide.speech.cache import PhraseCache
 
 __all__ = ["asked_phrases", "check_estimate", "plan", "plan_as_saved", "plan_stages"]
@@ -69,18 +70,17 @@ def plan(
     return _planned(routine, settings, cache, lengths_only)
 
 
-def plan_as_saved(routine: str) -> Timeline:
+def plan_as_saved(routine: str, progress: SynthesisProgress | None = None) -> Timeline:
     """The timeline ``voiceguide plan ROUTINE`` shows (no options: the settings of every
-    other source), what ``validate`` says the total of: one computation, so the two agree."""
-    from voiceguide.pipeline.progress import ProgressBars
+    other source), what ``validate`` says the total of: one computation, so the two agree.
+    ``progress`` is told of the phrases synthesized on the way."""
     from voiceguide.pipeline.setup import make_cache, prepare
     from voiceguide.plan.preferences import command_line
 
     loaded, prepared = prepare(routine, command_line())
     cache = make_cache(prepared.settings)
-    with ProgressBars() as bars:
-        cache.progress = bars.speaking
-        return plan(loaded, prepared.settings, cache)
+    cache.progress = progress
+    return plan(loaded, prepared.settings, cache)
 
 
 def _planned(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.plan.kept import load_kept
-from voiceguide.plan.preferences import Choices, Resolved, Source, load_config, resolve
+from voiceguide.plan.preferences import Choices, Resolved, SettingSource, load_config, resolve
 from voiceguide.plan.settings import Settings
 from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import load_routine
@@ -55,7 +55,7 @@ def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     return loaded, resolve(loaded, command, config, load_kept(loaded.name), returning(loaded))
 
 
-def returning(routine: Routine) -> Source | None:
+def returning(routine: Routine) -> SettingSource | None:
     """The practice log as the reason for a short introduction, when it holds
     ``RETURNING_SESSIONS`` completed sessions of ``routine`` (None otherwise). A log that
     does not exist is not created; one that cannot be read counts as none (recording says
@@ -72,7 +72,7 @@ def returning(routine: Routine) -> Source | None:
         return None
     if done < RETURNING_SESSIONS:
         return None
-    return Source("practice log", path, why=f"{done} completed sessions")
+    return SettingSource("practice log", path, why=f"{done} completed sessions")
 
 
 def early_workers() -> EarlyWorkers:

@@ -25,7 +25,7 @@ from voiceguide.plan.settings import (
 )
 from voiceguide.routine.lexicon import Lexicon
 
-__all__ = ["COMMAND_LINE", "DEFAULT", "Choices", "Off", "Source", "command_line", "is_off"]
+__all__ = ["COMMAND_LINE", "DEFAULT", "Choices", "Off", "SettingSource", "command_line", "is_off"]
 
 Off = Literal["off"]
 _OFF_WORDS = ("off", "none", "no")
@@ -37,7 +37,7 @@ def is_off(raw: str | None) -> bool:
 
 
 @dataclass(frozen=True)
-class Source:
+class SettingSource:
     """Where a setting's value comes from."""
 
     kind: Literal["default", "routine", "config", "phone", "command line", "practice log"]
@@ -55,15 +55,15 @@ class Source:
         return self.kind
 
 
-DEFAULT = Source("default")
-COMMAND_LINE = Source("command line")
+DEFAULT = SettingSource("default")
+COMMAND_LINE = SettingSource("command line")
 
 
 @dataclass(frozen=True)
 class Choices:
     """The settings one source gives; None: this source does not say."""
 
-    source: Source
+    source: SettingSource
     overrides: tuple[Override, ...] = ()
     voice: str | None = None
     rate_wpm: int | None = None

@@ -31,7 +31,7 @@ from typing import Any
 
 from voiceguide.errors import SettingsError
 from voiceguide.files import read_regular
-from voiceguide.plan.choices import Choices, Source, is_off
+from voiceguide.plan.choices import Choices, SettingSource, is_off
 from voiceguide.plan.settings import (
     INTROS,
     OPTION_FIELDS,
@@ -176,8 +176,8 @@ class Place:
     table: str | None
 
     @property
-    def source(self) -> Source:
-        return Source("config", self.path, self.table)
+    def source(self) -> SettingSource:
+        return SettingSource("config", self.path, self.table)
 
     def error(self, key: str, value: Any, reason: str) -> SettingsError:
         table = f"table [{self.table}]" if self.table else "top level"

@@ -26,7 +26,7 @@ from typing import Any
 
 from voiceguide.errors import SettingsError
 from voiceguide.files import atomic_write, read_regular
-from voiceguide.plan.choices import Choices, Source
+from voiceguide.plan.choices import Choices, SettingSource
 from voiceguide.plan.config import Place, _choices, config_dir
 from voiceguide.plan.settings import OPTION_FIELDS
 
@@ -82,7 +82,7 @@ def load_kept(routine: str, path: Path | None = None) -> Choices | None:
                 )
     if not overrides and not values:
         return None
-    return Choices(Source("phone", path, f"routines.{routine}"), tuple(overrides), **values)
+    return Choices(SettingSource("phone", path, f"routines.{routine}"), tuple(overrides), **values)
 
 
 def keep(routine: str, fields: Mapping[str, str], path: Path | None = None) -> Path:

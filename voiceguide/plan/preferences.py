@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
-from voiceguide.plan.choices import DEFAULT, Choices, Source, command_line
+from voiceguide.plan.choices import DEFAULT, Choices, SettingSource, command_line
 from voiceguide.plan.config import CONFIG_KEYS, Config, Place, config_dir, config_path, load_config
 from voiceguide.plan.settings import (
     BED_LEVEL_DB,
@@ -39,7 +39,7 @@ __all__ = [
     "Config",
     "Resolved",
     "Row",
-    "Source",
+    "SettingSource",
     "command_line",
     "config_dir",
     "config_path",
@@ -57,7 +57,7 @@ class Row:
 
     setting: str
     value: str
-    source: Source
+    source: SettingSource
     exercise: str | None = None
 
 
@@ -96,7 +96,7 @@ def resolve(
     command: Choices,
     config: Config | None,
     kept: Choices | None = None,
-    returning: Source | None = None,
+    returning: SettingSource | None = None,
 ) -> Resolved:
     """Settings for ``routine`` from the defaults, the routine, the config file (its top
     level, then the routine's table), the settings kept from the phone (:mod:`.kept`) and
@@ -123,7 +123,7 @@ def resolve(
     layers.append(command if routine is not None else dataclasses.replace(command, overrides=()))
     overrides = _merge_overrides(layers)
 
-    def pick(name: str, default: Any) -> tuple[Any, Source]:
+    def pick(name: str, default: Any) -> tuple[Any, SettingSource]:
         for layer in reversed(layers):
             value = getattr(layer, name)
             if value is not None:
@@ -210,10 +210,10 @@ def _check_applies(o: Override, routine: Routine, place: Place) -> None:
         raise place.restated(o.option, shown, error, f"{o.describe()}: ") from None
 
 
-def _merge_overrides(layers: Sequence[Choices]) -> list[tuple[Override, Source]]:
+def _merge_overrides(layers: Sequence[Choices]) -> list[tuple[Override, SettingSource]]:
     """Each level's values replace the levels' below: a global one every value of its
     option, a per-exercise one that exercise's."""
-    merged: list[tuple[Override, Source]] = []
+    merged: list[tuple[Override, SettingSource]] = []
     for layer in layers:
         every = {o.option for o in layer.overrides if o.exercise is None}
         one = {(o.option, o.exercise) for o in layer.overrides if o.exercise is not None}
@@ -225,7 +225,7 @@ def _merge_overrides(layers: Sequence[Choices]) -> list[tuple[Override, Source]]
 
 
 def _exercise_rows(
-    routine: Routine, settings: Settings, overrides: list[tuple[Override, Source]]
+    routine: Routine, settings: Settings, overrides: list[tuple[Override, SettingSource]]
 ) -> list[Row]:
     applied = apply_settings(routine, settings)
     rows = []
@@ -233,7 +233,7 @@ def _exercise_rows(
         for exercise in applied.exercises:
             if exercise.kind not in kinds:
                 continue
-            source = Source("routine", exercise.source)
+            source = SettingSource("routine", exercise.source)
             for o, origin in overrides:  # the last one that applies wins, per exercise first
                 if o.option == option and o.exercise is None:
                     source = origin

@@ -46,10 +46,17 @@ class LivePlayback:
     """Plays a timeline through a :class:`Player`, controlled by :class:`Command` messages."""
 
     def __init__(
-        self, plan: PlanStage | Timeline, phrases: PhraseSource, player: Player, *,
-        start_ms: int = 0, cues: CueSource | None = None, clock: Clock | None = None,
-        fmt: AudioFormat = FORMAT, bed: BedMix | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        plan: PlanStage | Timeline,
+        phrases: PhraseSource,
+        player: Player,
+        *,
+        start_ms: int = 0,
+        cues: CueSource | None = None,
+        clock: Clock | None = None,
+        fmt: AudioFormat = FORMAT,
+        bed: BedMix | None = None,
+    ) -> None:
         self._stage, self._bed = bedded(plan, bed)  # bed: music under the voice (--bed)
         self._index = Index(self._stage.timeline)
         self._phrases, self._cues, self._player, self._fmt = phrases, cues, player, fmt

@@ -8,6 +8,7 @@ player), :class:`Store` is the file, :mod:`.streaks` the pure day arithmetic (th
 passed in), :func:`build_history` puts a history together.
 """
 
+from voiceguide.practice.coverage import ExerciseState, Outline, Part, Tracker
 from voiceguide.practice.history import (
     History,
     build_history,
@@ -17,8 +18,7 @@ from voiceguide.practice.history import (
     unreadable_warning,
 )
 from voiceguide.practice.pain import PainDay, PainTrend, check_score, pain_trend, parse_score
-from voiceguide.practice.progress import ExerciseState, Outline, Part, Tracker
-from voiceguide.practice.recorder import Recorder, SessionInfo
+from voiceguide.practice.recorder import SessionInfo, SessionRecorder
 from voiceguide.practice.records import ExerciseRecord, NewSession, PainScore, Session
 from voiceguide.practice.schema import DB_NAME, SCHEMA_VERSION, check_folder, data_dir, log_path
 from voiceguide.practice.store import Store
@@ -47,9 +47,9 @@ __all__ = [
     "PainScore",
     "PainTrend",
     "Part",
-    "Recorder",
     "Session",
     "SessionInfo",
+    "SessionRecorder",
     "Store",
     "Streaks",
     "Target",

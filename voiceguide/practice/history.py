@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
+from voiceguide.practice.coverage import ExerciseState
 from voiceguide.practice.pain import CHART_DAYS, PainTrend, pain_trend
-from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import PainScore, Session
 from voiceguide.practice.streaks import (
     DayMark,

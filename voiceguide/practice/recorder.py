@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voiceguide.errors import PracticeLogError
-from voiceguide.practice.progress import ExerciseState, Outline, Tracker
+from voiceguide.practice.coverage import ExerciseState, Outline, Tracker
 from voiceguide.practice.records import NewSession
 from voiceguide.practice.store import Store
 from voiceguide.practice.streaks import Clock, Moment, moment_of, system_clock
 
-__all__ = ["HEARTBEAT_S", "Recorder", "SessionInfo"]
+__all__ = ["HEARTBEAT_S", "SessionInfo", "SessionRecorder"]
 
 HEARTBEAT_S = 10.0  # how far the session got is written at least this often
 CLOSE_WAIT_S = 3.0  # at the end, how long the player waits for the last write
@@ -41,7 +41,7 @@ class SessionInfo:
 _Stop = object()
 
 
-class Recorder:
+class SessionRecorder:
     """Records one session into the log opened by ``open_store`` (in its own thread)."""
 
     def __init__(

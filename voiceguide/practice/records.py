@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from voiceguide.practice.progress import ExerciseState
+from voiceguide.practice.coverage import ExerciseState
 from voiceguide.practice.streaks import Moment
 
 __all__ = ["ExerciseRecord", "NewSession", "PainScore", "Session"]

@@ -10,7 +10,7 @@ import json
 import math
 from typing import Any
 
-from voiceguide.practice.progress import ExerciseState
+from voiceguide.practice.coverage import ExerciseState
 from voiceguide.practice.records import ExerciseRecord, Session
 from voiceguide.practice.streaks import Moment
 

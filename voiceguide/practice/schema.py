@@ -23,10 +23,10 @@ __all__ = [
     "DB_NAME",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "check_and_migrate",
     "check_folder",
     "data_dir",
     "log_path",
-    "prepare",
     "said",
 ]
 
@@ -128,7 +128,7 @@ def check_folder(path: Path) -> None:
             return
 
 
-def prepare(db: sqlite3.Connection, path: Path, offset_s: int) -> None:
+def check_and_migrate(db: sqlite3.Connection, path: Path, offset_s: int) -> None:
     """Check that the file is a practice log (or empty), then set it up and migrate it."""
     db.execute("BEGIN")  # the three read at one moment, whoever else is setting it up
     try:

@@ -20,12 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import PracticeLogError
+from voiceguide.practice.coverage import ExerciseState
 from voiceguide.practice.pain import MAX_SCORE
 from voiceguide.practice.pain_log import PainLog
-from voiceguide.practice.progress import ExerciseState
 from voiceguide.practice.records import ExerciseRecord, NewSession, Session
 from voiceguide.practice.rows import exercise_record, number, session_of
-from voiceguide.practice.schema import BUSY_TIMEOUT_S, check_folder, log_path, prepare, said
+from voiceguide.practice.schema import (
+    BUSY_TIMEOUT_S,
+    check_and_migrate,
+    check_folder,
+    log_path,
+    said,
+)
 from voiceguide.practice.streaks import Moment, midnight_utc_s
 
 __all__ = ["STALE_S", "Store"]
@@ -362,7 +368,7 @@ def _prepare_retrying(
     deadline = time.monotonic() + busy_timeout_s
     while True:
         try:
-            prepare(db, path, offset_s)
+            check_and_migrate(db, path, offset_s)
             return
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or time.monotonic() > deadline:

@@ -10,7 +10,7 @@ from typing import Any
 
 from voiceguide.routine import templates
 from voiceguide.routine.model import Exercise, ExerciseKind
-from voiceguide.routine.source import Source
+from voiceguide.routine.source import SourceFile
 from voiceguide.routine.text import speakable
 
 __all__ = [
@@ -73,7 +73,7 @@ def not_applicable(kind: ExerciseKind) -> set[str]:
     }
 
 
-def check_templates(src: Source, exercise: Exercise, sides_known: bool) -> set[str]:
+def check_templates(src: SourceFile, exercise: Exercise, sides_known: bool) -> set[str]:
     """Every text's template variables are known where it is spoken; returns the fields
     that are wrong (their words cannot be checked further)."""
     bad: set[str] = set()
@@ -88,7 +88,7 @@ def check_templates(src: Source, exercise: Exercise, sides_known: bool) -> set[s
     return bad
 
 
-def check_spoken(src: Source, value: str, key: str, template: bool) -> None:
+def check_spoken(src: SourceFile, value: str, key: str, template: bool) -> None:
     """Every phrase of a spoken text has words in it (not only symbols or markup, which the
     speech engine is never given) and is short enough to synthesize in one go."""
     for number, phrase in enumerate(value.split("\n\n") if value else [], start=1):
@@ -114,7 +114,7 @@ def check_spoken(src: Source, value: str, key: str, template: bool) -> None:
             return
 
 
-def check_coherent(src: Source, exercise: Exercise, data: dict[str, Any]) -> None:
+def check_coherent(src: SourceFile, exercise: Exercise, data: dict[str, Any]) -> None:
     """Fields that make no sense for the exercise's kind are mistakes, not silently ignored."""
     for key in sorted(not_applicable(exercise.kind) & data.keys()):
         src.report(f"does not apply to a '{exercise.kind.value}' exercise", key)

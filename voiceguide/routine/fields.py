@@ -8,20 +8,20 @@ from typing import Any
 
 from voiceguide.routine import templates
 from voiceguide.routine.model import PER_DAY_LIMIT, SIDES, Limit, Side
-from voiceguide.routine.source import Source, field_name, shown
+from voiceguide.routine.source import SourceFile, field_name, shown
 from voiceguide.routine.text import did_you_mean
 
 __all__ = ["number", "per_day", "reject_unknown", "sides", "text", "text_list"]
 
 
-def reject_unknown(src: Source, known: frozenset[str]) -> None:
+def reject_unknown(src: SourceFile, known: frozenset[str]) -> None:
     """Every key of the file that is not a known field is a problem (with a "did you mean")."""
     for key in src.data:
         if key not in known:
             src.report(f"unknown field{did_you_mean(key, known)}", field_name(key), line_key=key)
 
 
-def text(src: Source, key: str, required: bool, value: Any = None) -> str | None:
+def text(src: SourceFile, key: str, required: bool, value: Any = None) -> str | None:
     """The cleaned text of a field ("" when it is not given; ``value`` instead of the file's
     when given); None when it is wrong."""
     present = value is not None or key in src.data
@@ -45,7 +45,7 @@ def text(src: Source, key: str, required: bool, value: Any = None) -> str | None
     return cleaned
 
 
-def text_list(src: Source, key: str) -> tuple[str, ...] | None:
+def text_list(src: SourceFile, key: str) -> tuple[str, ...] | None:
     """A list of texts (one text alone is a list of one); None when it is wrong."""
     value = src.data.get(key)
     items = [value] if isinstance(value, str) else value
@@ -62,7 +62,7 @@ def text_list(src: Source, key: str) -> tuple[str, ...] | None:
 
 
 def number(
-    src: Source,
+    src: SourceFile,
     value: Any,
     limit: Limit,
     key: str,
@@ -90,7 +90,7 @@ def number(
     return int(value) if limit.integer else float(value)
 
 
-def per_day(src: Source, value: Any) -> tuple[int, int] | None:
+def per_day(src: SourceFile, value: Any) -> tuple[int, int] | None:
     """``per_day: 2`` or ``per_day: [1, 2]`` (once or twice a day): (fewest, most); None
     when it is wrong."""
     pair = value if isinstance(value, list) else [value, value]
@@ -108,7 +108,7 @@ def per_day(src: Source, value: Any) -> tuple[int, int] | None:
     return int(low), int(high)
 
 
-def sides(src: Source, value: Any) -> tuple[Side, ...] | None:
+def sides(src: SourceFile, value: Any) -> tuple[Side, ...] | None:
     """``sides: [left, right]`` (or [] or nothing: no sides); None when it is wrong."""
     if value is None:
         return ()

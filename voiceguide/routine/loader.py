@@ -33,7 +33,7 @@ from voiceguide.routine.model import (
     FitRange,
     Routine,
 )
-from voiceguide.routine.source import Problems, Source, field_name, read_source, shown
+from voiceguide.routine.source import Problems, SourceFile, field_name, read_source, shown
 from voiceguide.routine.text import did_you_mean
 
 __all__ = ["check_routine", "load_exercise", "load_routine"]
@@ -279,7 +279,7 @@ def _resolved(path: Path, inside: Path | None = None) -> Path | None:
 
 
 def _apply_numbers(
-    src: Source, exercise: Exercise, numbers: dict[str, Any], line_key: str | None = None
+    src: SourceFile, exercise: Exercise, numbers: dict[str, Any], line_key: str | None = None
 ) -> Exercise:
     checked: dict[str, Any] = {}
     for key, value in numbers.items():
@@ -289,7 +289,7 @@ def _apply_numbers(
     return dataclasses.replace(exercise, **checked)
 
 
-def _routine_entry(src: Source, entry: Any, index: int) -> tuple[str, dict[str, Any]] | None:
+def _routine_entry(src: SourceFile, entry: Any, index: int) -> tuple[str, dict[str, Any]] | None:
     """An entry of the routine's ``exercises``: an id, or a mapping of an id and numbers."""
     line = src.item_line("exercises", index - 1)
     if isinstance(entry, str):
@@ -325,7 +325,7 @@ def _routine_entry(src: Source, entry: Any, index: int) -> tuple[str, dict[str, 
     return exercise_id, overrides
 
 
-def _needs(src: Source) -> tuple[str, ...]:
+def _needs(src: SourceFile) -> tuple[str, ...]:
     """``needs: [a small soft ball]``: what to have ready (said, so checked as speech)."""
     needs = fields.text_list(src, "needs") or ()
     for value in needs:
@@ -333,7 +333,7 @@ def _needs(src: Source) -> tuple[str, ...]:
     return needs
 
 
-def _fit_ranges(src: Source, value: Any, kind: ExerciseKind) -> tuple[FitRange, ...] | None:
+def _fit_ranges(src: SourceFile, value: Any, kind: ExerciseKind) -> tuple[FitRange, ...] | None:
     """``fit: {hold_s: [20, 45], rounds: [1, 3]}``: how far --fit may move each number."""
     if not isinstance(value, dict):
         src.report(

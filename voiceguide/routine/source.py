@@ -23,7 +23,7 @@ from voiceguide.errors import RoutineError
 from voiceguide.files import read_regular
 from voiceguide.routine import plain_yaml
 
-__all__ = ["Problems", "Source", "field_name", "read_source", "shown", "unreadable_reason"]
+__all__ = ["Problems", "SourceFile", "field_name", "read_source", "shown", "unreadable_reason"]
 
 _MAX_FILE_BYTES = 256 * 1024
 
@@ -44,7 +44,7 @@ class Problems:
 
 
 @dataclass(frozen=True)
-class Source:
+class SourceFile:
     """A file's fields (``data``) and ``text``, the exercise it describes (None for a routine
     file), and the problems it reports into."""
 
@@ -54,7 +54,7 @@ class Source:
     problems: Problems
     exercise: str | None = None
 
-    def about(self, exercise: str | None) -> Source:
+    def about(self, exercise: str | None) -> SourceFile:
         """The same file, its problems naming ``exercise``."""
         return dataclasses.replace(self, exercise=exercise)
 
@@ -90,7 +90,7 @@ class Source:
         )
 
 
-def read_source(path: Path, problems: Problems, exercise: str | None = None) -> Source | None:
+def read_source(path: Path, problems: Problems, exercise: str | None = None) -> SourceFile | None:
     """The file as a :class:`Source`; None (after reporting why) when it cannot be read.
     ``exercise``: the exercise a narration script is for, named by problems with a field."""
     try:
@@ -121,7 +121,7 @@ def read_source(path: Path, problems: Problems, exercise: str | None = None) -> 
         )
     if refused:
         return None
-    return Source(path, text, data, problems)
+    return SourceFile(path, text, data, problems)
 
 
 class _Unreadable(Exception):

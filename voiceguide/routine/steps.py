@@ -22,7 +22,7 @@ from typing import Any
 from voiceguide.routine import fields
 from voiceguide.routine.lexicon import Lexicon, lexicon_problem
 from voiceguide.routine.model import THEN_LIMIT, Guard, Guards, Steps
-from voiceguide.routine.source import Source, field_name, shown
+from voiceguide.routine.source import SourceFile, field_name, shown
 
 __all__ = ["lexicon", "steps_of"]
 
@@ -32,7 +32,7 @@ _GUARD_NAMES = ("hold_s", "rounds", "reps", "sets", "rest_s", "work_s", "release
 
 
 def steps_of(
-    src: Source, keys: frozenset[str], guards: bool = False
+    src: SourceFile, keys: frozenset[str], guards: bool = False
 ) -> tuple[dict[str, Any], Steps, Guards]:
     """The file's fields with every text written as steps made one text (a paragraph per
     step), the quiet time after each paragraph, and (``guards``: an exercise's texts) the
@@ -82,7 +82,7 @@ def steps_of(
     return plain, tuple(steps), tuple(whens)
 
 
-def _guard(src: Source, raw: object, where: str, line: int | None) -> Guard | None:
+def _guard(src: SourceFile, raw: object, where: str, line: int | None) -> Guard | None:
     """``sets <= 3``: a number of the exercise, a comparison, a number."""
     match = _GUARD.fullmatch(raw) if isinstance(raw, str) else None
     if match is None or match.group(1) not in _GUARD_NAMES:
@@ -96,7 +96,7 @@ def _guard(src: Source, raw: object, where: str, line: int | None) -> Guard | No
     return Guard(match.group(1), match.group(2), float(match.group(3)))
 
 
-def lexicon(src: Source) -> Lexicon | None:
+def lexicon(src: SourceFile) -> Lexicon | None:
     """``lexicon: {piriformis: pirri-formiss}``: how the speech engine should say a word."""
     value = src.data.get("lexicon")
     if not isinstance(value, dict):

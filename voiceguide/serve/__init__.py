@@ -7,11 +7,11 @@ from a form that goes through the command line's own checks. The server only rea
 page, its state and the files of the export it published, behind a random token in the URL.
 """
 
+from voiceguide.serve.address import lan_address, qr_lines
 from voiceguide.serve.run import DEFAULT_PORT, Options, export_render, kept_token, run, url_of
 from voiceguide.serve.server import MAX_CONNECTIONS, Server, new_token, parse_range
 from voiceguide.serve.service import Prepare, Render, Service
 from voiceguide.serve.snapshot import Snapshot, open_snapshot
-from voiceguide.serve.terminal import lan_address, qr_lines
 
 __all__ = [
     "DEFAULT_PORT",

@@ -14,9 +14,9 @@ from voiceguide.files import atomic_write, read_regular
 from voiceguide.plan.preferences import Resolved
 from voiceguide.practice.schema import data_dir
 from voiceguide.routine.model import Routine
+from voiceguide.serve.address import lan_address, qr_lines
 from voiceguide.serve.server import Server, new_token
 from voiceguide.serve.service import Prepare, Service
-from voiceguide.serve.terminal import lan_address, qr_lines
 
 __all__ = ["DEFAULT_PORT", "Options", "export_render", "kept_token", "run", "url_of"]
 

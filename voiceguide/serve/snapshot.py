@@ -23,7 +23,7 @@ from voiceguide.errors import ExportError
 from voiceguide.export import MANIFEST, safe_filename
 from voiceguide.files import read_regular
 
-__all__ = ["Chapter", "Lyric", "ServedFile", "Snapshot", "open_snapshot"]
+__all__ = ["Lyric", "ServedFile", "Snapshot", "TrackChapter", "open_snapshot"]
 
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
@@ -49,7 +49,7 @@ class ServedFile:
 
 
 @dataclass(frozen=True)
-class Chapter:
+class TrackChapter:
     title: str
     start_ms: int
     end_ms: int
@@ -73,7 +73,7 @@ class Snapshot:
         files: dict[str, ServedFile],
         full: str,
         album: str,
-        chapters: tuple[Chapter, ...],
+        chapters: tuple[TrackChapter, ...],
         lyrics: tuple[Lyric, ...],
         cover_png: bytes,
         duration_s: float,
@@ -258,7 +258,7 @@ def _report(refused: Callable[[str], None] | None, message: str) -> None:
 
 def _read_tags(
     served: ServedFile,
-) -> tuple[str, tuple[Chapter, ...], tuple[Lyric, ...], bytes, float, int]:
+) -> tuple[str, tuple[TrackChapter, ...], tuple[Lyric, ...], bytes, float, int]:
     """The full track's album, chapters, lyrics, cover and length, and where its audio
     starts: after its ID3 tag (header, frames and padding)."""
     from mutagen import MutagenError
@@ -276,7 +276,7 @@ def _read_tags(
     album = str(tags["TALB"].text[0]) if "TALB" in tags else served.name
     chapters = sorted(
         (
-            Chapter(
+            TrackChapter(
                 str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else "",
                 int(c.start_time),
                 int(c.end_time),

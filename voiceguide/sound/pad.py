@@ -35,7 +35,7 @@ _CHORDS = (
 )
 _HARMONICS = (0.15, 0.04)  # the 2nd and 3rd harmonics' amplitudes: soft, round notes
 _GRID = 441  # frames between the points the slow swells are computed at
-# The pad's level: measured to be TARGET_LUFS, the speech loudness (tests/test_bed.py checks).
+# The pad's level: measured to be TARGET_LUFS, the speech loudness (tests/sound/test_bed.py checks).
 _GAIN = 0.10792
 _VERSION = 1  # of the sound: bumped whenever it changes (the cached period is remade)
 
