@@ -779,6 +779,34 @@ def test_the_audio_plays_on_while_the_page_is_hidden(running: Running, browser: 
 
 
 @pytest.mark.browser
+def test_the_downloads_show_every_file_with_its_size_and_the_zip_about_its_size(
+    running: Running, browser: Any
+) -> None:
+    page = browser.page(390, 844)
+    page.goto(f"http://127.0.0.1:{running.server.port}/{running.token}/")
+    page.wait_for("document.querySelectorAll('#downloads li').length > 0")
+    shown = page.js(
+        "[...document.querySelectorAll('#downloads a')].map(a => [a.getAttribute('download'),"
+        " a.querySelector('.size').textContent])"
+    )
+    exported = _export_files(running.out_dir)
+    sizes = dict(shown)
+    (zip_name,) = [name for name in sizes if name.endswith(".zip")]
+    assert set(sizes) == set(exported) | {zip_name}
+    for name, data in exported.items():
+        size = len(data)
+        if size >= 1e6:
+            assert re.fullmatch(r"\d+\.\d MB", sizes[name]), sizes[name]
+            assert abs(float(sizes[name].split()[0]) - size / 1e6) <= 0.051, name
+        else:
+            assert re.fullmatch(r"\d+ kB", sizes[name]), sizes[name]
+            assert abs(int(sizes[name].split()[0]) - max(1, size / 1e3)) <= 0.51, name
+    total_mb = sum(len(data) for data in exported.values()) / 1e6  # the zip stores them as is
+    assert re.fullmatch(r"about \d+\.\d MB", sizes[zip_name]), sizes[zip_name]
+    assert abs(float(sizes[zip_name].split()[1]) - total_mb) <= 0.051
+
+
+@pytest.mark.browser
 def test_the_page_is_accessible(running: Running, browser: Any) -> None:
     page = browser.page(390, 844)
     page.goto(f"http://127.0.0.1:{running.server.port}/{running.token}/")

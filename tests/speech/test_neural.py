@@ -394,7 +394,7 @@ def test_progress_bars_show_only_when_synthesis_takes_long_and_only_on_a_termina
 
     from rich.console import Console
 
-    from voiceguide.pipeline import ProgressBars
+    from voiceguide.cli.progress_bars import ProgressBars
 
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=80)
