@@ -4,6 +4,7 @@ what was heard, done or stopped; a report that is not one is refused."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -168,3 +169,80 @@ def test_a_log_that_cannot_be_written_is_said_once_and_the_page_goes_on(
     for _ in range(3):
         assert _report(sessions, phone, "playing", 1, "0-1") == (200, {"recorded": False})
     assert len(phone.log) == 1 and "practice log" in phone.log[0]
+
+
+# ---------------------------------------------------------------- the done screen's check-in
+
+
+def _scores() -> list[tuple[int, int | None, str]]:
+    with Store.open(log_path()) as store:
+        return [(p.score, p.session_id, p.source) for p in store.pain_scores()]
+
+
+def _done(phone: Any) -> Session:
+    sessions = phone.sessions()
+    total_s = phone.outline.total_ms / 1000
+    _report(sessions, phone, "done", total_s, f"0-{total_s:.3f}")
+    [row] = _logged()
+    return row
+
+
+def test_a_score_is_kept_with_the_page_session_and_leaves_the_session_as_it_was(
+    phone: Any,
+) -> None:
+    row = _done(phone)
+    sessions = phone.sessions()  # a restart between the end and the tap: found by its id
+    status, answer = sessions.score({"id": PAGE, "score": "7"})
+    assert status == 200 and answer["recorded"]
+    assert (answer["score"]["score"], answer["score"]["session"]) == (7, row.id)
+    assert answer["score"]["source"] == "page"
+    assert _scores() == [(7, row.id, "page")]
+    assert _logged() == [replace(row, pain=7)]  # the session row, every field, as it was
+    # a second tap (a finger that slipped) replaces it: one score for the session
+    assert sessions.score({"id": PAGE, "score": "10"})[0] == 200
+    assert _scores() == [(10, row.id, "page")]
+    assert _logged() == [replace(row, pain=10)]
+    # the chart's data is history --json's
+    code, out, err = _run_history()
+    assert code == 0, err
+    assert sessions.trend() == (200, {"today": out["today"], "pain": out["pain"]})
+    assert [s["score"] for s in out["pain"]["scores"]] == [10]
+    assert out["pain"]["days"][-1]["scores"] == [10]
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "words"),
+    [
+        ({"score": "11"}, 400, "from 0 (no pain) to 10"),
+        ({"score": "-1"}, 400, "from 0 (no pain) to 10"),
+        ({"score": "x"}, 400, "from 0 (no pain) to 10"),
+        ({"score": ""}, 400, "from 0 (no pain) to 10"),
+        ({"score": "3.5"}, 400, "from 0 (no pain) to 10"),
+        ({"score": " 3"}, 400, "from 0 (no pain) to 10"),
+        ({"score": "03"}, 400, "from 0 (no pain) to 10"),
+        ({"score": "\u0663"}, 400, "from 0 (no pain) to 10"),  # an Arabic-Indic 3
+        ({"score": "3" * 10_000}, 400, "from 0 (no pain) to 10"),
+        ({"id": "short"}, 400, "not a session id"),
+        ({"id": "../../etc/passwd-0123456789"}, 400, "not a session id"),
+        ({"id": "f" * 32}, 404, "no session of this page"),
+    ],
+)
+def test_a_bad_score_or_an_unknown_session_is_refused_in_one_line_and_writes_nothing(
+    phone: Any, form: dict[str, str], status: int, words: str
+) -> None:
+    row = _done(phone)
+    got, answer = phone.sessions().score({"id": PAGE, "score": "3", **form})
+    assert got == status and not answer["recorded"]
+    assert words in answer["message"] and "\n" not in answer["message"]
+    assert len(answer["message"]) < 100
+    assert _scores() == [] and _logged() == [row]
+
+
+def test_no_log_yet_gives_an_empty_trend_and_makes_no_log(phone: Any) -> None:
+    status, answer = phone.sessions().trend()
+    assert status == 200 and answer["pain"]["scores"] == []
+    assert (
+        len(answer["pain"]["days"]) == 56 and answer["pain"]["days"][-1]["day"] == answer["today"]
+    )
+    assert not log_path().exists()
+    assert phone.sessions().score({"id": PAGE, "score": "3"})[0] == 404

@@ -316,8 +316,10 @@ def test_requests_without_the_token_get_403(running: Running) -> None:
         "/",
         "/index.html",
         "/api/state",
+        "/api/pain",
         f"/{wrong}/",
         f"/{wrong}/api/state",
+        f"/{wrong}/api/pain",
         f"/{wrong}/{state['audio']}",
         f"/{state['audio']}",
         f"/{running.token[:-1]}/",
@@ -334,10 +336,39 @@ def test_requests_without_the_token_get_403(running: Running) -> None:
             "POST", path, {"Content-Type": "application/x-www-form-urlencoded"}, body
         )
         assert status == 403
+    score = urllib.parse.urlencode({"id": "a" * 32, "score": "3"}).encode()
+    for path in ("/api/pain", f"/{wrong}/api/pain"):
+        status, _, _ = running.request(
+            "POST", path, {"Content-Type": "application/x-www-form-urlencoded"}, score
+        )
+        assert status == 403
     assert not running.service.rendering()
     assert _export_files(running.out_dir) == before
     assert any("no valid token" in line and "TOKEN" not in line for line in running.log)
     assert not any(running.token in line for line in running.log)  # never logged
+
+
+def test_the_pain_check_in_over_http_refuses_bad_input_in_one_line(running: Running) -> None:
+    """The endpoint as the page meets it (the check-in itself: tests/serve/test_phone_sessions
+    and the page's test): a score that is not 0-10 gets 400 with one line, and the chart's
+    data is JSON, like every answer of the server."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for score in ("11", "-1", "x", "2.0"):
+        body = urllib.parse.urlencode({"id": "a" * 32, "score": score}).encode()
+        status, headers, answer = running.request("POST", f"/{running.token}/api/pain", form, body)
+        message = json.loads(answer)["message"]
+        assert status == 400 and "\n" not in message, (score, message)
+        assert message == f"score {score!r}: give a whole number from 0 (no pain) to 10"
+    body = urllib.parse.urlencode({"id": "a" * 32, "score": "3"}).encode()
+    status, _, answer = running.request("POST", f"/{running.token}/api/pain", form, body)
+    assert status == 404 and not json.loads(answer)["recorded"]  # no such session here
+    status, headers, answer = running.get("api/pain")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert headers["cache-control"] == "no-store" and headers["x-content-type-options"] == "nosniff"
+    trend = json.loads(answer)
+    assert set(trend) == {"today", "pain"} and trend["pain"]["scores"] == []
+    status, _, _ = running.request("PUT", f"/{running.token}/api/pain", form, body)
+    assert status == 405
 
 
 def test_the_token_is_kept_in_the_data_folder_for_its_owner_only(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ practice log.
 
 Every request's first path segment must be the token (403 otherwise, whatever the rest
 is). After it, only fixed routes exist: the page and its two assets, ``api/state``,
-``api/settings`` and ``api/session`` (POST), ``files/GEN/NAME`` (a file the export's
+``api/settings``, ``api/session`` and ``api/pain`` (POST; GET: the chart's scores),
+``files/GEN/NAME`` (a file the export's
 manifest lists, opened when the export was published), ``cover/GEN.png`` and
 ``zip/GEN/NAME``. A path with ``..``, a backslash, an encoded slash or dot, or a NUL is
 refused and logged before any lookup.
@@ -222,6 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_bytes(body, kind)
         elif route == ["api", "state"]:
             self._send_json(HTTPStatus.OK, service.state())
+        elif route == ["api", "pain"]:
+            self._send_json(*self.server.sessions.trend())
         elif len(route) == 3 and route[0] in ("files", "zip") and _GENERATION.fullmatch(route[1]):
             self._serve_export_file(route[0], int(route[1]), route[2])
         elif len(route) == 2 and route[0] == "audio" and re.fullmatch(r"[0-9]{1,9}\.mp3", route[1]):
@@ -249,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
         route = self._route()
         if route is None:
             return
-        if route not in (["api", "settings"], ["api", "session"]):
+        if route not in (["api", "settings"], ["api", "session"], ["api", "pain"]):
             self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, "POST is for the settings and sessions")
             return
         try:
@@ -276,6 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if route[1] == "session":
             status, data = self.server.sessions.report(dict(pairs))
+        elif route[1] == "pain":
+            status, data = self.server.sessions.score(dict(pairs))
         else:
             status, data = self.server.service.submit(dict(pairs))
         self._send_json(status, data)

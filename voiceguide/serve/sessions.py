@@ -8,6 +8,11 @@ the server changes nothing it should not: the stretches merge, the session stays
 (found again in the log by its id after a restart), and one that ended ("done", "stopped"
 by the page) takes no more reports. A session the page never ends is stopped when the
 server stops, or, like any session whose player went quiet, by the log's own repair.
+
+The done screen's pain check-in (``api/pain``, POST) keeps a score, 0-10, with the page's
+session (found by the same id; source "page"), and leaves the session as it was; the
+page's chart reads the scores' trend (``api/pain``, GET): the ``pain`` part of
+``voiceguide history --json``, and no more of the log.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _SPAN = re.compile(r"([0-9]{1,6}(?:\.[0-9]{1,3})?)-([0-9]{1,6}(?:\.[0-9]{1,3})?)")
 _MAX_SPANS = 500
 _MAX_OPEN = 50  # sessions followed at once: the oldest is let go (the log's repair ends it)
+_SCORE = re.compile(r"10|[0-9]")  # ASCII digits only: "٣" is a digit to int() too
+_FOUND_DAYS = 2  # a session is found again by its id among the phone's of the last days
 
 
 @dataclass
@@ -108,6 +115,43 @@ class PhoneSessions:
             self._problem = None
         return 200, {"recorded": True, "ended": state in ("done", "stopped")}
 
+    def score(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        """The done screen's check-in: ``score`` (0-10) kept with the page's session ``id``,
+        as (HTTP status, JSON body). Anything else is refused with 400 and one line, a
+        session this server never logged with 404; nothing is written then."""
+        page_id, raw = form.get("id", ""), form.get("score", "")
+        if not _ID.fullmatch(page_id):
+            return 400, {"recorded": False, "message": "not a session id of this page"}
+        if not _SCORE.fullmatch(raw):
+            return 400, {
+                "recorded": False,
+                "message": f"score {raw[:20]!r}: give a whole number from 0 (no pain) to 10",
+            }
+        with self._lock:
+            try:
+                with self._open_store() as store:
+                    log_id = self._logged(store, page_id)
+                    if log_id is None:
+                        return 404, {
+                            "recorded": False,
+                            "message": "no session of this page in the practice log",
+                        }
+                    score_id = store.add_pain(int(raw), moment_of(self._clock()), log_id, "page")
+                    [kept] = [p for p in store.pain_scores() if p.id == score_id]
+            except VoiceguideError as error:
+                self._service.log(f"practice log: {error}; the pain score was not recorded")
+                return 503, {"recorded": False, "message": "the practice log cannot be written"}
+        return 200, {"recorded": True, "score": kept.to_json()}
+
+    def trend(self) -> tuple[int, dict[str, Any]]:
+        """The check-ins for the page's chart: ``today`` and the ``pain`` of ``history
+        --json`` (every score, the days, weekly averages, both two-week windows)."""
+        try:
+            shown = pipeline.history(clock=self._clock).to_json()
+        except VoiceguideError as error:
+            return 503, {"message": str(error).splitlines()[0]}
+        return 200, {"today": shown["today"], "pain": shown["pain"]}
+
     def close(self) -> None:
         """The server stops: every session still open is stopped where it was."""
         with self._lock:
@@ -136,6 +180,19 @@ class PhoneSessions:
             return None
         outline = self._outlines[fingerprint] = self._outline_of(routine, resolved)
         return outline
+
+    def _logged(self, store: Store, page_id: str) -> int | None:
+        """The log's row of the page's session: followed now, or found by its id."""
+        entry = self._open.get(page_id)
+        if entry is not None:
+            return entry.log_id
+        day = moment_of(self._clock()).day
+        found = [
+            s.id
+            for s in store.sessions(since=day - timedelta(days=_FOUND_DAYS))
+            if s.source == "phone" and s.settings.get("phone_session") == page_id
+        ]
+        return found[-1] if found else None
 
     def _write(
         self,
@@ -179,7 +236,9 @@ class PhoneSessions:
         now = moment_of(self._clock())
         found = [
             s
-            for s in store.sessions(since=now.day - timedelta(days=2), routine=routine.name)
+            for s in store.sessions(
+                since=now.day - timedelta(days=_FOUND_DAYS), routine=routine.name
+            )
             if s.source == "phone" and s.settings.get("phone_session") == page_id
         ]
         if found and found[-1].status == "done":
