@@ -30,6 +30,7 @@ import pytest
 
 from tests.conftest import REPO, FakeSynthesizer, require
 from tests.helpers.cli import run as run_voiceguide
+from tests.helpers.routines import write_one_hold_routine
 from voiceguide import pipeline
 from voiceguide.errors import ExportError, Interrupted, SynthesisError
 from voiceguide.export.encoder import WORKER
@@ -37,25 +38,6 @@ from voiceguide.speech import espeak as tts
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.espeak import Pyttsx3Synthesizer
 
-TINY_ROUTINE = """\
-title: Tiny fault routine
-exercises:
-  - tiny-hold
-closing: Done.
-"""
-TINY_HOLD = """\
-title: Tiny hold
-kind: hold
-sides: [left, right]
-hold_s: 5
-rounds: 1
-rest_s: 0
-settle_s: 1
-switch_s: 1
-setup: Sit down.
-hold_cue: Hold.
-after: Release.
-"""
 STAGING = ".voiceguide-staging-"
 
 
@@ -65,11 +47,7 @@ STAGING = ".voiceguide-staging-"
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
     """A routine of a few seconds (a long one with --hold 600), quick to synthesize."""
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "tiny.routine.yaml").write_text(TINY_ROUTINE, encoding="utf-8")
-    (folder / "tiny-hold.yaml").write_text(TINY_HOLD, encoding="utf-8")
-    return folder / "tiny.routine.yaml"
+    return write_one_hold_routine(tmp_path / "tiny", title="Tiny fault routine")
 
 
 @pytest.fixture

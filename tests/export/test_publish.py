@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, FakeSynthesizer, require
+from tests.helpers.routines import write_one_hold_routine
 from voiceguide import pipeline
 from voiceguide.errors import ExportError
 from voiceguide.export import publish as pub
@@ -29,20 +30,6 @@ from voiceguide.speech.cache import PhraseCache
 
 pytestmark = pytest.mark.ffmpeg
 
-TINY_ROUTINE = "title: Tiny publish routine\nexercises:\n  - tiny-hold\nclosing: Done.\n"
-TINY_HOLD = """\
-title: Tiny hold
-kind: hold
-sides: [left, right]
-hold_s: 5
-rounds: 1
-rest_s: 0
-settle_s: 1
-switch_s: 1
-setup: Sit down.
-hold_cue: Hold.
-after: Release.
-"""
 STEPS = ("_rename", "_write_journal", "_remove_journal", "_remove_folder")
 USER_FILE = "my notes.txt"  # not the export's: never touched
 
@@ -67,11 +54,7 @@ class Exports:
     """The old and the new export (made once), and fresh copies of them to publish."""
 
     def __init__(self, root: Path) -> None:
-        source = root / "routine"
-        source.mkdir()
-        (source / "tiny.routine.yaml").write_text(TINY_ROUTINE, encoding="utf-8")
-        (source / "tiny-hold.yaml").write_text(TINY_HOLD, encoding="utf-8")
-        self.routine = source / "tiny.routine.yaml"
+        self.routine = write_one_hold_routine(root / "routine", title="Tiny publish routine")
         self.cache = PhraseCache(FakeSynthesizer(), root / "cache")
         self.old_dir, self.new_dir = root / "old", root / "new"
         self.export(self.old_dir)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FakeSynthesizer
+from tests.helpers.routines import write_one_hold_routine
 from voiceguide import pipeline
 from voiceguide.plan.cues import Cue
 from voiceguide.sound import tones
@@ -190,21 +191,6 @@ def test_a_phrase_entry_of_another_voice_is_not_taken(tmp_path: Path) -> None:
     assert again.synthesized == 1
 
 
-TINY_ROUTINE = "title: Tiny cache routine\nexercises:\n  - tiny-hold\nclosing: Done.\n"
-TINY_HOLD = """\
-title: Tiny hold
-kind: hold
-sides: [left, right]
-hold_s: 12
-rounds: 1
-settle_s: 1
-switch_s: 1
-setup: Sit down.
-hold_cue: Hold.
-after: Release.
-"""
-
-
 def decoded(path: Path) -> bytes:
     result = subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
@@ -218,11 +204,13 @@ def decoded(path: Path) -> bytes:
 @pytest.mark.ffmpeg
 def test_an_export_from_damaged_cue_entries_is_the_same_as_from_good_ones(tmp_path: Path) -> None:
     """Same-length damage to every cue entry used to land in every exported track."""
-    source = tmp_path / "routine"
-    source.mkdir()
-    (source / "tiny.routine.yaml").write_text(TINY_ROUTINE, encoding="utf-8")
-    (source / "tiny-hold.yaml").write_text(TINY_HOLD, encoding="utf-8")
-    routine = pipeline.load(str(source / "tiny.routine.yaml"))
+    routine = pipeline.load(
+        str(
+            write_one_hold_routine(
+                tmp_path / "routine", title="Tiny cache routine", hold_s=12, rest_s=None
+            )
+        )
+    )
     cache = PhraseCache(FakeSynthesizer(), tmp_path / "cache")
     _, good = pipeline.export(routine, pipeline.parse_settings([]), cache, tmp_path / "good")
     entries = sorted((tmp_path / "cache" / "cues").glob("*.pcm"))

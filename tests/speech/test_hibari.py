@@ -13,30 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, require
+from tests.helpers.routines import write_one_hold_routine
 from voiceguide.errors import SettingsError
 from voiceguide.export.publish import MANIFEST
 from voiceguide.plan.settings import DEFAULT_VOICE
 from voiceguide.speech.hibari import bundled_voices, resolve_voice
-
-TINY_ROUTINE = """\
-title: Tiny hibari routine
-exercises:
-  - tiny-hold
-closing: Done, piriformis.
-"""
-TINY_HOLD = """\
-title: Tiny hold
-kind: hold
-sides: [left, right]
-hold_s: 5
-rounds: 1
-rest_s: 0
-settle_s: 1
-switch_s: 1
-setup: Sit down, and hold 10-15 seconds.
-hold_cue: Hold.
-after: Release.
-"""
 
 # Loaded by every Python process started with this folder on PYTHONPATH (speech workers are
 # spawned, so they load it too): any attempt to resolve a name, connect or open a URL is
@@ -69,11 +50,12 @@ def _one_line(text: str) -> str:
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "tiny.routine.yaml").write_text(TINY_ROUTINE, encoding="utf-8")
-    (folder / "tiny-hold.yaml").write_text(TINY_HOLD, encoding="utf-8")
-    return folder / "tiny.routine.yaml"
+    return write_one_hold_routine(
+        tmp_path / "tiny",
+        title="Tiny hibari routine",
+        closing="Done, piriformis.",
+        setup="Sit down, and hold 10-15 seconds.",
+    )
 
 
 def test_the_default_voice_is_the_bundled_hibari_voice() -> None:

@@ -191,9 +191,12 @@ def plan_command(options: RoutineOptions, as_json: JsonOpt = False) -> None:
     loaded, prepared = options.prepare()
     settings = prepared.settings
     cache = pipeline.make_cache(settings)
-    with ProgressBars() as bars:
-        cache.progress = bars.speaking
-        timeline = pipeline.plan(loaded, settings, cache)
+    try:
+        with ProgressBars() as bars:
+            cache.progress = bars.speaking
+            timeline = pipeline.plan(loaded, settings, cache)
+    finally:
+        cache.close()
     if as_json:
         typer.echo(json.dumps(timeline.to_json(), indent=2))
     else:

@@ -80,7 +80,10 @@ def plan_as_saved(routine: str, progress: SynthesisProgress | None = None) -> Ti
     loaded, prepared = prepare(routine, command_line())
     cache = make_cache(prepared.settings)
     cache.progress = progress
-    return plan(loaded, prepared.settings, cache)
+    try:
+        return plan(loaded, prepared.settings, cache)
+    finally:
+        cache.close()
 
 
 def _planned(
