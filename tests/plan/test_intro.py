@@ -49,7 +49,7 @@ def test_the_short_introduction_keeps_what_to_have_ready_and_every_safety_line(
     safety = paragraphs(routine.safety)
     assert words == [routine.title + ".", needs_phrase(routine), *safety, words[-1]]
     assert "pain" in " ".join(safety) and "press n" in " ".join(safety)
-    assert words[-1].startswith("The sounds: rising notes start, a bell is halfway,")
+    assert words[-1].startswith("Rising notes start, a bell is halfway, blips count down,")
     tones = [e for e in short.events[: short.chapters[0].end_event] if isinstance(e, Tone)]
     assert tones == []  # named, not played: a returning listener knows them
     # every exercise's safety note and every instruction stay; only the "why" lines go
@@ -131,3 +131,4 @@ def test_fit_shortens_the_introduction_before_it_cuts_a_round(routine: Routine) 
     # holds and rests alone reach a target 30 s shorter: the full introduction stays
     nearer = fit(routine, Settings(fit_s=plan(routine).total_ms / 1000 - 30), fake_measure)
     assert nearer.settings.intro == "full"
+

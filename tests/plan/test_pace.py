@@ -14,8 +14,10 @@ import pytest
 
 from tests.conftest import FakeSynthesizer
 from voiceguide import pipeline
-from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.builder import Coaching
+from voiceguide.plan.compiler import compile_routine, paragraphs
 from voiceguide.plan.cues import MEANINGS, Cue
+from voiceguide.plan.intro import cues_line, needs_phrase
 from voiceguide.plan.preferences import command_line, resolve
 from voiceguide.plan.settings import Settings, parse_duration, parse_override
 from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
@@ -113,15 +115,48 @@ def test_what_is_needed_is_said_first_and_the_prop_before_its_set_up(
 ) -> None:
     timeline = real_plan(routine, speech)
     intro = texts(timeline, "Introduction")
-    assert (
-        "Have ready: floor space or a mat, a small soft ball, and if you like, a wall to "
-        "sit against."
-    ) in intro
+    assert ("Have ready: a mat, a small soft ball, and if you like, a wall.") in intro
     squeeze = texts(timeline, "Adductor ball squeeze")
     reminder = squeeze.index("Have a small soft ball within reach.")
     assert reminder < squeeze.index(
         "Lie on your back with your feet flat on the floor and your knees bent."
     )
+
+
+def first_movement_ms(routine: Routine, timeline: Timeline) -> int:
+    """When the first exercise's first movement is asked for: its set-up's first step, or at
+    minimal (no set-up said) the start of the quiet kept for it, after its safety note."""
+    first = routine.exercises[0]
+    start, end = chapter(timeline, first.title)
+    said = spoken(timeline, start, end)
+    setup = paragraphs(first.setup)[0]
+    asked = next((e.start_ms for e in said if e.text == setup), None)
+    if asked is not None:
+        return asked
+    caution = paragraphs(first.caution)[-1]
+    return next(e.end_ms for e in said if e.text == caution)
+
+
+@pytest.mark.parametrize("verbosity", ["minimal", "standard", "coach"])
+def test_a_returning_listener_hears_at_most_35_s_of_introduction_and_moves_within_45_s(
+    routine: Routine, speech: PhraseCache, verbosity: str
+) -> None:
+    timeline = real_plan(routine, speech, verbosity=verbosity, intro="short")
+    start, end = chapter(timeline, "Introduction")
+    heard = [e for e in timeline.events if start <= e.start_ms < end and not isinstance(e, Silence)]
+    words = [e.text for e in heard if isinstance(e, Speech)]
+    # the title, what to have ready, the safety note with the pain rule, the sounds in a line
+    kept = [routine.title + ".", *paragraphs(routine.safety)]
+    if verbosity != "minimal":
+        kept[1:1] = [needs_phrase(routine)]
+        kept.append(cues_line(routine, Coaching(verbosity=verbosity)))
+    assert words == kept
+    intro_ms, movement_ms = heard[-1].end_ms, first_movement_ms(routine, timeline)
+    print(
+        f"{verbosity}: introduction {intro_ms} ms (chapter {end} ms), first movement {movement_ms} ms"
+    )
+    assert intro_ms <= 35_000
+    assert movement_ms <= 45_000
 
 
 @pytest.mark.parametrize(

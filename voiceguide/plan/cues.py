@@ -84,7 +84,7 @@ SHORT_NAMES: dict[Cue, str] = {
     Cue.HALFWAY: "a bell is halfway",
     Cue.TICK: "blips count down",
     Cue.END: "falling notes stop",
-    Cue.SWITCH: "three notes switch sides",
+    Cue.SWITCH: "three notes switch",
     Cue.SET_END: "knocks end a set",
     Cue.FINISH: "an arpeggio ends the routine",
     Cue.INHALE: "a soft rise is in",

@@ -33,8 +33,7 @@ def introduce(b: Builder, routine: Routine) -> None:
         b.say_template(routine.safety, {}, then_s(routine.steps, "safety"))
         if b.talks:
             b.say(cues_line(routine, b.coaching))
-        b.pause(_AFTER_SOUND_MS)
-        return
+        return  # no sound is played, so no quiet after one: the chapter's gap follows
     if b.talks:
         b.say_template(routine.intro, {}, then_s(routine.steps, "intro"))
         b.say(needs_phrase(routine))
@@ -53,9 +52,12 @@ def introduce(b: Builder, routine: Routine) -> None:
 
 
 def cues_line(routine: Routine, coaching: Coaching) -> str:
-    """The short introduction's one line naming the cue sounds the routine plays."""
+    """The short introduction's one line naming the cue sounds the routine plays ("Rising
+    notes start, a bell is halfway, ..."): a returning listener knows them, the line
+    reminds."""
     names = [SHORT_NAMES[cue] for cue in cues_used(routine, coaching) if cue is not Cue.FINISH]
-    return "The sounds: " + spoken_list(names) + "." if names else ""
+    line = spoken_list(names)
+    return line[:1].upper() + line[1:] + "." if names else ""
 
 
 def needs_phrase(routine: Routine) -> str:
