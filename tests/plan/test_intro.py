@@ -132,3 +132,47 @@ def test_fit_shortens_the_introduction_before_it_cuts_a_round(routine: Routine) 
     nearer = fit(routine, Settings(fit_s=plan(routine).total_ms / 1000 - 30), fake_measure)
     assert nearer.settings.intro == "full"
 
+
+def test_fit_keeps_a_full_introduction_the_listener_chose(routine: Routine) -> None:
+    # cutting 3 minutes: the short introduction first, unless --intro full was asked for
+    target_s = plan(routine).total_ms / 1000 - 180
+    free = fit(routine, Settings(fit_s=target_s), fake_measure)
+    assert free.settings.intro == "short" and free.changes[0] == "introduction full -> short"
+    chosen = fit(routine, Settings(fit_s=target_s, intro_chosen=True), fake_measure)
+    assert chosen.settings.intro == "full"
+    assert "introduction full -> short" not in chosen.changes
+    assert any(" rounds " in c or " sets " in c or " reps " in c for c in chosen.changes)
+    assert abs(chosen.total_ms - target_s * 1000) <= 1000
+    assert plan(routine, overrides=chosen.settings.overrides).total_ms == chosen.total_ms
+    # a target only the short introduction reaches is refused, naming it
+    shortest = tuple(
+        parse_override(option, raw)
+        for option, raw in (
+            ("hold", "supine-hip-stretch=25"),
+            ("rest", "supine-hip-stretch=0"),
+            ("rest", "adductor-ball-squeeze=10"),
+            ("rounds", "supine-hip-stretch=1"),
+            ("sets", "1"),
+            ("reps", "10"),
+        )
+    )
+    only_short_s = plan(routine, overrides=shortest, intro="short").total_ms / 1000 + 5
+    assert fit(routine, Settings(fit_s=only_short_s), fake_measure).settings.intro == "short"
+    with pytest.raises(SettingsError, match=r"with the full introduction .* or --intro short$"):
+        fit(routine, Settings(fit_s=only_short_s, intro_chosen=True), fake_measure)
+
+
+def test_the_introduction_is_chosen_by_the_command_line_or_the_config_not_by_default(
+    routine: Routine,
+) -> None:
+    assert not resolve(routine, command_line(), None).settings.intro_chosen
+    assert resolve(routine, command_line(intro="full"), None).settings.intro_chosen
+    _log_completed(routine, 3)  # the practice log's short introduction is not a choice
+    returning = pipeline.prepare(None, command_line())[1].settings
+    assert returning.intro == "short" and not returning.intro_chosen
+    asked = pipeline.prepare(None, command_line(intro="full"))[1].settings
+    assert asked.intro == "full" and asked.intro_chosen
+    config_dir = log_path().parent.parent / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text('intro = "full"\n')
+    assert resolve(routine, command_line(), load_config()).settings.intro_chosen

@@ -10,7 +10,8 @@ kept to 0.1 s, which keeps the total within a second of the target).
 Only when holds and rests at the ends of their ranges cannot reach the target are the counts
 (rounds, sets, reps) changed: by the fewest steps, all one way, that bring the target into
 reach, so holds and rests still do as much of the fitting as they can.
-Numbers the user set on the command line are left as they are.
+Numbers the user set on the command line are left as they are, and so is an introduction
+the listener chose (``--intro full`` stays full).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class _Fitter:
 
 def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
     """Settings that make the routine last ``settings.fit_s`` (within a second). To shorten
-    it, the full introduction becomes the short one before any round, set or rep is cut."""
+    it, the full introduction becomes the short one before any round, set or rep is cut,
+    unless the listener chose the introduction (``intro_chosen``)."""
     assert settings.fit_s is not None
     target_ms = round(settings.fit_s * 1000)
     f = _Fitter(routine, settings, measure)
@@ -124,7 +126,8 @@ def fit(routine: Routine, settings: Settings, measure: Measure) -> FitResult:
             "'fit' range, or the command line set them all)"
         )
     current: Counts = tuple(int(m.now) for m in f.counts)
-    if settings.intro == "full" and target_ms < f.reach(current)[0] - _TOLERANCE_MS:
+    shortens = settings.intro == "full" and not settings.intro_chosen
+    if shortens and target_ms < f.reach(current)[0] - _TOLERANCE_MS:
         short = _Fitter(routine, dataclasses.replace(settings, intro="short"), measure)
         result = _fit(short, routine, target_ms, full=f)
         return dataclasses.replace(result, changes=("introduction full -> short", *result.changes))
@@ -183,6 +186,15 @@ def _out_of_reach(f: _Fitter, routine: Routine, target_ms: int, shortest: int, l
     ways = ["fewest rounds, sets and reps", "shortest holds and rests"]
     if f.base.intro == "short":
         ways.insert(0, "--intro short")
+    elif f.base.intro_chosen:  # the full introduction was asked for: the short one is a way
+        short = _Fitter(routine, dataclasses.replace(f.base, intro="short"), f.measure)
+        shortest_short = short.at(short.extreme(-1), -1.0)[1]
+        if target_ms >= shortest_short - _TOLERANCE_MS:
+            return (
+                f"--fit {clock(target_ms)}: routine '{routine.name}' lasts at least "
+                f"{clock(shortest)} with the full introduction ({', '.join(ways)}); choose "
+                f"--fit {_typed(shortest)} or more, or --intro short"
+            )
     if f.base.verbosity != "minimal":
         minimal = dataclasses.replace(f.base, verbosity="minimal")
         quick = _Fitter(routine, minimal, f.measure)

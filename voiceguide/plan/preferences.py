@@ -146,8 +146,10 @@ def resolve(
             ("bed_level_db", BED_LEVEL_DB),
         )
     }
+    intro_source = picked["intro"][1]
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
+        intro_chosen=intro_source.kind not in ("default", "practice log"),
         lexicon=merge(routine.lexicon if routine else (), *(x.lexicon for x in layers)),
         **{
             name: value

@@ -94,6 +94,9 @@ class Settings:
     rate_wpm: int = DEFAULT_RATE_WPM
     verbosity: Verbosity = "standard"
     intro: Intro = "full"  # the introduction's length (--intro)
+    # the listener chose the introduction (command line, config file, phone): --fit leaves
+    # it as it is; it changes no event, so it is not among the described settings
+    intro_chosen: bool = False
     breath_s: tuple[float, float] | None = None  # (inhale, exhale) pacing tones in holds
     fit_s: float | None = None  # fit the whole routine into this many seconds (--fit)
     bed: str | None = None  # a music bed: "pad", or a music file's absolute path (--bed)
