@@ -10,11 +10,12 @@ import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import FakeSynthesizer
 from voiceguide import pipeline
-from voiceguide.plan.builder import Coaching
+from voiceguide.plan.builder import Coaching, ms
 from voiceguide.plan.compiler import compile_routine, paragraphs
 from voiceguide.plan.cues import MEANINGS, Cue
 from voiceguide.plan.intro import cues_line, needs_phrase
@@ -157,6 +158,51 @@ def test_a_returning_listener_hears_at_most_35_s_of_introduction_and_moves_withi
     )
     assert intro_ms <= 35_000
     assert movement_ms <= 45_000
+
+
+def sound_onset_ms(cache: PhraseCache, text: str) -> float:
+    """Where the phrase's sound starts in its audio: its first 5 ms above -30 dB of its peak."""
+    samples = np.frombuffer(cache.pcm(text), dtype="<i2").astype(np.float64)
+    frame = cache.fmt.sample_rate // 200
+    count = len(samples) // frame
+    level = np.sqrt((samples[: count * frame].reshape(count, frame) ** 2).mean(axis=1))
+    return float(np.argmax(level > level.max() / 32)) * 5.0
+
+
+@pytest.mark.parametrize("verbosity", ["minimal", "standard", "coach"])
+def test_the_squeeze_and_the_release_are_marked_on_the_beat(
+    routine: Routine, speech: PhraseCache, verbosity: str
+) -> None:
+    """Each rep's squeeze word (minimal: the rising notes) starts with the squeeze, and the
+    falling notes with the release, to the millisecond; the word's sound starts at once."""
+    timeline = real_plan(routine, speech, verbosity=verbosity)
+    squeeze = routine.exercise("adductor-ball-squeeze")
+    work_ms, rep_ms = ms(squeeze.work_s), ms(squeeze.work_s + squeeze.release_s)
+    sounding = [e for e in timeline.events if isinstance(e, Speech | Tone)]
+    offsets: list[int] = []
+    onsets: list[float] = []
+    assert len(timeline.sets) == squeeze.sets
+    for repset in timeline.sets:
+        assert repset.reps == squeeze.reps
+        for rep in range(repset.reps):
+            start = repset.start_ms + rep * rep_ms
+            # the first sound of the squeeze and of the release, and nothing between
+            during = [e for e in sounding if start - 500 < e.start_ms < start + rep_ms]
+            mark, release = during[0], during[-1]
+            if verbosity == "minimal":
+                assert isinstance(mark, Tone) and mark.cue is Cue.START
+            else:
+                assert isinstance(mark, Speech) and mark.text == f"Squeeze, {rep + 1}."
+                onsets.append(sound_onset_ms(speech, mark.text))
+            assert isinstance(release, Tone) and release.cue is Cue.END
+            assert len(during) == 2, during
+            offsets += [mark.start_ms - start, release.start_ms - (start + work_ms)]
+    print(
+        f"{verbosity}: squeeze and release marks {min(offsets)}..{max(offsets)} ms off the beat"
+        + (f", the word's sound {max(onsets):.0f} ms into it" if onsets else "")
+    )
+    assert set(offsets) == {0}
+    assert all(onset <= 20 for onset in onsets)  # hibari's phrases start 10 ms before the sound
 
 
 @pytest.mark.parametrize(
