@@ -445,6 +445,127 @@ def test_a_session_played_on_the_phone_is_recorded_in_the_practice_log(
     page.close()
 
 
+def _history(served: Served) -> dict[str, Any]:
+    done = subprocess.run(
+        [*VOICEGUIDE, "history", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **served.env},
+        timeout=120,
+        check=True,
+    )
+    return dict(json.loads(done.stdout))
+
+
+def _log_pain(served: Served, score: int, at: str) -> None:
+    subprocess.run(
+        [*VOICEGUIDE, "log", "--pain", str(score), "--at", at],
+        capture_output=True,
+        env={**os.environ, **served.env},
+        timeout=120,
+        check=True,
+    )
+
+
+def _play_to_the_end(page: Any) -> str:
+    """Play, jump to the last seconds, and wait for the check-in; the session's id."""
+    page.tap("#play")
+    page.wait_for(f"{AUDIO}.currentTime > 0.3", 30)
+    page_id = str(page.js("practice.session.id"))
+    page.js(f"{AUDIO}.currentTime = {AUDIO}.duration - 2")
+    page.wait_for("!document.getElementById('checkin').hidden", 30)
+    return page_id
+
+
+def _dots(page: Any) -> list[tuple[str, int, float]]:
+    return [
+        (day, int(score), float(cy))
+        for day, score, cy in page.js(
+            "[...document.querySelectorAll('#pain-chart .dot')].map(d => "
+            "[d.dataset.day, d.dataset.score, d.getAttribute('cy')])"
+        )
+    ]
+
+
+def test_the_done_screen_asks_how_the_back_feels_and_the_chart_shows_the_scores(
+    served: Served, browser: Any
+) -> None:
+    """Eleven big buttons and skip after a session played to the end: a tap keeps the score
+    with that session in the practice log (history --json), says what it kept, and the
+    chart (drawn from history --json's data) shows it with those entered by hand; skip, or
+    leaving the page, keeps nothing."""
+    from datetime import date, timedelta
+
+    ten_days_ago = date.today() - timedelta(days=10)
+    _log_pain(served, 6, f"{ten_days_ago.isoformat()} 08:00")
+    _log_pain(served, 4, "yesterday 08:00")
+    page = _open(browser, served.url)
+    page.js("localStorage.clear()")
+    page.goto(served.url)
+    page.wait_for("document.querySelectorAll('#pain-chart .dot').length === 2")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    dots = _dots(page)
+    assert [(d, s) for d, s, _ in dots] == [(ten_days_ago.isoformat(), 6), (yesterday, 4)]
+    assert dots[0][2] < dots[1][2]  # 6 drawn above 4
+    summary = page.js("document.getElementById('pain-summary').textContent")
+    assert summary == "Average 5.0 in the last 2 weeks (2 scores), none in the 2 before (0)."
+    label = page.js("document.getElementById('pain-chart').getAttribute('aria-label')")
+    assert "2 scores, from 4 to 6" in label, label
+    assert page.js("document.getElementById('checkin').hidden")  # not before the end
+
+    page_id = _play_to_the_end(page)
+    page.wait_for("document.getElementById('done-text').textContent.includes('practice log')")
+    buttons = page.js("""[...document.querySelectorAll('#checkin button')].map(b => {
+        const r = b.getBoundingClientRect();
+        return [b.textContent.trim(), Math.round(r.width), Math.round(r.height)]; })""")
+    assert [b[0] for b in buttons] == ["0 no pain", *map(str, range(1, 11)), "Skip"]
+    assert min(min(w, h) for _, w, h in buttons) >= 44, buttons  # big touch targets
+    question = page.js(
+        "document.getElementById(document.querySelector('#checkin [role=group]')"
+        ".getAttribute('aria-labelledby')).textContent"
+    )
+    assert question == "How does your back feel now, from 0, no pain, to 10?"
+    page.tap('#checkin .score[data-score="7"]')
+    page.wait_for("document.getElementById('checkin-said').textContent.startsWith('Noted: 7.')")
+    assert page.js("document.querySelector('#checkin [aria-pressed=true]').dataset.score") == "7"
+    assert page.js("document.getElementById('checkin-said').getAttribute('role')") == "status"
+    out = _history(served)
+    [row] = [s for s in out["sessions"] if s["settings"].get("phone_session") == page_id]
+    assert row["status"] == "done" and row["source"] == "phone"
+    scores = [(p["score"], p["session"], p["source"]) for p in out["pain"]["scores"]]
+    assert scores == [(6, None, "log"), (4, None, "log"), (7, row["id"], "page")]
+    page.wait_for("document.querySelectorAll('#pain-chart .dot').length === 3")
+    assert _dots(page)[-1][:2] == (date.today().isoformat(), 7)
+    assert _dots(page)[-1][2] < dots[0][2]  # 7 above 6
+    folder = os.environ.get("VOICEGUIDE_SCREENSHOTS")
+    if folder:  # to look at: the check-in answered, and the chart
+        page.js("window.scrollTo(0, 0)")
+        page.screenshot(Path(folder) / "phone-check-in.png")
+        page.js("document.getElementById('pain-heading').scrollIntoView()")
+        page.screenshot(Path(folder) / "phone-pain-chart.png")
+    page.goto(served.url)  # a reload: the chart keeps it, and nothing is asked again
+    page.wait_for("document.querySelectorAll('#pain-chart .dot').length === 3")
+    assert page.js("document.getElementById('checkin').hidden")
+
+    # skip: nothing kept, the check-in gone, the focus on the play button
+    second = _play_to_the_end(page)
+    assert second != page_id
+    page.tap("#checkin-skip")
+    page.wait_for("document.getElementById('checkin').hidden")
+    assert page.js("document.activeElement.id") == "play"
+    # leaving the page while it asks: nothing kept either
+    third = _play_to_the_end(page)
+    page.goto(served.url)
+    page.wait_for("document.querySelectorAll('#pain-chart .dot').length === 3")
+    time.sleep(1.0)
+    out = _history(served)
+    assert len(out["pain"]["scores"]) == 3
+    ended = {s["settings"].get("phone_session"): s for s in out["sessions"]}
+    assert ended[second]["status"] == ended[third]["status"] == "done"
+    assert ended[second]["pain"] is None and ended[third]["pain"] is None
+    page.close()
+
+
 def test_a_failed_render_keeps_focus_where_it_is_and_two_phones_keep_their_edits(
     served: Served, browser: Any
 ) -> None:

@@ -5,8 +5,9 @@
 // Sections, top to bottom: helpers; the connection (every request, a loss told on the page
 // and retried with backoff); what this phone keeps (its place in each export); the practice
 // log (what this phone played, reported to the computer); the player;
-// the stage above the controls (instruction, resume offer, done screen); lock-screen
-// controls; the settings form and its render; polling; wiring. A new screen or panel
+// the stage above the controls (instruction, resume offer, done screen); the check-in at
+// the end and the pain chart; lock-screen controls; the settings form and its render;
+// polling; wiring. A new screen or panel
 // (e.g. something asked at the end) goes in the stage or after the player, with its own
 // section here, and is started from start().
 "use strict";
@@ -206,6 +207,7 @@ const practice = {
       .then((answer) => {
         if (what === "done" && answer && answer.recorded) {
           $("done-text").textContent += " Recorded in your practice log (voiceguide history).";
+          if (!$("done").hidden) checkin.offer(s.id);  // asked only about a session kept
         }
       })
       .catch(() => {});
@@ -292,7 +294,7 @@ function showExport(next) {
   lyricIndex = -2;
   const resumeAt = oldTitle ? next.chapters.findIndex((c) => c.title === oldTitle) : -1;
   load(next.audio, resumeAt > 0 ? next.chapters[resumeAt].start_s : 0, player.intent === "play");
-  if (first) resume.offer();
+  if (first) { resume.offer(); chart.load(); }
   update();
 }
 
@@ -402,7 +404,7 @@ const stage = {
       box.className = "instruction " + size;
     }
   },
-  closeOverlays() { resume.close(); done.close(); },
+  closeOverlays() { resume.close(); done.close(); checkin.close(); },
 };
 
 const resume = {
@@ -446,6 +448,165 @@ const done = {
     $("instruction").hidden = true;
   },
   close() { $("done").hidden = true; if (!resume.open) $("instruction").hidden = false; },
+};
+
+// ------------------------------------------------------------------ the check-in at the end
+
+// "How does your back feel now?", after the player when a session played to the end was
+// recorded. A tap keeps the score with that session (api/pain; another tap replaces it);
+// skip, playing again or leaving the page keeps nothing. Never asked again for it.
+const checkin = {
+  id: null,  // the session asked about
+  buttons() { return $("checkin").querySelectorAll(".score"); },
+  offer(id) {
+    checkin.id = id;
+    for (const button of checkin.buttons()) button.setAttribute("aria-pressed", "false");
+    $("checkin-said").textContent = "";
+    $("checkin-skip").hidden = false;
+    $("checkin").hidden = false;
+    // a screen reader hears the question (it was on the play button, or nowhere); someone
+    // busy in the form keeps their place
+    const at = document.activeElement;
+    if (!at || at === document.body || at === $("play")) $("checkin-question").focus();
+  },
+  close() {
+    if ($("checkin").hidden) return;
+    $("checkin").hidden = true;
+    checkin.id = null;
+  },
+  skip() {
+    checkin.close();
+    $("play").focus();
+  },
+  async choose(score) {
+    const id = checkin.id;
+    if (id === null) return;
+    const said = $("checkin-said");
+    said.textContent = "Keeping " + score + "…";
+    let answer;
+    try {
+      const body = new URLSearchParams({ id: id, score: String(score) });
+      const response = await request("api/pain", { method: "POST", body: body });
+      answer = await response.json();
+    } catch (e) {
+      answer = { recorded: false, message: e.message };
+    }
+    if (checkin.id !== id) return;  // closed meanwhile
+    if (answer && answer.recorded) {
+      for (const button of checkin.buttons()) {
+        button.setAttribute("aria-pressed", String(Number(button.dataset.score) === score));
+      }
+      said.textContent = "Noted: " + score + ". Kept with this session in your practice log; " +
+        "another number replaces it.";
+      $("checkin-skip").hidden = true;
+      chart.load();
+    } else {
+      const why = String((answer && answer.message) || "the practice log could not be written");
+      said.textContent = "Not kept: " + why.replace(/\.$/, "") + ". Tap a number to try again.";
+    }
+  },
+};
+
+// ------------------------------------------------------------------ the pain chart
+
+// the check-ins as `voiceguide history` draws them, from its JSON (api/pain): each score a
+// dot, the week's average a dashed line, the days practised marked under the axis. Plain
+// SVG drawn here; what was entered, as entered: nothing is read into it
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CHART = { width: 320, height: 190, left: 30, right: 312, top: 10, bottom: 150 };
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+function dayNumber(iso) {  // days since 1970-01-01 of a calendar date "2026-12-06"
+  const [y, m, d] = iso.split("-").map(Number);
+  return Date.UTC(y, m - 1, d) / 86400000;
+}
+
+function dayName(iso, weekday) {
+  const date = new Date(dayNumber(iso) * 86400000);
+  return (weekday ? WEEKDAYS[date.getUTCDay()] + " " : "") + date.getUTCDate() + " " + MONTHS[date.getUTCMonth()];
+}
+
+function painSummary(pain) {
+  const recent = pain.last_2_weeks, before = pain.previous_2_weeks;
+  if (recent.average === null && before.average === null) return "No scores in the last 4 weeks.";
+  const shown = (x) => (x === null ? "none" : x.toFixed(1));
+  return "Average " + shown(recent.average) + " in the last 2 weeks (" + recent.count +
+    (recent.count === 1 ? " score), " : " scores), ") + shown(before.average) + " in the 2 before (" +
+    before.count + ").";
+}
+
+const chart = {
+  async load() {
+    try {
+      const response = await request("api/pain");
+      const answer = await response.json();
+      if (!response.ok) throw new Error(answer.message || "the practice log cannot be read");
+      chart.draw(answer.pain);
+    } catch (e) {
+      $("pain-summary").textContent = "The check-ins cannot be shown now: " + e.message;
+    }
+  },
+  shape(name, attributes, text) {
+    const element = document.createElementNS(SVG_NS, name);
+    for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
+    if (text !== undefined) element.textContent = text;
+    return element;
+  },
+  draw(pain) {
+    const svg = $("pain-chart"), c = CHART, days = pain.days, n = days.length;
+    if (!n) return;
+    const first = dayNumber(days[0].day);
+    const x = (i) => c.left + ((i + 0.5) * (c.right - c.left)) / n;
+    const y = (score) => c.bottom - (score / 10) * (c.bottom - c.top);
+    const parts = [];
+    for (const score of [0, 2, 4, 6, 8, 10]) {
+      parts.push(chart.shape("line", { class: score ? "grid" : "axis", x1: c.left, x2: c.right, y1: y(score), y2: y(score) }));
+      parts.push(chart.shape("text", { x: c.left - 6, y: y(score) + 4, "text-anchor": "end" }, String(score)));
+    }
+    for (let i = 0; i + 7 < n; i += 14) {  // a date every two weeks, then today
+      parts.push(chart.shape("text", { x: Math.max(x(i), 24), y: c.bottom + 34, "text-anchor": "middle" },
+        dayName(days[i].day)));
+    }
+    parts.push(chart.shape("text", { x: c.right, y: c.bottom + 34, "text-anchor": "end" }, "today"));
+    const weekly = pain.weekly.map((w) => {
+      const i = Math.min(n - 1, Math.max(0, dayNumber(w.week_of) - first + 3));  // its middle
+      return x(i).toFixed(1) + "," + y(w.average).toFixed(1);
+    });
+    if (weekly.length > 1) parts.push(chart.shape("polyline", { class: "weekly", points: weekly.join(" ") }));
+    let count = 0, low = 10, high = 0, practised = 0;
+    days.forEach((d, i) => {
+      for (const score of d.scores) {
+        parts.push(chart.shape("circle", { class: "dot", cx: x(i), cy: y(score), r: 4.5, "data-day": d.day, "data-score": score }));
+        count += 1; low = Math.min(low, score); high = Math.max(high, score);
+      }
+      if (d.practised) {
+        practised += 1;
+        const px = x(i), py = c.bottom + 6;
+        parts.push(chart.shape("path", { class: "practised", d: `M${px - 3.5} ${py + 8}h7l-3.5 -8z`, "data-day": d.day }));
+      }
+    });
+    if (weekly.length === 1) {  // one week with scores: its average as a short dash
+      const [wx, wy] = weekly[0].split(",").map(Number);
+      parts.push(chart.shape("line", { class: "weekly", x1: wx - 12, x2: wx + 12, y1: wy, y2: wy }));
+    }
+    svg.replaceChildren(...parts);
+    const span = dayName(days[0].day) + " to " + dayName(days[n - 1].day);
+    svg.setAttribute("aria-label", "Pain scores by day, " + span + ": " +
+      (count ? count + (count === 1 ? " score" : " scores") + ", from " + low + " to " + high : "no scores") +
+      "; " + practised + (practised === 1 ? " day" : " days") + " practised. " + painSummary(pain));
+    $("pain-summary").textContent = count ? painSummary(pain)
+      : "No check-ins in these 8 weeks yet: the page asks after a session played to the end.";
+    const list = $("pain-list");
+    list.replaceChildren();
+    for (const d of days.slice().reverse()) {
+      if (!d.scores.length) continue;
+      const item = document.createElement("li");
+      item.textContent = dayName(d.day, true) + ": " + d.scores.join(", ");
+      list.append(item);
+    }
+    $("pain-details").hidden = count === 0;
+  },
 };
 
 // ------------------------------------------------------------------ lock-screen controls
@@ -697,6 +858,10 @@ function start() {
   $("start-over").addEventListener("click", () => resume.choose(true));
   $("seek").addEventListener("input", () => player.seek(Number($("seek").value)));
   $("settings").addEventListener("submit", form.submit);
+  for (const button of checkin.buttons()) {
+    button.addEventListener("click", () => checkin.choose(Number(button.dataset.score)));
+  }
+  $("checkin-skip").addEventListener("click", checkin.skip);
   for (const event of ["timeupdate", "play", "pause", "seeked", "loadedmetadata", "ended"]) {
     audio.addEventListener(event, () => { update(); setPosition(); });
   }
