@@ -525,6 +525,8 @@ def test_the_done_screen_asks_how_the_back_feels_and_the_chart_shows_the_scores(
         ".getAttribute('aria-labelledby')).textContent"
     )
     assert question == "How does your back feel now, from 0, no pain, to 10?"
+    # a screen reader on the play button is moved to the question, and hears it
+    assert page.js("document.activeElement.id") == "checkin-question"
     page.tap('#checkin .score[data-score="7"]')
     page.wait_for("document.getElementById('checkin-said').textContent.startsWith('Noted: 7.')")
     assert page.js("document.querySelector('#checkin [aria-pressed=true]').dataset.score") == "7"
