@@ -246,3 +246,15 @@ def test_no_log_yet_gives_an_empty_trend_and_makes_no_log(phone: Any) -> None:
     )
     assert not log_path().exists()
     assert phone.sessions().score({"id": PAGE, "score": "3"})[0] == 404
+
+
+def test_a_log_that_cannot_be_read_gives_one_line_and_keeps_no_score(phone: Any) -> None:
+    log_path().parent.mkdir(parents=True, exist_ok=True)
+    log_path().write_bytes(b"not a database" * 100)
+    status, answer = phone.sessions().trend()
+    assert status == 503 and "not a SQLite database" in answer["message"]
+    assert "\n" not in answer["message"]
+    status, answer = phone.sessions().score({"id": PAGE, "score": "3"})
+    assert (status, answer["recorded"]) == (503, False)
+    assert len(phone.log) == 1 and "the pain score was not recorded" in phone.log[0]
+    assert log_path().read_bytes() == b"not a database" * 100  # left as it is
