@@ -2,11 +2,10 @@
 
 scipy.signal is slow to import (it imports scipy.stats), and every synthesis worker would
 import it before its first phrase could be finished, costing a cold export more than
-finishing the phrases does. These are the same designs (a Kaiser
-windowed-sinc low-pass as ``scipy.signal.firwin``, polyphase resampling as
-``resample_poly``, causal IIR filtering as a convolution with the impulse response, running
-minimum and mean with the edges repeated as ``scipy.ndimage``'s ``mode="nearest"``); the
-tests compare them with scipy's.
+finishing the phrases does. These are the same designs (a Kaiser windowed-sinc low-pass
+as ``scipy.signal.firwin``, causal IIR filtering as a convolution with the impulse
+response, running minimum and mean with the edges repeated as ``scipy.ndimage``'s
+``mode="nearest"``); the tests compare them with scipy's. Resampling is libsoxr's (soxr).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.float64]
 
-__all__ = ["convolve", "impulse_response", "lowpass", "resample", "running_mean", "running_min"]
+__all__ = ["convolve", "impulse_response", "lowpass", "running_mean", "running_min"]
 
 _DIRECT_TAPS = 64  # longer filters are applied by FFT
 _BLOCK = 1 << 16  # samples per FFT block
@@ -67,47 +66,6 @@ def _fast_size(n: int) -> int:
             three *= 3
         five *= 5
     return best
-
-
-def resample(x: Samples, up: int, down: int) -> Samples:
-    """``x`` at ``up/down`` times its rate (``ceil(len * up / down)`` samples), through the
-    polyphase low-pass ``resample_poly`` uses (21 taps per phase of the higher rate)."""
-    rate = max(up, down)
-    half = 10 * rate
-    h = lowpass(2 * half + 1, 1 / rate) * up
-    if down > 2:
-        return _resample_picked(x, h, up, down, half)
-    full = np.zeros(len(x) * up + len(h) - 1)
-    for phase in range(up):  # the zero-stuffed signal's convolution, one phase at a time
-        part = np.convolve(x, h[phase::up])
-        full[phase::up][: len(part)] = part
-    count = -(-len(x) * up // down)
-    out: Samples = full[half : half + count * down : down]
-    return out
-
-
-def _resample_picked(x: Samples, h: Samples, up: int, down: int, half: int) -> Samples:
-    """:func:`resample`'s outputs computed one by one, each from the taps of its own phase:
-    filling the whole zero-stuffed signal costs ``down`` times the outputs kept (24 kHz to
-    44.1 kHz is 147/80: 80 times the work, and an array of 147 times the input, 400 MB for a
-    14 s phrase)."""
-    taps = -(-len(h) // up)
-    phases = np.zeros((up, taps))
-    for phase in range(up):
-        row = h[phase::up]
-        phases[phase, : len(row)] = row
-    count = -(-len(x) * up // down)
-    padded = np.concatenate([np.zeros(taps), x, np.zeros(taps)])
-    out: Samples = np.zeros(count)
-    block = 1 << 15
-    back = np.arange(taps)
-    for start in range(0, count, block):
-        at = half + np.arange(start, min(start + block, count)) * down  # in the stuffed signal
-        phase_of, base = at % up, at // up
-        # sample base - t of x meets tap t of the phase (x outside its length is zero)
-        picked = padded[np.clip(base[:, None] - back[None, :] + taps, 0, len(padded) - 1)]
-        out[start : start + len(at)] = np.einsum("ij,ij->i", picked, phases[phase_of])
-    return out
 
 
 def impulse_response(sections: Samples, length: int) -> Samples:

@@ -45,13 +45,20 @@ _IN_TRACK_PAD_S = 0.45  # the quiet between pieces in a track (compiler.PHRASE_G
 
 
 def resample(samples: Samples, from_rate: int, to_rate: int) -> Samples:
-    """Band-limited resampling (polyphase), exact for integer-ratio rates."""
+    """``samples`` at ``to_rate``: ``ceil(len * to_rate / from_rate)`` samples (the length the
+    phrase cache plans with before a phrase is finished), through libsoxr's very-high-quality
+    filter (double precision: the same samples on every run). Its own length is the rounded
+    one: the ceiling adds at most one sample of silence at the end."""
     if from_rate == to_rate:
         return samples
-    from voiceguide.sound import dsp
+    import numpy as np
+    import soxr
 
-    g = math.gcd(from_rate, to_rate)
-    return dsp.resample(samples, to_rate // g, from_rate // g)
+    count = -(-len(samples) * to_rate // from_rate)
+    out: Samples = soxr.resample(np.ascontiguousarray(samples), from_rate, to_rate, quality="VHQ")
+    if len(out) < count:
+        out = np.concatenate([out, np.zeros(count - len(out))])
+    return out[:count]
 
 
 def loudness_lufs(samples: Samples, rate: int, pad_s: float = 0.0) -> float:

@@ -39,7 +39,7 @@ from voiceguide.speech.base import Finisher, SynthesisProgress, Synthesizer, est
 __all__ = ["PhraseCache", "PhraseFinisher", "default_cache_dir"]
 
 # Bumped whenever the processing of a phrase changes, so old cache entries are not reused.
-PROCESSING_VERSION = 5  # 4: each phrase from a fresh engine; 5: loudness at its rate
+PROCESSING_VERSION = 6  # 4: each phrase from a fresh engine; 5: loudness at its rate; 6: soxr
 _WORK_PREFIX = "voiceguide-tts-"  # + pid: a temporary folder of phrases being made
 _CHECK_CHUNK = b"vgck"  # a cache entry's last RIFF chunk: the SHA-256 of its key and audio
 _MAX_ENTRY_BYTES = 64 * 1024 * 1024  # a 1,000-character paragraph at 80 wpm is about 11 MB

@@ -285,6 +285,8 @@ def start_worker() -> None:
 
 def _import_ahead() -> None:
     with contextlib.suppress(Exception):  # a real failure shows when speaking or finishing
+        import soxr  # noqa: F401
+
         import voiceguide.sound.dsp
         import voiceguide.sound.loudness
         import voiceguide.speech.espeak  # noqa: F401
