@@ -175,7 +175,7 @@ def test_the_wheel_in_a_fresh_venv_with_no_extras_exports_without_system_package
     clean; plan and history work there too, serve answers a request for its page, and an
     espeak-ng voice says in one line what to install."""
     from tests.conftest import require
-    from voiceguide.plan.settings import DEFAULT_VOICE
+    from voiceguide.plan.parsing import DEFAULT_VOICE
 
     allowed = subprocess.run(["unshare", "-m", "true"], capture_output=True)
     require("unshare -m", allowed.returncode == 0, allowed.stderr.decode().strip())

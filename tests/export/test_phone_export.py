@@ -18,7 +18,8 @@ import pytest
 from voiceguide import pipeline
 from voiceguide.errors import SettingsError
 from voiceguide.export import ExportResult
-from voiceguide.plan.settings import DEFAULT_VOICE, Settings
+from voiceguide.plan.parsing import DEFAULT_VOICE
+from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.model import Routine
 from voiceguide.speech.cache import PhraseCache

@@ -13,7 +13,8 @@ from tests.plan.test_compiler import check_invariants
 from voiceguide.errors import SettingsError
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.cues import Cue
-from voiceguide.plan.settings import Settings, parse_breath
+from voiceguide.plan.parsing import parse_breath
+from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Event, Speech, Timeline, Tone
 from voiceguide.routine.model import Routine
 
@@ -186,7 +187,7 @@ def _fitted(routine: Routine, target: str, *overrides: tuple[str, str]) -> Timel
 
 @pytest.mark.parametrize("target", ["11m", "12m", "13m", "15m", "16m30s"])
 def test_fit_makes_the_plan_last_the_target_within_a_second(routine: Routine, target: str) -> None:
-    from voiceguide.plan.settings import parse_duration
+    from voiceguide.plan.parsing import parse_duration
 
     timeline = _fitted(routine, target)
     check_invariants(timeline)

@@ -19,8 +19,9 @@ from voiceguide.plan.builder import Coaching, ms
 from voiceguide.plan.compiler import compile_routine, paragraphs
 from voiceguide.plan.cues import MEANINGS, Cue
 from voiceguide.plan.intro import cues_line, needs_phrase
+from voiceguide.plan.parsing import parse_duration
 from voiceguide.plan.preferences import command_line, resolve
-from voiceguide.plan.settings import Settings, parse_duration, parse_override
+from voiceguide.plan.settings import Settings, parse_override
 from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.routine.lexicon import respell
 from voiceguide.routine.model import Routine

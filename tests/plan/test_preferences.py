@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from tests.routine.test_bad_input import assert_one_clean_line, run_main
 from tests.routine.test_fuzz import FUZZ
 from voiceguide.errors import SettingsError
+from voiceguide.plan.parsing import DEFAULT_VOICE
 from voiceguide.plan.preferences import (
     CONFIG_KEYS,
     Resolved,
@@ -29,7 +30,7 @@ from voiceguide.plan.preferences import (
     load_config,
     resolve,
 )
-from voiceguide.plan.settings import DEFAULT_VOICE, Override, Settings, apply_settings
+from voiceguide.plan.settings import Override, Settings, apply_settings
 from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import Routine

@@ -22,8 +22,8 @@ from tests.cli.test_faults import Mounts
 from tests.conftest import REPO, FakeSynthesizer
 from tests.helpers import sound
 from voiceguide import pipeline
+from voiceguide.plan.parsing import DEFAULT_VOICE
 from voiceguide.plan.preferences import command_line
-from voiceguide.plan.settings import DEFAULT_VOICE
 from voiceguide.play import Command, LivePlayback, SimpleaudioPlayer, State
 from voiceguide.practice import ExerciseState, Store, log_path
 

@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 
 from voiceguide.errors import RoutineError, SettingsError
 from voiceguide.export import safe_filename
+from voiceguide.plan.catalog import OPTION_FIELDS
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.cues import Cue
-from voiceguide.plan.settings import OPTION_FIELDS, Settings, parse_override
+from voiceguide.plan.settings import Settings, parse_override
 from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
 from voiceguide.routine import templates
 from voiceguide.routine.checks import EXERCISE_TEXT

@@ -165,6 +165,16 @@ def _export_files(folder: Path) -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in names}
 
 
+def test_the_page_gets_the_settings_declaration(running: Running) -> None:
+    from voiceguide.plan.catalog import form_json
+
+    status, headers, body = running.get("api/form")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    assert json.loads(body)["settings"] == form_json()
+    values = running.state()["form"]["values"]
+    assert {s["name"] for s in form_json() if s["type"] != "per exercise"} <= set(values)
+
+
 # ---------------------------------------------------------------- the files, as exported
 
 

@@ -24,7 +24,8 @@ from voiceguide.errors import SettingsError
 from voiceguide.plan.choices import command_line
 from voiceguide.plan.config import load_config
 from voiceguide.plan.cues import Cue
-from voiceguide.plan.settings import Settings, parse_bed, parse_bed_level
+from voiceguide.plan.parsing import parse_bed, parse_bed_level
+from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Chapter, Silence, Speech, Timeline, Tone
 from voiceguide.play import Command, LivePlayback, PlanStage
 from voiceguide.play.player import LEAD_IN_MS, PREROLL_GAP_MS

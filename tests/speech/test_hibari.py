@@ -16,7 +16,7 @@ from tests.conftest import REPO, require
 from tests.helpers.routines import write_one_hold_routine
 from voiceguide.errors import SettingsError
 from voiceguide.export.publish import MANIFEST
-from voiceguide.plan.settings import DEFAULT_VOICE
+from voiceguide.plan.parsing import DEFAULT_VOICE
 from voiceguide.speech.hibari import bundled_voices, resolve_voice
 
 # Loaded by every Python process started with this folder on PYTHONPATH (speech workers are

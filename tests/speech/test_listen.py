@@ -26,8 +26,8 @@ from numpy.typing import NDArray
 
 from voiceguide import pipeline
 from voiceguide.plan.compiler import compile_routine
+from voiceguide.plan.parsing import DEFAULT_VOICE
 from voiceguide.plan.preferences import command_line, resolve
-from voiceguide.plan.settings import DEFAULT_VOICE
 from voiceguide.plan.timeline import Speech
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.voices import synthesizer_for

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from tests.conftest import require
 from tests.helpers.cli import run
 from voiceguide.errors import SettingsError
-from voiceguide.plan.settings import DEFAULT_VOICE
+from voiceguide.plan.parsing import DEFAULT_VOICE
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.espeak import Pyttsx3Synthesizer
 from voiceguide.speech.voices import Voice, installed_voices, voices_to_json

@@ -190,7 +190,8 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
 
     # the naive floor: espeak-ng, one process per phrase, then one ffmpeg encode
     from voiceguide import pipeline
-    from voiceguide.plan.settings import DEFAULT_VOICE, Settings
+    from voiceguide.plan.parsing import DEFAULT_VOICE
+    from voiceguide.plan.settings import Settings
 
     routine = pipeline.load(None)
     timeline = pipeline.plan(routine, Settings(), pipeline.make_cache(Settings(), cache_dir=cache))

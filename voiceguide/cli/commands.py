@@ -17,7 +17,9 @@ import typer
 
 from voiceguide.cli.options import (
     BitrateOpt,
+    CheckInOpt,
     JsonOpt,
+    LogOpt,
     RateOpt,
     RoutineOptions,
     VoiceOpt,
@@ -264,22 +266,8 @@ def play_command(
     start: Annotated[
         str | None, typer.Option("--from", metavar="ID", help="Start at this exercise.")
     ] = None,
-    log: Annotated[
-        bool | None,
-        typer.Option(
-            "--log/--no-log",
-            help="Record the session in the practice log "
-            "('voiceguide history'); 'log = false' in the config turns it off.",
-        ),
-    ] = None,
-    check_in: Annotated[
-        bool | None,
-        typer.Option(
-            "--check-in/--no-check-in",
-            help="After the closing, ask how your back feels (0-10, a key; Enter skips) and "
-            "keep it with the session; 'check_in = false' in the config turns it off.",
-        ),
-    ] = None,
+    log: LogOpt = None,
+    check_in: CheckInOpt = None,
 ) -> None:
     """Play the routine live: space pauses, n or right skips, b or left goes back, q stops."""
     from voiceguide import pipeline

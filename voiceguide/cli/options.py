@@ -1,27 +1,68 @@
-"""The options every command that plans, renders or plays takes, declared once.
+"""The options every command that plans, renders or plays takes, built from the settings'
+declaration (:data:`voiceguide.plan.catalog.SETTINGS`): its name, help, value's form and
+default make each option, so a new setting is an option of every command at once.
 
-:func:`routine_options` adds the routine argument and its options (``--hold``, ``--rounds``,
-``--reps``, ``--sets``, ``--rest``, ``--voice``, ``--rate``, ``--verbosity``, ``--intro``,
-``--breath``,
-``--fit``, ``--bed``, ``--bed-level``) to a command, and hands the command one
-:class:`RoutineOptions` value instead.
+:func:`routine_options` adds the routine argument and the routine's options (``--hold``,
+``--rounds``, ``--reps``, ``--sets``, ``--rest``, ``--voice``, ``--rate``, ...) to a command,
+and hands the command one :class:`RoutineOptions` value instead; :func:`option` is the
+option of one setting for a command that takes it alone (``--bitrate``, ``--log``).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+
+from voiceguide.plan.catalog import SETTINGS, Setting, setting
 
 if TYPE_CHECKING:
     from voiceguide.plan.preferences import Resolved
     from voiceguide.routine.model import Routine
 
-__all__ = ["BitrateOpt", "JsonOpt", "RateOpt", "RoutineOptions", "VoiceOpt", "routine_options"]
+__all__ = [
+    "BitrateOpt",
+    "CheckInOpt",
+    "JsonOpt",
+    "LogOpt",
+    "RateOpt",
+    "RoutineOptions",
+    "VoiceOpt",
+    "option",
+    "routine_options",
+]
+
+ROUTINE_SETTINGS = tuple(s for s in SETTINGS if s.command_line == "routine")
+
+
+def option(name: str) -> Any:
+    """The typer option of the setting ``name``: its flag, help, metavar and default."""
+    declared = setting(name)
+    flag = declared.option
+    if declared.kind == "switch":  # --log/--no-log
+        flag = f"{flag}/--no-{flag.removeprefix('--')}"
+    return typer.Option(
+        flag,
+        help=declared.help,
+        metavar=declared.metavar,
+        show_default=declared.default_shown if declared.default_shown is not None else True,
+    )
+
+
+def _value_type(declared: Setting) -> Any:
+    """The Python type typer converts the option's text to (None: not given)."""
+    if declared.per_exercise:
+        return list[str] | None  # repeatable: "45", "ID=45"
+    if declared.kind == "integer":
+        return int | None
+    if declared.kind == "switch":
+        return bool | None
+    return str | None
+
 
 RoutineArg = Annotated[
     str | None,
@@ -30,116 +71,36 @@ RoutineArg = Annotated[
         show_default="outer-hip",
     ),
 ]
-HoldOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--hold",
-        metavar="[ID=]SECONDS",
-        help="Hold length in seconds: for every hold, or ID=N for one exercise.",
-    ),
-]
-RoundsOpt = Annotated[
-    list[str] | None,
-    typer.Option("--rounds", metavar="[ID=]N", help="Rounds of a hold exercise (all sides)."),
-]
-RepsOpt = Annotated[
-    list[str] | None, typer.Option("--reps", metavar="[ID=]N", help="Reps per set.")
-]
-SetsOpt = Annotated[list[str] | None, typer.Option("--sets", metavar="[ID=]N", help="Sets.")]
-RestOpt = Annotated[
-    list[str] | None,
-    typer.Option("--rest", metavar="[ID=]SECONDS", help="Rest between rounds or sets."),
-]
-VoiceOpt = Annotated[
-    str | None,
-    typer.Option("--voice", help="Voice id, see 'voiceguide voices' (default hibari:heart)."),
-]
-VerbosityOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--verbosity",
-        metavar="minimal|standard|coach",
-        show_default="standard",
-        help="minimal: tones and names; standard: every instruction once; "
-        "coach: also form reminders and breathing prompts in holds.",
-    ),
-]
-IntroOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--intro",
-        metavar="full|short",
-        show_default="full; short after 3 completed sessions in the practice log",
-        help="full: why the routine, and every cue sound played; short: what to have ready, "
-        "the safety note and the cue sounds in one line, then the first exercise.",
-    ),
-]
-BreathOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--breath",
-        metavar="IN-OUT",
-        help="Soft breathing tones during holds, e.g. 4-6 (seconds in, out); "
-        "off turns off a saved preference.",
-    ),
-]
-FitOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--fit",
-        metavar="DURATION",
-        help="Fit the routine into this time (e.g. 15m) by changing holds and rests "
-        "within their allowed ranges; off turns off a saved preference.",
-    ),
-]
-BedOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--bed",
-        metavar="pad|FILE",
-        help="Music under the voice, ducked under every word and cue: pad (calm "
-        "generated chords) or a music file (mp3, m4a, ogg, flac, wav; looped); "
-        "off turns off a saved preference.",
-    ),
-]
-BedLevelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--bed-level",
-        metavar="DB",
-        show_default="-18",
-        help="The music's level in holds, in dB relative to the speech (-40 to -15).",
-    ),
-]
-RateOpt = Annotated[
-    int | None,
-    typer.Option("--rate", help="Words a minute, as a listener counts them (default 178)."),
-]
+VoiceOpt = Annotated[str | None, option("voice")]
+RateOpt = Annotated[int | None, option("rate")]
+BitrateOpt = Annotated[str | None, option("bitrate")]
+LogOpt = Annotated[bool | None, option("log")]
+CheckInOpt = Annotated[bool | None, option("check_in")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-BitrateOpt = Annotated[
-    str | None,
-    typer.Option("--bitrate", help="MP3 bitrate (mono, 44.1 kHz).", show_default="96k"),
-]
 
 
 @dataclass(frozen=True)
 class RoutineOptions:
     """The routine argument and its options, as typed on the command line."""
 
-    routine: RoutineArg = None
-    hold: HoldOpt = None
-    rounds: RoundsOpt = None
-    reps: RepsOpt = None
-    sets: SetsOpt = None
-    rest: RestOpt = None
-    voice: VoiceOpt = None
-    rate: RateOpt = None
-    verbosity: VerbosityOpt = None
-    intro: IntroOpt = None
-    breath: BreathOpt = None
-    fit: FitOpt = None
-    bed: BedOpt = None
-    bed_level: BedLevelOpt = None
+    routine: str | None = None
+    # setting name -> its value as typer gives it (a list for a per-exercise one); None or
+    # missing: not given
+    given: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> RoutineOptions:
+        """From a command's parameters (the routine's and the settings' among them)."""
+        return cls(values.get("routine"), {s.name: values.get(s.name) for s in ROUTINE_SETTINGS})
+
+    def args(self) -> list[str]:
+        """The options given, as ``--name=value`` words (per-exercise ones first)."""
+        words = []
+        for declared in sorted(ROUTINE_SETTINGS, key=lambda s: not s.per_exercise):
+            value = self.given.get(declared.name)
+            values = value if declared.per_exercise else [] if value is None else [value]
+            words += [f"{declared.option}={v}" for v in values or []]
+        return words
 
     def prepare(self, bitrate: str | None = None) -> tuple[Routine, Resolved]:
         """The routine and its settings from every source (defaults < routine < config file
@@ -148,22 +109,13 @@ class RoutineOptions:
         from voiceguide.plan.preferences import command_line
 
         per_exercise = [
-            (option, raw)
-            for option in ("hold", "rounds", "reps", "sets", "rest")
-            for raw in getattr(self, option) or []
+            (s.name, raw)
+            for s in ROUTINE_SETTINGS
+            if s.per_exercise
+            for raw in self.given.get(s.name) or []
         ]
-        command = command_line(
-            per_exercise,
-            voice=self.voice,
-            rate_wpm=self.rate,
-            verbosity=self.verbosity,
-            intro=self.intro,
-            breath=self.breath,
-            fit=self.fit,
-            bitrate=bitrate,
-            bed=self.bed,
-            bed_level=self.bed_level,
-        )
+        others = {s.name: self.given.get(s.name) for s in ROUTINE_SETTINGS if not s.per_exercise}
+        command = command_line(per_exercise, bitrate=bitrate, **others)
         return pipeline.prepare(self.routine, command)
 
 
@@ -174,7 +126,7 @@ def _of_config(error: Exception, options: RoutineOptions) -> Exception:
     """A voice the engine does not have, said of the config file's key when it came from
     there (found only when the engine starts, and said as of ``--voice``)."""
     message = str(error)
-    if options.voice is not None or not message.startswith("--voice "):
+    if options.given.get("voice") is not None or not message.startswith("--voice "):
         return error
     from voiceguide.errors import SettingsError
     from voiceguide.plan.config import config_path
@@ -187,20 +139,26 @@ def routine_options(command: Command) -> Command:
     """Give ``command`` (whose first parameter is ``options: RoutineOptions``) the routine
     argument and options on the command line."""
     own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
-    hints = inspect.get_annotations(RoutineOptions, eval_str=True)
     shared = [
         inspect.Parameter(
-            f.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=hints[f.name]
+            "routine", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=RoutineArg
         )
-        for f in fields(RoutineOptions)
+    ] + [
+        inspect.Parameter(
+            s.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[_value_type(s), option(s.name)],
+        )
+        for s in ROUTINE_SETTINGS
     ]
-    names = {f.name for f in fields(RoutineOptions)}
+    names = {p.name for p in shared}
 
     @functools.wraps(command)
     def wrapper(**values: Any) -> None:
         from voiceguide.errors import SettingsError
 
-        options = RoutineOptions(**{k: v for k, v in values.items() if k in names})
+        options = RoutineOptions.of(values)
         try:
             command(options, **{k: v for k, v in values.items() if k not in names})
         except SettingsError as error:

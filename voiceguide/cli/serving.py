@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import sys
 from collections.abc import Sequence
@@ -52,14 +51,7 @@ def serve_command(
     from voiceguide import serve
     from voiceguide.cli.show import export_progress
 
-    args = [
-        f"--{name}={value}"
-        for name in ("hold", "rounds", "reps", "sets", "rest")
-        for value in getattr(options, name) or []
-    ]
-    for name in ("voice", "rate", "verbosity", "intro", "breath", "fit"):
-        if getattr(options, name) is not None:
-            args.append(f"--{name}={getattr(options, name)}")
+    args = options.args()
     if bitrate is not None:
         args.append(f"--bitrate={bitrate}")
     try:
@@ -100,5 +92,4 @@ def prepare_from_args(routine: str | None, args: Sequence[str]) -> tuple[Routine
         if usage is None:
             raise
         raise SettingsError(usage) from None
-    names = [f.name for f in dataclasses.fields(RoutineOptions)]
-    return RoutineOptions(**{n: params[n] for n in names}).prepare(params["bitrate"])
+    return RoutineOptions.of(params).prepare(params["bitrate"])

@@ -26,7 +26,7 @@ from voiceguide.export.pieces import plan_encoders
 from voiceguide.export.publish import discard_staging, make_staging, publish, write_zip
 from voiceguide.export.tags import TrackTags, write_tags
 from voiceguide.files import check_target, staging_path
-from voiceguide.plan.settings import DEFAULT_BITRATE
+from voiceguide.plan.parsing import DEFAULT_BITRATE
 from voiceguide.plan.timeline import Timeline
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.bed import BedMix

@@ -25,8 +25,9 @@ from voiceguide.pipeline.cues import legend
 from voiceguide.pipeline.outputs import checked_target, protected
 from voiceguide.pipeline.planning import plan
 from voiceguide.pipeline.setup import bed_source, comment, cue_cache
+from voiceguide.plan.parsing import DEFAULT_BITRATE, parse_bitrate
 from voiceguide.plan.preferences import Choices
-from voiceguide.plan.settings import DEFAULT_BITRATE, Settings, parse_bitrate
+from voiceguide.plan.settings import Settings
 from voiceguide.plan.timeline import Timeline
 from voiceguide.routine.model import Routine
 from voiceguide.sound.bed import BedMix

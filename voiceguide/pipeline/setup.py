@@ -3,14 +3,20 @@ and cue caches, the sound device."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide.errors import VoiceguideError
 from voiceguide.plan.kept import load_kept
-from voiceguide.plan.preferences import Choices, Resolved, SettingSource, load_config, resolve
+from voiceguide.plan.preferences import (
+    Choices,
+    Resolved,
+    SettingSource,
+    command_line,
+    load_config,
+    resolve,
+)
 from voiceguide.plan.settings import Settings
 from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import load_routine
@@ -125,21 +131,18 @@ def parse_settings(
     fit_to: str | None = None,
 ) -> Settings:
     """Settings from ("hold", "45")-style pairs and option values as the command line gives
-    them."""
-    from voiceguide.plan.settings import parse_breath, parse_duration, parse_override
+    them, checked as the command line checks them (no other source)."""
+    from voiceguide.plan.catalog import SETTINGS
 
-    parsed = tuple(parse_override(option, raw) for option, raw in overrides)
-    settings = Settings(
-        overrides=parsed,
-        verbosity=verbosity,  # type: ignore[arg-type]  # checked by Settings
-        breath_s=parse_breath(breath) if breath is not None else None,
-        fit_s=parse_duration(fit_to) if fit_to is not None else None,
+    given = command_line(
+        overrides, voice=voice, rate=rate_wpm, verbosity=verbosity, breath=breath, fit=fit_to
     )
-    if voice is not None:
-        settings = dataclasses.replace(settings, voice=voice)
-    if rate_wpm is not None:
-        settings = dataclasses.replace(settings, rate_wpm=rate_wpm)
-    return settings
+    values = {
+        s.attribute: getattr(given, s.attribute)
+        for s in SETTINGS
+        if s.renders and not s.per_exercise and getattr(given, s.attribute) not in (None, "off")
+    }
+    return Settings(overrides=given.overrides, **values)
 
 
 def comment(settings: Settings) -> str:

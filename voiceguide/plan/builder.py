@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from voiceguide.plan.cues import CUE_MS, Cue
-from voiceguide.plan.settings import Intro, Verbosity
+from voiceguide.plan.parsing import Intro, Verbosity
 from voiceguide.plan.timeline import (
     Chapter,
     Event,

@@ -6,23 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from voiceguide.errors import SettingsError
-from voiceguide.plan.settings import (
-    INTROS,
-    VERBOSITIES,
-    Intro,
-    Override,
-    Settings,
-    Verbosity,
-    parse_bed,
-    parse_bed_level,
-    parse_bitrate,
-    parse_breath,
-    parse_duration,
-    parse_override,
-)
+from voiceguide.plan.catalog import SETTINGS
+from voiceguide.plan.parsing import Intro, Verbosity
+from voiceguide.plan.settings import Override, parse_override
 from voiceguide.routine.lexicon import Lexicon
 
 __all__ = ["COMMAND_LINE", "DEFAULT", "Choices", "Off", "SettingSource", "command_line", "is_off"]
@@ -82,41 +70,32 @@ class Choices:
 # ---------------------------------------------------------------- the command line
 
 
-def command_line(
-    overrides: Iterable[tuple[str, str]] = (),
-    voice: str | None = None,
-    rate_wpm: int | None = None,
-    verbosity: str | None = None,
-    breath: str | None = None,
-    intro: str | None = None,
-    fit: str | None = None,
-    bitrate: str | None = None,
-    log: bool | None = None,
-    bed: str | None = None,
-    bed_level: str | None = None,
-) -> Choices:
-    """The command line's choices, checked (``("hold", "45")`` pairs and option values as
-    typed; ``--breath off``, ``--fit off`` and ``--bed off`` turn off a saved preference)."""
-
-    if verbosity is not None and verbosity not in VERBOSITIES:
-        raise SettingsError(f"--verbosity {verbosity!r}: must be one of {', '.join(VERBOSITIES)}")
-    if intro is not None and intro not in INTROS:
-        raise SettingsError(f"--intro {intro!r}: must be one of {', '.join(INTROS)}")
-    if voice is not None:
-        Settings(voice=voice)
-    if rate_wpm is not None:
-        Settings(rate_wpm=rate_wpm)
+def command_line(overrides: Iterable[tuple[str, str]] = (), **given: Any) -> Choices:
+    """The command line's choices, checked: ``("hold", "45")`` pairs, and the other options'
+    values as typed, by setting name (``rate=150``, ``bed_level="-20"``; a field name such as
+    ``rate_wpm`` too); ``off`` turns off a saved preference of a setting that can be off
+    (``--breath off``, ``--fit off``, ``--bed off``)."""
+    values: dict[str, Any] = {}
+    for key, raw in given.items():
+        declared = _GIVEN.get(key)
+        if declared is None:
+            raise TypeError(f"command_line() takes no setting {key!r}")
+        if raw is None:
+            continue
+        if declared.kind == "switch":
+            values[declared.attribute] = bool(raw)
+        elif declared.can_be_off and is_off(str(raw)):
+            values[declared.attribute] = "off"
+        else:
+            values[declared.attribute] = declared.parse(str(raw))
     return Choices(
-        source=COMMAND_LINE,
-        overrides=tuple(parse_override(option, raw) for option, raw in overrides),
-        voice=voice,
-        rate_wpm=rate_wpm,
-        verbosity=verbosity,
-        intro=intro,
-        breath_s="off" if is_off(breath) else parse_breath(breath) if breath is not None else None,
-        fit_s="off" if is_off(fit) else parse_duration(fit) if fit is not None else None,
-        bitrate=parse_bitrate(bitrate) if bitrate is not None else None,
-        log=log,
-        bed="off" if is_off(bed) else parse_bed(bed) if bed is not None else None,
-        bed_level_db=parse_bed_level(bed_level) if bed_level is not None else None,
+        COMMAND_LINE, tuple(parse_override(option, raw) for option, raw in overrides), **values
     )
+
+
+_GIVEN = {
+    key: s
+    for s in SETTINGS
+    if not s.per_exercise and s.command_line != "none"
+    for key in (s.name, s.attribute)
+}

@@ -30,7 +30,8 @@ from voiceguide.plan.checkin import check_in
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.holds import HoldWords, place_hold
 from voiceguide.plan.intro import introduce, spoken_list
-from voiceguide.plan.settings import Settings, Verbosity, apply_settings
+from voiceguide.plan.parsing import Verbosity
+from voiceguide.plan.settings import Settings, apply_settings
 from voiceguide.plan.timeline import RepSet, Speech, Timeline
 from voiceguide.routine import templates
 from voiceguide.routine.model import Exercise, ExerciseKind, Routine, Side, guarded, then_s

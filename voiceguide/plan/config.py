@@ -24,28 +24,16 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
 from voiceguide.files import read_regular
+from voiceguide.plan.catalog import CONFIG_KEYS, Setting, setting
 from voiceguide.plan.choices import Choices, SettingSource, is_off
-from voiceguide.plan.settings import (
-    INTROS,
-    OPTION_FIELDS,
-    VERBOSITIES,
-    Override,
-    Settings,
-    parse_bed,
-    parse_bed_level,
-    parse_bitrate,
-    parse_breath,
-    parse_duration,
-    parse_override,
-    quoted,
-)
+from voiceguide.plan.settings import Override, parse_override
 from voiceguide.routine import templates
 from voiceguide.routine.lexicon import lexicon_problem
 from voiceguide.routine.text import did_you_mean
@@ -53,21 +41,6 @@ from voiceguide.routine.text import did_you_mean
 __all__ = ["CONFIG_KEYS", "Config", "Place", "config_dir", "config_path", "load_config"]
 
 CONFIG_NAME = "config.toml"
-CONFIG_KEYS = (
-    *OPTION_FIELDS,
-    "voice",
-    "rate",
-    "verbosity",
-    "intro",
-    "breath",
-    "fit",
-    "bitrate",
-    "log",
-    "check_in",
-    "bed",
-    "bed_level",
-    "lexicon",
-)
 
 
 def config_dir() -> Path:
@@ -213,107 +186,51 @@ def _choices(table: dict[str, Any], place: Place) -> Choices:
             raise place.error(
                 key, value, f"unknown setting{hint}; settings: " + ", ".join(CONFIG_KEYS)
             )
-        if key in OPTION_FIELDS:
-            overrides += _overrides(key, value, place)
+        declared = setting(key)
+        if declared.per_exercise:
+            overrides += _overrides(declared, value, place)
         else:
-            values.update(_scalar(key, value, place))
+            values[declared.attribute] = _value(declared, value, place)
     return Choices(place.source, tuple(overrides), **values)
 
 
-def _overrides(option: str, value: Any, place: Place) -> list[Override]:
+def _is_a(value: Any, types: tuple[type, ...]) -> bool:
+    """``value`` is of one of the TOML ``types`` (true and false are not integers here)."""
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
+
+
+def _overrides(declared: Setting, value: Any, place: Place) -> list[Override]:
     items = value if isinstance(value, list) else [value]
     parsed = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int | float | str):
-            raise place.error(
-                option, value, 'must be a number, "EXERCISE=N" text, or a list of them'
-            )
+        if isinstance(item, list) or not _is_a(item, declared.toml_types):
+            raise place.error(declared.name, value, declared.toml_hint)
         text = str(item)
         try:
-            parsed.append(parse_override(option, text))
+            parsed.append(parse_override(declared.name, text))
         except SettingsError as error:
-            raise place.restated(option, item, error, f"--{option} {quoted(text)}: ") from None
+            raise place.restated(declared.name, item, error, declared.prefix(text)) from None
     return parsed
 
 
-def _scalar(key: str, value: Any, place: Place) -> dict[str, Any]:
-    """One of the settings that are not per exercise, checked: {Choices field: value}."""
-    off = value is False or (isinstance(value, str) and is_off(value))
-
-    def check(prefix: str, call: Callable[[], Any]) -> Any:
-        """A command-line check; its error (``--rate 9: ...``) is said of this key instead."""
-        try:
-            return call()
-        except SettingsError as error:
-            raise place.restated(key, value, error, prefix) from None
-
-    if key == "voice":
-        if not isinstance(value, str):
-            raise place.error(
-                key,
-                value,
-                'must be a voice id such as "hibari:heart" or "gmw/en-us" (see voiceguide voices)',
-            )
-        check(f"--voice {quoted(value)}: ", lambda: Settings(voice=value))
-        return {"voice": value}
-    if key == "rate":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise place.error(key, value, "must be a whole number of words per minute")
-        check(f"--rate {value}: ", lambda: Settings(rate_wpm=value))
-        return {"rate_wpm": value}
-    if key == "verbosity":
-        if value not in VERBOSITIES:
-            raise place.error(key, value, "must be one of " + ", ".join(VERBOSITIES))
-        return {"verbosity": value}
-    if key == "intro":
-        if value not in INTROS:
-            raise place.error(key, value, "must be one of " + ", ".join(INTROS))
-        return {"intro": value}
-    if key == "breath":
-        if off:
-            return {"breath_s": "off"}
-        if not isinstance(value, str):
-            raise place.error(key, value, 'must be inhale-exhale seconds such as "4-6", or "off"')
-        return {"breath_s": check(f"--breath {quoted(value)}: ", lambda: parse_breath(value))}
-    if key == "fit":
-        if off:
-            return {"fit_s": "off"}
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise place.error(key, value, 'must be a duration such as "15m", or "off"')
-        text = value if isinstance(value, str) else templates.format_number(value)
-        return {"fit_s": check(f"--fit {quoted(text)}: ", lambda: parse_duration(text))}
-    if key == "log":
-        if not isinstance(value, bool):
-            raise place.error(key, value, "must be true or false (record sessions in the log)")
-        return {"log": value}
-    if key == "check_in":
-        if not isinstance(value, bool):
-            raise place.error(
-                key, value, "must be true or false (ask for a pain score after a session)"
-            )
-        return {"check_in": value}
-    if key == "bed":
-        if off:
-            return {"bed": "off"}
-        if not isinstance(value, str):
-            raise place.error(key, value, 'must be "pad", a music file\'s path, or "off"')
-        folder = place.path.parent  # a relative path is relative to the config file's folder
-        return {"bed": check(f"--bed {quoted(value)}: ", lambda: parse_bed(value, folder))}
-    if key == "bed_level":
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise place.error(key, value, "must be a number of dB such as -18")
-        level = str(value)
-        prefix = f"--bed-level {quoted(level)}: "
-        return {"bed_level_db": check(prefix, lambda: parse_bed_level(level))}
-    if key == "lexicon":
-        if not isinstance(value, dict):
-            raise place.error(key, value, 'must be a table of word = "respelling"')
+def _value(declared: Setting, value: Any, place: Place) -> Any:
+    """The value of a setting that is not per exercise, checked as the command line checks
+    it; its error (``--rate 9: ...``) is said of this key instead."""
+    key = declared.name
+    if declared.can_be_off and (value is False or (isinstance(value, str) and is_off(value))):
+        return "off"
+    if not _is_a(value, declared.toml_types):
+        raise place.error(key, value, declared.toml_hint)
+    if declared.kind == "switch":
+        return value
+    if declared.kind == "table":
         for word, respelling in value.items():
             problem = lexicon_problem(word, respelling)
             if problem is not None:
                 raise place.error(key, value, problem)
-        return {"lexicon": tuple((w, r.strip()) for w, r in value.items())}
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise place.error(key, value, 'must be an MP3 bitrate such as "96k"')
-    text = str(value)
-    return {"bitrate": check(f"--bitrate {quoted(text)}: ", lambda: parse_bitrate(text))}
+        return tuple((w, r.strip()) for w, r in value.items())
+    text = value if isinstance(value, str) else templates.format_number(value)
+    try:  # a relative path is relative to the config file's folder
+        return declared.parse(text, place.path.parent)
+    except SettingsError as error:
+        raise place.restated(key, value, error, declared.prefix(text)) from None

@@ -22,8 +22,9 @@ import math
 from dataclasses import dataclass
 
 from voiceguide.errors import SettingsError
+from voiceguide.plan.catalog import OPTION_FIELDS
 from voiceguide.plan.compiler import Measure, compile_routine
-from voiceguide.plan.settings import OPTION_FIELDS, Override, Settings
+from voiceguide.plan.settings import Override, Settings
 from voiceguide.routine.model import Exercise, Routine
 from voiceguide.routine.text import clock
 

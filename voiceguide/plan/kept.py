@@ -26,13 +26,16 @@ from typing import Any
 
 from voiceguide.errors import SettingsError
 from voiceguide.files import atomic_write, read_regular
+from voiceguide.plan.catalog import OPTION_FIELDS, SETTINGS
 from voiceguide.plan.choices import Choices, SettingSource
 from voiceguide.plan.config import Place, _choices, config_dir
-from voiceguide.plan.settings import OPTION_FIELDS
 
 __all__ = ["KEPT_NAME", "keep", "kept_path", "load_kept"]
 
 KEPT_NAME = "phone.toml"
+# what the phone's form sets besides the per-exercise numbers (the rest is the config file's)
+_FORM_ATTRIBUTES = tuple(s.attribute for s in SETTINGS if s.on_form and not s.per_exercise)
+_INTEGER = {s.name: s.kind == "integer" for s in SETTINGS}
 _MAX_BYTES = 256 * 1024
 _HEADER = (
     "# Settings changed from the phone page (voiceguide serve), kept per routine.\n"
@@ -76,7 +79,7 @@ def load_kept(routine: str, path: Path | None = None) -> Choices | None:
                 values.update(
                     {
                         name: getattr(one, name)
-                        for name in ("voice", "rate_wpm", "verbosity", "intro", "breath_s", "fit_s")
+                        for name in _FORM_ATTRIBUTES
                         if getattr(one, name) is not None
                     }
                 )
@@ -98,7 +101,7 @@ def keep(routine: str, fields: Mapping[str, str], path: Path | None = None) -> P
             items = [str(x) for x in (old if isinstance(old, list) else [old])]
             items = [x for x in items if x.partition("=")[0].strip() != exercise]
             table[option] = [*items, f"{exercise}={value}"]
-        elif option == "rate":
+        elif _INTEGER.get(option, False):
             table[option] = int(value)
         else:
             table[option] = value

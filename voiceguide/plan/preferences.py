@@ -12,26 +12,19 @@ without reps) are left out for that routine; in a routine's own table they are m
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
+from voiceguide.plan.catalog import CONFIG_KEYS, OPTION_FIELDS, SETTINGS
 from voiceguide.plan.choices import DEFAULT, Choices, SettingSource, command_line
-from voiceguide.plan.config import CONFIG_KEYS, Config, Place, config_dir, config_path, load_config
-from voiceguide.plan.settings import (
-    BED_LEVEL_DB,
-    DEFAULT_BITRATE,
-    OPTION_FIELDS,
-    Override,
-    Settings,
-    apply_settings,
-)
+from voiceguide.plan.config import Config, Place, config_dir, config_path, load_config
+from voiceguide.plan.settings import Override, Settings, apply_settings
 from voiceguide.routine import templates
 from voiceguide.routine.lexicon import merge
 from voiceguide.routine.model import Routine
-from voiceguide.routine.text import clock
 
 __all__ = [
     "CONFIG_KEYS",
@@ -130,52 +123,17 @@ def resolve(
                 return (None if value == "off" else value), layer.source
         return default, DEFAULT
 
-    picked = {
-        name: pick(name, default)
-        for name, default in (
-            ("voice", Settings.voice),
-            ("rate_wpm", Settings.rate_wpm),
-            ("verbosity", Settings.verbosity),
-            ("intro", Settings.intro),
-            ("breath_s", None),
-            ("fit_s", None),
-            ("bitrate", DEFAULT_BITRATE),
-            ("log", True),
-            ("check_in", True),
-            ("bed", None),
-            ("bed_level_db", BED_LEVEL_DB),
-        )
-    }
+    scalars = [s for s in SETTINGS if not s.per_exercise and s.kind != "table"]
+    picked = {s.attribute: pick(s.attribute, s.default) for s in scalars}
     intro_source = picked["intro"][1]
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
         intro_chosen=intro_source.kind not in ("default", "practice log"),
         lexicon=merge(routine.lexicon if routine else (), *(x.lexicon for x in layers)),
-        **{
-            name: value
-            for name, (value, _s) in picked.items()
-            if name not in ("bitrate", "log", "check_in")
-        },
+        **{s.attribute: picked[s.attribute][0] for s in scalars if s.renders},
     )
     rows = _exercise_rows(routine, settings, overrides) if routine is not None else []
-    shown: dict[str, Callable[[Any], str]] = {
-        "voice": str,
-        "rate_wpm": str,
-        "verbosity": str,
-        "intro": str,
-        "breath_s": lambda v: "-".join(templates.format_number(s) for s in v) if v else "off",
-        "fit_s": lambda v: clock(round(v * 1000)) if v else "off",
-        "bitrate": str,
-        "log": lambda v: "on" if v else "off",
-        "check_in": lambda v: "on" if v else "off",
-        "bed": lambda v: v or "off",
-        "bed_level_db": lambda v: f"{v:g} dB",
-    }
-    names = {"rate_wpm": "rate", "breath_s": "breath", "fit_s": "fit", "bed_level_db": "bed_level"}
-    rows += [
-        Row(names.get(name, name), shown[name](value), source)
-        for name, (value, source) in picked.items()
-    ]
+    rows += [Row(s.name, s.shown(picked[s.attribute][0]), picked[s.attribute][1]) for s in scalars]
     path = config.path if config is not None else config_path()
     return Resolved(
         settings,

@@ -9,7 +9,8 @@ from pathlib import Path
 from voiceguide.errors import RoutineError
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.length import too_long
-from voiceguide.plan.settings import DEFAULT_RATE_WPM, Settings
+from voiceguide.plan.parsing import DEFAULT_RATE_WPM
+from voiceguide.plan.settings import Settings
 from voiceguide.routine.library import resolve_routine
 from voiceguide.routine.loader import check_routine
 

@@ -1,5 +1,5 @@
-"""The settings form's words: field values as the command line takes them, what a render
-is for, and the errors a form gets back."""
+"""The settings form's words: what a render is for, and the errors a form gets back (the
+fields themselves are declared in :mod:`voiceguide.plan.catalog`)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["LABELS", "duration", "error_answer", "field_of", "number", "plain", "what"]
+from voiceguide.plan.catalog import SETTINGS
 
-
-def number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "off"
-    minutes, rest = divmod(seconds, 60)
-    if rest == 0:
-        return f"{number(minutes)}m"
-    return f"{number(minutes)}m{number(rest)}s" if minutes else f"{number(rest)}s"
+__all__ = ["LABELS", "error_answer", "field_of", "plain", "what"]
 
 
 def what(changed: Mapping[str, str]) -> str:
@@ -34,7 +23,7 @@ def what(changed: Mapping[str, str]) -> str:
 
 def field_of(message: str) -> str | None:
     """The form field a render's error names (``--fit 1m: ...`` -> ``fit``), if any."""
-    match = re.match(r"--(voice|rate|verbosity|intro|breath|fit)\b", message)
+    match = _FIELD.match(message)
     return match.group(1) if match else None
 
 
@@ -42,19 +31,11 @@ def error_answer(errors: list[tuple[str | None, str]]) -> dict[str, Any]:
     return {"errors": [{"field": field, "message": message} for field, message in errors]}
 
 
-LABELS = {
-    "hold": "Hold",
-    "rounds": "Rounds",
-    "reps": "Reps per set",
-    "sets": "Sets",
-    "rest": "Rest",
-    "voice": "Voice",
-    "rate": "Speaking rate",
-    "verbosity": "How much is said",
-    "intro": "Introduction",
-    "breath": "Breathing tones",
-    "fit": "Fit into",
-}
+LABELS = {s.name: s.label for s in SETTINGS if s.on_form}
+# the form's fields of the whole routine, as the options a message starts with
+_FIELD = re.compile(
+    "--(" + "|".join(s.name for s in SETTINGS if s.on_form and not s.per_exercise) + r")\b"
+)
 _PLAIN = (
     (re.compile(r"must be between (\S+) s and (\S+) s\b"), r"\1 to \2 seconds"),
     (re.compile(r"must be between (\S+) and (\S+)"), r"\1 to \2"),

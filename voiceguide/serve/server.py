@@ -4,9 +4,9 @@ practice log.
 
 Every request's first path segment must be the token (403 otherwise, whatever the rest
 is). After it, only fixed routes exist: the page and its two assets, ``api/state``,
-``api/settings``, ``api/session`` and ``api/pain`` (POST; GET: the chart's scores),
-``files/GEN/NAME`` (a file the export's
-manifest lists, opened when the export was published), ``cover/GEN.png`` and
+``api/form`` (the settings' declaration the page builds its form from), ``api/settings``,
+``api/session`` and ``api/pain`` (POST; GET: the chart's scores), ``files/GEN/NAME`` (a file
+the export's manifest lists, opened when the export was published), ``cover/GEN.png`` and
 ``zip/GEN/NAME``. A path with ``..``, a backslash, an encoded slash or dot, or a NUL is
 refused and logged before any lookup.
 Connections are served by threads (at most ``MAX_CONNECTIONS`` at once), each with a
@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from voiceguide.errors import RuntimeFailure
+from voiceguide.plan.catalog import form_json
 from voiceguide.serve.limits import MAX_CONNECTIONS, HeaderDeadline, Slots, parse_range
 from voiceguide.serve.service import Service
 from voiceguide.serve.sessions import PhoneSessions
@@ -225,6 +226,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.OK, service.state())
         elif route == ["api", "pain"]:
             self._send_json(*self.server.sessions.trend())
+        elif route == ["api", "form"]:  # the settings the page builds its form from
+            self._send_json(HTTPStatus.OK, {"settings": form_json()})
         elif len(route) == 3 and route[0] in ("files", "zip") and _GENERATION.fullmatch(route[1]):
             self._serve_export_file(route[0], int(route[1]), route[2])
         elif len(route) == 2 and route[0] == "audio" and re.fullmatch(r"[0-9]{1,9}\.mp3", route[1]):

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import Interrupted, VoiceguideError
+from voiceguide.plan.catalog import SETTINGS
 from voiceguide.plan.kept import keep
+from voiceguide.plan.parsing import typed_number
 from voiceguide.plan.preferences import Resolved
-from voiceguide.plan.settings import INTROS, VERBOSITIES, apply_settings
+from voiceguide.plan.settings import apply_settings
 from voiceguide.routine.model import ExerciseKind, Routine
-from voiceguide.serve.form import duration, error_answer, field_of, number, plain, what
+from voiceguide.serve.form import error_answer, field_of, plain, what
 from voiceguide.serve.snapshot import Snapshot, open_snapshot
 
 __all__ = ["Prepare", "Render", "Service"]
@@ -33,10 +35,14 @@ Render = Callable[[Routine, Resolved, Path, Callable[[int, int], None]], None]
 Keep = Callable[[str, Mapping[str, str]], Path]
 """Keep a render's changed form fields as the routine's saved settings; where (OSError)."""
 
+# the form's fields of one exercise: (option, the exercise's field), by the exercise's kind
 FIELDS_PER_KIND = {
-    ExerciseKind.HOLD: (("hold", "hold_s"), ("rounds", "rounds"), ("rest", "rest_s")),
-    ExerciseKind.REPS: (("reps", "reps"), ("sets", "sets"), ("rest", "rest_s")),
+    kind: tuple((s.name, s.attribute) for s in SETTINGS if kind in s.exercise_kinds)
+    for kind in ExerciseKind
 }
+# the form's fields of the whole routine
+_ROUTINE_FIELDS = tuple(s for s in SETTINGS if s.on_form and not s.per_exercise)
+_PER_EXERCISE = frozenset(s.name for s in SETTINGS if s.per_exercise)
 _MAX_FIELDS = 200
 _KEEP_OLD_S = 600.0  # the export before the current one stays served this long
 
@@ -80,7 +86,7 @@ class Service:
     def _key(arg: str) -> str:
         """What an option sets: ``--hold=a=30`` -> ``hold:a``; ``--rate=150`` -> ``rate``."""
         option, _, value = arg.removeprefix("--").partition("=")
-        if option in ("hold", "rounds", "reps", "sets", "rest"):
+        if option in _PER_EXERCISE:
             exercise, sep, _ = value.partition("=")
             return f"{option}:{exercise}" if sep else f"{option}:*"
         return option
@@ -156,14 +162,9 @@ class Service:
         applied = apply_settings(self.routine, dataclasses.replace(settings, fit_s=None))
         for exercise in applied.exercises:
             for option, attribute in FIELDS_PER_KIND[exercise.kind]:
-                values[f"{option}:{exercise.id}"] = number(getattr(exercise, attribute))
-        values["voice"] = settings.voice
-        values["rate"] = str(settings.rate_wpm)
-        values["verbosity"] = settings.verbosity
-        values["intro"] = settings.intro
-        breath = settings.breath_s
-        values["breath"] = "-".join(number(s) for s in breath) if breath else "off"
-        values["fit"] = duration(settings.fit_s)
+                values[f"{option}:{exercise.id}"] = typed_number(getattr(exercise, attribute))
+        for declared in _ROUTINE_FIELDS:
+            values[declared.name] = declared.typed(getattr(settings, declared.attribute))
         return values
 
     def state(self) -> dict[str, Any]:
@@ -235,8 +236,6 @@ class Service:
             "form": {
                 "exercises": exercises,
                 "values": values,
-                "verbosities": VERBOSITIES,
-                "intros": INTROS,
                 "voices": self.voices(),
             },
             "render": status,

@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from voiceguide.plan.settings import BED_LEVEL_DB
+from voiceguide.plan.parsing import BED_LEVEL_DB
 from voiceguide.plan.timeline import Speech, Timeline, Tone
 from voiceguide.sound.audio import FORMAT, AudioFormat
 from voiceguide.sound.music import Music

@@ -650,15 +650,16 @@ function mediaSessionHandlers() {
 
 // ------------------------------------------------------------------ the settings form
 
-const LABELS = { hold: "Hold (seconds)", rounds: "Rounds", reps: "Reps per set", sets: "Sets",
-  rest: "Rest (seconds)", voice: "Voice (espeak-ng id)", rate: "Speaking rate (words per minute)",
-  verbosity: "How much is said", intro: "Introduction", breath: "Breathing tones (in-out seconds, or off)",
-  fit: "Fit into (e.g. 15m, or off)" };
-
+// every field is built from the settings' declaration (api/form): the server's list of
+// settings, with each one's label, kind and choices, so a new setting needs no change here
 const form = {
+  declared: null,  // api/form's settings, asked for once
   mine: null,      // the number of the render this page asked for
   seen: "",        // the render status shown last: each is told once
-  field(name, label, value, choices) {
+  label(setting) { return setting.hint ? setting.label + " (" + setting.hint + ")" : setting.label; },
+  field(name, setting, value) {
+    const label = form.label(setting);
+    const choices = setting.type === "choice" ? setting.choices : null;
     const box = document.createElement("div");
     box.className = "field";
     const id = "f-" + name.replace(/[^a-z0-9-]/gi, "_");
@@ -678,7 +679,7 @@ const form = {
       input.type = "text";
       input.autocomplete = "off";
       input.spellcheck = false;
-      if (/^(hold|rounds|reps|sets|rest|rate):?/.test(name)) input.inputMode = "decimal";
+      if (setting.type === "per exercise" || setting.type === "integer") input.inputMode = "decimal";
     }
     input.id = id;
     input.name = name;
@@ -704,21 +705,22 @@ const form = {
     const fields = $("fields");
     fields.replaceChildren();
     const f = state.form;
+    const declared = Object.fromEntries(form.declared.map((setting) => [setting.name, setting]));
     for (const exercise of f.exercises) {
       const set = document.createElement("fieldset");
       const legend = document.createElement("legend");
       legend.textContent = exercise.title;
       set.append(legend);
-      for (const x of exercise.fields) set.append(form.field(x.name, LABELS[x.option], x.value));
+      for (const x of exercise.fields) set.append(form.field(x.name, declared[x.option], x.value));
       fields.append(set);
     }
     const general = document.createElement("fieldset");
     const legend = document.createElement("legend");
     legend.textContent = "Voice and timing";
     general.append(legend);
-    general.append(form.field("verbosity", LABELS.verbosity, f.values.verbosity, f.verbosities));
-    general.append(form.field("intro", LABELS.intro, f.values.intro, f.intros));
-    for (const name of ["voice", "rate", "breath", "fit"]) general.append(form.field(name, LABELS[name], f.values[name]));
+    for (const setting of form.declared) {
+      if (setting.type !== "per exercise") general.append(form.field(setting.name, setting, f.values[setting.name]));
+    }
     const voices = document.createElement("datalist");
     voices.id = "voice-ids";
     for (const id of f.voices || []) {
@@ -729,7 +731,7 @@ const form = {
     general.append(voices);
     fields.append(general);
     const elements = $("settings").elements;
-    elements.namedItem("voice").setAttribute("list", "voice-ids");
+    if (elements.namedItem("voice")) elements.namedItem("voice").setAttribute("list", "voice-ids");
     for (const [name, value] of Object.entries(edits || {})) {
       const input = elements.namedItem(name);
       if (input) input.value = value;
@@ -827,6 +829,11 @@ const poll = {
     poll.busy = true;
     let wait;
     try {
+      if (form.declared === null) {
+        const declared = await request("api/form");
+        if (!declared.ok) throw new Error("The computer answered with an error (" + declared.status + ").");
+        form.declared = (await declared.json()).settings;
+      }
       const response = await request("api/state");
       if (!response.ok) throw new Error("The computer answered with an error (" + response.status + ").");
       const next = await response.json();
