@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m voiceguide.bench.coaching_page PAGE.md", file=sys.stderr)
         return 2
-    from voiceguide.plan.settings import DEFAULT_VOICE
+    from voiceguide.plan.parsing import DEFAULT_VOICE
     from voiceguide.routine import load_routine, resolve_routine
 
     routine = load_routine(resolve_routine(None))
