@@ -19,7 +19,7 @@ from voiceguide.plan.builder import Coaching, ms
 from voiceguide.plan.compiler import compile_routine, paragraphs
 from voiceguide.plan.cues import MEANINGS, Cue
 from voiceguide.plan.intro import cues_line, needs_phrase
-from voiceguide.plan.parsing import parse_duration
+from voiceguide.plan.parsing import PACES, parse_duration
 from voiceguide.plan.preferences import command_line, resolve
 from voiceguide.plan.settings import Settings, parse_override
 from voiceguide.plan.timeline import Silence, Speech, Timeline, Tone
@@ -365,3 +365,90 @@ def test_plan_shows_the_steps_and_their_time(routine: Routine) -> None:
         "start_s": timeline.steps[0].start_ms / 1000,
         "then_s": 2.0,
     }
+
+
+@pytest.mark.parametrize("verbosity", ["minimal", "standard", "coach"])
+def test_the_pace_scales_the_time_to_move_and_never_a_hold_a_rep_or_a_rest(
+    routine: Routine, speech: PhraseCache, verbosity: str
+) -> None:
+    plans = {pace: real_plan(routine, speech, verbosity=verbosity, pace=pace) for pace in PACES}
+    slow, standard, fast = plans["slow"], plans["standard"], plans["fast"]
+    # holds, reps (the sets) and everything said or played are the same, in the same order
+    for paced in (slow, fast):
+        assert [h.end_ms - h.start_ms for h in paced.holds] == [
+            h.end_ms - h.start_ms for h in standard.holds
+        ]
+        assert [(s.reps, s.end_ms - s.start_ms) for s in paced.sets] == [
+            (s.reps, s.end_ms - s.start_ms) for s in standard.sets
+        ]
+        assert len(paced.events) == len(standard.events)
+    moved_ms = rests = 0
+    kept_ms: list[int] = []
+    events = zip(slow.events, standard.events, fast.events, strict=True)
+    for index, (s, m, f) in enumerate(events):
+        lengths = [e.end_ms - e.start_ms for e in (s, m, f)]
+        if not isinstance(m, Silence):
+            assert (
+                s.__class__ is m.__class__ is f.__class__ and lengths[0] == lengths[1] == lengths[2]
+            )
+            assert getattr(s, "text", None) == getattr(m, "text", None) == getattr(f, "text", None)
+            continue
+        inside = [(x.start_ms, x.end_ms) for x in (*standard.holds, *standard.sets)]
+        before = standard.events[index - 1]
+        rest = isinstance(before, Speech) and before.text.startswith("Rest for ")
+        if rest or any(a <= m.start_ms < z for a, z in inside):  # a rest, a hold's or a set's
+            rests += rest
+            assert lengths[0] == lengths[1] == lengths[2], (before, lengths)
+            continue
+        # any other quiet is time to move (scaled) and time to listen (kept): the moving part
+        # is half again as long when slow, a quarter shorter when fast (to the ms, per piece)
+        slower, faster = lengths[0] - lengths[1], lengths[1] - lengths[2]
+        assert slower >= 0 and faster >= 0
+        assert abs(slower - 2 * faster) <= 4, (before, lengths)
+        moved_ms += 2 * slower
+        kept_ms.append(lengths[1] - 2 * slower)
+    # the rests are kept: said and quiet apart, or (minimal) inside a quiet that moves less
+    rest_ms = sorted(
+        ms(e.rest_s) for e in routine.exercises for _ in range(max(e.rounds, e.sets) - 1)
+    )
+    if verbosity == "minimal":
+        assert sorted(k for k in kept_ms if k >= 4000) == rest_ms, kept_ms
+    else:
+        assert rests == len(rest_ms)
+    # each hold comes after its settle or switch time, scaled
+    for s, m, f in zip(slow.holds, standard.holds, fast.holds, strict=True):
+        exercise = routine.exercise(m.exercise)
+        first = m.round == 1 and m.side in (None, (exercise.sides or (None,))[0])
+        move_ms = ms(exercise.settle_s if first else exercise.switch_s)
+        quiet = [_quiet_before(t, h.start_ms) for t, h in ((slow, s), (standard, m), (fast, f))]
+        assert quiet[0] - quiet[1] >= move_ms // 2 - 2 and quiet[1] - quiet[2] >= move_ms // 4 - 2
+    # every step that asks for a movement gives its time at the pace; the others keep theirs
+    setup = {paragraphs(e.setup)[0] for e in routine.exercises}
+    steps = zip(slow.steps, standard.steps, fast.steps, strict=True)
+    scaled = kept = 0
+    for s_step, m_step, f_step in steps:
+        assert s_step.text == m_step.text == f_step.text
+        if (s_step.then_ms, f_step.then_ms) == (m_step.then_ms, m_step.then_ms):
+            kept += 1
+            assert m_step.text not in setup
+        else:
+            scaled += 1
+            assert s_step.then_ms == ms(m_step.then_ms * 1.5 / 1000)
+            assert f_step.then_ms == ms(m_step.then_ms * 0.75 / 1000)
+    if verbosity != "minimal":
+        assert scaled >= 20 and kept >= 3  # the caution's and the intro's pauses are kept
+    print(
+        f"{verbosity}: time to move {moved_ms / 1000:.1f} s at standard; totals slow "
+        f"{slow.total_ms / 1000:.1f} s, standard {standard.total_ms / 1000:.1f} s, fast "
+        f"{fast.total_ms / 1000:.1f} s"
+    )
+    assert slow.total_ms - standard.total_ms == pytest.approx(moved_ms / 2, abs=50)
+    assert standard.total_ms - fast.total_ms == pytest.approx(moved_ms / 4, abs=50)
+
+
+def _quiet_before(timeline: Timeline, t_ms: int) -> int:
+    """The longest quiet among the few events before ``t_ms`` (a hold's start): the time to
+    settle or switch, before the hold's cue words."""
+    start = next(i for i, e in enumerate(timeline.events) if e.start_ms == t_ms)
+    before = timeline.events[max(0, start - 6) : start]
+    return max(e.end_ms - e.start_ms for e in before if isinstance(e, Silence))

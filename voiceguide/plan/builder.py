@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from voiceguide.plan.cues import CUE_MS, Cue
-from voiceguide.plan.parsing import Intro, Verbosity
+from voiceguide.plan.parsing import PACE_SCALES, Intro, Pace, Verbosity
 from voiceguide.plan.timeline import (
     Chapter,
     Event,
@@ -49,11 +49,17 @@ def ms(seconds: float) -> int:
 
 @dataclass(frozen=True)
 class Coaching:
-    """How much is said, and whether breathing is paced (``Settings`` carries these)."""
+    """How much is said, whether breathing is paced, and the time to move (``Settings``
+    carries these)."""
 
     verbosity: Verbosity = "standard"
     intro: Intro = "full"
     breath_ms: tuple[int, int] | None = None  # (inhale, exhale) tones during holds
+    pace: Pace = "standard"
+
+    def move_ms(self, seconds: float) -> int:
+        """Time given to move (settle, switch, a step's time to act) at this pace."""
+        return ms(seconds * PACE_SCALES[self.pace])
 
 
 class _OpenChapter(NamedTuple):

@@ -49,6 +49,7 @@ def compile_routine(routine: Routine, settings: Settings, measure: Measure) -> T
         verbosity=settings.verbosity,
         intro=settings.intro,
         breath_ms=(ms(breath[0]), ms(breath[1])) if breath else None,
+        pace=settings.pace,
     )
     timeline = compile_timeline(apply_settings(routine, settings), measure, coaching)
     return Timeline(
@@ -83,8 +84,8 @@ def compile_timeline(
             _reps_exercise(b, exercise, routine.breathing)
         b.close_chapter(routine.chapter_gap_s)
     b.open_chapter("Closing", None)
-    if b.talks:
-        b.say_template(routine.closing, {}, then_s(routine.steps, "closing"))
+    if b.talks:  # its steps (roll onto one side, push up) are moves too
+        b.say_template(routine.closing, {}, _paced(b, then_s(routine.steps, "closing")))
     b.tone(Cue.FINISH)
     b.pause(END_TAIL_MS)
     b.close_chapter(0)
@@ -141,13 +142,20 @@ def _say(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) -> 
     b.say_template(text, values, seconds)
 
 
+def _paced(b: Builder, seconds: tuple[float, ...]) -> tuple[float, ...]:
+    """Steps' times to act, at the listener's pace (--pace)."""
+    return tuple(b.coaching.move_ms(s) / 1000 for s in seconds)
+
+
 def _move(b: Builder, exercise: Exercise, field: str, values: dict[str, Any]) -> None:
-    """A text that asks for a movement: said with its steps' time, or at minimal left
-    unsaid with that time kept (the listener still has to get into position)."""
+    """A text that asks for a movement: said with its steps' time (at the listener's
+    pace), or at minimal left unsaid with that time kept (the listener still has to get
+    into position)."""
+    text, seconds = _steps(exercise, field)
     if b.talks:
-        _say(b, exercise, field, values)
-    elif getattr(exercise, field):
-        b.pause(ms(sum(_steps(exercise, field)[1])))
+        b.say_template(text, values, _paced(b, seconds))
+    elif text:
+        b.pause(b.coaching.move_ms(sum(seconds)))
 
 
 def _opening(b: Builder, exercise: Exercise) -> None:
@@ -191,7 +199,7 @@ def _hold_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -
                     b.say(f"{side.capitalize()}.")
                 field = "side_setup" if round_number == 1 else "side_again"
                 _move(b, exercise, field if getattr(exercise, field) else "side_again", v)
-            b.pause(ms(exercise.settle_s if first else exercise.switch_s))
+            b.pause(b.coaching.move_ms(exercise.settle_s if first else exercise.switch_s))
             during = templates.fill(exercise.during, v) if round_number == 1 and b.talks else ""
             said = {e.text for e in b.events[said_from:] if isinstance(e, Speech)}
             inside = HoldWords(
@@ -245,7 +253,7 @@ def _coach_words(
 
 def _reps_exercise(b: Builder, exercise: Exercise, breathing: tuple[str, ...]) -> None:
     _opening(b, exercise)
-    b.pause(ms(exercise.settle_s))
+    b.pause(b.coaching.move_ms(exercise.settle_s))
     work_ms, release_ms = ms(exercise.work_s), ms(exercise.release_s)
     for set_number in range(1, exercise.sets + 1):
         v = _values(exercise, b, set=set_number)

@@ -19,9 +19,12 @@ __all__ = [
     "DEFAULT_RATE_WPM",
     "DEFAULT_VOICE",
     "INTROS",
+    "PACES",
+    "PACE_SCALES",
     "RATE_LIMITS_WPM",
     "VERBOSITIES",
     "Intro",
+    "Pace",
     "Verbosity",
     "check_choice",
     "check_rate",
@@ -44,6 +47,12 @@ VERBOSITIES: tuple[Verbosity, ...] = ("minimal", "standard", "coach")
 # rule with it) and the cue sounds named in one line
 Intro = Literal["full", "short"]
 INTROS: tuple[Intro, ...] = ("full", "short")
+# the time given to move (settling into a position, switching sides, each step's time to do
+# what it said), scaled for a listener who moves slowly or quickly; holds, reps and rests
+# keep their length (they are the exercise)
+Pace = Literal["slow", "standard", "fast"]
+PACES: tuple[Pace, ...] = ("slow", "standard", "fast")
+PACE_SCALES: dict[Pace, float] = {"slow": 1.5, "standard": 1.0, "fast": 0.75}
 DEFAULT_VOICE = "hibari:heart"  # a natural voice, inside its wheel (docs/voices.md)
 # words a minute as a listener counts them: 145 (espeak-ng's own rate 131) gives a listener
 # time to follow new movements (espeak-ng's rate 160 is 178, brisk for a first listen)
@@ -142,7 +151,7 @@ def parse_bed_level(raw: str) -> float:
 
 
 def check_choice(option: str, raw: str, choices: tuple[str, ...]) -> str:
-    """``raw`` when it is one of ``choices`` (``--verbosity``, ``--intro``)."""
+    """``raw`` when it is one of ``choices`` (``--verbosity``, ``--intro``, ``--pace``)."""
     if raw not in choices:
         raise SettingsError(f"--{option} {raw!r}: must be one of {', '.join(choices)}")
     return raw

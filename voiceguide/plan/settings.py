@@ -20,8 +20,10 @@ from voiceguide.plan.parsing import (
     DEFAULT_RATE_WPM,
     DEFAULT_VOICE,
     INTROS,
+    PACES,
     VERBOSITIES,
     Intro,
+    Pace,
     Verbosity,
     check_choice,
     check_rate,
@@ -71,6 +73,7 @@ class Settings:
     rate_wpm: int = DEFAULT_RATE_WPM
     verbosity: Verbosity = "standard"
     intro: Intro = "full"  # the introduction's length (--intro)
+    pace: Pace = "standard"  # the time given to move (--pace)
     # the listener chose the introduction (command line, config file, phone): --fit leaves
     # it as it is; it changes no event, so it is not among the described settings
     intro_chosen: bool = False
@@ -86,6 +89,7 @@ class Settings:
     def __post_init__(self) -> None:
         check_choice("verbosity", self.verbosity, VERBOSITIES)
         check_choice("intro", self.intro, INTROS)
+        check_choice("pace", self.pace, PACES)
         check_rate(self.rate_wpm)
         check_voice(self.voice)
         parse_bed_level(str(self.bed_level_db))
@@ -102,6 +106,7 @@ class Settings:
             "rate_wpm": self.rate_wpm,
             "verbosity": self.verbosity,
             "intro": self.intro,
+            "pace": self.pace,
             "breath_s": list(self.breath_s) if self.breath_s else None,
             "fit_s": self.fit_s,
             "bed": self.bed,
@@ -121,6 +126,8 @@ class Settings:
             parts.append(self.verbosity)
         if self.intro != "full":
             parts.append(f"{self.intro} introduction")
+        if self.pace != "standard":
+            parts.append(f"{self.pace} pace")
         if self.breath_s:
             parts.append("breathing " + "-".join(templates.format_number(s) for s in self.breath_s))
         if self.fit_s:
