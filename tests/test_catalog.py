@@ -34,6 +34,7 @@ SAMPLES: dict[str, tuple[str, str]] = {
     "rate": ("150", "150"),
     "verbosity": ('"coach"', "coach"),
     "intro": ('"short"', "short"),
+    "pace": ('"slow"', "slow"),
     "breath": ('"4-6"', "4-6"),
     "fit": ('"15m"', "15m"),
     "bitrate": ('"128k"', "128k"),

@@ -520,6 +520,7 @@ def _cli_error(args: list[str], env: dict[str, str], out: Path) -> str:
         ("rate", "abc", ["--rate", "abc"]),
         ("rate", "9999", ["--rate", "9999"]),
         ("verbosity", "loud", ["--verbosity", "loud"]),
+        ("pace", "brisk", ["--pace", "brisk"]),
         ("fit", "soon", ["--fit", "soon"]),
         ("breath", "4", ["--breath", "4"]),
         ("hold:supine-hip-stretch", "", ["--hold", "supine-hip-stretch="]),
@@ -563,6 +564,16 @@ def test_an_impossible_fit_fails_the_render_with_the_cli_message_and_changes_not
     assert render["error"].startswith("Fit into: ")
     assert running.state()["generation"] == generation
     assert _export_files(running.out_dir) == before
+
+
+def test_the_form_offers_the_pace(running: Running) -> None:
+    """A pace given on the form goes the way of every field (checked by export's parser,
+    kept in phone.toml: tests/plan/test_pace_setting.py)."""
+    assert running.state()["form"]["values"]["pace"] == "standard"
+    status, _headers, body = running.get("api/form")
+    assert status == 200
+    pace = next(f for f in json.loads(body)["settings"] if f["name"] == "pace")
+    assert pace["label"] == "Time to move" and pace["choices"] == ["slow", "standard", "fast"]
 
 
 def test_unknown_fields_and_stale_forms_are_refused(running: Running) -> None:

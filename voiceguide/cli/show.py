@@ -84,6 +84,8 @@ def plan_table(
         chosen.append(f"--verbosity {settings.verbosity}")
     if settings and settings.intro != "full":
         chosen.append(f"--intro {settings.intro}")
+    if settings and settings.pace != "standard":
+        chosen.append(f"--pace {settings.pace}")
     if settings and settings.breath_s:
         chosen.append("--breath " + "-".join(f"{s:g}" for s in settings.breath_s))
     if settings and settings.fit_s:

@@ -23,6 +23,7 @@ from voiceguide.plan.parsing import (
     DEFAULT_RATE_WPM,
     DEFAULT_VOICE,
     INTROS,
+    PACES,
     RATE_LIMITS_WPM,
     VERBOSITIES,
     check_choice,
@@ -274,6 +275,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Introduction",
         default="full",
         default_shown="full; short after 3 completed sessions in the practice log",
+    ),
+    _choice_setting(
+        "pace",
+        PACES,
+        "The time given to move (settle, switch sides, each step): slow x1.5, fast x0.75; "
+        "holds, reps and rests keep their length.",
+        "Time to move",
+        default="standard",
     ),
     Setting(
         "breath",

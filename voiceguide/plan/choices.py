@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from voiceguide.plan.catalog import SETTINGS
-from voiceguide.plan.parsing import Intro, Verbosity
+from voiceguide.plan.parsing import Intro, Pace, Verbosity
 from voiceguide.plan.settings import Override, parse_override
 from voiceguide.routine.lexicon import Lexicon
 
@@ -57,6 +57,7 @@ class Choices:
     rate_wpm: int | None = None
     verbosity: Verbosity | None = None
     intro: Intro | None = None
+    pace: Pace | None = None
     breath_s: tuple[float, float] | Off | None = None
     fit_s: float | Off | None = None
     bitrate: str | None = None
