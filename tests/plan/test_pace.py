@@ -452,3 +452,122 @@ def _quiet_before(timeline: Timeline, t_ms: int) -> int:
     start = next(i for i, e in enumerate(timeline.events) if e.start_ms == t_ms)
     before = timeline.events[max(0, start - 6) : start]
     return max(e.end_ms - e.start_ms for e in before if isinstance(e, Silence))
+
+
+_PAIN_RULE = re.compile(r"(brings on pain|it hurts), (ease off|squeeze more gently)")
+_NUMBER_SAID = re.compile(
+    r"for about (\d+) seconds|for at least (\d+) seconds|Rest for (\d+) seconds|"
+    r"release (\d+) times in each set|(?:Set|Round) \d+ of (\d+)"
+)
+
+
+@pytest.mark.parametrize("verbosity", ["minimal", "standard", "coach"])
+def test_every_point_of_the_coaching_issue_on_the_real_timeline(
+    routine: Routine, speech: PhraseCache, verbosity: str
+) -> None:
+    """Issue #23's points, each where it can be heard, on the default voice's timeline (the
+    short introduction, the beat and the pace have their own tests above)."""
+    timeline = real_plan(routine, speech, verbosity=verbosity)
+    standard = real_plan(routine, speech) if verbosity != "standard" else timeline
+    talks = verbosity != "minimal"
+    said = spoken(timeline)
+    words = [e.text for e in said]
+    supine, twist, _squeeze = routine.exercises
+    # 1. the twist, unmistakable: the foot beside the outside of the knee, the upper body
+    # turned toward the bent knee, the knee pressed across the body (never "outward")
+    twist_words = texts(timeline, twist.title)
+    if talks:
+        for side, other in (("right", "left"), ("left", "right")):
+            assert f"Turn your upper body toward your bent {side} knee." in " ".join(twist_words)
+            assert f"press your {side} knee toward the {other}, across your body" in " ".join(
+                twist_words
+            )
+        assert not any("outward" in t for t in twist_words)
+    # 2. the pain rule: in the introduction and with every exercise, before it starts
+    assert any(_PAIN_RULE.search(t) for t in texts(timeline, "Introduction"))
+    assert any("press n" in t and "next chapter" in t for t in texts(timeline, "Introduction"))
+    for exercise in routine.exercises:
+        start, _end = chapter(timeline, exercise.title)
+        first = min(
+            x.start_ms for x in (*timeline.holds, *timeline.sets) if x.exercise == exercise.id
+        )
+        assert any(_PAIN_RULE.search(e.text) for e in spoken(timeline, start, first)), exercise.id
+    # 3. the figure-4 rests with the feet down: one round at a time with the legs up
+    if talks:
+        in_supine = spoken(timeline, *chapter(timeline, supine.title))
+        up = [e for e in in_supine if "both legs are up" in e.text]
+        down = [e for e in in_supine if "Lower both feet" in e.text or "Put your feet" in e.text]
+        assert len(up) == supine.rounds and len(down) == supine.rounds
+        spans = [d.start_ms - u.end_ms for u, d in zip(up, down[-len(up) :], strict=True)]
+        assert max(spans) <= 150_000, spans  # one round, both sides (it was 6.5 minutes)
+        for rest in (e for e in said if e.text == f"Rest for {supine.rest_s:g} seconds."):
+            before = [e.text for e in spoken(timeline, rest.start_ms - 10_000, rest.start_ms)]
+            assert any("Lower both feet to the floor" in t for t in before)
+    # 4. time to move at every level: from one hold (or set) to the next, at least the time
+    # the standard level gives to move there (steps, settling, switching: what --pace slow
+    # makes half again as long)
+    slow = real_plan(routine, speech, pace="slow")
+
+    def stretches(t: Timeline) -> list[tuple[int, int]]:
+        marks = sorted((*t.holds, *t.sets), key=lambda x: x.start_ms)
+        return list(
+            zip([0] + [m.end_ms for m in marks[:-1]], [m.start_ms for m in marks], strict=True)
+        )
+
+    moved = 0
+    for (a, z), (sa, sz), (slow_a, slow_z) in zip(
+        stretches(timeline), stretches(standard), stretches(slow), strict=True
+    ):
+        moves = 2 * ((slow_z - slow_a) - (sz - sa))
+        quiet = sum(
+            e.end_ms - e.start_ms
+            for e in timeline.events
+            if isinstance(e, Silence) and a <= e.start_ms < z
+        )
+        assert quiet >= moves, (a, z, quiet, moves)
+        moved += moves
+    assert moved >= 100_000  # (between sets: a rest only)
+    # 6. coach: no sentence twice within one hold, the reminders turn, breathing in every
+    # exercise (squeezes included)
+    for hold in timeline.holds:
+        inside = [e.text for e in spoken(timeline, hold.start_ms, hold.end_ms)]
+        assert len(inside) == len(set(inside)), inside
+    if verbosity == "coach":
+        for exercise in routine.exercises:
+            chapter_words = " ".join(texts(timeline, exercise.title)).lower()
+            assert "breath" in chapter_words, exercise.id
+        later = [h for h in timeline.holds if h.exercise == supine.id and h.round > 1]
+        heard = {e.text for h in later for e in spoken(timeline, h.start_ms, h.end_ms)} & {
+            t.replace("{side}", s) for t in supine.reminders for s in ("left", "right")
+        }
+        assert len(heard) == 4  # both reminders, both sides
+    # 8. the numbers said are the ones timed; no fraction of a second is said
+    assert not any(re.search(r"\d\.\d", t) for t in words)
+    for e in said:
+        for found in _NUMBER_SAID.finditer(e.text):
+            about, least, rest, reps, of = (int(g) if g else None for g in found.groups())
+            if about is not None:
+                assert {
+                    h.end_ms - h.start_ms for h in timeline.holds if h.exercise == supine.id
+                } == {about * 1000}
+            if least is not None:
+                assert {
+                    h.end_ms - h.start_ms for h in timeline.holds if h.exercise == twist.id
+                } == {least * 1000}
+            if rest is not None:
+                # until the next thing asked (coach may say a breathing line inside it)
+                after = next(
+                    x for x in said if x.start_ms > e.start_ms and x.text not in routine.breathing
+                )
+                assert after.start_ms - e.end_ms >= rest * 1000, (e, after)
+            if reps is not None:
+                assert {s.reps for s in timeline.sets} == {reps}
+            if of is not None:
+                assert of in (len(timeline.sets), supine.rounds)
+    # 9. say what helps: how to come up from the floor; the lines that asked nothing are gone
+    assert not any("rules change just a bit" in t or "The hold ends, or" in t for t in words)
+    if talks:
+        closing = " ".join(texts(timeline, "Closing"))
+        assert "notice how your back feels" in closing
+        assert "roll onto one side" in closing and "push yourself up with your arms" in closing
+    print(f"{verbosity}: {len(words)} phrases, {len(timeline.holds)} holds, checked")
