@@ -78,16 +78,21 @@ def _export(folder: Path, args: list[str]) -> Path:
     return next(out.glob("* - full routine.lrc"))
 
 
-def page(exports: list[Lyrics], first_title: str, first_step: str, made: str) -> str:
-    """The page: a summary table, then every export's lyrics (``made``: when and with what)."""
+def page(
+    exports: list[Lyrics], first_title: str, first_step: str, made: str, shown: int | None = None
+) -> str:
+    """The page: a summary table of every export, then the lyrics of the first ``shown``
+    (None: all; ``made``: when and with what)."""
     out = [
         "# What is heard, level by level",
         "",
         f"Every line a listener hears in the default routine (`outer-hip`, {made}),",
         "with its time in the full-routine track, at each verbosity (`--verbosity minimal`,",
         "`standard`, `coach`) and with the short introduction a returning listener gets",
-        "(`--intro short`). Sounds are in brackets (`[hold]`, `[release]`, `[switch sides]`,",
-        "`[set done]`, `[done]`); the three numbers before a release are the countdown's blips.",
+        "(`--intro short`); the table adds the standard level at a slow and a fast `--pace`",
+        "(the same words, more or less time to move). Sounds are in brackets (`[hold]`,",
+        "`[release]`, `[switch sides]`, `[set done]`, `[done]`); the three numbers before a",
+        "release are the countdown's blips; at minimal, `[hold]` also starts each squeeze.",
         "",
         "This page is made, not written: `python -m voiceguide.bench.coaching_page",
         "docs/coaching.md` exports the routine once per row below (with empty config and data",
@@ -113,7 +118,7 @@ def page(exports: list[Lyrics], first_title: str, first_step: str, made: str) ->
         f'"First exercise" is when "{first_title}" is said; "first movement asked" when "'
         f'{first_step}" is.',
     ]
-    for lyrics in exports:
+    for lyrics in exports[:shown]:
         out += [
             "",
             f"## {lyrics.name.capitalize()}",
@@ -144,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     first_step = next(p for p in first.setup.split("\n\n") if p.strip()).strip()
     runs = [(level, ["--verbosity", level]) for level in LEVELS]
     runs.append(("standard, short introduction", ["--intro", "short"]))
+    shown = len(runs)  # the paces: in the table only (the words are the standard level's)
+    runs += [(f"standard, {pace} pace", ["--pace", pace]) for pace in ("slow", "fast")]
     exports = []
     with tempfile.TemporaryDirectory(prefix="voiceguide-coaching-") as temp:
         for index, (name, options) in enumerate(runs):
@@ -152,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             command = " ".join(["voiceguide", "export", *options])
             exports.append(read_lyrics(lrc, name, command))
     made = f"the default voice {DEFAULT_VOICE}, made {datetime.now(UTC):%Y-%m-%d}"
-    text = page(exports, first.title + ".", first_step, made)
+    text = page(exports, first.title + ".", first_step, made, shown)
     Path(args[0]).write_text(text, encoding="utf-8")
     print(f"wrote {args[0]}: {', '.join(f'{e.name} {e.length}' for e in exports)}")
     return 0
