@@ -180,3 +180,47 @@ def test_hibari_reads_the_words_and_the_other_engines_get_the_respellings(
     finally:
         hibari.close()
         other.close()
+
+
+def test_one_process_speaks_in_threads_the_same_bytes_as_one_phrase_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hibari's model and lexicons are most of a worker's memory: one worker process speaks
+    and finishes the phrases in a thread per core. Each phrase is the same bytes as spoken
+    alone, one after another in the other order, and the lengths known before the audio
+    (as an export plans) are the audio's."""
+    from voiceguide.speech import workers
+    from voiceguide.speech.cache import PhraseCache
+    from voiceguide.speech.hibari import HibariSynthesizer
+
+    require("hibari", bundled_voices() is not None, "pip install hibari-tts (./dev.sh setup)")
+    texts = [
+        f"Hold the stretch for {n} breaths, then let your {part} relax."
+        for n, part in zip(range(2, 10), ["hip", "knee", "neck", "back"] * 2, strict=True)
+    ]
+    pools: list[int] = []
+    start_pool = workers._start_pool
+
+    def counted(count: int) -> object:
+        pools.append(count)
+        return start_pool(count)
+
+    monkeypatch.setattr(workers, "_start_pool", counted)
+    threaded = HibariSynthesizer(DEFAULT_VOICE, 145, workers=2)
+    jobs = [(text, tmp_path) for text in texts]
+    assert (threaded.workers_for(jobs), threaded.threads_for(jobs)) == (1, 2)
+    together = PhraseCache(threaded, tmp_path / "together")
+    together.ensure(texts, lengths_only=True)
+    lengths = {text: together.measure(text) for text in texts}
+    assert [together.measure(text) for text in texts] == [lengths[t] for t in texts]
+    alone = PhraseCache(HibariSynthesizer(DEFAULT_VOICE, 145, workers=1), tmp_path / "alone")
+    try:
+        for text in reversed(texts):
+            alone.ensure([text])
+        for text in texts:
+            assert together.pcm(text) == alone.pcm(text), text
+            assert alone.measure(text) == lengths[text]
+    finally:
+        together.close()
+        alone.close()
+    assert pools == [1] + [1] * len(texts)

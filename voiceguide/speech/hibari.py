@@ -1,5 +1,6 @@
 """hibari: the default voice, Kokoro's ``heart`` distilled to a 7.9 MB model (hibari-tts,
-Apache-2.0), run with onnxruntime in worker processes.
+Apache-2.0), run with onnxruntime in one worker process that speaks a phrase per core in
+threads (its model and lexicons are loaded once, not once per core).
 
 Only the voices inside the wheel are used (``hibari:heart``): hibari fetches its other voices
 from the network on first use, so they are refused here, and the engine is always given the
@@ -11,11 +12,13 @@ phrase. hibari and onnxruntime are imported only in this module, inside function
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import sys
 import threading
 import wave
 from dataclasses import dataclass
@@ -147,6 +150,9 @@ class HibariSynthesizer(WorkerSynthesizer):
     # fallback say the routines' words right (heard by the listening test), their respellings
     # wrong ("pirri-formiss" was heard as "periformis", "peary formus")
     takes_respellings: ClassVar[bool] = False
+    # the lexicons and the model are most of a worker's memory; onnxruntime and numpy leave
+    # the GIL while they compute, and each phrase is seeded alike in any thread
+    one_process: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -195,6 +201,7 @@ def _engine(name: str, model: str) -> Any:
     global _worker_engine
     with _worker_lock:
         if _worker_engine is None or _worker_engine.model_path != model:
+            _give_back_freed_arrays()
             try:
                 from hibari import Hibari  # type: ignore[import-untyped]
             except ImportError as error:
@@ -205,11 +212,43 @@ def _engine(name: str, model: str) -> Any:
                 engine = Hibari(
                     voice=name, model=model, threads=1
                 )  # one thread: the same sums every time
+                engine.sess = _session_without_arena(model)
                 engine.g2p("Ready.")  # loads the lexicons now
             except Exception as error:
                 raise SynthesisError(f"hibari could not load {model}: {error}") from None
             _worker_engine = engine
         return _worker_engine
+
+
+def _session_without_arena(model: str) -> Any:
+    """hibari's session (one thread), but with onnxruntime's memory arena off: the arena
+    keeps the largest phrase's buffers for every thread that ran one (phrases are spoken in
+    threads side by side), and a cold export's memory is counted at its peak."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_MMAP_THRESHOLD_BYTES = 4 << 20
+
+
+def _give_back_freed_arrays() -> None:
+    """Have glibc map every allocation of 4 MiB or more on its own, so that a phrase's arrays
+    go back to the system when freed. By default the threshold rises to 32 MiB as blocks are
+    freed, and the arrays of the phrases spoken and finished side by side in this process's
+    threads would stay in its heap."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc: left as it is
+        name = ctypes.util.find_library("c")
+        if name and sys.platform.startswith("linux"):
+            ctypes.CDLL(name).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
 
 
 def _worker_setup(name: str = "", model: str = "", speed: float = 1.0, identity: str = "") -> None:

@@ -6,7 +6,8 @@ engine up in a worker (``setup``, with its arguments) and the one that speaks a 
 a WAV (``speak``), both importable at the top of a module (workers are spawned, not forked).
 A worker starts engine-agnostic and sets its engine up with its first phrase, so workers
 can be started before the engine is known (:class:`EarlyWorkers`: while the routine loads,
-on a core that is idle then).
+on a core that is idle then). An engine of ``one_process`` speaks in threads of a single
+worker instead: the first phrase's task hands it every phrase of the synthesis.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import threading
 import time
 import wave
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,6 +45,10 @@ class WorkerSynthesizer:
     # the CPU a worker takes to start: one more worker is started only for as much work
     worker_start_s: ClassVar[float] = 0.25
     start_allowance_s: ClassVar[float] = 0.0  # more time for the first phrase: workers start
+    # one process speaks every phrase, in one thread per core: for an engine whose model and
+    # lexicons are most of its memory (a second process would hold a second copy of them)
+    # and which releases the GIL while it computes
+    one_process: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -95,9 +101,19 @@ class WorkerSynthesizer:
             release()  # a Ctrl-C pressed while the workers started arrives here
             # every phrase is spoken first (its length is then known), then finished
             engine = (self._setup, self._setup_args, self._speak)
+            threads = self.threads_for(jobs)
+            # one process: the first task brings every phrase, spoken ahead in its threads
+            ahead = [(text, str(path)) for text, path in jobs] if threads > 1 else []
             speaking = [
-                (text, path, pool.apply_async(_speak_in_worker, (*engine, text, str(path))))
-                for text, path in jobs
+                (
+                    text,
+                    path,
+                    pool.apply_async(
+                        _speak_in_worker,
+                        (*engine, text, str(path), ahead if index == 0 else [], threads),
+                    ),
+                )
+                for index, (text, path) in enumerate(jobs)
             ]
             finishing = []
             for index, (text, path, result) in enumerate(speaking):
@@ -105,7 +121,14 @@ class WorkerSynthesizer:
                 if spoken is not None:
                     spoken(text, path)
                 finishing.append(
-                    (text, path, pool.apply_async(_worker_finish, (text, str(path), finish)))
+                    (
+                        text,
+                        path,
+                        pool.apply_async(
+                            _worker_finish,
+                            (text, str(path), finish, ahead if index == 0 else []),
+                        ),
+                    )
                 )
             for text, path, result in finishing:
                 self._wait(text, result)
@@ -119,14 +142,22 @@ class WorkerSynthesizer:
             pool.join()
 
     def workers_for(self, jobs: Sequence[tuple[str, Path]]) -> int:
-        """How many workers to start for ``jobs``: one per core (at most ``workers``), but
-        no more than there are phrases, nor than their work (estimated, on one core) covers
-        the workers' start: a few short phrases are spoken by one worker."""
+        """How many worker processes to start for ``jobs``: one per core (at most
+        ``workers``), but no more than there are phrases, nor than their work (estimated, on
+        one core) covers the workers' start: a few short phrases are spoken by one worker.
+        One, for an engine that speaks in threads of :attr:`one_process`."""
+        if self.one_process:
+            return 1
         work_s = sum(
             self.cost_s_per_phrase + self.cost_s_per_word * len(text.split()) for text, _ in jobs
         )
         worth = int(work_s // self.worker_start_s) if self.worker_start_s > 0 else len(jobs)
         return max(1, min(self.workers, len(jobs), worth))
+
+    def threads_for(self, jobs: Sequence[tuple[str, Path]]) -> int:
+        """How many phrases a worker process speaks at once: one, or for an engine of
+        :attr:`one_process`, one per core (a thread costs nothing to start)."""
+        return max(1, min(self.workers, len(jobs))) if self.one_process else 1
 
     def _wait(self, text: str, result: Any, extra_s: float = 0.0) -> None:
         """The phrase's result (its error raised here), watching for cancel() meanwhile."""
@@ -293,6 +324,10 @@ def _import_ahead() -> None:
 
 
 _engine: tuple[Callable[..., None], tuple[Any, ...]] | None = None  # this worker's engine
+# phrases being spoken and finished ahead, in threads, by their WAV's path (one_process)
+_speaking: dict[str, Future[None]] = {}
+_finishing: dict[str, Future[None]] = {}
+_threads: ThreadPoolExecutor | None = None
 
 
 def _speak_in_worker(
@@ -301,16 +336,28 @@ def _speak_in_worker(
     speak: Callable[[str, str], None],
     text: str,
     wav_path: str,
+    ahead: Sequence[tuple[str, str]] = (),
+    threads: int = 1,
 ) -> None:
     """One phrase, in a worker: its engine set up first, with the worker's first phrase. A
-    worker serves one synthesizer (its pool ends with the synthesis)."""
-    global _engine
+    worker serves one synthesizer (its pool ends with the synthesis). The first phrase may
+    bring every phrase of the synthesis (``ahead``): they are spoken in ``threads`` threads,
+    in order, and each phrase's own task waits for its turn's result."""
+    global _engine, _threads
     if _engine is None:
         setup(*setup_args)
         _engine = (setup, setup_args)
     elif _engine != (setup, setup_args):
         raise SynthesisError("a speech worker was given a second engine (a bug in voiceguide)")
-    speak(text, wav_path)
+    if ahead:
+        _threads = ThreadPoolExecutor(threads, thread_name_prefix="voiceguide-speak")
+        for later_text, later_path in ahead:
+            _speaking[later_path] = _threads.submit(speak, later_text, later_path)
+    spoken = _speaking.get(wav_path)
+    if spoken is None:
+        speak(text, wav_path)
+    else:
+        spoken.result()
 
 
 def _exit_with(parent_sentinel: int) -> None:
@@ -318,9 +365,29 @@ def _exit_with(parent_sentinel: int) -> None:
     os._exit(1)
 
 
-def _worker_finish(text: str, wav_path: str, finish: Finisher | None) -> None:
-    if finish is not None:
+def _worker_finish(
+    text: str, wav_path: str, finish: Finisher | None, ahead: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Finish one phrase; with ``ahead`` (the first phrase's task, in one process), every
+    phrase is finished in the threads that spoke them, each once it is spoken (they were
+    all given to the threads before: none waits for a phrase not yet taken)."""
+    if finish is None:
+        return
+    if ahead and _threads is not None:
+        for later_text, later_path in ahead:
+            _finishing[later_path] = _threads.submit(_finish_spoken, later_text, later_path, finish)
+    finished = _finishing.pop(wav_path, None)
+    if finished is None:
         finish(text, Path(wav_path))
+    else:
+        finished.result()
+
+
+def _finish_spoken(text: str, wav_path: str, finish: Finisher) -> None:
+    spoken = _speaking.get(wav_path)
+    if spoken is not None:
+        spoken.result()
+    finish(text, Path(wav_path))
 
 
 def wav_complete(path: Path) -> bool:
