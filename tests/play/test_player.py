@@ -17,7 +17,7 @@ from voiceguide import pipeline
 from voiceguide.errors import PlaybackError, SettingsError
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.settings import Settings
-from voiceguide.plan.timeline import Timeline
+from voiceguide.plan.timeline import Speech, Timeline
 from voiceguide.play import (
     Command,
     LivePlayback,
@@ -292,20 +292,25 @@ def _similarity(a: bytes, b: bytes) -> float:
     return float(np.abs(corr).max() / (np.linalg.norm(x) * np.linalg.norm(y)))
 
 
-def test_plan_stages_start_on_the_first_chapters_and_end_with_exactly_the_plan(
+def test_plan_stages_start_on_the_first_phrases_then_the_first_chapters_and_end_with_the_plan(
     tmp_path: Path, fake_cache: PhraseCache
 ) -> None:
     routine = pipeline.load(str(write_tiny_routine(tmp_path / "routine")))
     stages = list(pipeline.plan_stages(routine, Settings(), fake_cache))
-    assert len(stages) == 2
-    first, final = stages
-    assert not first.final and final.final
+    assert len(stages) == 3
+    opening, first, final = stages
+    assert not opening.final and not first.final and final.final
     expected = pipeline.plan(routine, Settings(), fake_cache)
     assert final.timeline == expected
+    spoken = [i for i, e in enumerate(expected.events) if isinstance(e, Speech)]
+    # the opening stage: the first phrases only (the first sound comes sooner), then the
+    # introduction whole
+    assert spoken[2] < opening.ready_events <= spoken[3]
     intro = expected.chapters[0]
     assert first.ready_events >= intro.end_event
-    assert first.timeline.events[: first.ready_events] == expected.events[: first.ready_events]
-    assert first.bound_ms >= expected.total_ms
+    for stage in (opening, first):
+        assert stage.timeline.events[: stage.ready_events] == expected.events[: stage.ready_events]
+        assert stage.bound_ms >= expected.total_ms
     # everything cached now: one complete stage
     again = list(pipeline.plan_stages(routine, Settings(), fake_cache))
     assert [s.final for s in again] == [True] and again[0].timeline == expected
@@ -316,12 +321,15 @@ def test_plan_stages_from_an_exercise_make_its_chapter_final_first(
 ) -> None:
     routine = pipeline.load(str(write_tiny_routine(tmp_path / "routine")))
     settings = pipeline.parse_settings([("hold", "stretch=6")])
-    first, final = pipeline.plan_stages(routine, settings, fake_cache, "squeeze")
+    *stages, final = pipeline.plan_stages(routine, settings, fake_cache, "squeeze")
     squeeze = next(c for c in final.timeline.chapters if c.exercise == "squeeze")
-    assert first.ready_events >= squeeze.end_event
-    assert (
-        first.timeline.events[: first.ready_events] == final.timeline.events[: first.ready_events]
-    )
+    # the first stage places the chapter (every phrase before it) and plays its first phrase
+    assert stages[0].ready_events > squeeze.first_event
+    assert stages[-1].ready_events >= squeeze.end_event
+    assert not stages[0].final
+    for stage in stages:
+        ready = stage.ready_events
+        assert stage.timeline.events[:ready] == final.timeline.events[:ready]
 
 
 def test_play_refuses_an_unknown_exercise_for_from(rig: Rig, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ playback should start soon, :func:`plan_stages` gives the plan in stages: first 
 of the chapters up to where playback starts are synthesized, and playback starts on that
 part of the timeline, which no later phrase can change (the compiler places events one
 after another); the rest is synthesized behind it, and the final stage is exactly
-:func:`plan`'s timeline, the one export renders.
+:func:`plan`'s timeline, the one export renders. The very first stage is smaller still: the
+phrases before the start (their lengths place it) and the first few phrases played.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 from collections.abc import Iterator
 from functools import partial
 
+from voiceguide.errors import VoiceguideError
 from voiceguide.plan.compiler import compile_routine
 from voiceguide.plan.fit import fit
 from voiceguide.plan.length import check_length
@@ -30,6 +32,7 @@ __all__ = ["asked_phrases", "check_estimate", "plan", "plan_as_saved", "plan_sta
 
 _BOUND_FACTOR = 3  # a phrase not yet synthesized is taken to last at most this many times...
 _BOUND_EXTRA_MS = 2_000  # ...the longest per character so far, plus this
+_OPENING_PHRASES = 3  # spoken first when playback starts cold: it plays while the rest comes
 
 
 def asked_phrases(routine: Routine, settings: Settings) -> list[str]:
@@ -114,7 +117,7 @@ def _planned(
 def plan_stages(
     routine: Routine, settings: Settings, cache: PhraseCache, start_exercise: str | None = None
 ) -> Iterator[PlanStage]:
-    """The plan, complete if every phrase is cached, else in two stages (see the module)."""
+    """The plan, complete if every phrase is cached, else in stages (see the module)."""
     asked = asked_phrases(routine, settings)
     if settings.fit_s is None:
         check_estimate(routine, settings)
@@ -134,9 +137,18 @@ def plan_stages(
     rough = compile_routine(routine, settings, lambda _text: 1)
     intro = rough.chapters[0]
     first += [e.text for e in rough.events[: intro.end_event] if isinstance(e, Speech)]
+    cached = set(asked) - missing
+    # the first sound sooner: the phrases before where playback starts (their lengths place
+    # it) and the first few it plays; the rest of those chapters is spoken while they play
+    at = next((c.first_event for c in rough.chapters if c.exercise == start_exercise), 0)
+    before = [e.text for e in rough.events[:at] if isinstance(e, Speech)]
+    opening = [e.text for e in rough.events[at:] if isinstance(e, Speech)][:_OPENING_PHRASES]
+    soon = list(dict.fromkeys(before + opening))
+    if not set(first) <= set(soon):
+        cache.ensure(soon)
+        yield _provisional(routine, settings, cache, asked, cached | set(soon))
     cache.ensure(first)
-    known = (set(asked) - missing) | set(first)
-    yield _provisional(routine, settings, cache, asked, known)
+    yield _provisional(routine, settings, cache, asked, cached | set(first))
     yield PlanStage.complete(_planned(routine, settings, cache))
 
 
@@ -145,23 +157,33 @@ def _provisional(
 ) -> PlanStage:
     """The timeline with the known phrases; final up to where no unknown phrase's length
     matters: where it agrees with the same timeline made with other stand-in lengths for the
-    unknown phrases (events after that still move)."""
+    unknown phrases, short and about as long as the known ones per character (events after
+    that still move; a pause that shrinks to fit a phrase moves only when the phrase is
+    long). A stand-in the compiler refuses (a count longer than its rep) proves nothing."""
+    per_char_ms = max((cache.measure(t) / max(1, len(t)) for t in known), default=100.0)
+
+    def longest(text: str) -> int:
+        return round(_BOUND_FACTOR * per_char_ms * len(text) + _BOUND_EXTRA_MS)
 
     def measure(text: str) -> int:
         return cache.measure(text) if text in known else 1
 
-    def other(text: str) -> int:
-        return cache.measure(text) if text in known else 2
-
+    stand_ins = [
+        lambda text: cache.measure(text) if text in known else 2,
+        lambda text: cache.measure(text) if text in known else round(per_char_ms * len(text)),
+    ]
     timeline = compile_routine(routine, settings, measure)
-    exact = compile_routine(routine, settings, other)
-    ready = 0
-    for ours, theirs in zip(timeline.events, exact.events, strict=False):
-        if ours != theirs:
-            break
-        ready += 1
-    per_char_ms = max((cache.measure(t) / max(1, len(t)) for t in known), default=100.0)
-    unknown_ms = sum(
-        _BOUND_FACTOR * per_char_ms * len(t) + _BOUND_EXTRA_MS for t in asked if t not in known
-    )
+    ready = len(timeline.events)
+    for other in stand_ins:
+        try:
+            exact = compile_routine(routine, settings, other)
+        except VoiceguideError:
+            continue
+        same = 0
+        for ours, theirs in zip(timeline.events[:ready], exact.events, strict=False):
+            if ours != theirs:
+                break
+            same += 1
+        ready = same
+    unknown_ms = sum(longest(t) for t in asked if t not in known)
     return PlanStage(timeline, ready, timeline.total_ms + round(unknown_ms))
