@@ -13,9 +13,9 @@ import pytest
 import typer
 
 from voiceguide.cli import app
+from voiceguide.pipeline.saved import load_config
 from voiceguide.plan.catalog import CONFIG_KEYS, SETTINGS, Setting, form_json
 from voiceguide.plan.choices import Choices, command_line
-from voiceguide.plan.config import load_config
 from voiceguide.plan.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

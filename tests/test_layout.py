@@ -114,6 +114,20 @@ def test_the_pure_stages_import_no_audio_library(stage: str) -> None:
     assert wrong == []
 
 
+def test_the_plan_reads_no_file_and_no_environment() -> None:
+    """plan/ is values in, values out: the config file, phone.toml, the environment and the
+    platform's folders are read by the caller (``pipeline/saved.py``)."""
+    reading = ("os", "platformdirs", "voiceguide.files", "shutil", "sqlite3", "subprocess")
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+        for path in modules()
+        if stage_of(path) == "plan"
+        for module, line, _names in imports(path)
+        if module in reading
+    ]
+    assert wrong == []
+
+
 def test_module_size_follows_concepts() -> None:
     """A guide, not a rule to format around: over 400 lines is a warning to look at the
     module again, over 600 fails."""

@@ -18,6 +18,7 @@ import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "SEAL_BYTES",
@@ -35,6 +36,7 @@ __all__ = [
     "staging_path",
     "sweep_abandoned",
     "sweep_semaphores",
+    "user_folder",
     "version_of",
     "write_output",
 ]
@@ -311,3 +313,19 @@ def _mapped_names(proc: Path) -> set[str]:
                         path = line.rsplit(b" ", 1)[-1].strip()
                         names.add(os.fsdecode(path).rsplit("/", 1)[-1])
     return names
+
+
+def user_folder(kind: Literal["config", "data", "cache"], variable: str) -> Path:
+    """``$variable`` (``VOICEGUIDE_CONFIG_DIR``...) when it is set, else the platform's user
+    ``kind`` folder for voiceguide."""
+    override = os.environ.get(variable)
+    if override:
+        return Path(override)
+    import platformdirs
+
+    find = {
+        "config": platformdirs.user_config_dir,
+        "data": platformdirs.user_data_dir,
+        "cache": platformdirs.user_cache_dir,
+    }[kind]
+    return Path(find("voiceguide", appauthor=False))

@@ -14,9 +14,9 @@ from tests.conftest import fake_measure
 from voiceguide import pipeline
 from voiceguide.cli.show import plan_table
 from voiceguide.errors import SettingsError
+from voiceguide.pipeline.saved import load_config
 from voiceguide.plan.choices import command_line
 from voiceguide.plan.compiler import compile_routine, paragraphs
-from voiceguide.plan.config import load_config
 from voiceguide.plan.cues import MEANINGS
 from voiceguide.plan.fit import fit
 from voiceguide.plan.intro import LEGEND_INTRO, needs_phrase

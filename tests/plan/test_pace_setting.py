@@ -11,10 +11,9 @@ import pytest
 from tests.conftest import fake_measure
 from tests.helpers.cli import run
 from voiceguide.errors import SettingsError
+from voiceguide.pipeline.saved import config_path, keep, load_config, load_kept
 from voiceguide.plan.compiler import compile_routine
-from voiceguide.plan.config import load_config
-from voiceguide.plan.kept import keep, load_kept
-from voiceguide.plan.preferences import command_line, config_path, resolve
+from voiceguide.plan.preferences import command_line, resolve
 from voiceguide.plan.settings import Settings
 from voiceguide.routine.model import Routine
 

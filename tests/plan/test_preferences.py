@@ -19,15 +19,13 @@ from hypothesis import strategies as st
 from tests.routine.test_bad_input import assert_one_clean_line, run_main
 from tests.routine.test_fuzz import FUZZ
 from voiceguide.errors import SettingsError
+from voiceguide.pipeline.saved import config_dir, config_path, load_config
 from voiceguide.plan.parsing import DEFAULT_VOICE
 from voiceguide.plan.preferences import (
     CONFIG_KEYS,
     Resolved,
     SettingSource,
     command_line,
-    config_dir,
-    config_path,
-    load_config,
     resolve,
 )
 from voiceguide.plan.settings import Override, Settings, apply_settings

@@ -489,7 +489,7 @@ def test_any_toml_nesting_is_a_config_or_one_line_naming_the_file(
     """Arrays, inline tables, dotted keys and table headers nested 1-10,000 deep: settings,
     or one SettingsError naming the file (tomllib itself overflows Python's stack past a few
     hundred levels), never a crash."""
-    from voiceguide.plan.config import load_config
+    from voiceguide.pipeline.saved import load_config
 
     with tempfile.TemporaryDirectory(prefix="voiceguide-fuzz-") as tmp:
         path = Path(tmp) / "config.toml"

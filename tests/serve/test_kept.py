@@ -9,15 +9,9 @@ import tomllib
 from pathlib import Path
 
 from tests.routine.test_bad_input import run_main
+from voiceguide.pipeline.saved import config_path, keep, kept_path, load_config, load_kept
 from voiceguide.pipeline.setup import prepare
-from voiceguide.plan.kept import keep, kept_path, load_kept
-from voiceguide.plan.preferences import (
-    SettingSource,
-    command_line,
-    config_path,
-    load_config,
-    resolve,
-)
+from voiceguide.plan.preferences import SettingSource, command_line, resolve
 from voiceguide.routine.model import Routine
 
 SUPINE, TWIST, SQUEEZE = "supine-hip-stretch", "seated-twist-hip-release", "adductor-ball-squeeze"

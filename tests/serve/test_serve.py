@@ -38,7 +38,7 @@ import pytest
 
 from voiceguide import pipeline
 from voiceguide.cli import prepare_from_args
-from voiceguide.plan.kept import kept_path
+from voiceguide.pipeline.saved import kept_path
 from voiceguide.serve import (
     Server,
     Service,

@@ -21,8 +21,8 @@ from tests.helpers.cli import run as run_voiceguide
 from tests.helpers.fake_device import FakeClock, FakePlayer, write_tiny_routine
 from voiceguide import pipeline
 from voiceguide.errors import SettingsError
+from voiceguide.pipeline.saved import load_config
 from voiceguide.plan.choices import command_line
-from voiceguide.plan.config import load_config
 from voiceguide.plan.cues import Cue
 from voiceguide.plan.parsing import parse_bed, parse_bed_level
 from voiceguide.plan.settings import Settings

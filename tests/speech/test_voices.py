@@ -122,7 +122,7 @@ def test_the_voices_command_lists_every_engine_with_the_default() -> None:
 def test_voices_reads_the_config_file_as_every_command_does() -> None:
     """A broken config file stops ``voices`` too (one line, exit 2); a good one's voice is
     marked."""
-    from voiceguide.plan.config import config_path
+    from voiceguide.pipeline.saved import config_path
 
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)

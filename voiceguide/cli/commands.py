@@ -142,7 +142,7 @@ def voices_command(
     """List the voices for --voice, espeak-ng's and the neural ones (the default is marked
     with *, the one your config file chooses with >)."""
     from voiceguide.cli.show import voices_table
-    from voiceguide.plan.config import load_config
+    from voiceguide.pipeline.saved import load_config
     from voiceguide.speech.voices import installed_voices, neural_missing, voices_to_json
 
     config = load_config()  # a broken config file stops this command too, as every other

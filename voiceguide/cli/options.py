@@ -129,7 +129,7 @@ def _of_config(error: Exception, options: RoutineOptions) -> Exception:
     if options.given.get("voice") is not None or not message.startswith("--voice "):
         return error
     from voiceguide.errors import SettingsError
-    from voiceguide.plan.config import config_path
+    from voiceguide.pipeline.saved import config_path
 
     value, _, reason = message.removeprefix("--voice ").partition(": ")
     return SettingsError(f"{config_path()}: key 'voice' = {value}: {reason}")

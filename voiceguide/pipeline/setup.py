@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voiceguide.errors import VoiceguideError
-from voiceguide.plan.kept import load_kept
+from voiceguide.pipeline.saved import config_path, load_config, load_kept
 from voiceguide.plan.preferences import (
     Choices,
     Resolved,
     SettingSource,
     command_line,
-    load_config,
     resolve,
 )
 from voiceguide.plan.settings import Settings
@@ -58,7 +57,8 @@ def prepare(routine: str | None, command: Choices) -> tuple[Routine, Resolved]:
     phone and the command line."""
     config = load_config()
     loaded = load(routine)
-    return loaded, resolve(loaded, command, config, load_kept(loaded.name), returning(loaded))
+    kept = load_kept(loaded.name)
+    return loaded, resolve(loaded, command, config, kept, returning(loaded), config_path())
 
 
 def returning(routine: Routine) -> SettingSource | None:

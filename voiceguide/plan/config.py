@@ -14,14 +14,14 @@ every routine, and in a ``[routines.NAME]`` table for one routine::
     breath = "4-6"
     bed = "~/Music/calm.mp3"                    # or "pad"; bed_level = -18 (dB under speech)
 
-How its values combine with the others: :mod:`voiceguide.plan.preferences`.
+This module reads its text (:func:`parse_config`: bytes in, checked settings out); where
+the file is and reading it is the caller's (:mod:`voiceguide.pipeline.saved`). How its
+values combine with the others: :mod:`voiceguide.plan.preferences`.
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
-from voiceguide.files import read_regular
 from voiceguide.plan.catalog import CONFIG_KEYS, Setting, setting
 from voiceguide.plan.choices import Choices, SettingSource, is_off
 from voiceguide.plan.settings import Override, parse_override
@@ -38,23 +37,7 @@ from voiceguide.routine import templates
 from voiceguide.routine.lexicon import lexicon_problem
 from voiceguide.routine.text import did_you_mean
 
-__all__ = ["CONFIG_KEYS", "Config", "Place", "config_dir", "config_path", "load_config"]
-
-CONFIG_NAME = "config.toml"
-
-
-def config_dir() -> Path:
-    """``$VOICEGUIDE_CONFIG_DIR``, else the platform's user config folder for voiceguide."""
-    override = os.environ.get("VOICEGUIDE_CONFIG_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("voiceguide", appauthor=False))
-
-
-def config_path() -> Path:
-    return config_dir() / CONFIG_NAME
+__all__ = ["CONFIG_KEYS", "Config", "Place", "parse_config"]
 
 
 @dataclass(frozen=True)
@@ -69,21 +52,9 @@ class Config:
 # ---------------------------------------------------------------- reading the config file
 
 
-def load_config(path: Path | None = None) -> Config | None:
-    """The config file, every value checked; None when there is none."""
-    path = path or config_path()
-    try:
-        raw = read_regular(path, _MAX_CONFIG_BYTES)
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        if error.errno == errno.EINVAL:
-            reason = "the config file is not a regular file (a folder, a device or a pipe)"
-        elif error.errno == errno.EFBIG:
-            reason = f"the config file is larger than {_MAX_CONFIG_BYTES // 1024} KiB"
-        else:
-            reason = f"cannot read the config file: {error.strerror or error}"
-        raise SettingsError(f"{path}: {reason}") from None
+def parse_config(raw: bytes, path: Path) -> Config:
+    """The config file's content, every value checked (``path``: the file, for messages and
+    for a relative music file's folder)."""
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")  # Notepad saves a BOM first
     except UnicodeDecodeError:
@@ -114,7 +85,6 @@ def load_config(path: Path | None = None) -> Config | None:
     return Config(path, top, routines)
 
 
-_MAX_CONFIG_BYTES = 64 * 1024
 _MAX_DEPTH = 8  # [routines.NAME] key = [list]: 4 deep; the rest is never a setting
 _TOML_INTEGERS = range(-(2**63), 2**63)  # TOML's integers are 64-bit
 

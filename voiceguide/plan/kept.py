@@ -12,7 +12,8 @@ and has the config file's shape and keys::
 
 Reading it is forgiving where the config file is strict: a value that is wrong (or no
 longer applies) is left out alone, and a damaged file counts as empty, so one bad value
-never stops a command. Writing it is all-or-nothing (a whole new file renamed into place).
+never stops a command. This module reads and writes its text (bytes in, values out, and
+back); where the file is, reading and writing it is :mod:`voiceguide.pipeline.saved`'s.
 """
 
 from __future__ import annotations
@@ -25,18 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import SettingsError
-from voiceguide.files import atomic_write, read_regular
 from voiceguide.plan.catalog import OPTION_FIELDS, SETTINGS
 from voiceguide.plan.choices import Choices, SettingSource
-from voiceguide.plan.config import Place, _choices, config_dir
+from voiceguide.plan.config import Place, _choices
 
-__all__ = ["KEPT_NAME", "keep", "kept_path", "load_kept"]
+__all__ = ["KeptTables", "kept_choices", "kept_tables", "kept_text", "with_fields"]
 
-KEPT_NAME = "phone.toml"
+KeptTables = dict[str, dict[str, Any]]
+"""phone.toml's tables, by routine name."""
+
 # what the phone's form sets besides the per-exercise numbers (the rest is the config file's)
 _FORM_ATTRIBUTES = tuple(s.attribute for s in SETTINGS if s.on_form and not s.per_exercise)
 _INTEGER = {s.name: s.kind == "integer" for s in SETTINGS}
-_MAX_BYTES = 256 * 1024
 _HEADER = (
     "# Settings changed from the phone page (voiceguide serve), kept per routine.\n"
     "# voiceguide writes this file. The config file's values come before these, the\n"
@@ -44,15 +45,13 @@ _HEADER = (
 )
 
 
-def kept_path() -> Path:
-    return config_dir() / KEPT_NAME
-
-
-def _read(path: Path) -> dict[str, dict[str, Any]]:
-    """The file's tables by routine; nothing when it is missing, unreadable or damaged."""
+def kept_tables(raw: bytes | None) -> KeptTables:
+    """The file's tables by routine; nothing when it is missing (None), or damaged."""
+    if raw is None:
+        return {}
     try:
-        data = tomllib.loads(read_regular(path, _MAX_BYTES).decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
         return {}
     tables = data.get("routines")
     if not isinstance(tables, dict):
@@ -60,11 +59,10 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
     return {name: table for name, table in tables.items() if isinstance(table, dict)}
 
 
-def load_kept(routine: str, path: Path | None = None) -> Choices | None:
+def kept_choices(tables: KeptTables, routine: str, path: Path) -> Choices | None:
     """The settings kept for ``routine``, each value checked alone (a wrong one is left
-    out); None when none are kept."""
-    path = path or kept_path()
-    table = _read(path).get(routine)
+    out); None when none are kept. ``path``: the file, for where a value comes from."""
+    table = tables.get(routine)
     if not table:
         return None
     place = Place(path, f"routines.{routine}")
@@ -88,11 +86,10 @@ def load_kept(routine: str, path: Path | None = None) -> Choices | None:
     return Choices(SettingSource("phone", path, f"routines.{routine}"), tuple(overrides), **values)
 
 
-def keep(routine: str, fields: Mapping[str, str], path: Path | None = None) -> Path:
-    """Add the phone form's ``fields`` (``{"hold:supine-hip-stretch": "60", "rate":
-    "150"}``, values checked already) to what is kept for ``routine``. Raises OSError."""
-    path = path or kept_path()
-    tables = _read(path)
+def with_fields(tables: KeptTables, routine: str, fields: Mapping[str, str]) -> KeptTables:
+    """``tables`` with the phone form's ``fields`` (``{"hold:supine-hip-stretch": "60",
+    "rate": "150"}``, values checked already) added to what is kept for ``routine``."""
+    tables = dict(tables)
     table = dict(tables.get(routine, {}))
     for name, value in fields.items():
         option, _, exercise = name.partition(":")
@@ -106,11 +103,12 @@ def keep(routine: str, fields: Mapping[str, str], path: Path | None = None) -> P
         else:
             table[option] = value
     tables[routine] = table
-    atomic_write(path, _toml(tables).encode("utf-8"))
-    return path
+    return tables
 
 
-def _toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
+def kept_text(tables: Mapping[str, Mapping[str, Any]]) -> str:
+    """The file's text for ``tables`` (a header saying whose file it is, then a
+    ``[routines.NAME]`` table each)."""
     lines = [_HEADER]
     for name, table in sorted(tables.items()):
         lines.append(f"\n[routines.{_string(name)}]\n")

@@ -20,7 +20,7 @@ from typing import Any
 from voiceguide.errors import SettingsError
 from voiceguide.plan.catalog import CONFIG_KEYS, OPTION_FIELDS, SETTINGS
 from voiceguide.plan.choices import DEFAULT, Choices, SettingSource, command_line
-from voiceguide.plan.config import Config, Place, config_dir, config_path, load_config
+from voiceguide.plan.config import Config, Place
 from voiceguide.plan.settings import Override, Settings, apply_settings
 from voiceguide.routine import templates
 from voiceguide.routine.lexicon import merge
@@ -34,9 +34,6 @@ __all__ = [
     "Row",
     "SettingSource",
     "command_line",
-    "config_dir",
-    "config_path",
-    "load_config",
     "resolve",
 ]
 
@@ -61,14 +58,14 @@ class Resolved:
     settings: Settings
     bitrate: str
     rows: tuple[Row, ...]
-    config: Path  # the config file (it may not exist)
+    config: Path | None  # the config file (it may not exist); None: not said
     config_found: bool
     log: bool = True  # record played sessions in the practice log
     check_in: bool = True  # play asks for a pain score after the closing
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "config_file": str(self.config),
+            "config_file": str(self.config) if self.config is not None else None,
             "config_file_found": self.config_found,
             "settings": [
                 {
@@ -90,13 +87,15 @@ def resolve(
     config: Config | None,
     kept: Choices | None = None,
     returning: SettingSource | None = None,
+    config_file: Path | None = None,
 ) -> Resolved:
     """Settings for ``routine`` from the defaults, the routine, the config file (its top
     level, then the routine's table), the settings kept from the phone (:mod:`.kept`) and
     the command line, each overriding the one before. Without a routine (the cue legend),
     only what is not per routine: voice, rate, bitrate. ``returning``: the practice log shows
     the listener knows the routine (the caller read it, this stays pure), so the
-    introduction is short unless another source says."""
+    introduction is short unless another source says. ``config_file``: where the config
+    file would be, said when there is none."""
     layers: list[Choices] = []
     if returning is not None and routine is not None:
         layers.append(Choices(returning, intro="short"))
@@ -134,12 +133,11 @@ def resolve(
     )
     rows = _exercise_rows(routine, settings, overrides) if routine is not None else []
     rows += [Row(s.name, s.shown(picked[s.attribute][0]), picked[s.attribute][1]) for s in scalars]
-    path = config.path if config is not None else config_path()
     return Resolved(
         settings,
         picked["bitrate"][0],
         tuple(rows),
-        path,
+        config.path if config is not None else config_file,
         config is not None,
         log=picked["log"][0],
         check_in=picked["check_in"][0],

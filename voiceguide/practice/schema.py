@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from voiceguide.errors import PracticeLogError
+from voiceguide.files import user_folder
 
 __all__ = [
     "APPLICATION_ID",
@@ -102,12 +103,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def data_dir() -> Path:
     """``$VOICEGUIDE_DATA_DIR``, else the platform's user data folder for voiceguide."""
-    override = os.environ.get("VOICEGUIDE_DATA_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("voiceguide", appauthor=False))
+    return user_folder("data", "VOICEGUIDE_DATA_DIR")
 
 
 def log_path() -> Path:

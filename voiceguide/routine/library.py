@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from voiceguide.errors import RoutineError, RuntimeFailure, SettingsError
-from voiceguide.files import read_regular
+from voiceguide.files import read_regular, user_folder
 from voiceguide.routine.loader import load_routine
 from voiceguide.routine.model import ID_PATTERN, ROUTINE_SUFFIX
 from voiceguide.routine.source import unreadable_reason
@@ -62,12 +62,7 @@ def bundled_routines() -> list[str]:
 def user_routines_dir() -> Path:
     """The folder of the user's own routines, one folder each (``voiceguide init``):
     ``$VOICEGUIDE_DATA_DIR/routines``, else the platform's user data folder's."""
-    override = os.environ.get("VOICEGUIDE_DATA_DIR")
-    if override:
-        return Path(override) / "routines"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("voiceguide", appauthor=False)) / "routines"
+    return user_folder("data", "VOICEGUIDE_DATA_DIR") / "routines"
 
 
 def user_routines() -> list[str]:

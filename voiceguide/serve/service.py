@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from voiceguide.errors import Interrupted, VoiceguideError
+from voiceguide.pipeline.saved import keep
 from voiceguide.plan.catalog import SETTINGS
-from voiceguide.plan.kept import keep
 from voiceguide.plan.parsing import typed_number
 from voiceguide.plan.preferences import Resolved
 from voiceguide.plan.settings import apply_settings
