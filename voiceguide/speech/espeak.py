@@ -12,13 +12,12 @@ import signal
 import time
 import warnings
 import wave
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from voiceguide.errors import DependencyMissing, Interrupted, SettingsError, SynthesisError
 from voiceguide.routine.text import did_you_mean, speakable
-from voiceguide.speech.base import Finisher, short
+from voiceguide.speech.base import short
 from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, wav_complete
 
 __all__ = ["Pyttsx3Synthesizer", "espeak_engine", "espeak_rate_for"]
@@ -75,18 +74,11 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
     def identity(self) -> str:
         return f"pyttsx3-espeak|{self.voice}|{self.rate_wpm}"
 
-    def synthesize(
-        self,
-        jobs: Sequence[tuple[str, Path]],
-        finish: Finisher | None = None,
-        done: Finisher | None = None,
-        spoken: Finisher | None = None,
-    ) -> None:
-        if jobs:  # espeak-ng's data checked here first: one line at once, no worker started
-            problem = _data_problem(_espeak_binding())
-            if problem is not None:
-                raise DependencyMissing(problem)
-        super().synthesize(jobs, finish, done, spoken)
+    def before_synthesis(self) -> None:
+        # espeak-ng's data checked here first: one line at once, no worker started
+        problem = _data_problem(_espeak_binding())
+        if problem is not None:
+            raise DependencyMissing(problem)
 
 
 # ---- inside a worker process

@@ -17,14 +17,13 @@ import json
 import os
 import threading
 import wave
-from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
 from voiceguide.files import atomic_write, read_regular
 from voiceguide.routine.text import did_you_mean, speakable
-from voiceguide.speech.base import Finisher, log_interpolate, short
+from voiceguide.speech.base import log_interpolate, short
 from voiceguide.speech.piper_model import (
     INSTALL_HINT,
     NOISE_VERSION,
@@ -176,18 +175,11 @@ class PiperSynthesizer(WorkerSynthesizer):
     def identity(self) -> str:
         return f"piper|{self.model_sha256[:32]}|{self.length_scale:.4f}|noise{NOISE_VERSION}"
 
-    def synthesize(
-        self,
-        jobs: Sequence[tuple[str, Path]],
-        finish: Finisher | None = None,
-        done: Finisher | None = None,
-        spoken: Finisher | None = None,
-    ) -> None:
-        if jobs:  # the model is prepared here, once, before any worker loads it
-            model = prepared_model(self.files, self.model_sha256, self.models_dir)
-            config = str(self.files.config)
-            self._setup_args = (str(model), config, self.length_scale, self.identity)
-        super().synthesize(jobs, finish, done, spoken)
+    def before_synthesis(self) -> None:
+        # the model is prepared here, once, before any worker loads it
+        model = prepared_model(self.files, self.model_sha256, self.models_dir)
+        config = str(self.files.config)
+        self._setup_args = (str(model), config, self.length_scale, self.identity)
 
     def _content_id(self) -> str:
         """The model's SHA-256, remembered in the cache folder by its path, size and time

@@ -81,6 +81,7 @@ class WorkerSynthesizer:
     ) -> None:
         if not jobs:
             return
+        self.before_synthesis()
         workers = self.workers_for(jobs)
         early, self.early = self.early, None
         pool = early.take() if early is not None and early.workers >= workers else None
@@ -140,6 +141,10 @@ class WorkerSynthesizer:
                 self._pools.discard(pool)
             pool.terminate()
             pool.join()
+
+    def before_synthesis(self) -> None:
+        """What an engine checks or prepares once, here, before any worker starts (a missing
+        engine is said in one line at once); nothing by default."""
 
     def workers_for(self, jobs: Sequence[tuple[str, Path]]) -> int:
         """How many worker processes to start for ``jobs``: one per core (at most
