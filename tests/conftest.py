@@ -63,12 +63,13 @@ def _espeak_data_path_follows_the_environment() -> Iterator[None]:
     check set the library's global data path there; the next engine started in this process
     (pyttsx3's, for the backend check) would otherwise read from that folder."""
     yield
-    import sys
+    import contextlib
 
-    binding = sys.modules.get("pyttsx3.drivers._espeak")
-    initialize_path = getattr(getattr(binding, "dll", None), "espeak_ng_InitializePath", None)
-    if initialize_path is not None:
-        initialize_path(None)
+    from voiceguide.speech import libespeak
+
+    if libespeak.load.cache_info().currsize:  # loaded in this process (by a test, or a check)
+        with contextlib.suppress(AttributeError):  # the old espeak has no data path to reset
+            libespeak.load().reset_data_path()
 
 
 @pytest.fixture(autouse=True)

@@ -101,24 +101,24 @@ def test_every_worker_speaks_at_the_rate_asked_for(tmp_path: Path) -> None:
 def _speak_with_the_rate_dropped_once(wav_path: str) -> tuple[int, int]:
     """In a fresh process: espeak-ng loses the first rate it is given (as pyttsx3's loop
     could make it); the worker notices and sets it again."""
-    from pyttsx3.drivers import _espeak
-
     from voiceguide.speech import espeak as tts
+    from voiceguide.speech import libespeak
 
-    real = _espeak.SetParameter
+    binding = libespeak.load()
+    real = binding.set_parameter
     calls = []
 
-    def lose_the_rate(parameter: int, value: int, relative: int) -> int:
-        if parameter == _espeak.RATE:
+    def lose_the_rate(parameter: int, value: int, relative: int = 0) -> int:
+        if parameter == libespeak.RATE:
             calls.append(1)
             if len(calls) == 1:
                 value = 200  # the rate going back to the default
-        return int(real(parameter, value, relative))
+        return real(parameter, value, relative)
 
-    _espeak.SetParameter = lose_the_rate
+    binding.set_parameter = lose_the_rate  # type: ignore[method-assign]
     tts._worker_setup("gmw/en-us", 160)
     tts._worker_synthesize("Bring one knee toward your chest.", wav_path)
-    return len(calls), tts._espeak_current_rate(_espeak.dll)
+    return len(calls), binding.current(libespeak.RATE)
 
 
 @pytest.mark.espeak

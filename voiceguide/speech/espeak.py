@@ -1,8 +1,8 @@
 """espeak-ng through pyttsx3, in worker processes: the default speech engine.
 
-Synthesis uses pyttsx3's ctypes binding of libespeak-ng directly, in espeak-ng's synchronous
-mode, one forked process per phrase (see below); ``voiceguide voices`` uses pyttsx3's engine.
-pyttsx3 is imported only here.
+Synthesis calls libespeak-ng directly (our ctypes binding, :mod:`.libespeak`), in espeak-ng's
+synchronous mode, one forked process per phrase (see below); ``voiceguide voices`` uses
+pyttsx3's engine. pyttsx3 is imported only here.
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ import time
 import warnings
 import wave
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from voiceguide.errors import DependencyMissing, Interrupted, SettingsError, SynthesisError
 from voiceguide.routine.text import did_you_mean, speakable
 from voiceguide.speech.base import short
 from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, wav_complete
+
+if TYPE_CHECKING:
+    from voiceguide.speech.libespeak import LibEspeak
 
 __all__ = ["Pyttsx3Synthesizer", "espeak_engine", "espeak_rate_for"]
 
@@ -96,7 +99,7 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
 # command line writes; a fork is cheap next to speaking.
 
 _worker_voice: tuple[str, int] = ("", 0)
-_worker_espeak: Any = None  # pyttsx3's ctypes binding of libespeak-ng, set up
+_worker_espeak: LibEspeak | None = None  # libespeak-ng, set up
 _worker_rate_hz = 0
 _worker_samples: list[bytes] = []
 _libc: Any = None
@@ -129,21 +132,16 @@ def espeak_engine() -> Any:
         ) from None
 
 
-def _espeak_binding() -> Any:
-    """pyttsx3's ctypes binding of libespeak-ng (loading it loads the library)."""
-    started_s = time.monotonic()
+def _espeak_binding() -> LibEspeak:
+    """libespeak-ng, loaded (our binding of it)."""
+    from voiceguide.speech import libespeak
+
     try:
-        from pyttsx3.drivers import _espeak
-    except ImportError as error:  # pragma: no cover - a broken install
-        raise DependencyMissing(
-            f"pyttsx3 is not installed ({error}); pip install pyttsx3"
-        ) from None
-    except Exception as error:
-        _interrupted_since(started_s)
+        return libespeak.load()
+    except OSError as error:
         raise DependencyMissing(
             f"espeak-ng is not available ({error}); install it: sudo apt-get install espeak-ng"
         ) from None
-    return _espeak
 
 
 def _interrupted_since(started_s: float) -> None:
@@ -161,22 +159,13 @@ _DATA_FILES = ("phontab", "phonindex", "phondata", "intonations")
 _DATA_HINT = "install it: sudo apt-get install --reinstall espeak-ng-data"
 
 
-def _data_problem(espeak: Any) -> str | None:
+def _data_problem(espeak: LibEspeak) -> str | None:
     """What is wrong with the data folder libespeak-ng is about to use (found the way it
     finds it: ``$ESPEAK_DATA_PATH``, ``~/espeak-ng-data``, the folder it was built with), or
     None. Asks the library for the folder without starting it."""
-    import ctypes
-
-    try:
-        espeak.dll.espeak_ng_InitializePath(None)
-        info = espeak.dll.espeak_Info
-    except AttributeError:  # not espeak-ng (the old espeak): nothing to ask
+    folder = espeak.data_folder()
+    if folder is None:  # not espeak-ng (the old espeak): nothing to ask
         return None
-    info.restype = ctypes.c_char_p
-    info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
-    found = ctypes.c_char_p()
-    info(ctypes.byref(found))
-    folder = Path(os.fsdecode(found.value or b""))
     if not folder.is_dir():
         return f"espeak-ng's data folder {folder} is missing; {_DATA_HINT}"
     missing = [name for name in _DATA_FILES if not (folder / name).is_file()]
@@ -188,7 +177,7 @@ def _data_problem(espeak: Any) -> str | None:
     return None
 
 
-def _worker_ready() -> Any:
+def _worker_ready() -> LibEspeak:
     """espeak-ng set up in this worker: synchronous output into :func:`_collect`, the voice
     and the rate set (and read back), nothing spoken yet."""
     global _worker_espeak, _worker_rate_hz, _libc
@@ -196,50 +185,42 @@ def _worker_ready() -> Any:
         return _worker_espeak
     import ctypes
 
+    from voiceguide.speech.libespeak import AUDIO_OUTPUT_SYNCHRONOUS, RATE
+
     voice, rate_wpm = _worker_voice
     espeak = _espeak_binding()
     problem = _data_problem(espeak)  # else the library prints and exits, and the pool waits
     if problem is not None:
         raise DependencyMissing(problem)
-    rate_hz = espeak.Initialize(espeak.AUDIO_OUTPUT_SYNCHRONOUS, 0)
+    rate_hz = espeak.initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0)
     if rate_hz <= 0:
         raise DependencyMissing(
             "espeak-ng could not start (its data folder is missing or damaged); "
             "reinstall it: sudo apt-get install --reinstall espeak-ng espeak-ng-data"
         )
-    voices = sorted(v.identifier.decode("utf-8").lower() for v in espeak.ListVoices(None))
+    voices = sorted(v.lower() for v in espeak.voice_ids())
     if voice not in voices:
         raise SettingsError(
             f"--voice {voice!r}: espeak-ng has no such voice{did_you_mean(voice, voices, n=3)}"
             "; 'voiceguide voices' lists them"
         )
-    if espeak.SetVoiceByName(voice.encode("utf-8")) != 0:
+    if espeak.set_voice_by_name(voice) != 0:
         raise SynthesisError(f"espeak-ng could not load the voice {voice!r}")
     current = None
     for _attempt in range(_ATTEMPTS):  # read back: a rate lost made a worker 20 % faster
-        espeak.SetParameter(espeak.RATE, rate_wpm, 0)
-        current = _espeak_current_rate(espeak.dll)
+        espeak.set_parameter(RATE, rate_wpm, 0)
+        current = espeak.current(RATE)
         if current == rate_wpm:
             break
     else:
         raise SynthesisError(
             f"espeak-ng kept the rate at {current} words per minute instead of {rate_wpm}"
         )
-    espeak.SetSynthCallback(_collect)
+    espeak.set_synth_callback(_collect)
     _libc = ctypes.CDLL(None, use_errno=True)
     _worker_rate_hz = rate_hz
     _worker_espeak = espeak
     return espeak
-
-
-def _espeak_current_rate(dll: Any) -> int:
-    """espeak-ng's current rate (its default one is another parameter)."""
-    import ctypes
-
-    get = dll.espeak_GetParameter
-    get.argtypes = [ctypes.c_int, ctypes.c_int]
-    get.restype = ctypes.c_int
-    return int(get(1, 1))  # espeakRATE, current value
 
 
 def _collect(wav: Any, count: int, events: Any) -> int:
@@ -285,10 +266,12 @@ _NO_AUDIO = 3
 _ATTEMPTS = 3
 
 
-def _speak_into(espeak: Any, text: str, path: Path) -> int:
+def _speak_into(espeak: LibEspeak, text: str, path: Path) -> int:
     """In the forked child: speak ``text`` into a WAV at ``path``; the exit code."""
+    from voiceguide.speech.libespeak import CHARS_UTF8, ENDPAUSE
+
     _worker_samples.clear()
-    if espeak.Synth(text.encode("utf-8"), flags=espeak.ENDPAUSE | espeak.CHARS_UTF8) != 0:
+    if espeak.synth(text.encode("utf-8"), ENDPAUSE | CHARS_UTF8) != 0:
         return 1
     data = b"".join(_worker_samples)
     if not data:
