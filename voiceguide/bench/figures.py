@@ -41,6 +41,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from voiceguide.bench import floor
+
 __all__ = ["cpu_s", "main"]
 
 
@@ -170,23 +172,7 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
     plan = json.loads(_run(_vg("plan", "--json"), env).stdout)
     exported = json.loads(_run(_vg("export", "--out", str(out), "--json"), env).stdout)
     wav = work / "full.wav"
-    _run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            exported["full"]["path"],
-            "-map",
-            "0:a",
-            "-ac",
-            "1",
-            "-ar",
-            "44100",
-            str(wav),
-        ]
-    )
+    _run(floor.to_wav(exported["full"]["path"], wav))
 
     # the naive floor: espeak-ng, one process per phrase, then one ffmpeg encode
     from voiceguide import pipeline
@@ -204,21 +190,7 @@ def _cold_and_warm(work: Path, repeat: int) -> None:
             _run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(speak_dir / f"{i}.wav"), text])
 
     def encode() -> None:
-        _run(
-            [
-                "ffmpeg",
-                "-v",
-                "error",
-                "-y",
-                "-i",
-                str(wav),
-                "-c:a",
-                "libmp3lame",
-                "-b:a",
-                "96k",
-                str(work / "floor.mp3"),
-            ]
-        )
+        _run(floor.to_mp3(wav, work / "floor.mp3"))
 
     def floor_cold() -> None:
         naive_speech()

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from voiceguide.bench import floor
+
 __all__ = ["neural_figure", "peak_while", "tree_rss_mb"]
 
 VOICE = "piper:en_US-joe-medium"
@@ -129,39 +131,9 @@ def neural_figure(work: Path, row: Callable[..., str]) -> None:
     ]
     floor_speech_s, floor_peak_mb = peak_while(floor_cmd, dict(os.environ))
     wav = work / "neural-full.wav"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            exported["full"]["path"],
-            "-ac",
-            "1",
-            "-ar",
-            "44100",
-            str(wav),
-        ],
-        check=True,
-    )
+    subprocess.run(floor.to_wav(exported["full"]["path"], wav), check=True)
     started = time.perf_counter()
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(wav),
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            "96k",
-            str(work / "neural-floor.mp3"),
-        ],
-        check=True,
-    )
+    subprocess.run(floor.to_mp3(wav, work / "neural-floor.mp3"), check=True)
     encode_s = time.perf_counter() - started
     warm_started = time.perf_counter()
     subprocess.run(

@@ -24,7 +24,6 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
 import numpy as np
@@ -197,12 +196,7 @@ class SinkRecorder:
         time.sleep(_RECORD_LEAD_S)  # recording runs well before anything plays
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:  # an error goes on up after the clean-up
         time.sleep(0.3)  # the last frames played reach the monitor
         if self._process is not None:
             self._process.terminate()

@@ -20,6 +20,7 @@ from voiceguide.cli.options import (
     CheckInOpt,
     JsonOpt,
     LogOpt,
+    OutOpt,
     RateOpt,
     RoutineOptions,
     VoiceOpt,
@@ -209,7 +210,7 @@ def plan_command(options: RoutineOptions, as_json: JsonOpt = False) -> None:
 @routine_options
 def export_command(
     options: RoutineOptions,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("audio"),
+    out: OutOpt = Path("audio"),
     bitrate: BitrateOpt = None,
     as_zip: Annotated[
         bool, typer.Option("--zip", help="Write one zip file holding the whole export.")

@@ -14,6 +14,7 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -29,6 +30,7 @@ __all__ = [
     "CheckInOpt",
     "JsonOpt",
     "LogOpt",
+    "OutOpt",
     "RateOpt",
     "RoutineOptions",
     "VoiceOpt",
@@ -77,6 +79,7 @@ BitrateOpt = Annotated[str | None, option("bitrate")]
 LogOpt = Annotated[bool | None, option("log")]
 CheckInOpt = Annotated[bool | None, option("check_in")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Export folder.")]
 
 
 @dataclass(frozen=True)

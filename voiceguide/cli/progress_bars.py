@@ -6,7 +6,6 @@ while an export renders. One rich display holds both, as they overlap in an expo
 from __future__ import annotations
 
 import threading
-from types import TracebackType
 from typing import Any
 
 __all__ = ["ProgressBars"]
@@ -31,12 +30,7 @@ class ProgressBars:
     def __enter__(self) -> ProgressBars:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:  # an error goes on up after the clean-up
         self.close()
 
     def speaking(self, done: int, total: int, estimate_s: float) -> None:

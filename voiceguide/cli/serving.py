@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from voiceguide.cli.commands import _usage_message, app
-from voiceguide.cli.options import BitrateOpt, RoutineOptions, routine_options
+from voiceguide.cli.options import BitrateOpt, OutOpt, RoutineOptions, routine_options
 from voiceguide.cli.stopping import one_line
 from voiceguide.errors import Interrupted, SettingsError
 
@@ -28,7 +28,7 @@ __all__ = ["prepare_from_args", "serve_command"]
 @routine_options
 def serve_command(
     options: RoutineOptions,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder.")] = Path("audio"),
+    out: OutOpt = Path("audio"),
     bitrate: BitrateOpt = None,
     host: Annotated[
         str | None,

@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -103,12 +102,7 @@ class KeyReader:
             raise
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:  # an error goes on up after the clean-up
         self._restore()
 
     def _restore(self) -> None:

@@ -238,35 +238,36 @@ def _duplicate_key(text: str) -> tuple[str, int] | None:
     return None
 
 
-@functools.lru_cache(maxsize=16)
-def _key_lines(text: str) -> dict[str, int]:
-    """Each top-level key's line: the file is composed once, however many fields ask."""
+def _top_level(text: str) -> list[tuple[str, yaml.Node]]:
+    """The file's top-level keys and their value nodes (none when it is not a mapping)."""
     try:
         node = plain_yaml.compose(text)
     except (yaml.YAMLError, RecursionError):
-        return {}
+        return []
     if not isinstance(node, yaml.MappingNode):
-        return {}
+        return []
+    return [
+        (key.value, value)
+        for key, value in node.value
+        if isinstance(getattr(key, "value", None), str)
+    ]
+
+
+@functools.lru_cache(maxsize=16)
+def _key_lines(text: str) -> dict[str, int]:
+    """Each top-level key's line: the file is composed once, however many fields ask."""
     lines: dict[str, int] = {}
-    for key_node, value_node in node.value:
-        value = getattr(key_node, "value", None)
-        if isinstance(value, str) and value not in lines:
-            lines[value] = int(value_node.start_mark.line) + 1
+    for key, value_node in _top_level(text):
+        if key not in lines:
+            lines[key] = int(value_node.start_mark.line) + 1
     return lines
 
 
 @functools.lru_cache(maxsize=16)
 def _item_lines(text: str) -> dict[str, tuple[int, ...]]:
     """The line of each item of each top-level list."""
-    try:
-        node = plain_yaml.compose(text)
-    except (yaml.YAMLError, RecursionError):
-        return {}
-    if not isinstance(node, yaml.MappingNode):
-        return {}
     lines: dict[str, tuple[int, ...]] = {}
-    for key_node, value_node in node.value:
-        value = getattr(key_node, "value", None)
-        if isinstance(value, str) and isinstance(value_node, yaml.SequenceNode):
-            lines.setdefault(value, tuple(int(i.start_mark.line) + 1 for i in value_node.value))
+    for key, value_node in _top_level(text):
+        if isinstance(value_node, yaml.SequenceNode):
+            lines.setdefault(key, tuple(int(i.start_mark.line) + 1 for i in value_node.value))
     return lines

@@ -232,14 +232,22 @@ def decode(path: Path, target: Path, what: str, fmt: AudioFormat = FORMAT) -> No
         raise SettingsError(f"{what}: cannot decode it ({error})") from None
 
 
-def _failure(result: subprocess.CompletedProcess[str], path: Path) -> str:
-    lines = result.stderr.strip().splitlines() or [f"exit code {result.returncode}"]
-    return lines[-1].removeprefix(f"{path.absolute()}: ").strip()
+def _run(args: list[str], path: Path, what: str, cannot: str) -> str:
+    """Run ffprobe or ffmpeg on the music file at ``path``: its output, or a SettingsError
+    saying it ``cannot`` and ffmpeg's last line of why."""
+    result = subprocess.run(
+        args, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+    )
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or [f"exit code {result.returncode}"]
+        why = lines[-1].removeprefix(f"{path.absolute()}: ").strip()
+        raise SettingsError(f"{what}: {cannot} ({why})")
+    return result.stdout
 
 
 def _probe(path: Path, what: str) -> float | None:
     """The duration ffprobe gives (None if it says none); no audio stream is an error."""
-    result = subprocess.run(
+    output = _run(
         [
             _program("ffprobe", path),
             "-v",
@@ -252,15 +260,12 @@ def _probe(path: Path, what: str) -> float | None:
             "json",
             str(path.absolute()),
         ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
+        path,
+        what,
+        "not a sound file ffmpeg can read",
     )
-    if result.returncode != 0:
-        raise SettingsError(f"{what}: not a sound file ffmpeg can read ({_failure(result, path)})")
     try:
-        data = json.loads(result.stdout)
+        data = json.loads(output)
     except ValueError:
         data = {}
     if not data.get("streams"):
@@ -273,7 +278,7 @@ def _probe(path: Path, what: str) -> float | None:
 
 def _decode_with_ffmpeg(path: Path, target: Path, what: str, fmt: AudioFormat) -> None:
     bits, source = 8 * fmt.sample_width, str(path.absolute())
-    result = subprocess.run(
+    _run(
         [
             _program("ffmpeg", path),
             "-hide_banner",
@@ -300,13 +305,10 @@ def _decode_with_ffmpeg(path: Path, target: Path, what: str, fmt: AudioFormat) -
             f"s{bits}le",
             str(target),
         ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
+        path,
+        what,
+        "ffmpeg cannot decode it",
     )
-    if result.returncode != 0:
-        raise SettingsError(f"{what}: ffmpeg cannot decode it ({_failure(result, path)})")
 
 
 def _analyse(pcm: Path, what: str, fmt: AudioFormat) -> _Decoded:
