@@ -94,7 +94,9 @@ class RoutineOptions:
     @classmethod
     def of(cls, values: Mapping[str, Any]) -> RoutineOptions:
         """From a command's parameters (the routine's and the settings' among them)."""
-        return cls(values.get("routine"), {s.name: values.get(s.name) for s in ROUTINE_SETTINGS})
+        given = {s.name: values.get(s.name) for s in ROUTINE_SETTINGS}
+        # only what was given: no option at all equals RoutineOptions() ('log --pain' alone)
+        return cls(values.get("routine"), {k: v for k, v in given.items() if v is not None})
 
     def args(self) -> list[str]:
         """The options given, as ``--name=value`` words (per-exercise ones first)."""
