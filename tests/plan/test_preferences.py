@@ -420,3 +420,13 @@ def test_any_config_file_is_settings_or_one_line_naming_the_file(
             return
     apply_settings(routine, result.settings)  # every value kept applies to the routine
     assert result.bitrate.endswith("k") and len(result.rows) > 6
+
+
+def test_off_turns_off_only_a_setting_that_can_be_off(tmp_path: Path) -> None:
+    """A config's "off" for the voice used to become no voice at all (a crash, not a line)."""
+    path = tmp_path / "config.toml"
+    path.write_text('voice = "off"\nbed = "off"\n', encoding="utf-8")
+    config = load_config(path)
+    assert config is not None
+    settings = resolve(_bundled(), command_line(), config).settings
+    assert settings.voice == "off" and settings.bed is None

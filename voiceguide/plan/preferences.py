@@ -115,15 +115,17 @@ def resolve(
     layers.append(command if routine is not None else dataclasses.replace(command, overrides=()))
     overrides = _merge_overrides(layers)
 
-    def pick(name: str, default: Any) -> tuple[Any, SettingSource]:
+    def pick(name: str, default: Any, can_be_off: bool) -> tuple[Any, SettingSource]:
         for layer in reversed(layers):
             value = getattr(layer, name)
             if value is not None:
-                return (None if value == "off" else value), layer.source
+                # "off" turns off a saved value only where the setting can be off; elsewhere
+                # it is a value like any other, checked as such (a voice named "off")
+                return (None if can_be_off and value == "off" else value), layer.source
         return default, DEFAULT
 
     scalars = [s for s in SETTINGS if not s.per_exercise and s.kind != "table"]
-    picked = {s.attribute: pick(s.attribute, s.default) for s in scalars}
+    picked = {s.attribute: pick(s.attribute, s.default, s.can_be_off) for s in scalars}
     intro_source = picked["intro"][1]
     settings = Settings(
         overrides=tuple(o for o, _source in overrides),
