@@ -141,38 +141,78 @@ def test_module_size_follows_concepts() -> None:
     assert {name: n for name, n in long.items() if n > MAX_LINES} == {}
 
 
-def test_no_import_cycle_between_modules() -> None:
-    """Module-level imports (those run when a module is imported) form no cycle."""
+def module_name(path: Path) -> str:
+    name = ".".join(("voiceguide", *path.relative_to(PACKAGE).with_suffix("").parts))
+    return name.removesuffix(".__init__")
+
+
+def import_graph(everywhere: bool = False) -> dict[str, set[str]]:
+    """The voiceguide modules each module imports: at its top level (run when it is
+    imported), or ``everywhere`` (inside functions and type-checking blocks too).
+    ``from package import module`` imports the module."""
+    known = {module_name(path) for path in modules()}
     graph: dict[str, set[str]] = {}
     for path in modules():
-        name = ".".join(("voiceguide", *path.relative_to(PACKAGE).with_suffix("").parts))
-        name = name.removesuffix(".__init__")
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        edges = set()
-        for node in tree.body:
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("voiceguide")
-            ):
+        edges: set[str] = set()
+        for node in ast.walk(tree) if everywhere else tree.body:
+            if isinstance(node, ast.Import):
+                edges |= {alias.name for alias in node.names} & known
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in known:
                 edges.add(node.module)
-        graph[name] = edges
+                edges |= {f"{node.module}.{alias.name}" for alias in node.names} & known
+        graph[module_name(path)] = edges
+    return graph
+
+
+def cycle_in(graph: dict[str, set[str]], within: str = "voiceguide") -> str | None:
+    """A cycle among the modules named ``within`` or below it, drawn as a trail; None."""
     state: dict[str, int] = {}
+    inside = [node for node in graph if node == within or node.startswith(within + ".")]
 
-    def visit(node: str, trail: list[str]) -> None:
+    def visit(node: str, trail: list[str]) -> str | None:
         state[node] = 1
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1 and not node.startswith(nxt + "."):
-                # a package's face importing its own modules is not a cycle back
-                if not nxt.startswith(node + "."):
-                    pytest.fail(" -> ".join([*trail, node, nxt]))
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in inside:
+                continue
+            if state.get(nxt) == 1:
+                # a package's face and its own modules are not a cycle back
+                if not node.startswith(nxt + ".") and not nxt.startswith(node + "."):
+                    return " -> ".join([*trail, node, nxt])
             elif nxt not in state:
-                visit(nxt, [*trail, node])
+                found = visit(nxt, [*trail, node])
+                if found is not None:
+                    return found
         state[node] = 2
+        return None
 
-    for node in graph:
+    for node in inside:
         if node not in state:
-            visit(node, [])
+            found = visit(node, [])
+            if found is not None:
+                return found
+    return None
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """Module-level imports (those run when a module is imported) form no cycle."""
+    found = cycle_in(import_graph())
+    assert found is None, found
+
+
+def test_no_import_cycle_in_speech_even_inside_functions() -> None:
+    """The speech package reads one way: its engines on the worker pool and the interface,
+    never back, not even through an import deferred into a function."""
+    found = cycle_in(import_graph(everywhere=True), "voiceguide.speech")
+    assert found is None, found
+
+
+def test_the_worker_pool_imports_no_engine() -> None:
+    """``speech/workers.py`` runs any engine's workers: an engine names what they import
+    ahead (``preload``), and the pool imports only the speech interface."""
+    imported = import_graph(everywhere=True)["voiceguide.speech.workers"]
+    speech = {module for module in imported if module.startswith("voiceguide.speech")}
+    assert speech <= {"voiceguide.speech.base"}
 
 
 def test_no_name_of_the_face_shadows_a_stage() -> None:

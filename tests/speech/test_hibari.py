@@ -201,9 +201,9 @@ def test_one_process_speaks_in_threads_the_same_bytes_as_one_phrase_at_a_time(
     pools: list[int] = []
     start_pool = workers._start_pool
 
-    def counted(count: int) -> object:
+    def counted(count: int, *preload: tuple[str, ...]) -> object:
         pools.append(count)
-        return start_pool(count)
+        return start_pool(count, *preload)
 
     monkeypatch.setattr(workers, "_start_pool", counted)
     threaded = HibariSynthesizer(DEFAULT_VOICE, 145, workers=2)

@@ -256,7 +256,7 @@ def test_a_few_phrases_are_spoken_by_the_early_worker_the_same_as_by_fresh_ones(
     assert synthesizer.workers_for([(t, tmp_path) for t in texts]) == 1
     synthesizer.early = early
 
-    def no_new_pool(count: int) -> Any:
+    def no_new_pool(count: int, *_preload: Any) -> Any:
         raise AssertionError(f"a pool of {count} was started: the early worker was not taken")
 
     monkeypatch.setattr(workers, "_start_pool", no_new_pool)
@@ -279,9 +279,9 @@ def test_many_phrases_get_a_pool_of_their_own_and_the_early_worker_is_stopped(
     started: list[int] = []
     real = workers._start_pool
 
-    def counted(count: int) -> Any:
+    def counted(count: int, *preload: Any) -> Any:
         started.append(count)
-        return real(count)
+        return real(count, *preload)
 
     monkeypatch.setattr(workers, "_start_pool", counted)
     early = workers.EarlyWorkers(1)

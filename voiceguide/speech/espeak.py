@@ -61,6 +61,7 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
     engine_name: ClassVar[str] = "espeak-ng"
     cost_s_per_word: ClassVar[float] = 0.005  # synthesis time per word on one core, measured
     cost_s_per_phrase: ClassVar[float] = 0.03  # finishing a phrase (loudness, rate), measured
+    preload: ClassVar[tuple[str, ...]] = (__name__,)  # this module: its workers speak with it
 
     def __init__(
         self,

@@ -4,15 +4,18 @@ Ctrl-C handling, and the set-up every worker process does (whatever its engine).
 An engine module subclasses :class:`WorkerSynthesizer`, naming the function that sets its
 engine up in a worker (``setup``, with its arguments) and the one that speaks a phrase into
 a WAV (``speak``), both importable at the top of a module (workers are spawned, not forked).
-A worker starts engine-agnostic and sets its engine up with its first phrase, so workers
-can be started before the engine is known (:class:`EarlyWorkers`: while the routine loads,
-on a core that is idle then). An engine of ``one_process`` speaks in threads of a single
-worker instead: the first phrase's task hands it every phrase of the synthesis.
+An engine may name the modules its workers import ahead (``preload``); the pool imports no
+engine module of its own. A worker starts engine-agnostic and sets its engine up with its
+first phrase, so workers can be started before the engine is known (:class:`EarlyWorkers`:
+while the routine loads, on a core that is idle then). An engine of ``one_process`` speaks
+in threads of a single worker instead: the first phrase's task hands it every phrase of the
+synthesis.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -49,6 +52,9 @@ class WorkerSynthesizer:
     # lexicons are most of its memory (a second process would hold a second copy of them)
     # and which releases the GIL while it computes
     one_process: ClassVar[bool] = False
+    # modules a worker this synthesizer starts imports ahead, in a thread, while it waits for
+    # its first phrase (besides finishing's, which every worker imports ahead)
+    preload: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -90,7 +96,7 @@ class WorkerSynthesizer:
         if pool is None:
             release = _ignore_ctrl_c()
             try:
-                pool = _start_pool(workers)
+                pool = _start_pool(workers, self.preload)
             except BaseException:
                 release()
                 raise
@@ -193,12 +199,14 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
-def _start_pool(workers: int) -> Any:
-    """A pool of ``workers`` engine-agnostic worker processes (its semaphores named as
-    this process's own, and those of killed runs swept first)."""
+def _start_pool(workers: int, preload: tuple[str, ...] = ()) -> Any:
+    """A pool of ``workers`` engine-agnostic worker processes, each importing ``preload``
+    ahead (its semaphores named as this process's own, and those of killed runs swept
+    first)."""
     own_semaphores()
     sweep_semaphores()
-    return multiprocessing.get_context("spawn").Pool(workers, initializer=start_worker)
+    spawn = multiprocessing.get_context("spawn")
+    return spawn.Pool(workers, initializer=start_worker, initargs=(preload,))
 
 
 def _nothing_held() -> None:
@@ -292,9 +300,9 @@ def _ignore_ctrl_c() -> Callable[[], None]:
     return release
 
 
-def start_worker() -> None:
+def start_worker(preload: tuple[str, ...] = ()) -> None:
     """What every worker process does first, whatever its engine (it sets its engine up
-    with its first phrase)."""
+    with its first phrase); ``preload``: the modules its engine asks to import ahead."""
     # Ctrl-C reaches the whole process group: the parent handles it and stops the workers
     # (a worker's own KeyboardInterrupt would only print a traceback).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -313,19 +321,21 @@ def start_worker() -> None:
     # alone ran and printed an error
     import logging  # noqa: F401
 
-    # The default engine, and finishing, which needs numpy (slow to import): imported
+    # Finishing, which needs numpy (slow to import), and what the engine names: imported
     # meanwhile (in a thread of its own, mostly without the GIL), before or while the engine
     # speaks.
-    threading.Thread(target=_import_ahead, daemon=True).start()
+    threading.Thread(target=_import_ahead, args=(preload,), daemon=True).start()
 
 
-def _import_ahead() -> None:
+def _import_ahead(preload: tuple[str, ...]) -> None:
     with contextlib.suppress(Exception):  # a real failure shows when speaking or finishing
         import soxr  # noqa: F401
 
         import voiceguide.sound.dsp
-        import voiceguide.sound.loudness
-        import voiceguide.speech.espeak  # noqa: F401
+        import voiceguide.sound.loudness  # noqa: F401
+
+        for module in preload:
+            importlib.import_module(module)
 
 
 _engine: tuple[Callable[..., None], tuple[Any, ...]] | None = None  # this worker's engine
