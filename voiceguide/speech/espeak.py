@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from voiceguide.errors import DependencyMissing, Interrupted, SettingsError, SynthesisError
 from voiceguide.routine.text import did_you_mean, speakable
 from voiceguide.speech.base import short
-from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer, wav_complete
+from voiceguide.speech.workers import WorkerEngine, WorkerSynthesizer, wav_complete
 
 if TYPE_CHECKING:
     from voiceguide.speech.libespeak import LibEspeak
@@ -63,16 +63,8 @@ class Pyttsx3Synthesizer(WorkerSynthesizer):
     cost_s_per_phrase: ClassVar[float] = 0.03  # finishing a phrase (loudness, rate), measured
     preload: ClassVar[tuple[str, ...]] = (__name__,)  # this module: its workers speak with it
 
-    def __init__(
-        self,
-        voice: str,
-        rate_wpm: int,
-        timeout_s: float = SYNTH_TIMEOUT_S,
-        workers: int | None = None,
-    ) -> None:
-        super().__init__(_worker_setup, (voice, rate_wpm), _worker_synthesize, timeout_s, workers)
-        self.voice = voice
-        self.rate_wpm = rate_wpm
+    def worker_engine(self) -> WorkerEngine:
+        return _worker_setup, (self.voice, self.rate_wpm), _worker_synthesize
 
     @property
     def identity(self) -> str:

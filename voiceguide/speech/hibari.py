@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from voiceguide.errors import DependencyMissing, SettingsError, SynthesisError
 from voiceguide.routine.text import did_you_mean, speakable
 from voiceguide.speech.base import log_interpolate, short
-from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer
+from voiceguide.speech.workers import WorkerEngine, WorkerSynthesizer
 
 __all__ = [
     "PREFIX",
@@ -154,17 +154,9 @@ class HibariSynthesizer(WorkerSynthesizer):
     # the GIL while they compute, and each phrase is seeded alike in any thread
     one_process: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        voice: str,
-        rate_wpm: int,
-        timeout_s: float = SYNTH_TIMEOUT_S,
-        workers: int | None = None,
-    ) -> None:
-        self.files = resolve_voice(voice)
-        self.voice = voice
-        self.rate_wpm = rate_wpm
-        self.speed = speed_for(rate_wpm)
+    def resolve(self) -> None:
+        self.files = resolve_voice(self.voice)
+        self.speed = speed_for(self.rate_wpm)
         try:
             version = importlib.metadata.version("hibari-tts")
         except importlib.metadata.PackageNotFoundError:
@@ -173,8 +165,10 @@ class HibariSynthesizer(WorkerSynthesizer):
         self._identity = (
             f"hibari|{self.files.sha256[:32]}|{version}|{self.speed:.4f}|seed{SEED_VERSION}"
         )
+
+    def worker_engine(self) -> WorkerEngine:
         args = (self.files.name, str(self.files.model), self.speed, self._identity)
-        super().__init__(_worker_setup, args, _worker_synthesize, timeout_s, workers)
+        return _worker_setup, args, _worker_synthesize
 
     @property
     def identity(self) -> str:

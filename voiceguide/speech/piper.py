@@ -32,7 +32,7 @@ from voiceguide.speech.piper_model import (
     prepared_model,
     reason,
 )
-from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerSynthesizer
+from voiceguide.speech.workers import SYNTH_TIMEOUT_S, WorkerEngine, WorkerSynthesizer
 
 __all__ = [
     "INSTALL_HINT",
@@ -162,14 +162,15 @@ class PiperSynthesizer(WorkerSynthesizer):
         timeout_s: float = SYNTH_TIMEOUT_S,
         workers: int | None = None,
     ) -> None:
-        self.files = resolve_voice(voice)
-        self.voice = voice
-        self.rate_wpm = rate_wpm
-        self.length_scale = length_scale_for(rate_wpm)
         self.models_dir = cache_dir / "models"
-        self.model_sha256 = self._content_id()
+        self._model: Path | None = None  # prepared for the workers by before_synthesis
         workers = workers or min(_WORKERS_MAX, os.cpu_count() or 1)
-        super().__init__(_worker_setup, (), _worker_synthesize, timeout_s, workers)
+        super().__init__(voice, rate_wpm, timeout_s, workers)
+
+    def resolve(self) -> None:
+        self.files = resolve_voice(self.voice)
+        self.length_scale = length_scale_for(self.rate_wpm)
+        self.model_sha256 = self._content_id()
 
     @property
     def identity(self) -> str:
@@ -177,9 +178,13 @@ class PiperSynthesizer(WorkerSynthesizer):
 
     def before_synthesis(self) -> None:
         # the model is prepared here, once, before any worker loads it
-        model = prepared_model(self.files, self.model_sha256, self.models_dir)
+        self._model = prepared_model(self.files, self.model_sha256, self.models_dir)
+
+    def worker_engine(self) -> WorkerEngine:
+        assert self._model is not None, "before_synthesis prepares the model"
         config = str(self.files.config)
-        self._setup_args = (str(model), config, self.length_scale, self.identity)
+        args = (str(self._model), config, self.length_scale, self.identity)
+        return _worker_setup, args, _worker_synthesize
 
     def _content_id(self) -> str:
         """The model's SHA-256, remembered in the cache folder by its path, size and time

@@ -33,7 +33,10 @@ from voiceguide.errors import Interrupted, SynthesisError
 from voiceguide.files import own_semaphores, sweep_semaphores
 from voiceguide.speech.base import Finisher, short
 
-__all__ = ["EarlyWorkers", "WorkerSynthesizer", "start_worker", "wav_complete"]
+__all__ = ["EarlyWorkers", "WorkerEngine", "WorkerSynthesizer", "start_worker", "wav_complete"]
+
+WorkerEngine = tuple[Callable[..., None], tuple[Any, ...], Callable[[str, str], None]]
+"""What a worker runs: its engine's set-up, the set-up's arguments, and its speak function."""
 
 SYNTH_TIMEOUT_S = 30.0  # per phrase; a hung engine is stopped after this
 _CANCEL_POLL_S = 0.05  # how often a wait for a phrase looks for cancel()
@@ -58,18 +61,15 @@ class WorkerSynthesizer:
 
     def __init__(
         self,
-        setup: Callable[..., None],
-        setup_args: tuple[Any, ...],
-        speak: Callable[[str, str], None],
+        voice: str,
+        rate_wpm: int,
         timeout_s: float = SYNTH_TIMEOUT_S,
         workers: int | None = None,
     ) -> None:
-        """``setup(*setup_args)`` sets the engine up in a worker, before its first phrase;
-        ``speak(text, wav_path)`` speaks one phrase into a WAV there. Both must be
-        module-level functions."""
-        self._setup = setup
-        self._setup_args = setup_args
-        self._speak = speak
+        """``voice`` and ``rate_wpm`` as the engine takes them; ``timeout_s`` for each
+        phrase; at most ``workers`` processes (one per core, at most 4, by default)."""
+        self.voice = voice
+        self.rate_wpm = rate_wpm
         self.timeout_s = timeout_s
         self.workers = workers or default_workers()
         # workers started ahead (:class:`EarlyWorkers`): the first synthesis takes them over
@@ -77,6 +77,17 @@ class WorkerSynthesizer:
         self._cancelled = threading.Event()
         self._pools: set[Any] = set()
         self._pools_lock = threading.Lock()
+        self.resolve()
+
+    def resolve(self) -> None:
+        """What an engine finds from its voice and rate once made (its files, its own
+        settings), so that a voice it cannot speak is said at once; nothing by default."""
+
+    def worker_engine(self) -> WorkerEngine:
+        """``(setup, setup_args, speak)``: ``setup(*setup_args)`` sets the engine up in a
+        worker, before its first phrase; ``speak(text, wav_path)`` speaks one phrase into a
+        WAV there. Both module-level functions. Asked for after :meth:`before_synthesis`."""
+        raise NotImplementedError
 
     def synthesize(
         self,
@@ -107,7 +118,7 @@ class WorkerSynthesizer:
         try:
             release()  # a Ctrl-C pressed while the workers started arrives here
             # every phrase is spoken first (its length is then known), then finished
-            engine = (self._setup, self._setup_args, self._speak)
+            engine = self.worker_engine()
             threads = self.threads_for(jobs)
             # one process: the first task brings every phrase, spoken ahead in its threads
             ahead = [(text, str(path)) for text, path in jobs] if threads > 1 else []
