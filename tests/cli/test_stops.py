@@ -307,8 +307,8 @@ def test_a_ctrl_c_while_phrases_are_spoken_in_the_background_stops_that_work_fir
         started.wait(5)
         raise Interrupted()  # as the handler raises it in the main thread
 
-    cache._wait_spoken = pressed  # type: ignore[method-assign]
+    cache.maker._wait_spoken = pressed  # type: ignore[method-assign]
     with pytest.raises(Interrupted):
         cache.ensure(["One phrase.", "Another one."], lengths_only=True)
     # stopped and joined before the interrupt went on (on the old code: still running)
-    assert cache._batch is None and cache.synthesizer.cancelled  # type: ignore[attr-defined]
+    assert cache.maker._batch is None and cache.synthesizer.cancelled  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fake_measure
+from tests.conftest import FakeSynthesizer, fake_measure
 from tests.plan.test_compiler import check_invariants
 from voiceguide.errors import SettingsError
 from voiceguide.plan.compiler import compile_routine
@@ -182,7 +182,7 @@ def _fitted(routine: Routine, target: str, *overrides: tuple[str, str]) -> Timel
             return None
 
     settings = parse_settings(list(overrides), fit_to=target)
-    return plan(routine, settings, Measured(None, Path("/nonexistent")))  # type: ignore[arg-type]
+    return plan(routine, settings, Measured(FakeSynthesizer(), Path("/nonexistent")))
 
 
 @pytest.mark.parametrize("target", ["11m", "12m", "13m", "15m", "16m30s"])

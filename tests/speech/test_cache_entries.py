@@ -255,7 +255,7 @@ def test_a_phrase_is_read_again_when_spoken_and_a_change_since_planning_is_caugh
     good = {text: first.pcm(text) for text in PHRASES}
     cache = PhraseCache(FakeSynthesizer(), tmp_path)
     cache.ensure(PHRASES)
-    assert cache._pcm == {} and cache.synthesized == 0  # nothing held
+    assert cache.store.held == {} and cache.synthesized == 0  # nothing held
     assert [cache.measure(t) for t in PHRASES] == [first.measure(t) for t in PHRASES]
     flip_a_byte(cache.path_for(PHRASES[1]))  # after planning
     assert all(cache.pcm(text) == good[text] for text in PHRASES)
@@ -267,7 +267,7 @@ def test_a_phrase_whose_entry_cannot_be_written_is_held(tmp_path: Path) -> None:
     folder.write_text("a file where the cache folder goes", "utf-8")  # (root may write anywhere)
     cache = PhraseCache(FakeSynthesizer(), folder)
     cache.ensure(PHRASES)
-    assert set(cache._pcm) == set(PHRASES)  # held: there is no entry to read
+    assert set(cache.store.held) == set(PHRASES)  # held: there is no entry to read
     good = PhraseCache(FakeSynthesizer(), tmp_path / "other")
     good.ensure(PHRASES)
     assert all(cache.pcm(text) == good.pcm(text) for text in PHRASES)
