@@ -37,7 +37,6 @@ __all__ = [
     "bundled_voices",
     "is_hibari_voice",
     "speed_for",
-    "warm_up",
 ]
 
 PREFIX = "hibari:"
@@ -180,15 +179,6 @@ class HibariSynthesizer(WorkerSynthesizer):
 _worker_args: tuple[str, str, float, str] = ("", "", 1.0, "")
 _worker_engine: Any = None  # hibari.Hibari, loaded once
 _worker_lock = threading.Lock()
-
-
-def warm_up() -> None:
-    """Load the bundled default voice now (a worker does it while it waits for its first
-    phrase): the model and the text-to-phoneme front end do not depend on the pace."""
-    voices = bundled_voices()
-    if voices:
-        voice = next(iter(voices.values()))
-        _engine(voice.name, str(voice.model))
 
 
 def _engine(name: str, model: str) -> Any:
